@@ -1,0 +1,3 @@
+from stls.cli import main
+
+raise SystemExit(main())

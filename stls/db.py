@@ -1,0 +1,223 @@
+"""The DuckDB file: schema, reference lists, derived tables and safe replacement.
+
+Readers open the file read-only and never see a half-written one: every change (demo build,
+import) is made in a copy beside the file, checkpointed, then swapped in with ``os.replace``.
+A reader that opened the old file keeps reading the old inode until it reopens; the file's
+(inode, mtime, size) is the *data version* that keys every cache.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import pandas as pd
+
+from stls import reference as ref
+
+DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "stls.duckdb"
+
+
+def default_path() -> Path:
+    """The database the app and CLI use: ``STLS_DB`` if set, else ``data/stls.duckdb``."""
+    return Path(os.environ.get("STLS_DB") or DEFAULT_DB)
+
+
+def _enum(values) -> str:
+    return "ENUM (" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
+
+
+def schema_sql() -> list[str]:
+    """DDL for the contract tables (DESIGN.md §2.2), the reference tables and derived tables."""
+    geos = ref.DISTRICT_CODES + (ref.KENT_CODE, ref.ENGLAND_CODE)
+    return [
+        f"CREATE TYPE district_t AS {_enum(ref.DISTRICT_CODES)}",
+        f"CREATE TYPE geography_t AS {_enum(geos)}",
+        f"CREATE TYPE service_t AS {_enum(ref.SERVICE_CODES)}",
+        f"CREATE TYPE activity_type_t AS {_enum(ref.ACTIVITY_TYPE_CODES)}",
+        f"CREATE TYPE need_area_t AS {_enum(ref.NEED_AREAS)}",
+        f"CREATE TYPE phase_t AS {_enum(ref.PHASES)}",
+        f"CREATE TYPE measure_t AS {_enum(ref.MEASURE_CODES)}",
+        f"CREATE TYPE sen_group_t AS {_enum(ref.SEN_GROUPS)}",
+        f"CREATE TYPE primary_need_t AS {_enum(ref.PRIMARY_NEEDS)}",
+        "CREATE TABLE districts (code district_t PRIMARY KEY, name VARCHAR NOT NULL, area VARCHAR NOT NULL)",
+        "CREATE TABLE district_aliases (alias VARCHAR PRIMARY KEY, geography_code geography_t NOT NULL)",
+        "CREATE TABLE services (code service_t PRIMARY KEY, name VARCHAR NOT NULL, district_code district_t)",
+        "CREATE TABLE need_areas (code need_area_t PRIMARY KEY, name VARCHAR NOT NULL)",
+        "CREATE TABLE primary_needs (code primary_need_t PRIMARY KEY, name VARCHAR NOT NULL, need_area need_area_t)",
+        "CREATE TABLE activity_types (code activity_type_t PRIMARY KEY, label VARCHAR NOT NULL, available_from DATE)",
+        "CREATE TABLE phases (code phase_t PRIMARY KEY, label VARCHAR NOT NULL)",
+        "CREATE TABLE sen_groups (code sen_group_t PRIMARY KEY, label VARCHAR NOT NULL)",
+        "CREATE TABLE measures (code measure_t PRIMARY KEY, label VARCHAR NOT NULL, unit VARCHAR NOT NULL)",
+        "CREATE TABLE regimes (start_date DATE PRIMARY KEY, label VARCHAR NOT NULL)",
+        "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+        """CREATE TABLE activity (activity_date DATE NOT NULL, district_code district_t NOT NULL,
+            service_code service_t NOT NULL, activity_type activity_type_t NOT NULL,
+            need_area need_area_t, phase phase_t, setting_urn VARCHAR,
+            count INTEGER NOT NULL CHECK (count >= 1), import_id INTEGER NOT NULL)""",
+        """CREATE TABLE attainment (academic_year INTEGER NOT NULL, geography_code geography_t NOT NULL,
+            measure measure_t NOT NULL, sen_group sen_group_t NOT NULL, cohort INTEGER,
+            value DOUBLE, import_id INTEGER NOT NULL)""",
+        """CREATE TABLE sen_pupils (academic_year INTEGER NOT NULL, geography_code geography_t NOT NULL,
+            sen_group sen_group_t NOT NULL, primary_need primary_need_t, phase phase_t NOT NULL,
+            pupils INTEGER NOT NULL CHECK (pupils >= 0), import_id INTEGER NOT NULL)""",
+        """CREATE TABLE settings (urn VARCHAR PRIMARY KEY, name VARCHAR NOT NULL,
+            district_code district_t NOT NULL, phase phase_t NOT NULL, open BOOLEAN NOT NULL)""",
+        """CREATE TABLE budget (financial_year INTEGER NOT NULL, service_code service_t NOT NULL,
+            allocation_gbp DOUBLE NOT NULL, PRIMARY KEY (financial_year, service_code))""",
+        """CREATE TABLE import_log (import_id INTEGER PRIMARY KEY, kind VARCHAR NOT NULL,
+            file_name VARCHAR, sha256 VARCHAR, period_from DATE, period_to DATE, rows BIGINT,
+            status VARCHAR NOT NULL, message VARCHAR, imported_at TIMESTAMP NOT NULL)""",
+        # Derived tables, rebuilt by refresh_derived() after every change to activity.
+        """CREATE TABLE activity_monthly (month DATE, academic_year INTEGER, district_code district_t,
+            service_code service_t, activity_type activity_type_t, need_area need_area_t,
+            phase phase_t, activities BIGINT, records BIGINT)""",
+        """CREATE TABLE setting_contacts (academic_year INTEGER, urn VARCHAR, need_area need_area_t,
+            activities BIGINT)""",
+    ]
+
+
+def _reference_frames() -> dict[str, pd.DataFrame]:
+    return {
+        "districts": pd.DataFrame(ref.DISTRICTS, columns=["code", "name", "area"]),
+        "district_aliases": pd.DataFrame(sorted(ref.DISTRICT_ALIASES.items()), columns=["alias", "geography_code"]),
+        "services": pd.DataFrame(ref.SERVICES, columns=["code", "name", "district_code"]),
+        "need_areas": pd.DataFrame(list(ref.NEED_AREAS.items()), columns=["code", "name"]),
+        "primary_needs": pd.DataFrame(
+            [(c, n, a) for c, (n, a) in ref.PRIMARY_NEEDS.items()], columns=["code", "name", "need_area"]),
+        "activity_types": pd.DataFrame(ref.ACTIVITY_TYPES, columns=["code", "label", "available_from"]),
+        "phases": pd.DataFrame(list(ref.PHASES.items()), columns=["code", "label"]),
+        "sen_groups": pd.DataFrame(list(ref.SEN_GROUPS.items()), columns=["code", "label"]),
+        "measures": pd.DataFrame(ref.MEASURES, columns=["code", "label", "unit"]),
+        "regimes": pd.DataFrame(ref.REGIMES, columns=["start_date", "label"]),
+    }
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every table and fill the reference lists (no data rows)."""
+    for ddl in schema_sql():
+        con.execute(ddl)
+    for table, frame in _reference_frames().items():
+        con.register("_ref_frame", frame)
+        con.execute(f"INSERT INTO {table} SELECT * FROM _ref_frame")
+        con.unregister("_ref_frame")
+
+
+def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild the monthly and setting-contact aggregates from ``activity``.
+
+    Pages read these small tables; ``activity`` itself is only scanned here and by imports.
+    """
+    con.execute("DELETE FROM activity_monthly")
+    con.execute("""
+        INSERT INTO activity_monthly
+        SELECT date_trunc('month', activity_date)::DATE AS month,
+               CASE WHEN month(activity_date) >= 9 THEN year(activity_date)
+                    ELSE year(activity_date) - 1 END AS academic_year,
+               district_code, service_code, activity_type, need_area, phase,
+               sum(count) AS activities, count(*) AS records
+        FROM activity GROUP BY ALL ORDER BY month""")
+    con.execute("DELETE FROM setting_contacts")
+    con.execute("""
+        INSERT INTO setting_contacts
+        SELECT CASE WHEN month(activity_date) >= 9 THEN year(activity_date)
+                    ELSE year(activity_date) - 1 END AS academic_year,
+               setting_urn, need_area, sum(count)
+        FROM activity WHERE setting_urn IS NOT NULL GROUP BY ALL""")
+
+
+def file_version(path: Path | str) -> str:
+    """The data version: changes whenever the file is replaced."""
+    st = os.stat(path)
+    return f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def writable_copy(path: Path | str, *, fresh: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a connection to a private copy of the database, then swap it in atomically.
+
+    ``fresh`` starts from an empty schema instead of the current file. If the block raises,
+    or the process is killed, the copy is discarded and the file at ``path`` is untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp.unlink()
+    try:
+        if path.exists() and not fresh:
+            shutil.copyfile(path, tmp)
+        con = duckdb.connect(str(tmp))
+        try:
+            if fresh or not path.exists():
+                create_schema(con)
+            yield con
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    finally:
+        for leftover in (tmp, Path(str(tmp) + ".wal")):
+            leftover.unlink(missing_ok=True)
+
+
+def ensure_database(path: Path | str) -> Path:
+    """Create an empty database (schema and reference lists, no data) if none exists."""
+    path = Path(path)
+    if not path.exists():
+        with writable_copy(path, fresh=True):
+            pass
+    return path
+
+
+class Database:
+    """A read-only handle on one version of the file; safe to share between threads.
+
+    A DuckDB connection is not thread-safe, so each query runs on its own cursor.
+    """
+
+    def __init__(self, path: Path | str):
+        self.path = ensure_database(path)
+        self.version = file_version(self.path)
+        self._con = duckdb.connect(str(self.path), read_only=True)
+        self._lock = threading.Lock()
+
+    def query(self, sql: str, params: dict | list | None = None) -> pd.DataFrame:
+        """Run one SELECT with bound parameters; categories come back as plain strings."""
+        with self._lock:
+            cur = self._con.cursor()
+        try:
+            frame = cur.sql(sql, params=params).to_arrow_table().to_pandas()
+        finally:
+            cur.close()
+        for col in frame.columns:
+            if isinstance(frame[col].dtype, pd.CategoricalDtype):
+                frame[col] = frame[col].astype("str")
+        return frame
+
+    def scalar(self, sql: str, params: dict | list | None = None):
+        frame = self.query(sql, params)
+        return None if frame.empty else frame.iat[0, 0]
+
+    def meta(self) -> dict[str, str]:
+        return dict(self.query("SELECT key, value FROM meta").itertuples(index=False))
+
+    def close(self) -> None:
+        self._con.close()
