@@ -77,8 +77,8 @@ def schema_sql() -> list[str]:
         """CREATE TABLE activity_monthly (month DATE, academic_year INTEGER, district_code district_t,
             service_code service_t, activity_type activity_type_t, need_area need_area_t,
             phase phase_t, activities BIGINT, records BIGINT)""",
-        """CREATE TABLE setting_contacts (academic_year INTEGER, urn VARCHAR, need_area need_area_t,
-            activities BIGINT)""",
+        """CREATE TABLE setting_contacts (month DATE, academic_year INTEGER, urn VARCHAR,
+            need_area need_area_t, activities BIGINT)""",
     ]
 
 
@@ -125,10 +125,11 @@ def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DELETE FROM setting_contacts")
     con.execute("""
         INSERT INTO setting_contacts
-        SELECT CASE WHEN month(activity_date) >= 9 THEN year(activity_date)
+        SELECT date_trunc('month', activity_date)::DATE AS month,
+               CASE WHEN month(activity_date) >= 9 THEN year(activity_date)
                     ELSE year(activity_date) - 1 END AS academic_year,
                setting_urn, need_area, sum(count)
-        FROM activity WHERE setting_urn IS NOT NULL GROUP BY ALL""")
+        FROM activity WHERE setting_urn IS NOT NULL GROUP BY ALL ORDER BY month""")
 
 
 def file_version(path: Path | str) -> str:

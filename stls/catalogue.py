@@ -1,0 +1,182 @@
+"""The KPI catalogue: ``kpis.toml`` parsed into pydantic models, validated once at start-up.
+
+A page, a chart, a test and the SQL refer to a KPI by its id only. A bad declaration fails
+with a message that names the KPI and the field.
+"""
+from __future__ import annotations
+
+import functools
+import tomllib
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from stls import reference as ref
+
+CATALOGUE_PATH = Path(__file__).with_name("kpis.toml")
+
+
+class Theme(str, Enum):
+    access = "Access and reach"
+    timeliness = "Timeliness and capacity"
+    quality = "Quality of provision"
+    outcomes = "Outcomes for children and young people"
+    value = "Value for money"
+    equity = "Equity across need and place"
+
+
+class Polarity(str, Enum):
+    higher = "higher_is_better"
+    lower = "lower_is_better"
+    demand = "demand"
+
+
+class Grain(str, Enum):
+    month = "month"
+    term = "term"
+    academic_year = "academic_year"
+    rolling_12 = "rolling_12"
+
+
+class Unit(str, Enum):
+    count = "count"
+    percent = "percent"
+    per_100 = "per_100"
+    gbp = "gbp"
+    score = "score"
+    points = "points"    # percentage-point gap
+    index = "index"      # 0–100 dissimilarity
+
+
+_ActivityType = Literal[ref.ACTIVITY_TYPE_CODES]  # type: ignore[valid-type]
+_Measure = Literal[ref.MEASURE_CODES]  # type: ignore[valid-type]
+_Group = Literal[tuple(ref.SEN_GROUPS)]  # type: ignore[valid-type]
+
+_strict = ConfigDict(extra="forbid", frozen=True)
+
+
+class ActivityCount(BaseModel):
+    model_config = _strict
+    kind: Literal["activity_count"]
+    activity_types: tuple[_ActivityType, ...] = Field(min_length=1)
+
+
+class ActivityRate(BaseModel):
+    model_config = _strict
+    kind: Literal["activity_rate"]
+    activity_types: tuple[_ActivityType, ...] = Field(min_length=1)
+    per_100: Literal["sen_support", "ehc_plan", "all_sen"]
+
+
+class SettingsReached(BaseModel):
+    model_config = _strict
+    kind: Literal["settings_reached"]
+
+
+class Attainment(BaseModel):
+    model_config = _strict
+    kind: Literal["attainment"]
+    measure: _Measure
+    sen_group: _Group
+
+
+class AttainmentGap(BaseModel):
+    model_config = _strict
+    kind: Literal["attainment_gap"]
+    measure: _Measure
+    sen_group: _Group
+    reference_group: _Group = "no_sen"
+
+
+class CostPerActivity(BaseModel):
+    model_config = _strict
+    kind: Literal["cost_per_activity"]
+    activity_types: tuple[_ActivityType, ...] = Field(min_length=1)
+
+
+class NeedAlignment(BaseModel):
+    model_config = _strict
+    kind: Literal["need_alignment"]
+    activity_types: tuple[_ActivityType, ...] = ("referral",)
+
+
+Compute = Annotated[Union[ActivityCount, ActivityRate, SettingsReached, Attainment, AttainmentGap,
+                          CostPerActivity, NeedAlignment], Field(discriminator="kind")]
+
+
+class Kpi(BaseModel):
+    model_config = _strict
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str = Field(min_length=3)
+    theme: Theme
+    description: str = Field(min_length=40)
+    unit: Unit
+    decimals: int = Field(ge=0, le=2)
+    polarity: Polarity
+    period_basis: Literal["academic_year", "year_to_date", "rolling_12_months"]
+    grains: tuple[Grain, ...] = Field(min_length=1)
+    source: str = Field(min_length=3)
+    caveats: str = ""
+    target: float | None = None
+    floor: float | None = None
+    targets_illustrative: bool = True
+    compute: Compute
+
+    @model_validator(mode="after")
+    def _targets_fit_polarity(self) -> "Kpi":
+        if self.polarity is Polarity.demand and (self.target is not None or self.floor is not None):
+            raise ValueError("a demand indicator has no target or floor (no good direction)")
+        if (self.target is None) != (self.floor is None):
+            raise ValueError("give both target and floor, or neither")
+        if self.target is not None:
+            ok = self.floor <= self.target if self.polarity is Polarity.higher else self.floor >= self.target
+            if not ok:
+                raise ValueError(f"floor {self.floor} is on the wrong side of target {self.target} "
+                                 f"for a {self.polarity.value.replace('_', ' ')} indicator")
+        return self
+
+    @property
+    def has_rag(self) -> bool:
+        return self.target is not None
+
+
+class CatalogueError(ValueError):
+    """A KPI declaration that does not validate; the message names KPI and field."""
+
+
+def parse_catalogue(text: str, source: str = "kpis.toml") -> dict[str, Kpi]:
+    """Parse TOML text with one ``[[kpi]]`` table per indicator."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError(f"{source}: not valid TOML: {exc}") from None
+    kpis: dict[str, Kpi] = {}
+    for position, item in enumerate(raw.get("kpi", []), start=1):
+        name = item.get("id", f"#{position}")
+        try:
+            kpi = Kpi.model_validate(item)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"] if not str(p).startswith("function-")) or "(whole KPI)"
+            raise CatalogueError(f"{source}: KPI '{name}', field '{field}': {first['msg']}") from None
+        if kpi.id in kpis:
+            raise CatalogueError(f"{source}: KPI '{kpi.id}', field 'id': declared twice")
+        kpis[kpi.id] = kpi
+    if not kpis:
+        raise CatalogueError(f"{source}: no [[kpi]] tables found")
+    return kpis
+
+
+@functools.cache
+def catalogue() -> dict[str, Kpi]:
+    """The declared KPIs, in declaration order."""
+    return parse_catalogue(CATALOGUE_PATH.read_text(encoding="utf-8"), CATALOGUE_PATH.name)
+
+
+def get(kpi_id: str) -> Kpi:
+    try:
+        return catalogue()[kpi_id]
+    except KeyError:
+        raise KeyError(f"unknown KPI '{kpi_id}'; known: {', '.join(catalogue())}") from None

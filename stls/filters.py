@@ -1,0 +1,145 @@
+"""The shared filters: academic year range, districts, area of need, phase.
+
+One object yields the URL query parameters, the bound SQL conditions and the English caption,
+so the three can never disagree. Values from a URL are untrusted: anything unknown is dropped
+with a message saying what was ignored and why.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from stls import reference as ref
+
+
+@dataclass(frozen=True)
+class Filters:
+    year_from: int
+    year_to: int
+    districts: tuple[str, ...] = ()   # empty = all of Kent
+    need: str | None = None           # a NEED_AREAS code
+    phase: str | None = None          # a PHASES code
+
+    @property
+    def years(self) -> range:
+        return range(self.year_from, self.year_to + 1)
+
+    def with_(self, **changes) -> "Filters":
+        return replace(self, **changes)
+
+    def geography_label(self) -> str:
+        if not self.districts:
+            return "Kent"
+        names = [ref.DISTRICT_NAMES[d] for d in self.districts]
+        return names[0] if len(names) == 1 else f"{len(names)} districts"
+
+    def caption(self) -> str:
+        """'Kent · 2018/19 to 2024/25 · all areas of need · all phases'."""
+        years = ref.academic_year_label(self.year_from)
+        if self.year_to != self.year_from:
+            years += f" to {ref.academic_year_label(self.year_to)}"
+        where = ", ".join(ref.DISTRICT_NAMES[d] for d in self.districts) or "Kent"
+        need = ref.NEED_AREAS[self.need] if self.need else "all areas of need"
+        phase = ref.PHASES[self.phase] if self.phase else "all phases"
+        return f"{where} · {years} · {need} · {phase}"
+
+    def to_query_params(self) -> dict[str, str]:
+        params = {"from": ref.academic_year_label(self.year_from),
+                  "to": ref.academic_year_label(self.year_to)}
+        if self.districts:
+            params["district"] = ",".join(self.districts)
+        if self.need:
+            params["need"] = self.need
+        if self.phase:
+            params["phase"] = self.phase
+        return params
+
+    def activity_where(self, alias: str = "") -> tuple[str, dict]:
+        """SQL conditions (bound parameters) for tables with district, need area and phase."""
+        a = f"{alias}." if alias else ""
+        parts = [f"{a}academic_year BETWEEN $year_from AND $year_to"]
+        params: dict = {"year_from": self.year_from, "year_to": self.year_to}
+        if self.districts:
+            parts.append(f"{a}district_code::VARCHAR IN (SELECT unnest($districts))")
+            params["districts"] = list(self.districts)
+        if self.need:
+            parts.append(f"{a}need_area = $need")
+            params["need"] = self.need
+        if self.phase:
+            parts.append(f"{a}phase = $phase")
+            params["phase"] = self.phase
+        return " AND ".join(parts), params
+
+
+@dataclass
+class ParsedFilters:
+    filters: Filters
+    problems: list[str] = field(default_factory=list)
+
+
+def default_filters(first_year: int, last_year: int) -> Filters:
+    return Filters(first_year, last_year)
+
+
+def _one(params, key: str) -> str | None:
+    value = params.get(key)
+    if isinstance(value, (list, tuple)):
+        value = value[-1] if value else None
+    return None if value is None else str(value)[:200]
+
+
+def _year(params, key: str, default: int, lo: int, hi: int, problems: list[str]) -> int:
+    text = _one(params, key)
+    if text is None:
+        return default
+    try:
+        year = ref.parse_academic_year(text)
+    except ValueError as exc:
+        problems.append(f"Ignored '{key}' in the link: {exc}.")
+        return default
+    if not lo <= year <= hi:
+        problems.append(f"Ignored '{key}={text}' in the link: data covers "
+                        f"{ref.academic_year_label(lo)} to {ref.academic_year_label(hi)}.")
+        return default
+    return year
+
+
+def _districts(params, problems: list[str]) -> tuple[str, ...]:
+    text = _one(params, "district")
+    if not text:
+        return ()
+    lookup, found = ref.district_lookup(), []
+    for item in text.split(","):
+        code = lookup.get(ref.normalise_name(item)) or lookup.get(item.strip().lower())
+        if code in ref.DISTRICT_NAMES:
+            if code not in found:
+                found.append(code)
+        elif item.strip():
+            problems.append(f"Ignored district '{item.strip()[:40]}' in the link: it is not one of "
+                            "Kent's 12 districts.")
+    return tuple(sorted(found, key=ref.DISTRICT_CODES.index))
+
+
+def _choice(params, key: str, allowed: dict, problems: list[str]) -> str | None:
+    text = _one(params, key)
+    if not text or text.lower() == "all":
+        return None
+    by_lower = {c.lower(): c for c in allowed}
+    code = by_lower.get(text.strip().lower())
+    if code is None:
+        problems.append(f"Ignored '{key}={text[:40]}' in the link: expected one of {', '.join(allowed)}.")
+    return code
+
+
+def from_query_params(params, first_year: int, last_year: int) -> ParsedFilters:
+    """Filters from URL parameters (a mapping of str → str or list), within the data's years."""
+    problems: list[str] = []
+    year_from = _year(params, "from", first_year, first_year, last_year, problems)
+    year_to = _year(params, "to", last_year, first_year, last_year, problems)
+    if year_from > year_to:
+        problems.append("Ignored the year range in the link: 'from' is after 'to'.")
+        year_from, year_to = first_year, last_year
+    return ParsedFilters(
+        Filters(year_from, year_to, _districts(params, problems),
+                _choice(params, "need", ref.NEED_AREAS, problems),
+                _choice(params, "phase", ref.PHASES, problems)),
+        problems)

@@ -1,0 +1,195 @@
+"""KPI values for any geography and grain, computed from additive components.
+
+``components`` asks ``stls.queries`` for additive parts (counts, pupils, cohorts) per district
+and period; ``aggregate`` sums them to the geography shown (a district, several districts, Kent)
+and ``finish`` divides. Kent and England use their stored rows where the source publishes them
+(attainment; Kent's budget includes the countywide teams).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from stls import catalogue, queries
+from stls import reference as ref
+from stls.catalogue import Kpi
+from stls.filters import Filters
+
+AREAS = tuple(ref.NEED_AREAS)
+# Components that are stocks (a level at a time) rather than flows (summed over time).
+STOCKS = {"pupils", "settings"}
+Geography = str | tuple[str, ...]
+
+
+class GrainError(ValueError):
+    """A KPI asked for at a grain it is not defined for."""
+
+
+def _fill_grid(frame: pd.DataFrame, value_cols: list[str]) -> pd.DataFrame:
+    """Every district × period present, with zero activity where a district recorded none."""
+    if frame.empty:
+        return frame
+    keys = [c for c in frame.columns if c not in value_cols and c != "geography_code"]
+    periods = frame[keys].drop_duplicates()
+    grid = periods.merge(pd.DataFrame({"geography_code": ref.DISTRICT_CODES}), how="cross")
+    out = grid.merge(frame, on=keys + ["geography_code"], how="left")
+    out[value_cols] = out[value_cols].fillna(0)
+    return out
+
+
+def _activity(db, kpi: Kpi, grain: str, f: Filters, upto: int) -> pd.DataFrame:
+    c = kpi.compute
+    counts = queries.activity_counts(db, c.activity_types, grain, f, upto)
+    counts = _fill_grid(counts.groupby(["geography_code", "period", "academic_year"], as_index=False)["n"].sum(), ["n"])
+    if c.kind == "activity_count":
+        return counts.drop(columns="academic_year")
+    pupils = _carry_forward(queries.sen_pupils(db, c.per_100, f.with_(year_from=ref.FIRST_ACADEMIC_YEAR)),
+                            counts["academic_year"].unique())
+    out = counts.merge(pupils, on=["geography_code", "academic_year"], how="left")
+    return out.drop(columns="academic_year")
+
+
+def _carry_forward(pupils: pd.DataFrame, years) -> pd.DataFrame:
+    """Census pupils for each year; a year with no census yet uses the latest one before it."""
+    if pupils.empty:
+        return pupils
+    wide = pupils.pivot_table(index="academic_year", columns="geography_code", values="pupils", aggfunc="sum")
+    wide = wide.reindex(sorted(set(wide.index) | {int(y) for y in years})).ffill()
+    return wide.reset_index().melt(id_vars="academic_year", var_name="geography_code", value_name="pupils")
+
+
+def _attainment(db, kpi: Kpi, f: Filters) -> pd.DataFrame:
+    c = kpi.compute
+    groups = [c.sen_group] + ([c.reference_group] if c.kind == "attainment_gap" else [])
+    rows = queries.attainment(db, c.measure, groups, f).dropna(subset=["cohort"])
+    rows["met"] = rows["value"] * rows["cohort"]
+    wide = rows.pivot_table(index=["geography_code", "period"], columns="sen_group",
+                            values=["met", "cohort"], aggfunc="sum")
+    wide.columns = [f"{part}_{'a' if group == c.sen_group else 'b'}" for part, group in wide.columns]
+    return wide.reset_index().dropna()
+
+
+def _cost(db, kpi: Kpi, f: Filters, upto: int) -> pd.DataFrame:
+    counts = queries.activity_counts(db, kpi.compute.activity_types, "academic_year", f, upto, by_service=True)
+    money = queries.budget(db, f)
+    months = queries.months_with_activity(db, f, upto)  # a part year pays a part budget
+    money = money.merge(months, on="period", how="inner")
+    money["gbp"] = money["gbp"] * money["months"] / 12
+    money = money.drop(columns="months")
+    own = counts[counts["service_code"] == counts["geography_code"]].groupby(["geography_code", "period"])["n"].sum()
+    district = money.rename(columns={"service_code": "geography_code"}).merge(
+        own.reset_index(), on=["geography_code", "period"], how="inner")
+    kent = money.groupby("period", as_index=False)["gbp"].sum().merge(
+        counts.groupby("period", as_index=False)["n"].sum(), on="period")
+    return pd.concat([district, kent.assign(geography_code=ref.KENT_CODE)], ignore_index=True)
+
+
+def _need_alignment(db, kpi: Kpi, f: Filters, upto: int) -> pd.DataFrame:
+    refs = queries.referral_need_mix(db, kpi.compute.activity_types, f, upto)
+    pupils = queries.sen_pupils(db, "all_sen", f.with_(need=None), by_need_area=True).dropna(subset=["need_area"])
+    wide = [frame.pivot_table(index=["geography_code", "academic_year"], columns="need_area",
+                              values=col, aggfunc="sum").reindex(columns=list(AREAS)).add_prefix(prefix)
+            for frame, col, prefix in ((refs, "n", "ref_"), (pupils, "pupils", "pup_"))]
+    out = wide[0].join(wide[1], how="inner").fillna(0).reset_index()
+    out["period"] = pd.to_datetime(out["academic_year"].astype(str) + "-09-01").dt.date
+    return out.drop(columns="academic_year")
+
+
+def components(db, kpi: Kpi, grain: str, f: Filters, upto: int = 11) -> pd.DataFrame:
+    """Additive parts per geography_code and period, before any division."""
+    if grain not in {g.value for g in kpi.grains}:
+        allowed = ", ".join(g.value.replace("_", " ") for g in kpi.grains)
+        raise GrainError(f"{kpi.label} is defined by {allowed} only, not by {grain.replace('_', ' ')}")
+    base_grain = "month" if grain == "rolling_12" else grain
+    kind = kpi.compute.kind
+    if kind in ("activity_count", "activity_rate"):
+        return _activity(db, kpi, base_grain, f, upto)
+    if kind == "settings_reached":
+        return queries.settings_reached(db, base_grain, f, upto)
+    if kind in ("attainment", "attainment_gap"):
+        return _attainment(db, kpi, f)
+    if kind == "cost_per_activity":
+        return _cost(db, kpi, f, upto)
+    return _need_alignment(db, kpi, f, upto)
+
+
+def finish(kpi: Kpi, frame: pd.DataFrame) -> pd.Series:
+    """The KPI value from summed components (NaN where a denominator is zero)."""
+    def ratio(a, b, k=1.0):
+        return k * a / b.where(b > 0)
+    kind = kpi.compute.kind
+    if kind == "activity_count":
+        return frame["n"].astype(float)
+    if kind == "activity_rate":
+        return ratio(frame["n"], frame["pupils"], 100)
+    if kind == "settings_reached":
+        return ratio(frame["reached"], frame["settings"], 100)
+    if kind == "attainment":
+        return ratio(frame["met_a"], frame["cohort_a"])
+    if kind == "attainment_gap":
+        return ratio(frame["met_b"], frame["cohort_b"]) - ratio(frame["met_a"], frame["cohort_a"])
+    if kind == "cost_per_activity":
+        return ratio(frame["gbp"], frame["n"])
+    refs = frame[[f"ref_{a}" for a in AREAS]].to_numpy(float)
+    pups = frame[[f"pup_{a}" for a in AREAS]].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        diff = refs / refs.sum(axis=1, keepdims=True) - pups / pups.sum(axis=1, keepdims=True)
+    return pd.Series(50 * np.abs(diff).sum(axis=1), index=frame.index)
+
+
+def aggregate(comps: pd.DataFrame, geography: Geography) -> pd.DataFrame:
+    """Components summed to one geography, one row per period."""
+    cols = [c for c in comps.columns if c not in ("geography_code", "period")]
+    if isinstance(geography, str) and (comps["geography_code"] == geography).any():
+        rows = comps[comps["geography_code"] == geography]
+    elif geography == ref.KENT_CODE or geography == ():
+        rows = comps[comps["geography_code"].isin(ref.DISTRICT_CODES)]
+    else:
+        rows = comps[comps["geography_code"].isin([geography] if isinstance(geography, str) else geography)]
+    return rows.groupby("period", as_index=False)[cols].sum(min_count=1).sort_values("period")
+
+
+def _rolling(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.sort_values("period").reset_index(drop=True)
+    flows = [c for c in frame.columns if c not in STOCKS and c != "period"]
+    frame[flows] = frame[flows].rolling(12, min_periods=12).sum()
+    return frame.iloc[11:]
+
+
+def geography_of(f: Filters) -> Geography:
+    if not f.districts:
+        return ref.KENT_CODE
+    return f.districts[0] if len(f.districts) == 1 else f.districts
+
+
+def kpi_series(db, kpi_id: str, f: Filters, grain: str = "academic_year",
+               geography: Geography | None = None, upto: int = 11) -> pd.DataFrame:
+    """Periods and values of one KPI for one geography (default: the filters' area)."""
+    kpi = catalogue.get(kpi_id)
+    comps = components(db, kpi, grain, f, upto)
+    geo = geography_of(f) if geography is None else geography
+    cols = ["period", "value"]
+    if comps.empty:
+        return pd.DataFrame(columns=cols)
+    frame = aggregate(comps, geo)
+    if grain == "rolling_12":
+        frame = _rolling(frame)
+    frame["value"] = finish(kpi, frame)
+    return frame.reset_index(drop=True)
+
+
+def kpi_by_geography(db, kpi_id: str, f: Filters, grain: str = "academic_year", upto: int = 11) -> pd.DataFrame:
+    """Long frame of geography_code, period, value for the 12 districts, Kent and (if stored) England."""
+    kpi = catalogue.get(kpi_id)
+    comps = components(db, kpi, grain, f, upto)
+    geos = list(ref.DISTRICT_CODES) + [ref.KENT_CODE]
+    if (comps.get("geography_code") == ref.ENGLAND_CODE).any():
+        geos.append(ref.ENGLAND_CODE)
+    parts = []
+    for geo in geos:
+        frame = aggregate(comps, geo)
+        if grain == "rolling_12":
+            frame = _rolling(frame)
+        frame["value"] = finish(kpi, frame)
+        parts.append(frame.assign(geography_code=geo))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["geography_code", "period", "value"])

@@ -1,0 +1,159 @@
+"""Every SQL statement the dashboard runs, with bound parameters.
+
+KPI queries return *components* (additive counts such as referrals and pupils) per geography
+and period, never ratios: ``stls.metrics`` sums components to the geography shown and only then
+divides, so a ratio is always recomputed at the grain shown.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from stls import reference as ref
+from stls.filters import Filters
+
+# Period start for each grain, from a ``month`` DATE column (rolling 12 months starts monthly).
+PERIOD_SQL = {
+    "month": "month",
+    "rolling_12": "month",
+    "term": """CASE WHEN month(month) >= 9 THEN make_date(year(month), 9, 1)
+                    WHEN month(month) <= 3 THEN make_date(year(month), 1, 1)
+                    ELSE make_date(year(month), 4, 1) END""",
+    "academic_year": "make_date(academic_year, 9, 1)",
+}
+# Month of the academic year, September = 0 ... August = 11.
+ACADEMIC_MONTH_SQL = "((month(month) + 3) % 12)"
+
+
+def _common(f: Filters, need: bool = True, phase: bool = True, upto: int = 11) -> tuple[str, dict]:
+    parts = ["academic_year BETWEEN $year_from AND $year_to", f"{ACADEMIC_MONTH_SQL} <= $upto"]
+    params: dict = {"year_from": f.year_from, "year_to": f.year_to, "upto": upto}
+    if need and f.need:
+        parts.append("need_area = $need")
+        params["need"] = f.need
+    if phase and f.phase:
+        parts.append("phase = $phase")
+        params["phase"] = f.phase
+    return " AND ".join(parts), params
+
+
+def activity_counts(db, types, grain: str, f: Filters, upto: int = 11, by_service: bool = False) -> pd.DataFrame:
+    """Activities of ``types`` per district and period (and academic year, for denominators)."""
+    where, params = _common(f, upto=upto)
+    params["types"] = list(types)
+    service = ", service_code::VARCHAR AS service_code" if by_service else ""
+    return db.query(f"""
+        SELECT district_code::VARCHAR AS geography_code, {PERIOD_SQL[grain]} AS period,
+               academic_year{service}, sum(activities)::BIGINT AS n
+        FROM activity_monthly
+        WHERE activity_type::VARCHAR IN (SELECT unnest($types)) AND {where}
+        GROUP BY ALL""", params)
+
+
+def sen_pupils(db, group: str, f: Filters, by_need_area: bool = False) -> pd.DataFrame:
+    """Pupils in a SEN group per district and academic year (need and phase filters applied)."""
+    groups = ["ehc_plan", "sen_support"] if group == "all_sen" else [group]
+    params: dict = {"groups": groups, "year_from": f.year_from, "year_to": f.year_to}
+    where = ["s.sen_group::VARCHAR IN (SELECT unnest($groups))",
+             "s.academic_year BETWEEN $year_from AND $year_to"]
+    if f.need:
+        where.append("pn.need_area = $need")
+        params["need"] = f.need
+    if f.phase:
+        where.append("s.phase = $phase")
+        params["phase"] = f.phase
+    area = ", pn.need_area::VARCHAR AS need_area" if by_need_area else ""
+    return db.query(f"""
+        SELECT s.geography_code::VARCHAR AS geography_code, s.academic_year{area},
+               sum(s.pupils)::BIGINT AS pupils
+        FROM sen_pupils s LEFT JOIN primary_needs pn ON s.primary_need = pn.code
+        WHERE {' AND '.join(where)} GROUP BY ALL""", params)
+
+
+def settings_reached(db, grain: str, f: Filters, upto: int = 11) -> pd.DataFrame:
+    """Open settings with at least one contact, and open settings, per district and period.
+
+    Every district appears in every period with contacts anywhere, so a district that reached
+    no setting shows 0, not a gap.
+    """
+    where, params = _common(f, phase=False, upto=upto)
+    phase = "AND s.phase = $phase" if f.phase else ""
+    if f.phase:
+        params["phase"] = f.phase
+    return db.query(f"""
+        WITH contacts AS (SELECT {PERIOD_SQL[grain]} AS period, urn FROM setting_contacts WHERE {where}),
+        open_settings AS (
+            SELECT district_code, count(*) AS settings FROM settings s WHERE open {phase} GROUP BY 1),
+        reached AS (
+            SELECT s.district_code, c.period, count(DISTINCT c.urn) AS reached
+            FROM contacts c JOIN settings s ON s.urn = c.urn AND s.open {phase} GROUP BY ALL)
+        SELECT o.district_code::VARCHAR AS geography_code, p.period,
+               coalesce(r.reached, 0)::BIGINT AS reached, o.settings::BIGINT AS settings
+        FROM open_settings o CROSS JOIN (SELECT DISTINCT period FROM contacts) p
+        LEFT JOIN reached r ON r.district_code = o.district_code AND r.period = p.period""", params)
+
+
+def attainment(db, measure: str, groups, f: Filters) -> pd.DataFrame:
+    """Stored attainment rows (districts, Kent and England) with met = value × cohort."""
+    return db.query("""
+        SELECT geography_code::VARCHAR AS geography_code, make_date(academic_year, 9, 1) AS period,
+               sen_group::VARCHAR AS sen_group, cohort, value
+        FROM attainment
+        WHERE measure = $measure AND sen_group::VARCHAR IN (SELECT unnest($groups))
+          AND academic_year BETWEEN $year_from AND $year_to AND value IS NOT NULL""",
+        {"measure": measure, "groups": list(groups), "year_from": f.year_from, "year_to": f.year_to})
+
+
+def budget(db, f: Filters) -> pd.DataFrame:
+    """Budget per service and financial year (mapped to the academic year starting that year)."""
+    return db.query("""
+        SELECT service_code::VARCHAR AS service_code, make_date(financial_year, 9, 1) AS period,
+               allocation_gbp AS gbp
+        FROM budget WHERE financial_year BETWEEN $year_from AND $year_to""",
+        {"year_from": f.year_from, "year_to": f.year_to})
+
+
+def months_with_activity(db, f: Filters, upto: int = 11) -> pd.DataFrame:
+    """Number of months with any recorded activity per academic year (period)."""
+    return db.query(f"""
+        SELECT make_date(academic_year, 9, 1) AS period, count(DISTINCT month) AS months
+        FROM activity_monthly
+        WHERE academic_year BETWEEN $year_from AND $year_to AND {ACADEMIC_MONTH_SQL} <= $upto
+        GROUP BY ALL""", {"year_from": f.year_from, "year_to": f.year_to, "upto": upto})
+
+
+def referral_need_mix(db, types, f: Filters, upto: int = 11) -> pd.DataFrame:
+    """Activities per district, academic year and need area (records with an area only)."""
+    where, params = _common(f, need=False, upto=upto)
+    params["types"] = list(types)
+    return db.query(f"""
+        SELECT district_code::VARCHAR AS geography_code, academic_year,
+               need_area::VARCHAR AS need_area, sum(activities)::BIGINT AS n
+        FROM activity_monthly
+        WHERE activity_type::VARCHAR IN (SELECT unnest($types)) AND need_area IS NOT NULL AND {where}
+        GROUP BY ALL""", params)
+
+
+def monthly_activity_by_type(db, f: Filters) -> pd.DataFrame:
+    """Activities per month and type for the filtered area (for the time chart)."""
+    where, params = _common(f)
+    district = ""
+    if f.districts:
+        district = "AND district_code::VARCHAR IN (SELECT unnest($districts))"
+        params["districts"] = list(f.districts)
+    return db.query(f"""
+        SELECT month, activity_type::VARCHAR AS activity_type, sum(activities)::BIGINT AS activities
+        FROM activity_monthly WHERE {where} {district}
+        GROUP BY ALL ORDER BY month, activity_type""", params)
+
+
+def data_extent(db) -> dict:
+    """First and last academic year and month of activity, and the last outcome year."""
+    row = db.query("""
+        SELECT min(academic_year) AS first_year, max(academic_year) AS last_year,
+               min(month) AS first_month, max(month) AS last_month,
+               (SELECT max(academic_year) FROM attainment) AS last_outcome_year
+        FROM activity_monthly""").iloc[0]
+    if pd.isna(row["first_year"]):
+        return {"first_year": ref.FIRST_ACADEMIC_YEAR, "last_year": ref.FIRST_ACADEMIC_YEAR,
+                "first_month": None, "last_month": None, "last_outcome_year": None}
+    return {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
