@@ -54,6 +54,9 @@ _ActivityType = Literal[ref.ACTIVITY_TYPE_CODES]  # type: ignore[valid-type]
 _Measure = Literal[ref.MEASURE_CODES]  # type: ignore[valid-type]
 _Group = Literal[tuple(ref.SEN_GROUPS)]  # type: ignore[valid-type]
 
+# Activity that is about one child: its counts are personal data when small.
+CHILD_LEVEL_TYPES = {"referral", "intensive_support"}
+
 _strict = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -140,6 +143,35 @@ class Kpi(BaseModel):
     @property
     def has_rag(self) -> bool:
         return self.target is not None
+
+    @property
+    def child_level_components(self) -> tuple[str, ...]:
+        """Components that count children (disclosure control applies to them)."""
+        c = self.compute
+        if c.kind in ("attainment", "attainment_gap"):
+            return ("cohort_a", "cohort_b")
+        if c.kind in ("activity_count", "activity_rate", "cost_per_activity", "need_alignment"):
+            child = bool(set(getattr(c, "activity_types", ())) & CHILD_LEVEL_TYPES)
+            return (("n",) if child else ()) + (("pupils",) if c.kind == "activity_rate" else ())
+        return ()
+
+    def fmt(self, value: float | None) -> str:
+        """A value as the dashboard shows it ('1,234', '72.9%', '£578'); '[x]' when missing."""
+        if value is None or value != value:
+            return "[x]"
+        number = f"{value:,.{self.decimals}f}"
+        return {"percent": f"{number}%", "gbp": f"£{number}", "points": f"{number} pts"}.get(
+            self.unit.value, number)
+
+    def fmt_change(self, change: float | None, previous: float | None) -> str | None:
+        """'+5.3%' for counts and money (relative), '+1.2 pts' for percentages, else absolute."""
+        if change is None or change != change:
+            return None
+        if self.unit in (Unit.count, Unit.gbp) and previous:
+            return f"{100 * change / previous:+.1f}%"
+        if self.unit in (Unit.percent, Unit.points):
+            return f"{change:+.1f} pts"
+        return f"{change:+,.{self.decimals}f}"
 
 
 class CatalogueError(ValueError):

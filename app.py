@@ -1,0 +1,25 @@
+"""STLS Insight: the frame. Page config, navigation, shared filters, URL state, banner.
+
+Run with ``streamlit run app.py``; with no database it builds the synthetic demo first.
+"""
+import streamlit as st
+
+from stls.ui import data, state, widgets
+
+st.set_page_config(page_title="STLS Insight", page_icon=":material/school:", layout="wide")
+
+PAGES = [
+    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
+]
+page = st.navigation(PAGES)
+
+extent = data.extent()
+filters = state.sidebar_filters(extent)
+st.session_state["filters"] = filters
+if data.is_synthetic():
+    widgets.synthetic_banner()
+for problem in state.url_problems():
+    st.info(problem, icon=":material/link_off:")
+
+page.run()
+state.write_url(filters)

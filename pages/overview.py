@@ -1,0 +1,37 @@
+"""Overview: county headlines, monthly activity by type, and the 12 districts compared."""
+import streamlit as st
+
+from stls import catalogue, overview
+from stls import reference as ref
+from stls.ui import data, state, widgets
+
+f = st.session_state["filters"]
+st.title("STLS overview")
+st.caption(f.caption())
+
+st.header("Headlines", divider="gray")
+cards = data.call(overview.headline_cards, f)
+for column, card in zip(st.columns(len(cards)), cards):
+    with column:
+        widgets.kpi_card(card)
+if f.need or f.phase:
+    st.caption("Key stage 2 results are not split by area of need or phase: the card shows all "
+               "pupils on SEN support in the area.")
+
+st.header("Activity by month", divider="gray")
+types_key = state.page_choice("types", list(ref.ACTIVITY_TYPE_CODES), list(overview.DEFAULT_TYPES), multi=True)
+types = st.multiselect("Activity types", list(ref.ACTIVITY_TYPE_CODES), key=types_key,
+                       format_func=ref.ACTIVITY_LABELS.get, max_selections=6)
+state.remember("types", types)
+if types:
+    widgets.chart(data.call(overview.monthly_activity, f, tuple(types)), "ov_monthly", f.caption())
+else:
+    st.info("Choose at least one activity type to see the monthly chart.")
+
+st.header("Districts compared", divider="gray")
+kpi_key = state.page_choice("compare", list(overview.COMPARISON_KPIS), overview.COMPARISON_KPIS[0])
+kpi_id = st.selectbox("Indicator", list(overview.COMPARISON_KPIS), key=kpi_key,
+                      format_func=lambda k: catalogue.get(k).label)
+state.remember("compare", kpi_id)
+widgets.chart(data.call(overview.district_comparison, f, kpi_id), "ov_districts", f.caption())
+st.caption(catalogue.get(kpi_id).description)

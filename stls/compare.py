@@ -1,0 +1,131 @@
+"""A KPI's value for a period with its comparisons, RAG rating and direction of travel.
+
+Year-to-date: when the last academic year shown is still running, every year in the view is
+cut to the same months (September to the last complete month) so like is compared with like.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from stls import catalogue, disclosure, metrics, queries
+from stls import reference as ref
+from stls.catalogue import Kpi, Polarity
+from stls.filters import Filters
+
+MONTH_NAMES = ("Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug")
+
+
+def months_covered(extent: dict, year: int) -> int:
+    """Academic month index (Sep = 0) of the last month with data in ``year``; 11 if complete."""
+    last = extent.get("last_month")
+    if last is None or ref.academic_year_start(last) != year:
+        return 11
+    return (last.month + 3) % 12
+
+
+def period_label(kpi: Kpi, year: int, upto: int) -> str:
+    label = ref.academic_year_label(year)
+    if upto < 11 and kpi.compute.kind not in ("attainment", "attainment_gap"):
+        label += f" (Sep–{MONTH_NAMES[upto]})" if upto > 0 else " (Sep)"
+    return label
+
+
+def rag(kpi: Kpi, value: float | None) -> str | None:
+    """Kent's rule: Green target met; Amber floor met, target not; Red floor not met."""
+    if not kpi.has_rag or value is None or pd.isna(value):
+        return None
+    better = (lambda a, b: a >= b) if kpi.polarity is Polarity.higher else (lambda a, b: a <= b)
+    if better(value, kpi.target):
+        return "Green"
+    return "Amber" if better(value, kpi.floor) else "Red"
+
+
+def direction(kpi: Kpi, values: pd.Series, alpha: float = 0.05) -> str:
+    """Direction of travel from a least-squares line over every period shown (not the last two).
+
+    'No clear change' unless the slope differs from zero at the 5% level; demand indicators
+    are 'Rising' or 'Falling', others 'Improving' or 'Worsening' by polarity.
+    """
+    y = pd.to_numeric(values, errors="coerce").to_numpy(float)
+    x = np.arange(len(y), dtype=float)
+    ok = ~np.isnan(y)
+    if ok.sum() < 3 or np.ptp(y[ok]) == 0:
+        return "Not enough data" if ok.sum() < 3 else "No clear change"
+    fit = stats.linregress(x[ok], y[ok])
+    if fit.pvalue >= alpha:
+        return "No clear change"
+    if kpi.polarity is Polarity.demand:
+        return "Rising" if fit.slope > 0 else "Falling"
+    good = (fit.slope > 0) == (kpi.polarity is Polarity.higher)
+    return "Improving" if good else "Worsening"
+
+
+@dataclass
+class Headline:
+    kpi: Kpi
+    year: int | None                  # academic year of the value (None: no data in range)
+    label: str                        # '2025/26' or '2026/27 (Sep–Oct)'
+    value: float | None
+    previous: float | None
+    previous_label: str | None
+    spark: pd.DataFrame = field(default_factory=pd.DataFrame)  # period, value
+    rag: str | None = None
+    direction: str = "Not enough data"
+    suppressed: bool = False          # disclosure control hid the value (shown as [c])
+
+    @property
+    def display(self) -> str:
+        return "[c]" if self.suppressed else self.kpi.fmt(self.value)
+
+    @property
+    def change(self) -> float | None:
+        if self.value is None or self.previous is None:
+            return None
+        return self.value - self.previous
+
+
+def _value(frame: pd.DataFrame, year: int) -> float | None:
+    hit = frame[frame["period"] == dt.date(year, 9, 1)]["value"]
+    return None if hit.empty or pd.isna(hit.iloc[0]) else float(hit.iloc[0])
+
+
+def _hide_small(kpi: Kpi, series: pd.DataFrame) -> pd.DataFrame:
+    """Disclosure control on a KPI series: values built on small child counts become NaN."""
+    series = series.copy()
+    comps = [c for c in kpi.child_level_components if c in series.columns]
+    hidden = pd.Series(False, index=series.index)
+    for c in comps:
+        hidden |= series[c].map(lambda v: disclosure.protect_value(v) is not None)
+    series["suppressed"] = hidden
+    series.loc[hidden, "value"] = np.nan
+    return series
+
+
+def headline(db, kpi_id: str, f: Filters, extent: dict | None = None) -> Headline:
+    """The latest academic year in the filters with data, against the year before it."""
+    kpi = catalogue.get(kpi_id)
+    extent = extent or queries.data_extent(db)
+    upto = months_covered(extent, f.year_to)
+    series = metrics.kpi_series(db, kpi_id, f, "academic_year", upto=upto)
+    if series.empty:
+        return Headline(kpi, None, "no data", None, None, None)
+    series = _hide_small(kpi, series)
+    shown = series[series["value"].notna() | series["suppressed"]]
+    if shown.empty:
+        return Headline(kpi, None, "no data", None, None, None)
+    year = ref.academic_year_start(shown["period"].iloc[-1])
+    earlier = shown[shown["period"] < dt.date(year, 9, 1)]
+    prev_year = ref.academic_year_start(earlier["period"].iloc[-1]) if not earlier.empty else None
+    value = _value(series, year)
+    cut = upto if year == f.year_to else 11
+    return Headline(
+        kpi, year, period_label(kpi, year, cut), value,
+        _value(series, prev_year) if prev_year is not None else None,
+        period_label(kpi, prev_year, cut) if prev_year is not None else None,
+        series[["period", "value"]].dropna(), rag(kpi, value), direction(kpi, series["value"]),
+        bool(shown["suppressed"].iloc[-1]))

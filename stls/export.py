@@ -1,0 +1,41 @@
+"""CSV exports exactly as shown: after disclosure, with the symbol key, safe to open in Excel."""
+from __future__ import annotations
+
+import io
+import re
+
+import pandas as pd
+
+from stls import disclosure
+
+_NUMBER = re.compile(r"^[+-]?[\d,]*\.?\d+%?$")
+
+
+def neutralise(cell) -> str:
+    """A cell that a spreadsheet would run as a formula (= + - @, tab, CR) gets a leading quote.
+
+    Plain numbers such as '-3.5' are left alone; they cannot carry a formula.
+    """
+    text = "" if cell is None or (isinstance(cell, float) and pd.isna(cell)) else str(cell)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+def to_csv(table: pd.DataFrame, title: str, caption: str = "", symbols: set[str] | None = None) -> bytes:
+    """UTF-8 (with BOM, for Excel) CSV: a title line, the table, then the key to any symbols."""
+    out = io.StringIO()
+    clean = table.copy()
+    clean.columns = [neutralise(c) for c in clean.columns]
+    for col in clean.columns:
+        clean[col] = clean[col].map(neutralise)
+    lines = [neutralise(title)] + ([neutralise(caption)] if caption else [])
+    out.write("\n".join(f'"{line}"' for line in lines) + "\n")
+    clean.to_csv(out, index=False)
+    used = symbols if symbols is not None else {
+        s for s in disclosure.SYMBOLS if clean.isin([s]).to_numpy().any()}
+    if used:
+        out.write("\nSymbol,Meaning\n")
+        for symbol, meaning in disclosure.symbol_key(used):
+            out.write(f'{symbol},"{meaning}"\n')
+    return out.getvalue().encode("utf-8-sig")

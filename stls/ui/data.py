@@ -1,0 +1,68 @@
+"""One cached database handle per file version; package calls cached by data version.
+
+The handle is a resource shared by every session (queries run on their own cursors). Results
+are cached data keyed by the file's version, so an import that swaps the file in makes every
+page read the new data on its next run, and old entries age out.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from stls import db as dbmod
+from stls import queries
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _open(path: str, version: str) -> dbmod.Database:
+    return dbmod.Database(path)
+
+
+def ensure_demo(path: Path) -> None:
+    """First run with no database: build the synthetic demo (a few seconds) in its place."""
+    if path.exists():
+        return
+    from stls.demo import build_demo
+    with st.spinner("First run: building the synthetic demo database…"):
+        started = time.perf_counter()
+        build_demo(path)
+    st.toast(f"Built the synthetic demo database in {time.perf_counter() - started:.1f} s")
+
+
+def database() -> dbmod.Database:
+    """The handle for the current version of the database file."""
+    path = dbmod.default_path()
+    ensure_demo(path)
+    return _open(str(path), dbmod.file_version(path))
+
+
+@st.cache_data(max_entries=2000, show_spinner=False)
+def _cached(version: str, path: str, name: str, key: str, _fn, _args, _kwargs):
+    return _fn(_open(path, version), *_args, **_kwargs)
+
+
+def call(fn, *args, **kwargs):
+    """``fn(db, *args, **kwargs)``, cached by data version and arguments (reprs are stable)."""
+    handle = database()
+    name = f"{fn.__module__}.{fn.__qualname__}"
+    return _cached(handle.version, str(handle.path), name, repr((args, sorted(kwargs.items()))),
+                   fn, args, kwargs)
+
+
+def extent() -> dict:
+    return call(queries.data_extent)
+
+
+def _read_meta(db) -> dict:
+    return db.meta()
+
+
+def meta() -> dict:
+    """The database's meta table (synthetic flag, seed, build time, data dates)."""
+    return call(_read_meta)
+
+
+def is_synthetic() -> bool:
+    return meta().get("synthetic") == "true"

@@ -1,0 +1,95 @@
+"""View state held in the URL: the shared sidebar filters and each page's own options.
+
+On a session's first run the URL seeds the widgets (unknown values are dropped with a message);
+after every run the app writes the widgets' values back, so a copied link reproduces the view.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from stls import reference as ref
+from stls.filters import Filters, from_query_params
+
+_FILTER_PARAMS = ("from", "to", "district", "need", "phase")
+_LOADED, _EXTRA, _PROBLEMS, _PAGE = "_url_loaded", "_url_extra", "_url_problems", "_page_params"
+
+
+def default_last_year(extent: dict) -> int:
+    """The latest complete academic year (a year still running is there to choose)."""
+    last, month = extent["last_year"], extent.get("last_month")
+    if month is not None and month.month != 8 and last > extent["first_year"]:
+        return last - 1
+    return last
+
+
+def _load_url(first: int, last: int, default_to: int) -> None:
+    params = st.query_params.to_dict()
+    parsed = from_query_params({"to": ref.academic_year_label(default_to), **params}, first, last)
+    f = parsed.filters
+    st.session_state["flt_years"] = (f.year_from, f.year_to)
+    st.session_state["flt_districts"] = list(f.districts)
+    st.session_state["flt_need"] = f.need or "all"
+    st.session_state["flt_phase"] = f.phase or "all"
+    st.session_state[_EXTRA] = {k: v for k, v in params.items() if k not in _FILTER_PARAMS}
+    st.session_state[_PROBLEMS] = parsed.problems
+    st.session_state[_LOADED] = True
+
+
+def sidebar_filters(extent: dict) -> Filters:
+    """The shared filters as sidebar widgets, seeded from the URL on the first run."""
+    first, last = extent["first_year"], extent["last_year"]
+    if not st.session_state.get(_LOADED):
+        _load_url(first, last, default_last_year(extent))
+    st.session_state[_PAGE] = {}
+    years = list(range(first, last + 1))
+    with st.sidebar:
+        st.markdown("### Filters")
+        if len(years) > 1:
+            y0, y1 = st.select_slider("Academic years", options=years, key="flt_years",
+                                      format_func=ref.academic_year_label)
+        else:
+            y0 = y1 = years[0]
+        districts = st.multiselect("Districts (none = all of Kent)", list(ref.DISTRICT_CODES),
+                                   key="flt_districts", format_func=ref.DISTRICT_NAMES.get,
+                                   placeholder="All of Kent")
+        need = st.selectbox("Area of need", ["all", *ref.NEED_AREAS], key="flt_need",
+                            format_func=lambda c: "All areas of need" if c == "all" else ref.NEED_AREAS[c])
+        phase = st.selectbox("Phase", ["all", *ref.PHASES], key="flt_phase",
+                             format_func=lambda c: "All phases" if c == "all" else ref.PHASES[c])
+    return Filters(y0, y1, tuple(sorted(districts, key=ref.DISTRICT_CODES.index)),
+                   None if need == "all" else need, None if phase == "all" else phase)
+
+
+def url_problems() -> list[str]:
+    """What the first URL of this session asked for that could not be honoured."""
+    return st.session_state.get(_PROBLEMS, [])
+
+
+def page_choice(param: str, options: list[str], default, *, multi: bool = False) -> str:
+    """Seed a page option from the URL parameter ``param``; returns the widget key to use.
+
+    Values not in ``options`` are dropped (a hostile or stale link cannot break the page).
+    """
+    key = f"pg_{param}"
+    if key not in st.session_state:
+        raw = st.session_state.get(_EXTRA, {}).get(param)
+        if raw is None:
+            value = default
+        elif multi:
+            value = [v for v in str(raw).split(",") if v in options] or default
+        else:
+            value = raw if raw in options else default
+        st.session_state[key] = value
+    return key
+
+
+def remember(key: str, value) -> None:
+    """Record a page option for the URL written at the end of this run."""
+    text = ",".join(value) if isinstance(value, (list, tuple)) else str(value)
+    st.session_state.setdefault(_PAGE, {})[key] = text
+
+
+def write_url(f: Filters) -> None:
+    params = {**f.to_query_params(), **st.session_state.get(_PAGE, {})}
+    if params != st.query_params.to_dict():
+        st.query_params.from_dict(params)

@@ -1,0 +1,64 @@
+"""Shared page furniture: the synthetic-data banner, KPI cards, charts with table alternatives."""
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import streamlit as st
+
+from stls import disclosure, export
+from stls.catalogue import Polarity
+from stls.charts import Chart
+from stls.compare import Headline
+
+RAG_ICONS = {"Green": ":material/check_circle:", "Amber": ":material/warning:", "Red": ":material/cancel:"}
+RAG_TEXT = {"Green": "green", "Amber": "orange", "Red": "red"}
+
+
+def synthetic_banner() -> None:
+    st.warning("**Synthetic demonstration data.** Every figure on this dashboard is made up to "
+               "show how it works; none is a real Kent figure.", icon=":material/science:")
+
+
+def rag_badge(rating: str | None) -> str:
+    """RAG as colour, icon and word, e.g. ':green[:material/check_circle: Green]'."""
+    if not rating:
+        return "No target"
+    return f":{RAG_TEXT[rating]}[{RAG_ICONS[rating]} **{rating}**]"
+
+
+def kpi_card(h: Headline) -> None:
+    kpi = h.kpi
+    colour = {Polarity.higher: "normal", Polarity.lower: "inverse", Polarity.demand: "off"}[kpi.polarity]
+    change = kpi.fmt_change(h.change, h.previous)
+    st.metric(kpi.label, h.display, delta=change, delta_color=colour, border=True,
+              help=kpi.description, chart_data=h.spark["value"].round(2).tolist() or None,
+              delta_description=f"on {h.previous_label}" if change else None)
+    target = f" · target {kpi.fmt(kpi.target)}" if kpi.has_rag else ""
+    st.caption(f"{h.label} · {rag_badge(h.rag)}{target} · trend: {h.direction.lower()}")
+
+
+def symbol_key(symbols: set[str]) -> None:
+    if symbols:
+        st.caption("Symbols: " + "; ".join(f"`{s}` {m}" for s, m in disclosure.symbol_key(symbols)))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "table"
+
+
+def table(frame: pd.DataFrame, title: str, caption: str, key: str) -> None:
+    """A displayed table (already protected) with its CSV download and symbol key."""
+    symbols = {s for s in disclosure.SYMBOLS if frame.isin([s]).to_numpy().any()}
+    st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_df")
+    symbol_key(symbols)
+    st.download_button("Download this table (CSV)", export.to_csv(frame, title, caption, symbols),
+                       file_name=f"{_slug(title)}.csv", mime="text/csv", key=f"{key}_csv",
+                       icon=":material/download:")
+
+
+def chart(c: Chart, key: str, caption: str = "") -> None:
+    """A chart with alt text, and its table alternative (with download) in an expander."""
+    st.plotly_chart(c.figure, key=key, alt=c.alt, config={"displaylogo": False})
+    with st.expander("Table alternative for this chart"):
+        table(c.table, c.title, caption, key)
