@@ -8,8 +8,12 @@ from stls.ui import data, state, widgets
 
 st.set_page_config(page_title="STLS Insight", page_icon=":material/school:", layout="wide")
 
+# A folder named pages/ makes Streamlit also register each file as a v1 page under its file
+# name; a URL path equal to a file name would then run that file without this frame on rerun.
+# So every url_path below differs from its file's name.
 PAGES = [
-    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
+    st.Page("pages/county_overview.py", title="Overview", icon=":material/dashboard:", url_path="overview",
+            default=True),
 ]
 page = st.navigation(PAGES)
 

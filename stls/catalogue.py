@@ -113,6 +113,7 @@ class Kpi(BaseModel):
     model_config = _strict
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     label: str = Field(min_length=3)
+    short_label: str | None = Field(default=None, max_length=24)  # for cards; label otherwise
     theme: Theme
     description: str = Field(min_length=40)
     unit: Unit

@@ -38,6 +38,10 @@ def style(fig: go.Figure, title: str, source: str, *, height: int = 420, legend:
         legend=dict(orientation="h", yanchor="top", y=-0.14, x=0, title_text=""),
         hoverlabel=dict(font_size=14),
     )
+    axis = dict(tickfont=dict(color="#0B0C0C", size=13), title_font=dict(color="#0B0C0C", size=14),
+                gridcolor="#E5E5E5", linecolor="#505A5F")
+    fig.update_xaxes(**axis)
+    fig.update_yaxes(**axis)
     fig.add_annotation(text=f"Source: {source}", xref="paper", yref="paper", x=0, y=-0.30,
                        showarrow=False, xanchor="left", font=dict(size=12, color="#505A5F"))
     return fig

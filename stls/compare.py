@@ -73,13 +73,17 @@ class Headline:
     value: float | None
     previous: float | None
     previous_label: str | None
-    spark: pd.DataFrame = field(default_factory=pd.DataFrame)  # period, value
+    spark: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["period", "value"]))
     rag: str | None = None
     direction: str = "Not enough data"
     suppressed: bool = False          # disclosure control hid the value (shown as [c])
 
+    not_applicable: bool = False      # e.g. LIFT meetings are not recorded by area of need
+
     @property
     def display(self) -> str:
+        if self.not_applicable:
+            return "[z]"
         return "[c]" if self.suppressed else self.kpi.fmt(self.value)
 
     @property
@@ -112,6 +116,10 @@ def headline(db, kpi_id: str, f: Filters, extent: dict | None = None) -> Headlin
     extent = extent or queries.data_extent(db)
     upto = months_covered(extent, f.year_to)
     series = metrics.kpi_series(db, kpi_id, f, "academic_year", upto=upto)
+    if series.empty and (f.need or f.phase) and metrics.kpi_series(
+            db, kpi_id, f.with_(need=None, phase=None), "academic_year", upto=upto)["value"].notna().any():
+        return Headline(kpi, None, "not recorded by area of need or phase", None, None, None,
+                        not_applicable=True)
     if series.empty:
         return Headline(kpi, None, "no data", None, None, None)
     series = _hide_small(kpi, series)

@@ -188,6 +188,31 @@ def ensure_database(path: Path | str) -> Path:
     return path
 
 
+def _open_version(path: Path) -> tuple[str, duckdb.DuckDBPyConnection]:
+    """Open the file's current version read-only, through a hard link named by its version.
+
+    DuckDB caches database instances by path within a process, so reopening ``path`` after a
+    swap would silently return the old instance. A per-version link gives each version its
+    own instance; the link is removed at once (the open file keeps the inode alive).
+    """
+    for _ in range(5):
+        version = file_version(path)
+        alias = path.with_name(f".{path.name}.{version}.ro")
+        try:
+            os.link(path, alias)
+        except FileExistsError:
+            pass
+        except OSError:  # no hard links here (e.g. read-only folder): open the path itself
+            return version, duckdb.connect(str(path), read_only=True)
+        try:
+            if file_version(alias) != version:  # swapped between stat and link: try again
+                continue
+            return version, duckdb.connect(str(alias), read_only=True)
+        finally:
+            alias.unlink(missing_ok=True)
+    raise RuntimeError(f"{path} kept changing while it was being opened")
+
+
 class Database:
     """A read-only handle on one version of the file; safe to share between threads.
 
@@ -196,8 +221,7 @@ class Database:
 
     def __init__(self, path: Path | str):
         self.path = ensure_database(path)
-        self.version = file_version(self.path)
-        self._con = duckdb.connect(str(self.path), read_only=True)
+        self.version, self._con = _open_version(self.path)
         self._lock = threading.Lock()
 
     def query(self, sql: str, params: dict | list | None = None) -> pd.DataFrame:

@@ -18,9 +18,12 @@ def headline_cards(db, f: Filters) -> list[compare.Headline]:
     return [compare.headline(db, k, f, extent) for k in HEADLINE_KPIS]
 
 
-def _change_phrase(frame: pd.DataFrame, label: str) -> str:
-    """'Referrals in the latest 12 months were 8% higher than in the 12 months before'."""
-    values = frame.sort_values("month")["value"].to_numpy()
+def _change_phrase(values, label: str) -> str:
+    """'Referrals in the latest 12 months were 8% higher than in the 12 months before'.
+
+    Uses the unsuppressed monthly counts: 12-month totals for an area are not small numbers.
+    """
+    values = pd.Series(values).fillna(0).to_numpy()
     if len(values) < 24 or values[-24:-12].sum() == 0:
         return f"{label} by month"
     change = 100 * (values[-12:].sum() / values[-24:-12].sum() - 1)
@@ -50,7 +53,7 @@ def monthly_activity(db, f: Filters, types: tuple[str, ...] = DEFAULT_TYPES) -> 
     long = protected.numeric.melt(id_vars="month", var_name="activity_type", value_name="value")
     long["series"] = long["activity_type"].map(ref.ACTIVITY_LABELS)
     first = ref.ACTIVITY_LABELS[types[0]] if types else "Activity"
-    title = _change_phrase(long[long["activity_type"] == types[0]], first) if types else "Activity by month"
+    title = _change_phrase(wide[types[0]].to_numpy(), first) if types else "Activity by month"
     fig = charts.monthly_lines(long, title, TRACKER + " · " + f.caption(), "Activities per month")
     alt = (f"Line chart of monthly STLS activity by type ({', '.join(ref.ACTIVITY_LABELS[t] for t in types)}) "
            f"for {f.caption()}. {title}. August is near zero each year (school holidays); "

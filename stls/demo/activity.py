@@ -138,9 +138,10 @@ def build_activity(rng: np.random.Generator, settings: pd.DataFrame, until: dt.d
     days_in = (month_start[np.minimum(mi + 1, len(months) - 1)] - month_start[mi]).astype(int)
     days_in = np.where(mi == len(months) - 1, 28, days_in)
     date = month_start[mi] + (rng.random(len(mi)) * days_in).astype("timedelta64[D]")
-    weekday = (date.astype(np.int64) + 3) % 7          # 0 = Monday
-    date = date - np.where(weekday == 5, 1, 0) + np.where(weekday == 6, 1, 0)  # weekends → Fri/Mon
-    date = np.minimum(date, month_start[mi] + days_in - 1)
+    weekday = (date.astype(np.int64) + 3) % 7          # 0 = Monday (1 Jan 1970 was a Thursday)
+    friday = date - np.where(weekday >= 5, weekday - 4, 0)
+    monday = date + np.where(weekday >= 5, 7 - weekday, 0)
+    date = np.where(friday >= month_start[mi], friday, monday)  # weekends → Friday, or Monday at a month's start
     count = np.where(ti == TYPES.index("training"), rng.integers(1, 4, len(ti)), 1).astype(np.int32)
     order = np.argsort(date, kind="stable")
     return _to_arrow(date, di, si, ti, need, phase, urn_index, count, settings, order)

@@ -74,7 +74,7 @@ class DistrictProfile(NamedTuple):
 # activity growth a year, SEN outcome drift a year (pp, relative to England), setting-reach drift
 STORIES = {
     "disconnect": (0.08, 0.0, 0.020),   # activity rises, outcomes flat: the 2019 review's finding
-    "both_rise": (0.06, 1.0, 0.025),    # activity and outcomes rise together
+    "both_rise": (0.06, 1.3, 0.025),    # activity and outcomes rise together
     "falling": (-0.07, -0.3, -0.030),   # activity falls
     "steady": (0.01, 0.0, 0.0),
 }

@@ -12,6 +12,9 @@ from stls.filters import Filters, from_query_params
 
 _FILTER_PARAMS = ("from", "to", "district", "need", "phase")
 _LOADED, _EXTRA, _PROBLEMS, _PAGE = "_url_loaded", "_url_extra", "_url_problems", "_page_params"
+# Widgets take their first value from the URL through value=/default=/index= (kept the same on
+# every run, so Streamlit never resets them), never by writing st.session_state[key].
+_INIT = "_url_filters"
 
 
 def default_last_year(extent: dict) -> int:
@@ -25,11 +28,7 @@ def default_last_year(extent: dict) -> int:
 def _load_url(first: int, last: int, default_to: int) -> None:
     params = st.query_params.to_dict()
     parsed = from_query_params({"to": ref.academic_year_label(default_to), **params}, first, last)
-    f = parsed.filters
-    st.session_state["flt_years"] = (f.year_from, f.year_to)
-    st.session_state["flt_districts"] = list(f.districts)
-    st.session_state["flt_need"] = f.need or "all"
-    st.session_state["flt_phase"] = f.phase or "all"
+    st.session_state[_INIT] = parsed.filters
     st.session_state[_EXTRA] = {k: v for k, v in params.items() if k not in _FILTER_PARAMS}
     st.session_state[_PROBLEMS] = parsed.problems
     st.session_state[_LOADED] = True
@@ -41,20 +40,22 @@ def sidebar_filters(extent: dict) -> Filters:
     if not st.session_state.get(_LOADED):
         _load_url(first, last, default_last_year(extent))
     st.session_state[_PAGE] = {}
+    init: Filters = st.session_state[_INIT]
     years = list(range(first, last + 1))
+    needs, phases = ["all", *ref.NEED_AREAS], ["all", *ref.PHASES]
     with st.sidebar:
         st.markdown("### Filters")
         if len(years) > 1:
             y0, y1 = st.select_slider("Academic years", options=years, key="flt_years",
-                                      format_func=ref.academic_year_label)
+                                      value=(init.year_from, init.year_to), format_func=ref.academic_year_label)
         else:
             y0 = y1 = years[0]
         districts = st.multiselect("Districts (none = all of Kent)", list(ref.DISTRICT_CODES),
-                                   key="flt_districts", format_func=ref.DISTRICT_NAMES.get,
-                                   placeholder="All of Kent")
-        need = st.selectbox("Area of need", ["all", *ref.NEED_AREAS], key="flt_need",
+                                   default=list(init.districts), key="flt_districts",
+                                   format_func=ref.DISTRICT_NAMES.get, placeholder="All of Kent")
+        need = st.selectbox("Area of need", needs, index=needs.index(init.need or "all"), key="flt_need",
                             format_func=lambda c: "All areas of need" if c == "all" else ref.NEED_AREAS[c])
-        phase = st.selectbox("Phase", ["all", *ref.PHASES], key="flt_phase",
+        phase = st.selectbox("Phase", phases, index=phases.index(init.phase or "all"), key="flt_phase",
                              format_func=lambda c: "All phases" if c == "all" else ref.PHASES[c])
     return Filters(y0, y1, tuple(sorted(districts, key=ref.DISTRICT_CODES.index)),
                    None if need == "all" else need, None if phase == "all" else phase)
@@ -65,13 +66,14 @@ def url_problems() -> list[str]:
     return st.session_state.get(_PROBLEMS, [])
 
 
-def page_choice(param: str, options: list[str], default, *, multi: bool = False) -> str:
-    """Seed a page option from the URL parameter ``param``; returns the widget key to use.
+def page_choice(param: str, options: list[str], default, *, multi: bool = False) -> tuple[str, object]:
+    """A page option's widget key and first value, taken from the URL parameter ``param``.
 
     Values not in ``options`` are dropped (a hostile or stale link cannot break the page).
+    Pass the value as the widget's ``default``/``index``; it is the same on every run.
     """
-    key = f"pg_{param}"
-    if key not in st.session_state:
+    key, init_key = f"pg_{param}", f"_url_pg_{param}"
+    if init_key not in st.session_state:
         raw = st.session_state.get(_EXTRA, {}).get(param)
         if raw is None:
             value = default
@@ -79,8 +81,8 @@ def page_choice(param: str, options: list[str], default, *, multi: bool = False)
             value = [v for v in str(raw).split(",") if v in options] or default
         else:
             value = raw if raw in options else default
-        st.session_state[key] = value
-    return key
+        st.session_state[init_key] = value
+    return key, st.session_state[init_key]
 
 
 def remember(key: str, value) -> None:

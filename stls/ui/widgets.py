@@ -31,9 +31,11 @@ def kpi_card(h: Headline) -> None:
     kpi = h.kpi
     colour = {Polarity.higher: "normal", Polarity.lower: "inverse", Polarity.demand: "off"}[kpi.polarity]
     change = kpi.fmt_change(h.change, h.previous)
-    st.metric(kpi.label, h.display, delta=change, delta_color=colour, border=True,
+    st.metric(kpi.short_label or kpi.label, h.display, delta=change, delta_color=colour, border=True,
               help=kpi.description, chart_data=h.spark["value"].round(2).tolist() or None,
               delta_description=f"on {h.previous_label}" if change else None)
+    if kpi.short_label:
+        st.caption(kpi.label)
     target = f" · target {kpi.fmt(kpi.target)}" if kpi.has_rag else ""
     st.caption(f"{h.label} · {rag_badge(h.rag)}{target} · trend: {h.direction.lower()}")
 
@@ -59,6 +61,6 @@ def table(frame: pd.DataFrame, title: str, caption: str, key: str) -> None:
 
 def chart(c: Chart, key: str, caption: str = "") -> None:
     """A chart with alt text, and its table alternative (with download) in an expander."""
-    st.plotly_chart(c.figure, key=key, alt=c.alt, config={"displaylogo": False})
+    st.plotly_chart(c.figure, key=key, alt=c.alt, theme=None, config={"displaylogo": False})
     with st.expander("Table alternative for this chart"):
         table(c.table, c.title, caption, key)

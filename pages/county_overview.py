@@ -19,8 +19,9 @@ if f.need or f.phase:
                "pupils on SEN support in the area.")
 
 st.header("Activity by month", divider="gray")
-types_key = state.page_choice("types", list(ref.ACTIVITY_TYPE_CODES), list(overview.DEFAULT_TYPES), multi=True)
-types = st.multiselect("Activity types", list(ref.ACTIVITY_TYPE_CODES), key=types_key,
+types_key, types_init = state.page_choice("types", list(ref.ACTIVITY_TYPE_CODES), list(overview.DEFAULT_TYPES),
+                                          multi=True)
+types = st.multiselect("Activity types", list(ref.ACTIVITY_TYPE_CODES), default=types_init, key=types_key,
                        format_func=ref.ACTIVITY_LABELS.get, max_selections=6)
 state.remember("types", types)
 if types:
@@ -29,8 +30,9 @@ else:
     st.info("Choose at least one activity type to see the monthly chart.")
 
 st.header("Districts compared", divider="gray")
-kpi_key = state.page_choice("compare", list(overview.COMPARISON_KPIS), overview.COMPARISON_KPIS[0])
+kpi_key, kpi_init = state.page_choice("compare", list(overview.COMPARISON_KPIS), overview.COMPARISON_KPIS[0])
 kpi_id = st.selectbox("Indicator", list(overview.COMPARISON_KPIS), key=kpi_key,
+                      index=overview.COMPARISON_KPIS.index(kpi_init),
                       format_func=lambda k: catalogue.get(k).label)
 state.remember("compare", kpi_id)
 widgets.chart(data.call(overview.district_comparison, f, kpi_id), "ov_districts", f.caption())

@@ -1,0 +1,144 @@
+"""The app in Streamlit's AppTest: every filter changed, card values against direct SQL."""
+import datetime as dt
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from stls import reference as ref
+
+from conftest import ROOT
+
+TIMEOUT = 90
+
+
+def _run(params: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.query_params.update(params or {})
+    return at.run()
+
+
+def _cards(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _year_sql(sql, types, year, district=None, need=None, phase=None):
+    where, params = ["activity_type IN (SELECT unnest(?))", "activity_date BETWEEN ? AND ?"], \
+        [list(types), dt.date(year, 9, 1), dt.date(year + 1, 8, 31)]
+    for col, value in (("district_code", district), ("need_area", need), ("phase", phase)):
+        if value:
+            where.append(f"{col} = ?")
+            params.append(value)
+    return sql(f"SELECT coalesce(sum(count), 0) FROM activity WHERE {' AND '.join(where)}", params)[0][0]
+
+
+def _reached_sql(sql, year, district=None, need=None, phase=None):
+    cond, params = ["s.open"], []
+    if district:
+        cond.append("s.district_code = ?")
+        params.append(district)
+    if phase:
+        cond.append("s.phase = ?")
+        params.append(phase)
+    act = "a.activity_date BETWEEN ? AND ?" + (" AND a.need_area = ?" if need else "")
+    act_params = [dt.date(year, 9, 1), dt.date(year + 1, 8, 31)] + ([need] if need else [])
+    reached = sql(f"SELECT count(DISTINCT s.urn) FROM settings s JOIN activity a ON a.setting_urn = s.urn "
+                  f"WHERE {' AND '.join(cond)} AND {act}", params + act_params)[0][0]
+    total = sql(f"SELECT count(*) FROM settings s WHERE {' AND '.join(cond)}", params)[0][0]
+    return 100 * reached / total
+
+
+def _ks2_sql(sql, year, geography):
+    return sql("SELECT value FROM attainment WHERE measure = 'ks2_rwm_expected' AND sen_group = 'sen_support' "
+               "AND academic_year = ? AND geography_code = ?", [year, geography])[0][0]
+
+
+def _expected_cards(sql, year, district=None, need=None, phase=None) -> dict[str, str]:
+    def count(types):
+        n = _year_sql(sql, types, year, district, need, phase)
+        return "[c]" if 0 < n < 5 and "referral" in types else f"{n:,}"
+    return {
+        "Referrals": count(["referral"]),
+        "LIFT meetings held": count(["lift_meeting"]) if not (need or phase) else "[z]",
+        "School visits": count(["school_visit"]),
+        "Settings reached": f"{_reached_sql(sql, year, district, need, phase):.1f}%",
+        "KS2 RWM": f"{_ks2_sql(sql, year, district or ref.KENT_CODE):.1f}%",
+    }
+
+
+def test_default_view_matches_direct_sql(app_env, demo_sql):
+    at = _run()
+    assert not at.exception
+    assert "Synthetic demonstration data" in at.warning[0].value
+    cards = _cards(at)
+    expected = _expected_cards(demo_sql, 2025)
+    assert cards == expected
+    assert at.query_params["from"] == "2016/17" and at.query_params["to"] == "2025/26"
+
+
+@pytest.mark.parametrize("district", ref.DISTRICT_CODES)
+def test_each_district(app_env, demo_sql, district):
+    at = _run({"district": district, "from": "2019/20", "to": "2024/25"})
+    assert not at.exception
+    cards, expected = _cards(at), _expected_cards(demo_sql, 2024, district)
+    assert {k: v for k, v in cards.items()} == {k: expected[k] for k in cards}
+    assert at.caption[0].value.startswith(ref.DISTRICT_NAMES[district])
+
+
+@pytest.mark.parametrize("need", list(ref.NEED_AREAS))
+def test_each_area_of_need(app_env, demo_sql, need):
+    at = _run({"need": need, "to": "2023/24"})
+    assert not at.exception
+    cards, expected = _cards(at), _expected_cards(demo_sql, 2023, need=need)
+    for label in ("Referrals", "School visits", "Settings reached"):
+        assert cards[label] == expected[label], label
+
+
+@pytest.mark.parametrize("phase", list(ref.PHASES))
+def test_each_phase(app_env, demo_sql, phase):
+    at = _run({"phase": phase, "district": "E07000113", "to": "2022/23"})
+    assert not at.exception
+    cards, expected = _cards(at), _expected_cards(demo_sql, 2022, "E07000113", phase=phase)
+    for label in ("Referrals", "School visits", "Settings reached"):
+        assert cards[label] == expected[label], label
+
+
+def test_year_without_ks2_shows_latest_available(app_env, demo_sql):
+    at = _run({"from": "2016/17", "to": "2020/21"})
+    assert not at.exception
+    assert _cards(at)["KS2 RWM"] == f"{_ks2_sql(demo_sql, 2018, ref.KENT_CODE):.1f}%"
+    assert any("2018/19" in c.value for c in at.caption)
+
+
+def test_widgets_change_the_view_and_the_url(app_env, demo_sql):
+    at = _run()
+    at.sidebar.multiselect(key="flt_districts").set_value(["E07000114"]).run()
+    at.sidebar.selectbox(key="flt_need").set_value("CI").run()
+    at.sidebar.selectbox(key="flt_phase").set_value("primary").run()
+    at.sidebar.select_slider(key="flt_years").set_value((2018, 2023)).run()
+    assert not at.exception
+    assert at.query_params == {"from": "2018/19", "to": "2023/24", "district": "E07000114", "need": "CI",
+                               "phase": "primary", "types": "referral,school_visit,advice,lift_meeting",
+                               "compare": "referral_rate"}
+    expected = _expected_cards(demo_sql, 2023, "E07000114", "CI", "primary")
+    assert _cards(at)["Referrals"] == expected["Referrals"]
+    # the URL written by that run reproduces the same view in a new session
+    again = _run(dict(at.query_params))
+    assert _cards(again) == _cards(at)
+
+
+def test_hostile_url_gives_messages_not_errors(app_env):
+    at = _run({"district": "Medway", "from": "1066/67", "need": "<b>x</b>", "types": "bogus,referral",
+               "compare": "drop table"})
+    assert not at.exception
+    messages = " ".join(i.value for i in at.info)
+    assert "Medway" in messages and "1066/67" in messages and "need" in messages
+    assert at.multiselect(key="pg_types").value == ["referral"]
+    assert at.selectbox(key="pg_compare").value == "referral_rate"
+
+
+def test_partial_year_compares_same_months(app_env, demo_sql):
+    at = _run({"to": "2026/27"})
+    assert not at.exception
+    n = demo_sql("SELECT sum(count) FROM activity WHERE activity_type = 'referral' AND activity_date >= '2026-09-01'")[0][0]
+    assert _cards(at)["Referrals"] == f"{n:,}"
+    assert any("2026/27 (Sep–Oct)" in c.value for c in at.caption)

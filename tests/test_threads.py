@@ -1,0 +1,60 @@
+"""Sessions are threads: eight at once through the shared handle, while the file is swapped."""
+import shutil
+import threading
+
+from stls import db as dbmod
+from stls import metrics
+from stls.filters import Filters
+
+
+def test_eight_threads_query_one_handle(demo_db, demo_sql):
+    expected = demo_sql("SELECT sum(count) FROM activity WHERE activity_type = 'referral' "
+                        "AND activity_date BETWEEN '2023-09-01' AND '2024-08-31'")[0][0]
+    errors, results = [], []
+    start = threading.Barrier(8)
+
+    def work(i):
+        try:
+            start.wait()
+            for _ in range(15):
+                f = Filters(2023, 2023, (), None, None)
+                value = metrics.kpi_series(demo_db, "referrals", f)["value"].iloc[0]
+                results.append(value)
+                demo_db.query("SELECT district_code, count(*) FROM activity GROUP BY 1")
+        except Exception as exc:  # noqa: BLE001 - any error fails the test below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(results) == 120 and set(results) == {expected}
+
+
+def test_readers_keep_working_while_the_file_is_swapped(demo_path, tmp_path):
+    path = tmp_path / "live.duckdb"
+    shutil.copyfile(demo_path, path)
+    handle = dbmod.Database(path)
+    before = handle.scalar("SELECT count(*) FROM budget")
+    errors, stop = [], threading.Event()
+
+    def read():
+        while not stop.is_set():
+            try:
+                assert handle.scalar("SELECT count(*) FROM budget") == before
+            except Exception as exc:  # noqa: BLE001
+                errors.append(repr(exc))
+                return
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for r in readers:
+        r.start()
+    with dbmod.writable_copy(path) as con:
+        con.execute("DELETE FROM budget WHERE financial_year = 2016")
+    stop.set()
+    for r in readers:
+        r.join()
+    assert errors == []
+    assert dbmod.Database(path).scalar("SELECT count(*) FROM budget") == before - 14
