@@ -42,6 +42,62 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def _district(text: str | None) -> tuple[str, ...]:
+    if not text:
+        return ()
+    import difflib
+    from stls import reference as ref
+    code = ref.district_lookup().get(ref.normalise_name(text))
+    if code in ref.DISTRICT_NAMES:
+        return (code,)
+    if code == ref.KENT_CODE:
+        return ()
+    near = difflib.get_close_matches(text.strip().title(), list(ref.DISTRICT_NAMES.values()), n=1)
+    hint = f" Did you mean '{near[0]}'?" if near else ""
+    raise CliError(f"unknown district '{text}': expected one of Kent's 12 districts "
+                   f"(a name such as 'Swale' or an ONS code such as E07000113).{hint}")
+
+
+def _filters_for(args):
+    from stls import queries, reference as ref
+    from stls.db import Database
+    from stls.filters import Filters
+    db = Database(args.db)
+    extent = queries.data_extent(db)
+    if extent["first_month"] is None:
+        raise CliError(f"{args.db} holds no activity data yet: load some with 'python -m stls import'")
+    year = extent["last_year"] if extent["last_month"].month == 8 else max(extent["first_year"], extent["last_year"] - 1)
+    if args.year:
+        try:
+            year = ref.parse_academic_year(args.year)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        if not extent["first_year"] <= year <= extent["last_year"]:
+            raise CliError(f"no data for {ref.academic_year_label(year)}: the database covers "
+                           f"{ref.academic_year_label(extent['first_year'])} to {ref.academic_year_label(extent['last_year'])}")
+    return db, Filters(extent["first_year"], year, _district(args.district))
+
+
+def cmd_kpis(args) -> int:
+    import json
+    from stls.scorecard import scorecard
+    started = time.perf_counter()
+    db, f = _filters_for(args)
+    table = scorecard(db, f)
+    took = time.perf_counter() - started
+    if args.format == "csv":
+        from stls.export import to_csv
+        sys.stdout.write(to_csv(table, "STLS KPI scorecard", f.caption()).decode("utf-8-sig"))
+    elif args.format == "json":
+        print(json.dumps({"filters": f.caption(), "kpis": table.to_dict(orient="records")}, ensure_ascii=False, indent=1))
+    else:
+        cols = ["id", "period", "value", "target", "rag", "change", "direction", "variation", "assurance"]
+        print(f"STLS KPI scorecard: {f.caption()}")
+        print(table[cols].to_string(index=False, max_colwidth=38))
+        print(f"({len(table)} KPIs in {took:.2f} s; [c] confidential, [x] not available, [z] not applicable)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m stls", description="STLS Insight command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -52,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--until", type=_month, default=None,
                       help="last month of activity, YYYY-MM (default: the last complete month)")
     demo.set_defaults(func=cmd_demo)
+    kpis = sub.add_parser("kpis", help="print the KPI scorecard")
+    kpis.add_argument("--district", help="a district name or ONS code (default: Kent)")
+    kpis.add_argument("--year", help="academic year such as 2024/25 (default: the latest complete year)")
+    kpis.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    kpis.set_defaults(func=cmd_kpis)
     for p in sub.choices.values():
         p.add_argument("--db", type=Path, default=None, help="database file (default: $STLS_DB or data/stls.duckdb)")
     return parser

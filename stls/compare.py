@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from stls import catalogue, disclosure, metrics, queries
 from stls import reference as ref
@@ -45,6 +45,22 @@ def rag(kpi: Kpi, value: float | None) -> str | None:
     return "Amber" if better(value, kpi.floor) else "Red"
 
 
+def slope_test(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least-squares slope and its two-sided p-value (t test, n − 2 degrees of freedom)."""
+    n = len(x)
+    xc, yc = x - x.mean(), y - y.mean()
+    sxx = float((xc ** 2).sum())
+    slope = float((xc * yc).sum() / sxx)
+    resid = yc - slope * xc
+    if n <= 2:
+        return slope, 1.0
+    se = np.sqrt(float((resid ** 2).sum()) / (n - 2) / sxx)
+    if se == 0:
+        return slope, 0.0
+    t = abs(slope / se)
+    return slope, float(2 * special.stdtr(n - 2, -t))
+
+
 def direction(kpi: Kpi, values: pd.Series, alpha: float = 0.05) -> str:
     """Direction of travel from a least-squares line over every period shown (not the last two).
 
@@ -56,12 +72,12 @@ def direction(kpi: Kpi, values: pd.Series, alpha: float = 0.05) -> str:
     ok = ~np.isnan(y)
     if ok.sum() < 3 or np.ptp(y[ok]) == 0:
         return "Not enough data" if ok.sum() < 3 else "No clear change"
-    fit = stats.linregress(x[ok], y[ok])
-    if fit.pvalue >= alpha:
+    slope, pvalue = slope_test(x[ok], y[ok])
+    if pvalue >= alpha:
         return "No clear change"
     if kpi.polarity is Polarity.demand:
-        return "Rising" if fit.slope > 0 else "Falling"
-    good = (fit.slope > 0) == (kpi.polarity is Polarity.higher)
+        return "Rising" if slope > 0 else "Falling"
+    good = (slope > 0) == (kpi.polarity is Polarity.higher)
     return "Improving" if good else "Worsening"
 
 

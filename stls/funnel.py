@@ -1,0 +1,65 @@
+"""Funnel plot data: district proportions against cohort size, with control limits around Kent.
+
+Method (Spiegelhalter, "Funnel plots for comparing institutional performance", Stat Med 2005):
+the target is Kent's proportion p0; for a cohort of n pupils the limits are the normal
+approximation to the binomial, p0 ± z·sqrt(p0(1 − p0)/n), with z = 1.959964 (95%) and
+z = 3.090232 (99.8%), clipped to 0–100%. A district outside the 99.8% limits differs from
+Kent by more than chance would explain (about 1 in 500); between 95% and 99.8%, possibly.
+Districts are compared with Kent, not ranked against one another.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+Z95, Z998 = 1.959964, 3.090232
+
+
+def limits(p0: float, n) -> dict[str, np.ndarray]:
+    """Limits (as proportions) around p0 for cohort sizes n."""
+    n = np.asarray(n, dtype=float)
+    se = np.sqrt(p0 * (1 - p0) / n)
+    return {name: np.clip(p0 + sign * z * se, 0, 1)
+            for name, sign, z in (("lower_998", -1, Z998), ("lower_95", -1, Z95),
+                                  ("upper_95", 1, Z95), ("upper_998", 1, Z998))}
+
+
+@dataclass
+class Funnel:
+    points: pd.DataFrame   # geography_code, name, cohort, value (%), lower/upper limits (%), position
+    curve: pd.DataFrame    # cohort grid with the four limits (%) for drawing
+    kent: float            # Kent's proportion (%)
+
+    def outside(self, level: str = "99.8%") -> list[str]:
+        flags = {"99.8%": ("above 99.8% limit", "below 99.8% limit"),
+                 "95%": ("above 99.8% limit", "below 99.8% limit", "above 95% limit", "below 95% limit")}[level]
+        return self.points.loc[self.points["position"].isin(flags), "name"].tolist()
+
+
+def _position(row) -> str:
+    v = row["value"]
+    if v > row["upper_998"]:
+        return "above 99.8% limit"
+    if v < row["lower_998"]:
+        return "below 99.8% limit"
+    if v > row["upper_95"]:
+        return "above 95% limit"
+    if v < row["lower_95"]:
+        return "below 95% limit"
+    return "within limits"
+
+
+def funnel(points: pd.DataFrame, kent_percent: float) -> Funnel:
+    """points: geography_code, name, cohort, value (a percentage). Kent's value is the target."""
+    p0 = kent_percent / 100
+    pts = points.dropna(subset=["value", "cohort"]).copy()
+    pts = pts[pts["cohort"] > 0]
+    for name, arr in limits(p0, pts["cohort"]).items():
+        pts[name] = 100 * arr
+    pts["position"] = pts.apply(_position, axis=1) if len(pts) else []
+    top = max(float(pts["cohort"].max()) * 1.15, 50) if len(pts) else 500
+    grid = np.unique(np.geomspace(10, top, 120).round())
+    curve = pd.DataFrame({"cohort": grid, **{k: 100 * v for k, v in limits(p0, grid).items()}})
+    return Funnel(pts.reset_index(drop=True), curve, kent_percent)

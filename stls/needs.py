@@ -1,0 +1,70 @@
+"""The four broad areas of need: referral mix against the mix of pupils with SEN.
+
+Pupils with SEN (EHC plan or SEN support) are mapped to an area through their DfE primary need;
+'other difficulty' and 'SEN support, no specialist assessment' map to no area and are left out,
+as are referrals with no area recorded. The dissimilarity index is half the sum of absolute
+differences between the two percentage mixes: the share of referrals that would have to move
+area for the mixes to match (0 = identical, 100 = no overlap).
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from stls import metrics, queries
+from stls import reference as ref
+from stls.filters import Filters
+
+AREAS = tuple(ref.NEED_AREAS)
+
+
+def dissimilarity(a: pd.Series, b: pd.Series) -> float:
+    """Index of dissimilarity (0–100) between two sets of counts over the same categories."""
+    a, b = a.reindex(AREAS).fillna(0).astype(float), b.reindex(AREAS).fillna(0).astype(float)
+    if a.sum() == 0 or b.sum() == 0:
+        return float("nan")
+    return float(50 * (a / a.sum() - b / b.sum()).abs().sum())
+
+
+def mix(db, f: Filters, year: int, types=("referral",)) -> pd.DataFrame:
+    """Per district and Kent, for one academic year: referrals and SEN pupils by area of need.
+
+    Columns: geography_code, name, need_area, referrals, pupils, referral_share, pupil_share (%).
+    """
+    yearly = f.with_(year_from=year, year_to=year, need=None)
+    refs = queries.referral_need_mix(db, types, yearly)
+    pups = queries.sen_pupils(db, "all_sen", yearly, by_need_area=True).dropna(subset=["need_area"])
+    grid = pd.MultiIndex.from_product([ref.DISTRICT_CODES, AREAS], names=["geography_code", "need_area"])
+    frame = pd.DataFrame(index=grid).join(
+        refs.groupby(["geography_code", "need_area"])["n"].sum().rename("referrals")).join(
+        pups.groupby(["geography_code", "need_area"])["pupils"].sum()).fillna(0).reset_index()
+    kent = frame.groupby("need_area", as_index=False)[["referrals", "pupils"]].sum().assign(geography_code=ref.KENT_CODE)
+    frame = pd.concat([frame, kent], ignore_index=True)
+    for col, share in (("referrals", "referral_share"), ("pupils", "pupil_share")):
+        total = frame.groupby("geography_code")[col].transform("sum")
+        frame[share] = 100 * frame[col] / total.where(total > 0)
+    frame["name"] = frame["geography_code"].map(ref.GEOGRAPHY_NAMES)
+    frame["area"] = frame["need_area"].map(ref.NEED_AREAS)
+    return frame
+
+
+def index_by_geography(frame: pd.DataFrame) -> pd.DataFrame:
+    """Dissimilarity per geography from a ``mix`` frame: geography_code, name, index."""
+    rows = [(geo, ref.GEOGRAPHY_NAMES[geo], dissimilarity(part.set_index("need_area")["referrals"],
+                                                          part.set_index("need_area")["pupils"]))
+            for geo, part in frame.groupby("geography_code", sort=False)]
+    return pd.DataFrame(rows, columns=["geography_code", "name", "index"])
+
+
+def trend(db, f: Filters, types=("referral",)) -> pd.DataFrame:
+    """Referrals by area of need per academic year for the filters' area: academic_year, need_area, referrals, share."""
+    refs = queries.referral_need_mix(db, types, f.with_(need=None))
+    if f.districts:
+        refs = refs[refs["geography_code"].isin(f.districts)]
+    out = refs.groupby(["academic_year", "need_area"], as_index=False)["n"].sum().rename(columns={"n": "referrals"})
+    out["share"] = 100 * out["referrals"] / out.groupby("academic_year")["referrals"].transform("sum")
+    return out.sort_values(["academic_year", "need_area"]).reset_index(drop=True)
+
+
+def alignment_series(db, f: Filters) -> pd.DataFrame:
+    """The need_alignment KPI per year for the filters' area (same definition as the scorecard)."""
+    return metrics.kpi_series(db, "need_alignment", f)

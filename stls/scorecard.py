@@ -1,0 +1,70 @@
+"""The KPI scorecard: every declared KPI for one area and year, with its comparisons and SPC.
+
+SPC runs on monthly values for activity KPIs (August, the school holiday, left out) and on
+academic-year values otherwise, with limits recalculated at each service-regime change.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from stls import catalogue, compare, metrics, queries, spc
+from stls import reference as ref
+from stls.catalogue import Kpi
+from stls.filters import Filters
+
+COLUMNS = ["id", "label", "theme", "period", "value", "target", "rag", "previous_period", "previous",
+           "change", "kent", "england", "direction", "variation", "assurance"]
+
+
+def spc_series(db, kpi: Kpi, f: Filters) -> pd.DataFrame:
+    """The series SPC judges: term-time months where the KPI has them, else academic years."""
+    monthly = "month" in {g.value for g in kpi.grains} and kpi.compute.kind != "settings_reached"
+    series = metrics.kpi_series(db, kpi.id, f, "month" if monthly else "academic_year")
+    series = compare._hide_small(kpi, series) if not series.empty else series
+    if monthly and not series.empty:
+        series = series[[p.month != 8 for p in series["period"]]]
+    return series
+
+
+def spc_for(db, kpi: Kpi, f: Filters) -> spc.SpcResult:
+    series = spc_series(db, kpi, f)
+    monthly = len(series) > 0 and len({p.year for p in series["period"]}) < len(series)
+    # Regime changes reset the limits of monthly activity; yearly series are too short to split.
+    breaks = [r.start for r in ref.REGIMES[1:]] if monthly else []
+    if series.empty:
+        return spc.xmr([], [], breaks, kpi.polarity, kpi.target)
+    return spc.xmr(series["period"], series["value"], breaks, kpi.polarity, kpi.target)
+
+
+def _england(db, kpi: Kpi, f: Filters, year: int | None) -> float | None:
+    if kpi.compute.kind not in ("attainment", "attainment_gap") or year is None:
+        return None
+    series = metrics.kpi_series(db, kpi.id, f, geography=ref.ENGLAND_CODE)
+    hit = series[series["period"] == dt.date(year, 9, 1)]["value"] if not series.empty else series
+    return None if len(hit) == 0 else float(hit.iloc[0])
+
+
+def row(db, kpi: Kpi, f: Filters, extent: dict) -> dict:
+    h = compare.headline(db, kpi.id, f, extent)
+    kent = compare.headline(db, kpi.id, f.with_(districts=()), extent) if f.districts else h
+    same_year = kent.year == h.year
+    s = spc_for(db, kpi, f)
+    return {
+        "id": kpi.id, "label": kpi.label, "theme": kpi.theme.value, "period": h.label,
+        "value": h.display, "target": kpi.fmt(kpi.target) if kpi.has_rag else "[z]",
+        "rag": h.rag or ("[z]" if not kpi.has_rag else "[x]"),
+        "previous_period": h.previous_label or "[x]", "previous": kpi.fmt(h.previous),
+        "change": kpi.fmt_change(h.change, h.previous) or "[x]",
+        "kent": kent.display if same_year else "[x]",
+        "england": kpi.fmt(_england(db, kpi, f, h.year)) if kpi.compute.kind in ("attainment", "attainment_gap") else "[z]",
+        "direction": h.direction, "variation": spc.VARIATION_TEXT[s.variation],
+        "assurance": spc.ASSURANCE_TEXT.get(s.assurance, "[z]") if kpi.has_rag else "[z]",
+    }
+
+
+def scorecard(db, f: Filters) -> pd.DataFrame:
+    """One row per declared KPI, in catalogue order, as displayed (after disclosure control)."""
+    extent = queries.data_extent(db)
+    return pd.DataFrame([row(db, kpi, f, extent) for kpi in catalogue.catalogue().values()], columns=COLUMNS)

@@ -1,0 +1,129 @@
+"""Statistical process control: the XmR chart of NHS England's "Making Data Count".
+
+Centre line = mean; process limits = mean ± 2.66 × mean moving range (about 3 sigma, since
+sigma ≈ mR̄ / 1.128). Special cause when, within one segment:
+  1. a point is beyond a process limit;
+  2. 7 or more points in a row sit on the same side of the mean (a point on the mean breaks a run);
+  3. 6 or more points in a row each rise (or each fall) on the one before;
+  4. 2 of 3 points in a row lie beyond two-thirds of the way to a limit (2 sigma), on the same side.
+Limits are recalculated from each break (e.g. September 2022, when the service model changed):
+moving ranges never span a break.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from stls.catalogue import Polarity
+
+MIN_POINTS = 8   # fewer points than this in the latest segment: no SPC judgement
+
+
+@dataclass
+class SpcResult:
+    frame: pd.DataFrame   # period, value, segment, mean, ucl, lcl, upper_2s, lower_2s, special, rules, side
+    variation: str        # improving | concerning | common_cause | high | low | too_few_points
+    assurance: str | None  # hit_and_miss | consistently_passing | consistently_failing | None
+
+    @property
+    def latest(self) -> pd.Series:
+        return self.frame.iloc[-1]
+
+
+VARIATION_TEXT = {
+    "improving": "Special cause: improving", "concerning": "Special cause: concerning",
+    "common_cause": "Common cause: no significant change", "high": "Special cause: higher",
+    "low": "Special cause: lower", "too_few_points": "Too few points to judge",
+}
+ASSURANCE_TEXT = {
+    "hit_and_miss": "Hit and miss: the target lies inside the process limits",
+    "consistently_passing": "Consistently passing the target",
+    "consistently_failing": "Consistently failing the target",
+}
+
+
+def _runs(flags: np.ndarray, length: int) -> np.ndarray:
+    """Mark every point that belongs to a run of at least ``length`` True values."""
+    out = np.zeros(len(flags), dtype=bool)
+    start = None
+    for i, f in enumerate(list(flags) + [False]):
+        if f and start is None:
+            start = i
+        elif not f and start is not None:
+            if i - start >= length:
+                out[start:i] = True
+            start = None
+    return out
+
+
+def _segment_rules(v: np.ndarray, mean: float, ucl: float, lcl: float) -> tuple[np.ndarray, list[str], np.ndarray]:
+    n = len(v)
+    rules = [""] * n
+    side = np.sign(v - mean)
+    beyond = (v > ucl) | (v < lcl)
+    shift = _runs(side > 0, 7) | _runs(side < 0, 7)
+    rising = np.r_[False, np.diff(v) > 0]
+    falling = np.r_[False, np.diff(v) < 0]
+    trend = np.zeros(n, dtype=bool)
+    for steps in (rising, falling):  # 6 points in a row = 5 consecutive steps
+        marked = _runs(steps, 5)
+        trend |= marked | np.r_[marked[1:], False]
+    upper2, lower2 = mean + (ucl - mean) * 2 / 3, mean - (mean - lcl) * 2 / 3
+    near = np.zeros(n, dtype=bool)
+    for hi in (v > upper2, v < lower2):
+        for i in range(n - 2):
+            window = hi[i:i + 3]
+            if window.sum() >= 2:
+                near[i:i + 3] |= window
+    for i in range(n):
+        rules[i] = ", ".join(name for name, hit in (("beyond limit", beyond[i]), ("run of 7", shift[i]),
+                                                    ("trend of 6", trend[i]), ("2 of 3 near limit", near[i])) if hit)
+    return beyond | shift | trend | near, rules, side
+
+
+def xmr(periods, values, breaks=(), polarity: Polarity = Polarity.higher, target: float | None = None) -> SpcResult:
+    """XmR limits and special-cause rules for a series, with limits recalculated at ``breaks``."""
+    frame = pd.DataFrame({"period": list(periods), "value": pd.to_numeric(pd.Series(list(values)), errors="coerce")})
+    frame = frame.dropna(subset=["value"]).reset_index(drop=True)
+    frame["segment"] = np.searchsorted(np.array(sorted(breaks), dtype=object), frame["period"].to_numpy(), side="right") \
+        if len(breaks) else 0
+    parts = []
+    for _, seg in frame.groupby("segment", sort=True):
+        v = seg["value"].to_numpy(float)
+        mean = float(v.mean())
+        mr = float(np.abs(np.diff(v)).mean()) if len(v) > 1 else 0.0
+        ucl, lcl = mean + 2.66 * mr, mean - 2.66 * mr
+        special, rules, side = _segment_rules(v, mean, ucl, lcl)
+        parts.append(seg.assign(mean=mean, ucl=ucl, lcl=lcl, upper_2s=mean + 2 / 3 * 2.66 * mr,
+                                lower_2s=mean - 2 / 3 * 2.66 * mr, special=special, rules=rules, side=side))
+    out = pd.concat(parts, ignore_index=True) if parts else frame.assign(
+        mean=[], ucl=[], lcl=[], upper_2s=[], lower_2s=[], special=[], rules=[], side=[])
+    return SpcResult(out, _variation(out, polarity), _assurance(out, polarity, target))
+
+
+def _variation(frame: pd.DataFrame, polarity: Polarity) -> str:
+    """The latest point's variation icon: special cause (by direction and polarity) or common cause."""
+    if frame.empty or (frame["segment"] == frame["segment"].iloc[-1]).sum() < MIN_POINTS:
+        return "too_few_points"
+    last = frame.iloc[-1]
+    if not last["special"] or last["side"] == 0:
+        return "common_cause"
+    high = last["side"] > 0
+    if polarity is Polarity.demand:
+        return "high" if high else "low"
+    return "improving" if high == (polarity is Polarity.higher) else "concerning"
+
+
+def _assurance(frame: pd.DataFrame, polarity: Polarity, target: float | None) -> str | None:
+    """Can the process be relied on to meet the target? Judged on the latest segment's limits."""
+    if target is None or polarity is Polarity.demand or frame.empty:
+        return None
+    if (frame["segment"] == frame["segment"].iloc[-1]).sum() < MIN_POINTS:
+        return None
+    last = frame.iloc[-1]
+    if last["lcl"] <= target <= last["ucl"]:
+        return "hit_and_miss"
+    above = target < last["lcl"]  # the whole process runs above the target
+    return "consistently_passing" if above == (polarity is Polarity.higher) else "consistently_failing"
