@@ -71,17 +71,26 @@ def _attainment(db, kpi: Kpi, f: Filters) -> pd.DataFrame:
 
 def _cost(db, kpi: Kpi, f: Filters, upto: int) -> pd.DataFrame:
     counts = queries.activity_counts(db, kpi.compute.activity_types, "academic_year", f, upto, by_service=True)
-    money = queries.budget(db, f)
-    months = queries.months_with_activity(db, f, upto)  # a part year pays a part budget
-    money = money.merge(months, on="period", how="inner")
-    money["gbp"] = money["gbp"] * money["months"] / 12
-    money = money.drop(columns="months")
+    money = _part_year(queries.budget(db, f), queries.data_extent(db), upto)
     own = counts[counts["service_code"] == counts["geography_code"]].groupby(["geography_code", "period"])["n"].sum()
     district = money.rename(columns={"service_code": "geography_code"}).merge(
         own.reset_index(), on=["geography_code", "period"], how="inner")
     kent = money.groupby("period", as_index=False)["gbp"].sum().merge(
         counts.groupby("period", as_index=False)["n"].sum(), on="period")
     return pd.concat([district, kent.assign(geography_code=ref.KENT_CODE)], ignore_index=True)
+
+
+def _part_year(money: pd.DataFrame, extent: dict, upto: int) -> pd.DataFrame:
+    """A year still under way (or cut to year-to-date) pays only its months' share of the budget."""
+    last = extent.get("last_month")
+    def months(period) -> int:
+        covered = upto
+        if last is not None and ref.academic_year_start(last) == period.year:
+            covered = min(covered, (last.month + 3) % 12)
+        return covered + 1
+    money = money.copy()
+    money["gbp"] = money["gbp"] * money["period"].map(months) / 12
+    return money
 
 
 def _need_alignment(db, kpi: Kpi, f: Filters, upto: int) -> pd.DataFrame:
@@ -150,10 +159,16 @@ def aggregate(comps: pd.DataFrame, geography: Geography) -> pd.DataFrame:
 
 
 def _rolling(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.sort_values("period").reset_index(drop=True)
-    flows = [c for c in frame.columns if c not in STOCKS and c != "period"]
-    frame[flows] = frame[flows].rolling(12, min_periods=12).sum()
-    return frame.iloc[11:]
+    """Rolling 12-month sums over calendar months (a month with no activity counts as zero)."""
+    if frame.empty:
+        return frame
+    months = pd.date_range(min(frame["period"]), max(frame["period"]), freq="MS").date
+    frame = frame.set_index("period").reindex(months)
+    flows = [c for c in frame.columns if c not in STOCKS]
+    stocks = [c for c in frame.columns if c in STOCKS]
+    frame[flows] = frame[flows].fillna(0).rolling(12, min_periods=12).sum()
+    frame[stocks] = frame[stocks].ffill()
+    return frame.rename_axis("period").reset_index().iloc[11:]
 
 
 def geography_of(f: Filters) -> Geography:

@@ -112,15 +112,6 @@ def budget(db, f: Filters) -> pd.DataFrame:
         {"year_from": f.year_from, "year_to": f.year_to})
 
 
-def months_with_activity(db, f: Filters, upto: int = 11) -> pd.DataFrame:
-    """Number of months with any recorded activity per academic year (period)."""
-    return db.query(f"""
-        SELECT make_date(academic_year, 9, 1) AS period, count(DISTINCT month) AS months
-        FROM activity_monthly
-        WHERE academic_year BETWEEN $year_from AND $year_to AND {ACADEMIC_MONTH_SQL} <= $upto
-        GROUP BY ALL""", {"year_from": f.year_from, "year_to": f.year_to, "upto": upto})
-
-
 def referral_need_mix(db, types, f: Filters, upto: int = 11) -> pd.DataFrame:
     """Activities per district, academic year and need area (records with an area only)."""
     where, params = _common(f, need=False, upto=upto)

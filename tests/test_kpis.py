@@ -1,0 +1,190 @@
+"""The KPI catalogue and KPI values, against hand-computed figures on a tiny database."""
+import datetime as dt
+from fractions import Fraction
+
+import pandas as pd
+import pytest
+
+from stls import catalogue, compare, db as dbmod, metrics, queries
+from stls import reference as ref
+from stls.catalogue import CatalogueError, parse_catalogue
+from stls.filters import Filters
+
+ASHFORD, SWALE, KENT, ENGLAND = "E07000105", "E07000113", ref.KENT_CODE, ref.ENGLAND_CODE
+ACTIVITY = [  # date, district, service, type, need, phase, urn, count
+    ("2022-10-03", ASHFORD, ASHFORD, "referral", "CI", "primary", "100001", 1),
+    ("2023-09-11", ASHFORD, ASHFORD, "referral", "CI", "primary", "100001", 1),
+    ("2023-10-05", ASHFORD, ASHFORD, "referral", "CL", "primary", "100002", 1),
+    ("2024-01-15", ASHFORD, ASHFORD, "referral", "SEMH", "secondary", "100003", 2),
+    ("2023-11-01", ASHFORD, "PD", "referral", "SP", "primary", "100002", 1),
+    ("2023-09-20", SWALE, SWALE, "referral", "CI", "early_years", "EY500001", 3),
+    ("2023-09-21", SWALE, SWALE, "school_visit", None, "early_years", "EY500001", 1),
+    ("2024-02-01", SWALE, SWALE, "training", None, None, None, 4),
+    ("2024-07-01", SWALE, SWALE, "training", None, None, None, 1),
+]
+SETTINGS = [("100001", "A", ASHFORD, "primary", True), ("100002", "B", ASHFORD, "primary", True),
+            ("100003", "C", ASHFORD, "secondary", True), ("100004", "D", ASHFORD, "primary", True),
+            ("100005", "E", ASHFORD, "primary", False), ("EY500001", "F", SWALE, "early_years", True),
+            ("100010", "G", SWALE, "primary", True)]
+SEN = [(2023, ASHFORD, "sen_support", "ASD", "primary", 10), (2023, ASHFORD, "sen_support", "MLD", "primary", 20),
+       (2023, ASHFORD, "sen_support", "SEMH", "secondary", 30), (2023, ASHFORD, "sen_support", "HI", "primary", 5),
+       (2023, ASHFORD, "sen_support", "OTH", "primary", 5), (2023, ASHFORD, "ehc_plan", "ASD", "primary", 4),
+       (2023, ASHFORD, "no_sen", None, "primary", 500), (2023, SWALE, "sen_support", "SLCN", "early_years", 8),
+       (2023, SWALE, "sen_support", "SPLD", "primary", 12), (2022, ASHFORD, "sen_support", "MLD", "primary", 40)]
+ATTAINMENT = [(2023, ASHFORD, "ks2_rwm_expected", "sen_support", 40, 25.0),
+              (2023, ASHFORD, "ks2_rwm_expected", "no_sen", 200, 70.0),
+              (2023, SWALE, "ks2_rwm_expected", "sen_support", 60, 20.0),
+              (2023, SWALE, "ks2_rwm_expected", "no_sen", 300, 75.0),
+              (2023, KENT, "ks2_rwm_expected", "sen_support", 1000, 23.0),
+              (2023, KENT, "ks2_rwm_expected", "no_sen", 9000, 72.0),
+              (2023, ENGLAND, "ks2_rwm_expected", "sen_support", 100000, 24.0)]
+BUDGET = [(2023, ASHFORD, 100_000.0), (2023, SWALE, 50_000.0), (2023, "PD", 20_000.0)]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tiny") / "tiny.duckdb"
+    with dbmod.writable_copy(path, fresh=True) as con:
+        con.executemany("INSERT INTO activity VALUES (?, ?, ?, ?, ?, ?, ?, ?, 9)", ACTIVITY)
+        con.executemany("INSERT INTO settings VALUES (?, ?, ?, ?, ?)", SETTINGS)
+        con.executemany("INSERT INTO sen_pupils VALUES (?, ?, ?, ?, ?, ?, 9)", SEN)
+        con.executemany("INSERT INTO attainment VALUES (?, ?, ?, ?, ?, ?, 9)", ATTAINMENT)
+        con.executemany("INSERT INTO budget VALUES (?, ?, ?)", BUDGET)
+        dbmod.refresh_derived(con)
+    return dbmod.Database(path)
+
+
+Y = Filters(2023, 2023)
+
+
+def _value(tiny, kpi, f=Y, geography=None, grain="academic_year"):
+    s = metrics.kpi_series(tiny, kpi, f, grain, geography=geography)
+    return s.set_index("period")["value"]
+
+
+def test_counts_and_rates(tiny):
+    assert _value(tiny, "referrals")[dt.date(2023, 9, 1)] == 8            # 1 + 1 + 2 + 1 (PD) + 3
+    assert _value(tiny, "referrals", geography=ASHFORD).iloc[0] == 5
+    assert _value(tiny, "training_sessions").iloc[0] == 5                 # counts, not rows
+    assert _value(tiny, "referral_rate", geography=ASHFORD).iloc[0] == pytest.approx(100 * 5 / 70)
+    assert _value(tiny, "referral_rate").iloc[0] == pytest.approx(100 * 8 / 90)   # Kent: sum, then divide
+    ci = Filters(2023, 2023, (ASHFORD,), "CI")
+    assert _value(tiny, "referral_rate", ci).iloc[0] == pytest.approx(100 * 1 / 10)  # ASD pupils only
+
+
+def test_grains(tiny):
+    months = _value(tiny, "referrals", grain="month")
+    assert months[dt.date(2023, 9, 1)] == 4 and months[dt.date(2024, 1, 1)] == 2
+    terms = _value(tiny, "referrals", grain="term")
+    assert terms[dt.date(2023, 9, 1)] == 6 and terms[dt.date(2024, 1, 1)] == 2
+    rolling = _value(tiny, "referrals", Filters(2022, 2023), grain="rolling_12")
+    assert rolling[dt.date(2023, 9, 1)] == 5        # Oct 2022 (1) + Sep 2023 (4)
+    assert rolling[dt.date(2023, 10, 1)] == 5       # Oct 2022 drops out, Oct 2023 (1) comes in
+    assert rolling[dt.date(2024, 1, 1)] == 8       # Sep 4, Oct 1, Nov 1, Jan 2
+    with pytest.raises(metrics.GrainError, match="academic year only"):
+        _value(tiny, "ks2_rwm_sen_support", grain="month")
+
+
+def test_settings_reached(tiny):
+    assert _value(tiny, "settings_reached", geography=ASHFORD).iloc[0] == pytest.approx(75.0)  # 3 of 4 open
+    assert _value(tiny, "settings_reached", geography=SWALE).iloc[0] == pytest.approx(50.0)
+    assert _value(tiny, "settings_reached").iloc[0] == pytest.approx(100 * 4 / 6)
+    primary = Filters(2023, 2023, phase="primary")
+    assert _value(tiny, "settings_reached", primary, geography=ASHFORD).iloc[0] == pytest.approx(100 * 2 / 3)
+
+
+def test_attainment_gap_and_geographies(tiny):
+    assert _value(tiny, "ks2_rwm_sen_support", geography=ASHFORD).iloc[0] == pytest.approx(25.0)
+    assert _value(tiny, "ks2_rwm_sen_support").iloc[0] == pytest.approx(23.0)          # Kent's stored row
+    assert _value(tiny, "ks2_rwm_sen_support", geography=ENGLAND).iloc[0] == pytest.approx(24.0)
+    both = Filters(2023, 2023, (ASHFORD, SWALE))
+    assert _value(tiny, "ks2_rwm_sen_support", both).iloc[0] == pytest.approx((40 * 25 + 60 * 20) / 100)
+    assert _value(tiny, "ks2_rwm_gap", geography=ASHFORD).iloc[0] == pytest.approx(45.0)
+    assert _value(tiny, "ks2_rwm_gap").iloc[0] == pytest.approx(49.0)
+
+
+def test_cost_and_need_alignment(tiny):
+    # The data end in July 2024, so 2023/24 is still a part year: 11 of 12 months' budget.
+    assert _value(tiny, "cost_per_referral", geography=ASHFORD).iloc[0] == pytest.approx(100_000 * 11 / 12 / 4)
+    assert _value(tiny, "cost_per_referral").iloc[0] == pytest.approx(170_000 * 11 / 12 / 8)
+    refs = [Fraction(1, 5), Fraction(1, 5), Fraction(2, 5), Fraction(1, 5)]      # CI CL SEMH SP
+    pupils = [Fraction(14, 69), Fraction(20, 69), Fraction(30, 69), Fraction(5, 69)]  # OTH has no area
+    expected = 50 * sum(abs(a - b) for a, b in zip(refs, pupils))
+    assert _value(tiny, "need_alignment", geography=ASHFORD).iloc[0] == pytest.approx(float(expected))
+
+
+def test_headline_rag_and_comparison(tiny):
+    h = compare.headline(tiny, "ks2_rwm_sen_support", Filters(2022, 2023, (SWALE,)))
+    assert h.value == 20.0 and h.rag == "Red" and h.label == "2023/24"
+    h = compare.headline(tiny, "referrals", Filters(2022, 2023, (ASHFORD,)))
+    assert (h.value, h.display, h.label) == (5, "5", "2023/24 (Sep–Jul)")
+    assert h.previous is None and h.change is None     # one referral in 2022/23: suppressed, so no change
+    h = compare.headline(tiny, "referrals", Filters(2022, 2023, (SWALE,)))
+    assert h.display == "[c]" and h.suppressed        # three referrals
+
+
+@pytest.mark.parametrize("value,rag", [(26, "Green"), (25, "Green"), (24.9, "Amber"), (21, "Amber"), (20.9, "Red")])
+def test_rag_rule_higher_is_better(value, rag):
+    assert compare.rag(catalogue.get("ks2_rwm_sen_support"), value) == rag
+
+
+@pytest.mark.parametrize("value,rag", [(500, "Green"), (600, "Green"), (700, "Amber"), (750, "Amber"), (751, "Red")])
+def test_rag_rule_lower_is_better(value, rag):
+    assert compare.rag(catalogue.get("cost_per_referral"), value) == rag
+
+
+def test_demand_indicators_have_no_rag():
+    assert compare.rag(catalogue.get("referrals"), 10_000) is None
+
+
+def test_direction_uses_the_whole_period():
+    kpi = catalogue.get("ks2_rwm_sen_support")
+    assert compare.direction(kpi, pd.Series([20, 21, 22, 23, 24, 20])) == "No clear change"
+    assert compare.direction(kpi, pd.Series([20, 21, 22, 23, 24, 25])) == "Improving"
+    assert compare.direction(catalogue.get("cost_per_referral"), pd.Series([5, 6, 7, 8, 9])) == "Worsening"
+    assert compare.direction(catalogue.get("referrals"), pd.Series([9, 8, 7, 6, 5])) == "Falling"
+
+
+# ---- the catalogue ---------------------------------------------------------------------
+
+def test_catalogue_is_complete():
+    kpis = catalogue.catalogue()
+    assert len(kpis) >= 12
+    assert {k.theme.value for k in kpis.values()} == {t.value for t in catalogue.Theme}
+    for k in kpis.values():
+        assert k.description and k.source and k.grains and k.period_basis
+        assert k.has_rag == (k.polarity is not catalogue.Polarity.demand and k.target is not None)
+
+
+BASE = open(catalogue.CATALOGUE_PATH, encoding="utf-8").read()
+
+
+@pytest.mark.parametrize("change,message", [
+    (('polarity = "demand"', 'polarity = "sideways"'), "KPI 'referrals', field 'polarity'"),
+    (('unit = "count"', 'unit = "dozens"'), "KPI 'referrals', field 'unit'"),
+    (('target = 80.0', 'target = 60.0'), "KPI 'settings_reached'"),
+    (('activity_types = ["referral"] }', 'activity_types = ["referal"] }'), "KPI 'referrals', field 'compute"),
+    (('measure = "ks2_rwm_expected", sen_group = "sen_support" }', 'measure = "ks9", sen_group = "sen_support" }'),
+     "KPI 'ks2_rwm_sen_support', field 'compute"),
+    (('id = "lift_meetings"', 'id = "referrals"'), "KPI 'referrals', field 'id': declared twice"),
+])
+def test_invalid_declarations_name_kpi_and_field(change, message):
+    with pytest.raises(CatalogueError, match=message.replace("(", r"\(")):
+        parse_catalogue(BASE.replace(*change, 1))
+
+
+def test_every_kpi_computes_for_every_district_kent_and_year(demo_db):
+    extent = queries.data_extent(demo_db)
+    f = Filters(extent["first_year"], extent["last_year"])
+    years = set(range(2016, 2026))
+    for kpi_id, kpi in catalogue.catalogue().items():
+        frame = metrics.kpi_by_geography(demo_db, kpi_id, f)
+        for geo in ref.DISTRICT_CODES + (KENT,):
+            got = frame[(frame["geography_code"] == geo) & frame["value"].notna()]
+            got_years = {p.year for p in got["period"]}
+            expected = years
+            if kpi.compute.kind in ("attainment", "attainment_gap"):
+                expected = years - {2019, 2020} if "ks4" not in kpi_id else years
+            if kpi_id == "intensive_support":
+                expected = {y for y in years if y >= 2022}
+            assert expected <= got_years, (kpi_id, geo, sorted(expected - got_years))
