@@ -63,3 +63,19 @@ def funnel(points: pd.DataFrame, kent_percent: float) -> Funnel:
     grid = np.unique(np.geomspace(10, top, 120).round())
     curve = pd.DataFrame({"cohort": grid, **{k: 100 * v for k, v in limits(p0, grid).items()}})
     return Funnel(pts.reset_index(drop=True), curve, kent_percent)
+
+
+def district_funnel(db, measure: str, sen_group: str, year: int) -> Funnel:
+    """The 12 districts' results for one measure, SEN group and year, around Kent's figure."""
+    from stls import queries
+    from stls import reference as ref
+    from stls.filters import Filters
+    rows = queries.attainment(db, measure, [sen_group], Filters(year, year))
+    kent = rows.loc[rows["geography_code"] == ref.KENT_CODE, "value"]
+    districts = rows[rows["geography_code"].isin(ref.DISTRICT_CODES)].copy()
+    districts["name"] = districts["geography_code"].map(ref.DISTRICT_NAMES)
+    if kent.empty and not districts.empty:  # no published Kent figure: pool the districts
+        kent = pd.Series([(districts["value"] * districts["cohort"]).sum() / districts["cohort"].sum()])
+    if kent.empty:
+        return Funnel(districts.iloc[:0].assign(position=[]), pd.DataFrame(), float("nan"))
+    return funnel(districts[["geography_code", "name", "cohort", "value"]], float(kent.iloc[0]))

@@ -37,3 +37,13 @@ def test_positions_and_names_outside():
         "Delta": "above 95% limit"}
     assert f.outside() == ["Beta", "Gamma"] and f.outside("95%") == ["Beta", "Gamma", "Delta"]
     assert np.all(np.diff(f.curve["upper_95"]) <= 1e-12), "the funnel narrows as cohorts grow"
+
+
+def test_district_funnel_from_the_demo(demo_db, demo_sql):
+    f = funnel.district_funnel(demo_db, "ks2_rwm_expected", "sen_support", 2023)
+    kent = demo_sql("SELECT value FROM attainment WHERE geography_code = 'E10000016' AND academic_year = 2023 "
+                    "AND measure = 'ks2_rwm_expected' AND sen_group = 'sen_support'")[0][0]
+    assert f.kent == kent and len(f.points) == 12
+    row = f.points.iloc[0]
+    p0 = kent / 100
+    assert row["upper_95"] == pytest.approx(100 * (p0 + 1.959964 * math.sqrt(p0 * (1 - p0) / row["cohort"])))
