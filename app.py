@@ -14,9 +14,17 @@ st.set_page_config(page_title="STLS Insight", page_icon=":material/school:", lay
 PAGES = [
     st.Page("pages/county_overview.py", title="Overview", icon=":material/dashboard:", url_path="overview",
             default=True),
+    st.Page("pages/kpi_scorecard.py", title="KPI scorecard", icon=":material/fact_check:", url_path="scorecard"),
+    st.Page("pages/district_profile.py", title="District profile", icon=":material/location_on:", url_path="district"),
+    st.Page("pages/activity_outcomes.py", title="Activity and outcomes", icon=":material/insights:",
+            url_path="activity-and-outcomes"),
+    st.Page("pages/need_areas.py", title="Areas of need", icon=":material/diversity_3:", url_path="areas-of-need"),
+    st.Page("pages/accessibility_statement.py", title="Accessibility", icon=":material/accessibility:",
+            url_path="accessibility"),
 ]
 page = st.navigation(PAGES)
 
+state.set_page(page.url_path or "overview")  # the default page has an empty path
 extent = data.extent()
 filters = state.sidebar_filters(extent)
 st.session_state["filters"] = filters

@@ -1,9 +1,10 @@
 """Overview: county headlines, monthly activity by type, and the 12 districts compared."""
 import streamlit as st
 
-from stls import catalogue, overview
+from stls import catalogue
 from stls import reference as ref
 from stls.ui import data, state, widgets
+from stls.views import overview
 
 f = st.session_state["filters"]
 st.title("STLS overview")

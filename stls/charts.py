@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -97,4 +98,144 @@ def empty(title: str, source: str) -> go.Figure:
     fig = style(go.Figure(), title, source, height=240, legend=False)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
+    return fig
+
+
+SPC_COLOURS = {"improving": "#12436D", "concerning": "#F46A25", "neutral": "#A285D1"}
+
+
+def spc_chart(frame: pd.DataFrame, title: str, source: str, y_title: str, polarity: str,
+              target: float | None = None, decimals: int = 0) -> go.Figure:
+    """XmR chart: values, mean, process limits per segment, special-cause points marked by colour and shape."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=frame["period"], y=frame["value"], mode="lines+markers", name="Value",
+                             line=dict(color="#3D3D3D", width=1.5), marker=dict(size=6, color="#3D3D3D")))
+    for seg, part in frame.groupby("segment"):
+        first = seg == frame["segment"].iloc[0]
+        for col, name, dash in (("mean", "Mean", "solid"), ("ucl", "Process limits", "dash"), ("lcl", "Process limits", "dash")):
+            fig.add_trace(go.Scatter(x=part["period"], y=part[col], mode="lines", name=name,
+                                     legendgroup=name, showlegend=bool(first and col != "lcl"),
+                                     line=dict(color="#12436D" if col == "mean" else "#505A5F", dash=dash, width=1.5),
+                                     hoverinfo="skip"))
+    special = frame[frame["special"]]
+    if not special.empty:
+        good = (special["side"] > 0) == (polarity == "higher_is_better")
+        kind = np.where(polarity == "demand", "neutral", np.where(good, "improving", "concerning"))
+        for k, symbol in (("improving", "circle"), ("concerning", "diamond"), ("neutral", "square")):
+            pts = special[kind == k]
+            if len(pts):
+                fig.add_trace(go.Scatter(x=pts["period"], y=pts["value"], mode="markers",
+                                         name=f"Special cause ({k})" if k != "neutral" else "Special cause",
+                                         marker=dict(size=12, color=SPC_COLOURS[k], symbol=symbol,
+                                                     line=dict(color="white", width=1)),
+                                         customdata=pts["rules"], hovertemplate="%{x}: %{y}<br>%{customdata}<extra></extra>"))
+    if target is not None:
+        fig.add_hline(y=target, line=dict(color="#00703C", dash="dot", width=2),
+                      annotation_text=f"Target {target:,.{decimals}f}", annotation_position="top left")
+    style(fig, title, source)
+    fig.update_yaxes(title_text=y_title)
+    if not frame.empty:
+        add_regimes(fig, min(frame["period"]), max(frame["period"]))
+    return fig
+
+
+def funnel_chart(points: pd.DataFrame, curve: pd.DataFrame, kent: float, title: str, source: str,
+                 y_title: str, highlight: str | None = None) -> go.Figure:
+    fig = go.Figure()
+    for col, name, dash in (("upper_998", "99.8% limits", "dash"), ("lower_998", "99.8% limits", "dash"),
+                            ("upper_95", "95% limits", "dot"), ("lower_95", "95% limits", "dot")):
+        fig.add_trace(go.Scatter(x=curve["cohort"], y=curve[col], mode="lines", name=name, legendgroup=name,
+                                 showlegend=col.startswith("upper"), hoverinfo="skip",
+                                 line=dict(color="#505A5F", dash=dash, width=1.5)))
+    fig.add_hline(y=kent, line=dict(color=KENT_LINE, width=2), annotation_text=f"Kent {kent:.1f}%",
+                  annotation_position="top right")
+    colours = [HIGHLIGHT if highlight in (None, n) else MUTED for n in points["name"]]
+    fig.add_trace(go.Scatter(x=points["cohort"], y=points["value"], mode="markers+text", name="Districts",
+                             text=points["name"], textposition="top center", textfont=dict(size=12),
+                             marker=dict(size=11, color=colours, line=dict(color="#0B0C0C", width=1)),
+                             hovertemplate="%{text}: %{y:.1f}% of %{x:,} pupils<extra></extra>"))
+    style(fig, title, source, height=480)
+    fig.update_xaxes(title_text="Pupils in the cohort")
+    fig.update_yaxes(title_text=y_title)
+    return fig
+
+
+def scatter_chart(points: pd.DataFrame, x_title: str, y_title: str, title: str, source: str,
+                  slope: float | None, intercept: float | None, highlight: tuple[str, ...] = ()) -> go.Figure:
+    """Districts as labelled points (points: geography_code, name, x, y), with the fitted line."""
+    pts = points.dropna(subset=["x", "y"])
+    colours = [HIGHLIGHT if not highlight or n in highlight else MUTED for n in pts["name"]]
+    fig = go.Figure(go.Scatter(x=pts["x"], y=pts["y"], mode="markers+text", text=pts["name"],
+                               textposition="top center", customdata=pts["geography_code"], name="Districts",
+                               marker=dict(size=13, color=colours, line=dict(color="#0B0C0C", width=1)),
+                               hovertemplate="%{text}<br>x %{x:.1f}, y %{y:.1f}<extra></extra>"))
+    if slope is not None and len(pts) > 1:
+        xs = np.array([pts["x"].min(), pts["x"].max()])
+        fig.add_trace(go.Scatter(x=xs, y=intercept + slope * xs, mode="lines", name="Fitted line (least squares)",
+                                 line=dict(color="#801650", dash="dash", width=2), hoverinfo="skip"))
+    style(fig, title, source, height=520)
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text=y_title)
+    return fig
+
+
+def need_mix_bars(frame: pd.DataFrame, title: str, source: str) -> go.Figure:
+    """Referral share against SEN pupil share for the four areas (frame: area, referral_share, pupil_share)."""
+    fig = go.Figure()
+    for col, name, colour in (("referral_share", "Referrals", PALETTE[0]), ("pupil_share", "Pupils with SEN", PALETTE[1])):
+        fig.add_trace(go.Bar(x=frame["area"], y=frame[col], name=name, marker_color=colour,
+                             text=frame[col].map(lambda v: "" if pd.isna(v) else f"{v:.0f}%"), textposition="outside",
+                             hovertemplate="%{x}: %{y:.1f}%<extra>" + name + "</extra>"))
+    style(fig, title, source, height=420)
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(title_text="Share (%)", rangemode="tozero")
+    return fig
+
+
+def need_small_multiples(frame: pd.DataFrame, title: str, source: str) -> go.Figure:
+    """One panel per area (frame: name, need_area, referral_share, pupil_share): districts as dumbbells."""
+    from plotly.subplots import make_subplots
+    areas = list(ref.NEED_AREAS)
+    fig = make_subplots(rows=1, cols=4, shared_yaxes=True, subplot_titles=[ref.NEED_AREAS[a] for a in areas],
+                        horizontal_spacing=0.03)
+    names = sorted(frame["name"].unique(), key=lambda n: (n != "Kent", n), reverse=True)
+    for i, area in enumerate(areas, start=1):
+        part = frame[frame["need_area"] == area].set_index("name").reindex(names)
+        for col, label, colour, symbol in (("pupil_share", "Pupils with SEN", PALETTE[1], "circle"),
+                                           ("referral_share", "Referrals", PALETTE[0], "diamond")):
+            fig.add_trace(go.Scatter(x=part[col], y=names, mode="markers", name=label, legendgroup=label,
+                                     showlegend=i == 1, marker=dict(size=10, color=colour, symbol=symbol),
+                                     hovertemplate="%{y}: %{x:.1f}%<extra>" + label + "</extra>"), row=1, col=i)
+    style(fig, title, source, height=560)
+    fig.update_annotations(font=dict(size=13))
+    fig.update_xaxes(title_text="%", rangemode="tozero")
+    return fig
+
+
+def area_trend(frame: pd.DataFrame, title: str, source: str) -> go.Figure:
+    """Referral share by area per year (frame: academic_year, need_area, share)."""
+    fig = go.Figure()
+    for area, colour in NEED_COLOURS.items():
+        part = frame[frame["need_area"] == area]
+        fig.add_trace(go.Scatter(x=part["academic_year"].map(ref.academic_year_label), y=part["share"],
+                                 mode="lines+markers", name=ref.NEED_AREAS[area], line=dict(color=colour, width=2.5),
+                                 hovertemplate="%{x}: %{y:.1f}%<extra>" + ref.NEED_AREAS[area] + "</extra>"))
+    style(fig, title, source)
+    fig.update_yaxes(title_text="Share of referrals (%)", rangemode="tozero")
+    return fig
+
+
+def outcome_lines(frame: pd.DataFrame, title: str, source: str, y_title: str) -> go.Figure:
+    """Outcome by academic year per geography (frame: academic_year, series, value); missing years stay gaps."""
+    fig = go.Figure()
+    colours = {"England": PALETTE[4], "Kent": PALETTE[2]}
+    for i, (name, part) in enumerate(frame.groupby("series", sort=False)):
+        fig.add_trace(go.Scatter(x=part["academic_year"].map(ref.academic_year_label), y=part["value"],
+                                 mode="lines+markers", name=str(name), connectgaps=False,
+                                 line=dict(color=colours.get(name, PALETTE[0]), width=2.5,
+                                           dash="dot" if name == "England" else "solid"),
+                                 hovertemplate="%{x}: %{y:.1f}<extra>" + str(name) + "</extra>"))
+    style(fig, title, source)
+    fig.update_yaxes(title_text=y_title)
+    fig.update_xaxes(type="category")
     return fig

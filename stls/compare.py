@@ -126,16 +126,8 @@ def _hide_small(kpi: Kpi, series: pd.DataFrame) -> pd.DataFrame:
     return series
 
 
-def headline(db, kpi_id: str, f: Filters, extent: dict | None = None) -> Headline:
-    """The latest academic year in the filters with data, against the year before it."""
-    kpi = catalogue.get(kpi_id)
-    extent = extent or queries.data_extent(db)
-    upto = months_covered(extent, f.year_to)
-    series = metrics.kpi_series(db, kpi_id, f, "academic_year", upto=upto)
-    if series.empty and (f.need or f.phase) and metrics.kpi_series(
-            db, kpi_id, f.with_(need=None, phase=None), "academic_year", upto=upto)["value"].notna().any():
-        return Headline(kpi, None, "not recorded by area of need or phase", None, None, None,
-                        not_applicable=True)
+def _from_series(kpi: Kpi, series: pd.DataFrame, f: Filters, extent: dict, upto: int) -> Headline:
+    """The headline for the latest year with data in ``series`` (already cut to ``upto``)."""
     if series.empty:
         return Headline(kpi, None, "no data", None, None, None)
     series = _hide_small(kpi, series)
@@ -153,6 +145,35 @@ def headline(db, kpi_id: str, f: Filters, extent: dict | None = None) -> Headlin
         period_label(kpi, prev_year, cut) if prev_year is not None else None,
         series[["period", "value"]].dropna(), rag(kpi, value), direction(kpi, series["value"]),
         bool(shown["suppressed"].iloc[-1]))
+
+
+def _not_recorded(kpi: Kpi) -> Headline:
+    return Headline(kpi, None, "not recorded by area of need or phase", None, None, None, not_applicable=True)
+
+
+def headline(db, kpi_id: str, f: Filters, extent: dict | None = None) -> Headline:
+    """The latest academic year in the filters with data, against the year before it."""
+    kpi = catalogue.get(kpi_id)
+    extent = extent or queries.data_extent(db)
+    upto = months_covered(extent, f.year_to)
+    series = metrics.kpi_series(db, kpi_id, f, "academic_year", upto=upto)
+    if series["value"].isna().all() and (f.need or f.phase) and metrics.kpi_series(
+            db, kpi_id, f.with_(need=None, phase=None), "academic_year", upto=upto)["value"].notna().any():
+        return _not_recorded(kpi)
+    return _from_series(kpi, series, f, extent, upto)
+
+
+def headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = None) -> dict[str, Headline]:
+    """Headlines for the 12 districts and Kent from one set of queries (for the districts matrix)."""
+    kpi = catalogue.get(kpi_id)
+    extent = extent or queries.data_extent(db)
+    upto = months_covered(extent, f.year_to)
+    geos = list(ref.DISTRICT_CODES) + [ref.KENT_CODE]
+    series = metrics.series_by_geography(db, kpi_id, f.with_(districts=()), "academic_year", upto, geos)
+    if (f.need or f.phase) and all(s["value"].isna().all() for s in series.values()):
+        if metrics.kpi_series(db, kpi_id, f.with_(districts=(), need=None, phase=None), upto=upto)["value"].notna().any():
+            return {g: _not_recorded(kpi) for g in geos}
+    return {g: _from_series(kpi, s, f, extent, upto) for g, s in series.items()}
 
 
 def _shift(period: dt.date, grain: str, back: str) -> dt.date:

@@ -193,18 +193,29 @@ def kpi_series(db, kpi_id: str, f: Filters, grain: str = "academic_year",
     return frame.reset_index(drop=True)
 
 
-def kpi_by_geography(db, kpi_id: str, f: Filters, grain: str = "academic_year", upto: int = 11) -> pd.DataFrame:
-    """Long frame of geography_code, period, value for the 12 districts, Kent and (if stored) England."""
+def series_by_geography(db, kpi_id: str, f: Filters, grain: str = "academic_year", upto: int = 11,
+                        geographies=None) -> dict[str, pd.DataFrame]:
+    """One KPI's series for many geographies from a single set of component queries.
+
+    Default geographies: the 12 districts, Kent, and England where the source publishes it.
+    """
     kpi = catalogue.get(kpi_id)
     comps = components(db, kpi, grain, f, upto)
-    geos = list(ref.DISTRICT_CODES) + [ref.KENT_CODE]
-    if (comps.get("geography_code") == ref.ENGLAND_CODE).any():
-        geos.append(ref.ENGLAND_CODE)
-    parts = []
-    for geo in geos:
-        frame = aggregate(comps, geo)
+    if geographies is None:
+        geographies = list(ref.DISTRICT_CODES) + [ref.KENT_CODE]
+        if not comps.empty and (comps["geography_code"] == ref.ENGLAND_CODE).any():
+            geographies.append(ref.ENGLAND_CODE)
+    out = {}
+    for geo in geographies:
+        frame = aggregate(comps, geo) if not comps.empty else pd.DataFrame(columns=["period"])
         if grain == "rolling_12":
             frame = _rolling(frame)
-        frame["value"] = finish(kpi, frame)
-        parts.append(frame.assign(geography_code=geo))
+        frame["value"] = finish(kpi, frame) if len(frame) else pd.Series(dtype=float)
+        out[geo] = frame.reset_index(drop=True)
+    return out
+
+
+def kpi_by_geography(db, kpi_id: str, f: Filters, grain: str = "academic_year", upto: int = 11) -> pd.DataFrame:
+    """Long frame of geography_code, period, value for the 12 districts, Kent and (if stored) England."""
+    parts = [frame.assign(geography_code=geo) for geo, frame in series_by_geography(db, kpi_id, f, grain, upto).items()]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["geography_code", "period", "value"])

@@ -137,6 +137,23 @@ def monthly_activity_by_type(db, f: Filters) -> pd.DataFrame:
         GROUP BY ALL ORDER BY month, activity_type""", params)
 
 
+def unreached_settings(db, district: str, year: int, phase: str | None = None) -> pd.DataFrame:
+    """Open settings in a district with no STLS contact in the academic year, with their last contact."""
+    return db.query("""
+        SELECT s.urn, s.name, s.phase::VARCHAR AS phase,
+               (SELECT max(c.month) FROM setting_contacts c WHERE c.urn = s.urn) AS last_contact
+        FROM settings s
+        WHERE s.open AND s.district_code = $district AND ($phase IS NULL OR s.phase::VARCHAR = $phase)
+          AND NOT EXISTS (SELECT 1 FROM setting_contacts c WHERE c.urn = s.urn AND c.academic_year = $year)
+        ORDER BY s.phase, s.name""", {"district": district, "year": year, "phase": phase})
+
+
+def latest_measure_year(db, measure: str, up_to: int) -> int | None:
+    year = db.scalar("SELECT max(academic_year) FROM attainment WHERE measure = $m AND academic_year <= $y "
+                     "AND value IS NOT NULL", {"m": measure, "y": up_to})
+    return None if year is None or pd.isna(year) else int(year)
+
+
 def data_extent(db) -> dict:
     """First and last academic year and month of activity, and the last outcome year."""
     row = db.query("""

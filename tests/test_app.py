@@ -132,8 +132,8 @@ def test_hostile_url_gives_messages_not_errors(app_env):
     assert not at.exception
     messages = " ".join(i.value for i in at.info)
     assert "Medway" in messages and "1066/67" in messages and "need" in messages
-    assert at.multiselect(key="pg_types").value == ["referral"]
-    assert at.selectbox(key="pg_compare").value == "referral_rate"
+    assert at.multiselect(key="pg_overview_types").value == ["referral"]
+    assert at.selectbox(key="pg_overview_compare").value == "referral_rate"
 
 
 def test_partial_year_compares_same_months(app_env, demo_sql):

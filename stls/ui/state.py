@@ -15,6 +15,13 @@ _LOADED, _EXTRA, _PROBLEMS, _PAGE = "_url_loaded", "_url_extra", "_url_problems"
 # Widgets take their first value from the URL through value=/default=/index= (kept the same on
 # every run, so Streamlit never resets them), never by writing st.session_state[key].
 _INIT = "_url_filters"
+_WRITTEN = "_url_written"   # the parameters this session last wrote to the address bar
+_CURRENT_PAGE, _EXTRA_PAGE = "_page_now", "_url_extra_page"   # page options belong to one page
+
+
+def set_page(name: str) -> None:
+    """Called by the frame before a page runs: page options are namespaced by page."""
+    st.session_state[_CURRENT_PAGE] = name
 
 
 def default_last_year(extent: dict) -> int:
@@ -30,14 +37,29 @@ def _load_url(first: int, last: int, default_to: int) -> None:
     parsed = from_query_params({"to": ref.academic_year_label(default_to), **params}, first, last)
     st.session_state[_INIT] = parsed.filters
     st.session_state[_EXTRA] = {k: v for k, v in params.items() if k not in _FILTER_PARAMS}
+    st.session_state[_EXTRA_PAGE] = st.session_state.get(_CURRENT_PAGE)
     st.session_state[_PROBLEMS] = parsed.problems
     st.session_state[_LOADED] = True
 
 
+def _arrived_by_link() -> bool:
+    """True when the URL carries view state this session did not write (a drill-through link)."""
+    params, written = st.query_params.to_dict(), st.session_state.get(_WRITTEN)
+    return bool(written is not None and params and params != written
+                and any(k in params for k in _FILTER_PARAMS))
+
+
+def _forget_widgets() -> None:
+    for key in [k for k in st.session_state if str(k).startswith(("flt_", "pg_", "_url_pg_"))]:
+        del st.session_state[key]
+
+
 def sidebar_filters(extent: dict) -> Filters:
-    """The shared filters as sidebar widgets, seeded from the URL on the first run."""
+    """The shared filters as sidebar widgets, seeded from the URL on the first run and whenever
+    a link inside the app arrives with different view state."""
     first, last = extent["first_year"], extent["last_year"]
-    if not st.session_state.get(_LOADED):
+    if not st.session_state.get(_LOADED) or _arrived_by_link():
+        _forget_widgets()
         _load_url(first, last, default_last_year(extent))
     st.session_state[_PAGE] = {}
     init: Filters = st.session_state[_INIT]
@@ -72,9 +94,11 @@ def page_choice(param: str, options: list[str], default, *, multi: bool = False)
     Values not in ``options`` are dropped (a hostile or stale link cannot break the page).
     Pass the value as the widget's ``default``/``index``; it is the same on every run.
     """
-    key, init_key = f"pg_{param}", f"_url_pg_{param}"
+    page = st.session_state.get(_CURRENT_PAGE, "")
+    key, init_key = f"pg_{page}_{param}", f"_url_pg_{page}_{param}"
     if init_key not in st.session_state:
-        raw = st.session_state.get(_EXTRA, {}).get(param)
+        from_url = st.session_state.get(_EXTRA_PAGE) == page
+        raw = st.session_state.get(_EXTRA, {}).get(param) if from_url else None
         if raw is None:
             value = default
         elif multi:
@@ -95,3 +119,9 @@ def write_url(f: Filters) -> None:
     params = {**f.to_query_params(), **st.session_state.get(_PAGE, {})}
     if params != st.query_params.to_dict():
         st.query_params.from_dict(params)
+    st.session_state[_WRITTEN] = params
+
+
+def link_params(f: Filters, **extra) -> dict[str, str]:
+    """Query parameters for a link to another page with these filters and page options."""
+    return {**f.to_query_params(), **{k: v for k, v in extra.items() if v is not None}}

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from stls import disclosure, export
+from stls import reference as ref
 from stls.catalogue import Polarity
 from stls.charts import Chart
 from stls.compare import Headline
@@ -59,8 +60,45 @@ def table(frame: pd.DataFrame, title: str, caption: str, key: str) -> None:
                        icon=":material/download:")
 
 
-def chart(c: Chart, key: str, caption: str = "") -> None:
-    """A chart with alt text, and its table alternative (with download) in an expander."""
-    st.plotly_chart(c.figure, key=key, alt=c.alt, theme=None, config={"displaylogo": False})
+def chart(c: Chart, key: str, caption: str = "", selectable: bool = False):
+    """A chart with alt text, and its table alternative (with download) in an expander.
+
+    ``selectable`` lets a click on a point rerun the page; the selection is returned.
+    """
+    event = st.plotly_chart(c.figure, key=key, alt=c.alt, theme=None, config={"displaylogo": False},
+                            on_select="rerun" if selectable else "ignore",
+                            selection_mode="points" if selectable else ("points", "box", "lasso"))
     with st.expander("Table alternative for this chart"):
         table(c.table, c.title, caption, key)
+    return event
+
+
+def about(kpi) -> None:
+    """'About this indicator': definition, source, period basis, caveats, target."""
+    st.markdown(f"**{kpi.label}**  \n{kpi.description}")
+    st.markdown(f"**Theme:** {kpi.theme.value}  \n**Source:** {kpi.source}  \n"
+                f"**Period:** {kpi.period_basis.replace('_', ' ')}; available by "
+                f"{', '.join(g.value.replace('_', ' ') for g in kpi.grains)}")
+    if kpi.has_rag:
+        st.markdown(f"**Target:** {kpi.fmt(kpi.target)} · **Floor:** {kpi.fmt(kpi.floor)}"
+                    + (" (illustrative, not agreed)" if kpi.targets_illustrative else ""))
+    else:
+        st.markdown("**Target:** none" + (" (a demand indicator has no good direction)" if kpi.polarity.value == "demand" else ""))
+    if kpi.caveats:
+        st.markdown(f"**Caveats:** {kpi.caveats}")
+
+
+def district_table(frame: pd.DataFrame, title: str, f) -> None:
+    """The districts × KPIs matrix with each district linking to its profile."""
+    from stls.ui.controls import profile_link
+    shown = frame.copy()
+    shown.insert(1, "Profile", [profile_link(f, c) if c in ref.DISTRICT_NAMES else "" for c in shown["code"]])
+    shown = shown.drop(columns="code")
+    st.dataframe(shown, hide_index=True, width="stretch", key="district_matrix",
+                 column_config={"Profile": st.column_config.LinkColumn("Profile", display_text="Open profile")})
+    export_frame = frame.drop(columns="code")
+    symbols = {s for s in disclosure.SYMBOLS if export_frame.isin([s]).to_numpy().any()}
+    symbol_key(symbols)
+    st.download_button("Download this table (CSV)", export.to_csv(export_frame, title, f.caption(), symbols),
+                       file_name=f"{_slug(title)}.csv", mime="text/csv", key="district_matrix_csv",
+                       icon=":material/download:")

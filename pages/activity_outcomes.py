@@ -1,0 +1,27 @@
+"""Activity and outcomes: does more STLS activity go with better outcomes for pupils with SEN?"""
+import streamlit as st
+
+from stls import association
+from stls import reference as ref
+from stls.ui import controls, data, widgets
+from stls.views import outcomes
+
+f = st.session_state["filters"]
+st.title("Activity and outcomes")
+st.caption(f.caption())
+st.markdown("The question the 2019 LIFT review raised: **do districts with more STLS activity see better "
+            "outcomes for pupils with SEN?** Each point is one district.")
+
+opts = controls.association_controls(f)
+res = data.call(association.analyse, opts, f)
+st.info(res.finding, icon=":material/insights:")
+chart = outcomes.scatter(res, f)
+event = widgets.chart(chart, "ao_scatter", f.caption(), selectable=True)
+controls.drill_from_selection(event, f)
+
+st.header("How strong is the association?", divider="gray")
+widgets.table(outcomes.coefficients(res), "Correlation coefficients", res.period, "ao_coef")
+st.header(f"Activity and outcome change, {res.period}", divider="gray")
+st.caption("Outcome 'improved' means it moved in the better direction (for a gap, it narrowed).")
+widgets.table(outcomes.quadrants(res), "Districts by quadrant", res.period, "ao_quad")
+st.caption(association.CAVEATS)

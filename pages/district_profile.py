@@ -1,0 +1,48 @@
+"""District profile: the Head of SEN's drill-down into one district."""
+import streamlit as st
+
+from stls import reference as ref
+from stls.ui import controls, data, state, widgets
+from stls.views import district
+
+f = st.session_state["filters"]
+codes = list(f.districts or ref.DISTRICT_CODES)
+key, init = state.page_choice("profile", codes, codes[0])
+code = st.selectbox("District", codes, index=codes.index(init) if init in codes else 0, key=key,
+                    format_func=ref.DISTRICT_NAMES.get)
+state.remember("profile", code)
+name = ref.DISTRICT_NAMES[code]
+st.title(f"District profile: {name}")
+g = f.with_(districts=(code,))
+st.caption(g.caption())
+
+st.header("Headlines against Kent and last year", divider="gray")
+for column, (mine, kent) in zip(st.columns(5), data.call(district.headline_pairs, f, code)):
+    with column:
+        widgets.kpi_card(mine)
+        st.caption(f"Kent: {kent.display} ({kent.label})")
+
+st.header("Monthly activity with control limits", divider="gray")
+types = list(ref.ACTIVITY_TYPE_CODES)
+tkey, tinit = state.page_choice("type", types, "referral")
+activity_type = st.selectbox("Activity type", types, index=types.index(tinit), key=tkey, format_func=ref.ACTIVITY_LABELS.get)
+state.remember("type", activity_type)
+widgets.chart(data.call(district.activity_spc, f, code, activity_type), "dp_spc", g.caption())
+
+st.header("Areas of need against Kent", divider="gray")
+widgets.chart(data.call(district.need_mix, f, code, f.year_to), "dp_mix", g.caption())
+
+st.header("Outcomes for pupils with SEN", divider="gray")
+mkey, measure, gkey, group = controls.outcome_pickers("dp")
+widgets.chart(data.call(district.outcomes, f, code, measure, group), "dp_outcomes", g.caption())
+year = data.call(district.latest_outcome_year, measure, f.year_to)
+if year is None:
+    st.info(f"No {ref.MEASURE_LABELS[measure]} results up to {ref.academic_year_label(f.year_to)}.")
+else:
+    widgets.chart(data.call(district.funnel_view, code, measure, group, year), "dp_funnel", g.caption())
+
+st.header("Settings reached", divider="gray")
+unreached = data.call(district.unreached_settings, f, code, f.year_to)
+st.markdown(f"**{len(unreached)} open settings** in {name} had no STLS contact in {ref.academic_year_label(f.year_to)}"
+            + (f" ({ref.PHASES[f.phase].lower()} only)." if f.phase else "."))
+widgets.table(unreached, f"Settings with no STLS contact, {name}, {ref.academic_year_label(f.year_to)}", g.caption(), "dp_unreached")

@@ -1,0 +1,29 @@
+"""Areas of need: the four broad areas for Kent and each district, against the SEN population."""
+import streamlit as st
+
+from stls import needs
+from stls import reference as ref
+from stls.ui import data, widgets
+from stls.views import needs as view
+
+f = st.session_state["filters"]
+st.title("Areas of need")
+st.caption(f.caption())
+if f.need:
+    st.info("This page compares all four areas of need, so the area-of-need filter is not applied here.")
+year = f.year_to
+mix = data.call(needs.mix, f, year)
+
+st.header(f"{f.geography_label()}: referrals against pupils with SEN", divider="gray")
+label = f.geography_label()
+widgets.chart(view.kent_mix(mix if not f.districts else data.call(view.selection_mix, f, year), year, label),
+              "na_kent", f.caption())
+
+st.header("Every district", divider="gray")
+widgets.chart(view.small_multiples(mix, year), "na_multiples", f.caption())
+widgets.table(view.index_table(mix), f"Dissimilarity index by area, {ref.academic_year_label(year)}", f.caption(), "na_index")
+st.caption("The index is the share of referrals that would have to change area for the referral mix to match the "
+           "mix of pupils with SEN: 0 means the same mix, 100 no overlap.")
+
+st.header("Trend by area of need", divider="gray")
+widgets.chart(data.call(view.trend_chart, f), "na_trend", f.caption())

@@ -1,0 +1,70 @@
+"""Page option widgets whose values live in the URL, and drill-through to the district profile."""
+from __future__ import annotations
+
+import streamlit as st
+
+from stls import association
+from stls import reference as ref
+from stls.filters import Filters
+from stls.ui import state
+
+PROFILE_PAGE = "pages/district_profile.py"
+
+
+def _select(label: str, param: str, options: list[str], default: str, fmt) -> str:
+    key, init = state.page_choice(param, options, default)
+    value = st.selectbox(label, options, index=options.index(init), key=key, format_func=fmt)
+    state.remember(param, value)
+    return value
+
+
+def outcome_pickers(prefix: str) -> tuple[str, str, str, str]:
+    """Measure and SEN group selectors side by side; returns (key, measure, key, group)."""
+    left, right = st.columns(2)
+    with left:
+        measure = _select("Outcome measure", "measure", list(ref.MEASURE_CODES), "ks2_rwm_expected", ref.MEASURE_LABELS.get)
+    with right:
+        group = _select("SEN group", "group", ["sen_support", "ehc_plan", "all_sen"], "sen_support", ref.SEN_GROUPS.get)
+    return f"pg_measure", measure, f"pg_group", group
+
+
+def association_controls(f: Filters) -> association.Options:
+    """Every option of the activity-versus-outcome analysis, held in the URL."""
+    types_key, types_init = state.page_choice("types", list(ref.ACTIVITY_TYPE_CODES),
+                                              list(association.Options().activity_types), multi=True)
+    types = st.multiselect("Activity counted", list(ref.ACTIVITY_TYPE_CODES), default=types_init, key=types_key,
+                           format_func=ref.ACTIVITY_LABELS.get)
+    state.remember("types", types)
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        per = _select("Per 100 pupils with", "per", ["sen_support", "ehc_plan"], "sen_support", ref.SEN_GROUPS.get)
+        view = _select("View", "view", list(association.VIEWS), "same_year", lambda v: association.VIEWS[v].capitalize())
+    with c2:
+        measure = _select("Outcome measure", "measure", list(ref.MEASURE_CODES), "ks2_rwm_expected", ref.MEASURE_LABELS.get)
+        outcome = _select("Outcome as", "outcome", list(association.OUTCOMES), "vs_england",
+                          lambda v: association.OUTCOMES[v].capitalize())
+    with c3:
+        group = _select("SEN group", "group", ["sen_support", "ehc_plan", "all_sen"], "sen_support", ref.SEN_GROUPS.get)
+        years = [str(y) for y in f.years]
+        year = _select("Outcome year (latest with data if not available)", "year", years, years[-1],
+                       lambda y: ref.academic_year_label(int(y)))
+    if not types:
+        st.info("Choose at least one activity type; showing all contacts meanwhile.")
+        types = list(association.Options().activity_types)
+    return association.Options(tuple(types), per, measure, group, outcome, view, int(year), f.year_from)
+
+
+def profile_link(f: Filters, code: str) -> str:
+    """A relative URL to the district profile with these filters and the district chosen."""
+    from urllib.parse import urlencode
+    return "district?" + urlencode(state.link_params(f.with_(districts=(code,)), profile=code))
+
+
+def drill_from_selection(event, f: Filters) -> None:
+    """A click on a district's point opens its profile."""
+    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
+        getattr(getattr(event, "selection", None), "points", []) or []
+    codes = [p.get("customdata") for p in points if p.get("customdata") in ref.DISTRICT_NAMES]
+    if codes:
+        code = codes[0]
+        st.switch_page(PROFILE_PAGE, query_params=state.link_params(f.with_(districts=(code,)), profile=code))

@@ -1,0 +1,133 @@
+"""The district profile: one district against Kent, England and its own last year."""
+from __future__ import annotations
+
+import pandas as pd
+
+from stls import catalogue, charts, compare, disclosure, funnel, needs, queries, spc
+from stls import reference as ref
+from stls.filters import Filters
+
+PROFILE_KPIS = ("referral_rate", "contact_rate", "settings_reached", "ks2_rwm_sen_support", "ks2_rwm_gap")
+OUTCOME_SOURCE = "DfE attainment statistics (synthetic in the demo)"
+
+
+def headline_pairs(db, f: Filters, code: str) -> list[tuple[compare.Headline, compare.Headline]]:
+    """(district, Kent) headlines for the profile's KPIs."""
+    extent = queries.data_extent(db)
+    d, k = f.with_(districts=(code,)), f.with_(districts=())
+    return [(compare.headline(db, kpi, d, extent), compare.headline(db, kpi, k, extent)) for kpi in PROFILE_KPIS]
+
+
+def activity_spc(db, f: Filters, code: str, activity_type: str) -> charts.Chart:
+    """Monthly activity of one type (August left out) with XmR limits reset at each service change."""
+    frame = queries.monthly_activity_by_type(db, f.with_(districts=(code,)))
+    frame = frame[(frame["activity_type"] == activity_type) & (pd.to_datetime(frame["month"]).dt.month != 8)]
+    label, name = ref.ACTIVITY_LABELS[activity_type], ref.DISTRICT_NAMES[code]
+    if frame.empty:
+        return charts.Chart(charts.empty(f"No {label.lower()} recorded in {name} for this selection", "KCC STLS activity tracker"),
+                            "No data to chart.", pd.DataFrame(columns=["Month", label]), "No data")
+    hidden = frame["activities"].map(lambda v: disclosure.protect_value(v) is not None) \
+        if activity_type in catalogue.CHILD_LEVEL_TYPES else pd.Series(False, index=frame.index)
+    values = frame["activities"].where(~hidden)
+    res = spc.xmr(frame["month"], values, [r.start for r in ref.REGIMES[1:]], catalogue.Polarity.demand)
+    variation = spc.VARIATION_TEXT[res.variation]
+    title = f"{label} in {name} by month: latest month {variation[0].lower() + variation[1:]}"
+    fig = charts.spc_chart(res.frame, title, "KCC STLS activity tracker · " + f.with_(districts=(code,)).caption(),
+                           f"{label} per month", "demand")
+    table = pd.DataFrame({"Month": [m.strftime("%b %Y") for m in frame["month"]],
+                          label: ["[c]" if h else f"{int(v):,}" for v, h in zip(frame["activities"], hidden)]})
+    res_specials = int(res.frame["special"].sum()) if len(res.frame) else 0
+    alt = (f"Control chart of monthly {label.lower()} in {name}, September to July each year, with the mean and "
+           f"process limits recalculated at each service change; {res_specials} months show special cause variation.")
+    return charts.Chart(fig, alt, table, title)
+
+
+def need_mix(db, f: Filters, code: str, year: int) -> charts.Chart:
+    """The district's referral mix and SEN pupil mix by area, with Kent's alongside in the table."""
+    m = needs.mix(db, f, year)
+    idx = needs.index_by_geography(m).set_index("geography_code")["index"]
+    mine = m[m["geography_code"] == code]
+    name = ref.DISTRICT_NAMES[code]
+    biggest = mine.assign(diff=mine["referral_share"] - mine["pupil_share"]).sort_values("diff")
+    over = biggest.iloc[-1]
+    title = (f"In {name}, {over['area'].lower()} takes {over['referral_share']:.0f}% of referrals against "
+             f"{over['pupil_share']:.0f}% of pupils with SEN (dissimilarity {idx.get(code, float('nan')):.1f}; "
+             f"Kent {idx.get(ref.KENT_CODE, float('nan')):.1f})") if len(mine) else f"Need mix in {name}"
+    fig = charts.need_mix_bars(mine, title, "KCC STLS activity tracker; DfE school census")
+    kent = m[m["geography_code"] == ref.KENT_CODE].set_index("need_area")
+    protected = disclosure.protect(mine[["area", "referrals", "pupils"]].reset_index(drop=True), counts=["referrals", "pupils"])
+    table = protected.display.assign(**{
+        "Referral share": [f"{v:.1f}%" if not h else "[c]" for v, h in zip(mine["referral_share"], protected.numeric["referrals"].isna())],
+        "Pupil share": [f"{v:.1f}%" for v in mine["pupil_share"]],
+        "Kent referral share": [f"{kent.loc[a, 'referral_share']:.1f}%" for a in mine["need_area"]],
+        "Kent pupil share": [f"{kent.loc[a, 'pupil_share']:.1f}%" for a in mine["need_area"]],
+    }).rename(columns={"area": "Area of need", "referrals": "Referrals", "pupils": "Pupils with SEN"})
+    alt = f"Grouped bar chart comparing the share of referrals and of pupils with SEN in each area of need, {name}, {ref.academic_year_label(year)}."
+    return charts.Chart(fig, alt, table, title)
+
+
+def outcomes(db, f: Filters, code: str, measure: str, group: str) -> charts.Chart:
+    """The district's outcome for a SEN group over time against Kent and England; [x] years are gaps."""
+    rows = queries.attainment(db, measure, [group], f.with_(year_from=ref.FIRST_ACADEMIC_YEAR))
+    rows = rows[rows["geography_code"].isin([code, ref.KENT_CODE, ref.ENGLAND_CODE])]
+    years = list(range(ref.FIRST_ACADEMIC_YEAR, f.year_to + 1))
+    grid = pd.MultiIndex.from_product([[code, ref.KENT_CODE, ref.ENGLAND_CODE], years], names=["geography_code", "academic_year"])
+    rows = rows.assign(academic_year=rows["period"].map(ref.academic_year_start))
+    rows.loc[rows["cohort"].lt(disclosure.threshold()), "value"] = float("nan")
+    frame = rows.set_index(["geography_code", "academic_year"]).reindex(grid).reset_index()
+    frame["series"] = frame["geography_code"].map(ref.GEOGRAPHY_NAMES)
+    name, label = ref.DISTRICT_NAMES[code], ref.MEASURE_LABELS[measure]
+    mine = frame[(frame["geography_code"] == code)].dropna(subset=["value"])
+    kent = frame[(frame["geography_code"] == ref.KENT_CODE)].set_index("academic_year")["value"]
+    if mine.empty:
+        title = f"No {label} results for {name} in these years"
+    else:
+        last = mine.iloc[-1]
+        diff = last["value"] - kent.get(last["academic_year"], float("nan"))
+        title = (f"{name}: {ref.SEN_GROUPS[group]} pupils {'above' if diff >= 0 else 'below'} Kent by "
+                 f"{abs(diff):.1f} in {ref.academic_year_label(int(last['academic_year']))}")
+    fig = charts.outcome_lines(frame, title, OUTCOME_SOURCE, f"{label} ({ref.SEN_GROUPS[group]})")
+    table = frame.pivot(index="academic_year", columns="series", values="value").reindex(columns=[name, "Kent", "England"])
+    table = table.map(lambda v: "[x]" if pd.isna(v) else f"{v:.1f}").reset_index()
+    table["academic_year"] = table["academic_year"].map(ref.academic_year_label)
+    alt = (f"Line chart of {label} for {ref.SEN_GROUPS[group]} pupils in {name}, Kent and England by academic year; "
+           f"years with no assessments are left as gaps. {title}.")
+    return charts.Chart(fig, alt, table.rename(columns={"academic_year": "Academic year"}), title)
+
+
+def unreached_settings(db, f: Filters, code: str, year: int) -> pd.DataFrame:
+    """Open settings in the district with no STLS contact in the academic year (phase filter applies)."""
+    frame = queries.unreached_settings(db, code, year, f.phase)
+    frame["phase"] = frame["phase"].map(ref.PHASES)
+    frame["last_contact"] = [m.strftime("%b %Y") if pd.notna(m) else "never" for m in frame["last_contact"]]
+    return frame.rename(columns={"urn": "URN", "name": "Setting", "phase": "Phase",
+                                 "last_contact": "Last STLS contact"})
+
+
+def funnel_view(db, code: str | None, measure: str, group: str, year: int) -> charts.Chart:
+    fn = funnel.district_funnel(db, measure, group, year)
+    label = ref.MEASURE_LABELS[measure]
+    y_label = f"{label} ({ref.SEN_GROUPS[group]}), %"
+    if fn.points.empty:
+        return charts.Chart(charts.empty(f"No {label} results in {ref.academic_year_label(year)}", OUTCOME_SOURCE),
+                            "No data to chart.", pd.DataFrame(columns=["District"]), "No data")
+    out = fn.outside()
+    title = (f"{', '.join(out)} {'lies' if len(out) == 1 else 'lie'} outside Kent's 99.8% limits" if out
+             else "Every district lies within Kent's 99.8% limits") + f" ({ref.academic_year_label(year)})"
+    pts = fn.points
+    pts.loc[pts["cohort"] < disclosure.threshold(), "value"] = float("nan")
+    name = ref.DISTRICT_NAMES.get(code) if code else None
+    fig = charts.funnel_chart(pts, fn.curve, fn.kent, title, OUTCOME_SOURCE, y_label, name)
+    table = pd.DataFrame({"District": pts["name"], "Pupils": pts["cohort"].map("{:,.0f}".format),
+                          "Value": pts["value"].map(lambda v: "[c]" if pd.isna(v) else f"{v:.1f}%"),
+                          "95% limits": [f"{a:.1f}% to {b:.1f}%" for a, b in zip(pts["lower_95"], pts["upper_95"])],
+                          "99.8% limits": [f"{a:.1f}% to {b:.1f}%" for a, b in zip(pts["lower_998"], pts["upper_998"])],
+                          "Position": pts["position"]})
+    alt = (f"Funnel plot of {label} for {ref.SEN_GROUPS[group]} pupils in Kent's 12 districts against cohort size, "
+           f"with 95% and 99.8% limits around Kent's {fn.kent:.1f}%. {title}.")
+    return charts.Chart(fig, alt, table, title)
+
+
+def latest_outcome_year(db, measure: str, up_to: int) -> int | None:
+    """The latest academic year up to ``up_to`` with results for the measure (None if none)."""
+    return queries.latest_measure_year(db, measure, up_to)

@@ -1,0 +1,44 @@
+"""The activity-and-outcomes page: the 2019 LIFT review's question, one view at a time."""
+from __future__ import annotations
+
+import pandas as pd
+
+from stls import association, charts
+from stls import reference as ref
+from stls.filters import Filters
+
+SOURCE = "KCC STLS activity tracker; DfE school census; DfE attainment statistics"
+MEASURE_GROUPS = ("sen_support", "ehc_plan", "all_sen")
+
+
+def scatter(res: association.Result, f: Filters) -> charts.Chart:
+    o = res.options
+    title = res.finding.split(":")[0] if res.pearson else f"Too few districts with data for {res.period}"
+    fig = charts.scatter_chart(res.points, res.x_label, res.y_label, title, SOURCE, res.slope, res.intercept,
+                               tuple(ref.DISTRICT_NAMES[d] for d in f.districts))
+    table = pd.DataFrame({"District": res.points["name"],
+                          res.x_label: res.points["x"].map(lambda v: "[x]" if pd.isna(v) else f"{v:.1f}"),
+                          res.y_label: res.points["y"].map(lambda v: "[x]" if pd.isna(v) else f"{v:.1f}")})
+    alt = (f"Scatter plot of {res.y_label} against {res.x_label} for Kent's 12 districts, "
+           f"{association.VIEWS[o.view]}, {res.period}, each point labelled with its district, and a fitted "
+           f"straight line. {res.finding}")
+    return charts.Chart(fig, alt, table, title)
+
+
+def coefficients(res: association.Result) -> pd.DataFrame:
+    rows = []
+    for name, c in (("Pearson r", res.pearson), ("Spearman ρ", res.spearman)):
+        rows.append({"Measure": name, "Estimate": "[x]" if c is None else f"{c.r:.2f}",
+                     "95% interval": "[x]" if c is None else f"{c.low:.2f} to {c.high:.2f}",
+                     "p-value": "[x]" if c is None else f"{c.p:.3f}", "Districts (n)": str(res.n)})
+    rows.append({"Measure": "Fitted slope", "Estimate": "[x]" if res.slope is None else f"{res.slope:.3f}",
+                 "95% interval": "[z]", "p-value": "[z]", "Districts (n)": str(res.n)})
+    return pd.DataFrame(rows)
+
+
+def quadrants(res: association.Result) -> pd.DataFrame:
+    p = res.points
+    fmt = lambda v: "[x]" if pd.isna(v) else f"{v:+.1f}"
+    return pd.DataFrame({"District": p["name"], "Change in activity": p["activity_change"].map(fmt),
+                         "Change in outcome": p["outcome_change"].map(fmt), "Quadrant": p["quadrant"]}) \
+        .sort_values(["Quadrant", "District"]).reset_index(drop=True)

@@ -1,0 +1,58 @@
+"""The KPI scorecard page: KPIs by outcome theme, SPC per KPI, and the districts × KPIs matrix."""
+from __future__ import annotations
+
+import pandas as pd
+
+from stls import catalogue, charts, compare, queries, scorecard, spc
+from stls import reference as ref
+from stls.filters import Filters
+
+RAG_ICON = {"Green": "✔ Green", "Amber": "▲ Amber", "Red": "✖ Red"}
+VARIATION_ICON = {"improving": "⬆ Improving", "concerning": "⬇ Concerning", "common_cause": "● Common cause",
+                  "high": "⬆ Higher", "low": "⬇ Lower", "too_few_points": "… Too few points"}
+ASSURANCE_ICON = {"hit_and_miss": "~ Hit and miss", "consistently_passing": "✔ Consistently passing",
+                  "consistently_failing": "✖ Consistently failing"}
+
+
+def themed(db, f: Filters) -> dict[str, list[tuple[compare.Headline, spc.SpcResult]]]:
+    """Every KPI's headline and SPC result, grouped by outcome theme in catalogue order."""
+    extent = queries.data_extent(db)
+    out: dict[str, list] = {}
+    for kpi in catalogue.catalogue().values():
+        h = compare.headline(db, kpi.id, f, extent)
+        out.setdefault(kpi.theme.value, []).append((h, scorecard.spc_for(db, kpi, f)))
+    return out
+
+
+def spc_view(db, f: Filters, kpi_id: str) -> charts.Chart:
+    kpi = catalogue.get(kpi_id)
+    res = scorecard.spc_for(db, kpi, f)
+    frame = res.frame
+    grain = "month (August left out)" if len(frame) and len({p.year for p in frame["period"]}) < len(frame) else "academic year"
+    variation = spc.VARIATION_TEXT[res.variation]
+    title = f"{kpi.label}, {f.geography_label()}: {variation[0].lower() + variation[1:]}"
+    if res.assurance:
+        title += f"; {spc.ASSURANCE_TEXT[res.assurance].split(':')[0].lower()}"
+    fig = charts.spc_chart(frame, title, kpi.source, kpi.label, kpi.polarity.value, kpi.target, kpi.decimals)
+    table = pd.DataFrame({
+        "Period": [p.strftime("%b %Y") if "month" in grain else ref.academic_year_label(p.year) for p in frame["period"]],
+        "Value": [kpi.fmt(v) for v in frame["value"]], "Mean": [kpi.fmt(v) for v in frame["mean"]],
+        "Lower limit": [kpi.fmt(v) for v in frame["lcl"]], "Upper limit": [kpi.fmt(v) for v in frame["ucl"]],
+        "Special cause": [r or "" for r in frame["rules"]]})
+    n_special = int(frame["special"].sum()) if len(frame) else 0
+    alt = (f"Statistical process control chart of {kpi.label} by {grain} for {f.geography_label()}, "
+           f"{len(frame)} points, with mean and process limits recalculated at each service change. "
+           f"{n_special} points show special cause variation. Latest point: {variation}.")
+    return charts.Chart(fig, alt, table, title)
+
+
+def district_matrix(db, f: Filters) -> pd.DataFrame:
+    """12 districts and Kent × KPIs with RAG as word and icon, for the LIFT Executive (after disclosure)."""
+    extent = queries.data_extent(db)
+    frame = pd.DataFrame({"code": list(ref.DISTRICT_CODES) + [ref.KENT_CODE]})
+    frame["Area"] = frame["code"].map(ref.GEOGRAPHY_NAMES)
+    for kpi in catalogue.catalogue().values():
+        heads = compare.headlines_by_geography(db, kpi.id, f, extent)
+        frame[kpi.short_label or kpi.label] = [
+            heads[c].display + (f"  {RAG_ICON[heads[c].rag]}" if heads[c].rag else "") for c in frame["code"]]
+    return frame
