@@ -68,6 +68,7 @@ class Result:
     period: str
     finding: str
     flagged: list[str] = field(default_factory=list)   # activity up, outcome not improved
+    change_period: str = ""                             # the span the quadrants compare
 
 
 def correlation(x: np.ndarray, y: np.ndarray, rank: bool = False) -> Correlation | None:
@@ -95,7 +96,7 @@ def _intensity(db, o: Options, f: Filters) -> pd.DataFrame:
     return out[["geography_code", "academic_year", "intensity"]]
 
 
-OUTCOMES = {"value": "the value", "gap": "gap to pupils with no SEN", "vs_england": "difference from England"}
+OUTCOMES = {"value": "The value", "gap": "Gap to pupils with no SEN", "vs_england": "Difference from England"}
 
 
 def _outcome(db, o: Options, f: Filters) -> pd.DataFrame:
@@ -121,11 +122,11 @@ def _labels(o: Options) -> tuple[str, str]:
     types = " and ".join(ref.ACTIVITY_LABELS[t].lower() for t in o.activity_types) if len(o.activity_types) < 3 \
         else "STLS contacts"
     x = f"{types[0].upper() + types[1:]} per 100 pupils ({ref.SEN_GROUPS[o.per_100]})"
-    measure = ref.MEASURE_LABELS[o.measure]
+    measure = ref.MEASURE_SHORT[o.measure]
     group = ref.SEN_GROUPS[o.sen_group]
     y = {"value": f"{measure}, {group}",
-         "gap": f"Gap to no SEN: {measure}, {group} (pts)",
-         "vs_england": f"{measure}, {group}: difference from England (pts)"}[o.outcome]
+         "gap": f"Gap to no SEN: {measure}, {group}",
+         "vs_england": f"{measure}, {group}, minus England"}[o.outcome]
     return x, y
 
 
@@ -135,7 +136,7 @@ def _strength(r: float) -> str:
 
 
 def _finding(o: Options, res_n: int, pearson: Correlation | None, spearman: Correlation | None,
-             period: str, flagged: list[str]) -> str:
+             period: str, flagged: list[str], span: str = "") -> str:
     if pearson is None:
         return (f"Too few districts with data ({res_n}) to measure an association for {period}. " + CAVEATS)
     better = (pearson.r > 0) == (o.outcome != "gap")
@@ -152,7 +153,7 @@ def _finding(o: Options, res_n: int, pearson: Correlation | None, spearman: Corr
     sure = ("The interval includes zero, so the data are also consistent with no association."
             if pearson.low < 0 < pearson.high else
             "The interval excludes zero, but with so few districts the size of the association is uncertain.")
-    flags = (f" Activity rose but outcomes did not improve in {len(flagged)} "
+    flags = (f" From {span}, activity rose but outcomes did not improve in {len(flagged)} "
              f"district{'s' if len(flagged) != 1 else ''}: {', '.join(flagged)}." if flagged else "")
     return f"{head}: {stats}. {sure}{flags} {CAVEATS}"
 
@@ -203,9 +204,11 @@ def analyse(db, o: Options, f: Filters) -> Result:
     slope, intercept = (np.polyfit(x, y, 1) if pearson else (None, None))
     flagged = frame.loc[frame["quadrant"] == "Activity up, outcome did not improve", "name"].tolist()
     period = _period(o, y0, y1)
+    span = f"{ref.academic_year_label(y0)} to {ref.academic_year_label(y1)}" if y0 is not None else "[x]"
     return Result(o, frame, len(usable), pearson, spearman,
                   None if slope is None else float(slope), None if intercept is None else float(intercept),
-                  x_label, y_label, period, _finding(o, len(usable), pearson, spearman, period, flagged), flagged)
+                  x_label, y_label, period, _finding(o, len(usable), pearson, spearman, period, flagged, span),
+                  flagged, span)
 
 
 def _period(o: Options, y0: int | None, y1: int | None) -> str:

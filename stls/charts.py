@@ -31,20 +31,26 @@ class Chart:
 
 
 def style(fig: go.Figure, title: str, source: str, *, height: int = 420, legend: bool = True) -> go.Figure:
-    """The shared look: title stating the finding, Arial, palette, source line under the plot."""
+    """The shared look: title stating the finding, Arial, palette, legend and source line below.
+
+    Legend and source are placed in pixels below the plot area, so they never overlap
+    whatever the chart's height.
+    """
+    top, bottom = 70, 120 if legend else 70
+    plot = max(height - top - bottom, 100)
     fig.update_layout(
-        title=dict(text=title, x=0, xanchor="left", font=dict(size=19)),
+        title=dict(text=title, x=0, xref="paper", xanchor="left", font=dict(size=18)),
         font=FONT, colorway=list(PALETTE), height=height, template="plotly_white",
-        margin=dict(l=10, r=10, t=70, b=80), showlegend=legend,
-        legend=dict(orientation="h", yanchor="top", y=-0.14, x=0, title_text=""),
+        margin=dict(l=10, r=10, t=top, b=bottom), showlegend=legend,
+        legend=dict(orientation="h", yanchor="top", y=-45 / plot, x=0, title_text=""),
         hoverlabel=dict(font_size=14),
     )
     axis = dict(tickfont=dict(color="#0B0C0C", size=13), title_font=dict(color="#0B0C0C", size=14),
-                gridcolor="#E5E5E5", linecolor="#505A5F")
+                gridcolor="#E5E5E5", linecolor="#505A5F", automargin=True)
     fig.update_xaxes(**axis)
     fig.update_yaxes(**axis)
-    fig.add_annotation(text=f"Source: {source}", xref="paper", yref="paper", x=0, y=-0.30,
-                       showarrow=False, xanchor="left", font=dict(size=12, color="#505A5F"))
+    fig.add_annotation(text=f"Source: {source}", xref="paper", yref="paper", x=0, y=-(bottom - 18) / plot,
+                       showarrow=False, xanchor="left", yanchor="bottom", font=dict(size=12, color="#505A5F"))
     return fig
 
 
@@ -150,10 +156,11 @@ def funnel_chart(points: pd.DataFrame, curve: pd.DataFrame, kent: float, title: 
     fig.add_hline(y=kent, line=dict(color=KENT_LINE, width=2), annotation_text=f"Kent {kent:.1f}%",
                   annotation_position="top right")
     colours = [HIGHLIGHT if highlight in (None, n) else MUTED for n in points["name"]]
+    labels = [n if n == highlight or pos != "within limits" else "" for n, pos in zip(points["name"], points["position"])]
     fig.add_trace(go.Scatter(x=points["cohort"], y=points["value"], mode="markers+text", name="Districts",
-                             text=points["name"], textposition="top center", textfont=dict(size=12),
+                             text=labels, textposition="top center", textfont=dict(size=13), customdata=points["name"],
                              marker=dict(size=11, color=colours, line=dict(color="#0B0C0C", width=1)),
-                             hovertemplate="%{text}: %{y:.1f}% of %{x:,} pupils<extra></extra>"))
+                             hovertemplate="%{customdata}: %{y:.1f}% of %{x:,} pupils<extra></extra>"))
     style(fig, title, source, height=480)
     fig.update_xaxes(title_text="Pupils in the cohort")
     fig.update_yaxes(title_text=y_title)

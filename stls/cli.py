@@ -119,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve"]:  # everything after 'serve' goes to streamlit run
+        from stls.serve import main as serve
+        return serve(argv[1:])
     args = build_parser().parse_args(argv)
     args.db = args.db or db.default_path()
     if getattr(args, "seed", 0) is None:

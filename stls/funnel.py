@@ -60,7 +60,7 @@ def funnel(points: pd.DataFrame, kent_percent: float) -> Funnel:
         pts[name] = 100 * arr
     pts["position"] = pts.apply(_position, axis=1) if len(pts) else []
     top = max(float(pts["cohort"].max()) * 1.15, 50) if len(pts) else 500
-    grid = np.unique(np.geomspace(10, top, 120).round())
+    grid = np.unique(np.geomspace(30, top, 120).round())
     curve = pd.DataFrame({"cohort": grid, **{k: 100 * v for k, v in limits(p0, grid).items()}})
     return Funnel(pts.reset_index(drop=True), curve, kent_percent)
 

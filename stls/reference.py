@@ -140,6 +140,10 @@ MEASURES: tuple[Measure, ...] = (
     Measure("phonics_y1", "Year 1 phonics: % meeting the standard", "percent"),
 )
 MEASURE_CODES = tuple(m.code for m in MEASURES)
+MEASURE_SHORT = {  # for axis titles
+    "ks2_rwm_expected": "KS2 RWM expected (%)", "ks4_attainment8": "Attainment 8",
+    "ks4_em_grade5": "KS4 E&M grade 5+ (%)", "eyfs_gld": "EYFS GLD (%)", "phonics_y1": "Phonics Y1 (%)",
+}
 MEASURE_LABELS = {m.code: m.label for m in MEASURES}
 
 

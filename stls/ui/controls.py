@@ -8,7 +8,7 @@ from stls import reference as ref
 from stls.filters import Filters
 from stls.ui import state
 
-PROFILE_PAGE = "pages/district_profile.py"
+PROFILE_PAGE = "pages/district.py"
 
 
 def _select(label: str, param: str, options: list[str], default: str, fmt) -> str:
@@ -41,8 +41,7 @@ def association_controls(f: Filters) -> association.Options:
         view = _select("View", "view", list(association.VIEWS), "same_year", lambda v: association.VIEWS[v].capitalize())
     with c2:
         measure = _select("Outcome measure", "measure", list(ref.MEASURE_CODES), "ks2_rwm_expected", ref.MEASURE_LABELS.get)
-        outcome = _select("Outcome as", "outcome", list(association.OUTCOMES), "vs_england",
-                          lambda v: association.OUTCOMES[v].capitalize())
+        outcome = _select("Outcome as", "outcome", list(association.OUTCOMES), "vs_england", association.OUTCOMES.get)
     with c3:
         group = _select("SEN group", "group", ["sen_support", "ehc_plan", "all_sen"], "sen_support", ref.SEN_GROUPS.get)
         years = [str(y) for y in f.years]

@@ -50,14 +50,18 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "table"
 
 
-def table(frame: pd.DataFrame, title: str, caption: str, key: str) -> None:
-    """A displayed table (already protected) with its CSV download and symbol key."""
+def download(frame: pd.DataFrame, title: str, caption: str, key: str) -> None:
+    """The symbol key for the table, and its CSV download exactly as shown."""
     symbols = {s for s in disclosure.SYMBOLS if frame.isin([s]).to_numpy().any()}
-    st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_df")
     symbol_key(symbols)
     st.download_button("Download this table (CSV)", export.to_csv(frame, title, caption, symbols),
-                       file_name=f"{_slug(title)}.csv", mime="text/csv", key=f"{key}_csv",
-                       icon=":material/download:")
+                       file_name=f"{_slug(title)}.csv", mime="text/csv", key=f"{key}_csv", icon=":material/download:")
+
+
+def table(frame: pd.DataFrame, title: str, caption: str, key: str) -> None:
+    """A displayed table (already protected) with its CSV download and symbol key."""
+    st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_df")
+    download(frame, title, caption, key)
 
 
 def chart(c: Chart, key: str, caption: str = "", selectable: bool = False):
@@ -71,6 +75,15 @@ def chart(c: Chart, key: str, caption: str = "", selectable: bool = False):
     with st.expander("Table alternative for this chart"):
         table(c.table, c.title, caption, key)
     return event
+
+
+def scorecard_table(frame: pd.DataFrame, title: str, caption: str, key: str) -> None:
+    """A theme's KPIs with a sparkline column; the CSV leaves the sparkline out."""
+    st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_df",
+                 column_config={"Trend line": st.column_config.LineChartColumn("Trend line", width="small"),
+                                "Indicator": st.column_config.TextColumn("Indicator", width="medium")})
+    export_frame = frame.drop(columns="Trend line")
+    download(export_frame, title, caption, key)
 
 
 def about(kpi) -> None:
@@ -96,9 +109,4 @@ def district_table(frame: pd.DataFrame, title: str, f) -> None:
     shown = shown.drop(columns="code")
     st.dataframe(shown, hide_index=True, width="stretch", key="district_matrix",
                  column_config={"Profile": st.column_config.LinkColumn("Profile", display_text="Open profile")})
-    export_frame = frame.drop(columns="code")
-    symbols = {s for s in disclosure.SYMBOLS if export_frame.isin([s]).to_numpy().any()}
-    symbol_key(symbols)
-    st.download_button("Download this table (CSV)", export.to_csv(export_frame, title, f.caption(), symbols),
-                       file_name=f"{_slug(title)}.csv", mime="text/csv", key="district_matrix_csv",
-                       icon=":material/download:")
+    download(frame.drop(columns="code"), title, f.caption(), "district_matrix")

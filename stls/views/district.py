@@ -86,7 +86,7 @@ def outcomes(db, f: Filters, code: str, measure: str, group: str) -> charts.Char
         diff = last["value"] - kent.get(last["academic_year"], float("nan"))
         title = (f"{name}: {ref.SEN_GROUPS[group]} pupils {'above' if diff >= 0 else 'below'} Kent by "
                  f"{abs(diff):.1f} in {ref.academic_year_label(int(last['academic_year']))}")
-    fig = charts.outcome_lines(frame, title, OUTCOME_SOURCE, f"{label} ({ref.SEN_GROUPS[group]})")
+    fig = charts.outcome_lines(frame, title, OUTCOME_SOURCE, f"{ref.MEASURE_SHORT[measure]}, {ref.SEN_GROUPS[group]}")
     table = frame.pivot(index="academic_year", columns="series", values="value").reindex(columns=[name, "Kent", "England"])
     table = table.map(lambda v: "[x]" if pd.isna(v) else f"{v:.1f}").reset_index()
     table["academic_year"] = table["academic_year"].map(ref.academic_year_label)
@@ -107,7 +107,7 @@ def unreached_settings(db, f: Filters, code: str, year: int) -> pd.DataFrame:
 def funnel_view(db, code: str | None, measure: str, group: str, year: int) -> charts.Chart:
     fn = funnel.district_funnel(db, measure, group, year)
     label = ref.MEASURE_LABELS[measure]
-    y_label = f"{label} ({ref.SEN_GROUPS[group]}), %"
+    y_label = f"{ref.MEASURE_SHORT[measure]}, {ref.SEN_GROUPS[group]}"
     if fn.points.empty:
         return charts.Chart(charts.empty(f"No {label} results in {ref.academic_year_label(year)}", OUTCOME_SOURCE),
                             "No data to chart.", pd.DataFrame(columns=["District"]), "No data")

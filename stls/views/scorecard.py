@@ -24,6 +24,26 @@ def themed(db, f: Filters) -> dict[str, list[tuple[compare.Headline, spc.SpcResu
     return out
 
 
+def theme_tables(db, f: Filters) -> dict[str, pd.DataFrame]:
+    """One compact table per outcome theme: value, target, RAG, change, trend, SPC icons, sparkline."""
+    out = {}
+    for theme, items in themed(db, f).items():
+        rows = []
+        for h, s in items:
+            k = h.kpi
+            rows.append({
+                "Indicator": k.label, "Period": h.label, "Value": h.display,
+                "Target": k.fmt(k.target) if k.has_rag else "[z]",
+                "RAG": RAG_ICON[h.rag] if h.rag else ("[z]" if not k.has_rag else "[x]"),
+                "Change": k.fmt_change(h.change, h.previous) or "[x]",
+                "Trend": h.direction, "Variation": VARIATION_ICON[s.variation],
+                "Assurance": ASSURANCE_ICON.get(s.assurance, "[z]" if not k.has_rag else "[x]"),
+                "Trend line": [round(float(v), 2) for v in h.spark["value"]],
+            })
+        out[theme] = pd.DataFrame(rows)
+    return out
+
+
 def spc_view(db, f: Filters, kpi_id: str) -> charts.Chart:
     kpi = catalogue.get(kpi_id)
     res = scorecard.spc_for(db, kpi, f)

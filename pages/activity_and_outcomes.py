@@ -3,10 +3,11 @@ import streamlit as st
 
 from stls import association
 from stls import reference as ref
-from stls.ui import controls, data, widgets
+from stls.ui import controls, data, frame, widgets
 from stls.views import outcomes
 
-f = st.session_state["filters"]
+PAGE = "activity_and_outcomes"
+f = frame.filters(PAGE)
 st.title("Activity and outcomes")
 st.caption(f.caption())
 st.markdown("The question the 2019 LIFT review raised: **do districts with more STLS activity see better "
@@ -21,7 +22,7 @@ controls.drill_from_selection(event, f)
 
 st.header("How strong is the association?", divider="gray")
 widgets.table(outcomes.coefficients(res), "Correlation coefficients", res.period, "ao_coef")
-st.header(f"Activity and outcome change, {res.period}", divider="gray")
+st.header(f"Activity and outcome change, {res.change_period}", divider="gray")
 st.caption("Outcome 'improved' means it moved in the better direction (for a gap, it narrowed).")
-widgets.table(outcomes.quadrants(res), "Districts by quadrant", res.period, "ao_quad")
+widgets.table(outcomes.quadrants(res), "Districts by quadrant", res.change_period, "ao_quad")
 st.caption(association.CAVEATS)

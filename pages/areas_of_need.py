@@ -3,10 +3,11 @@ import streamlit as st
 
 from stls import needs
 from stls import reference as ref
-from stls.ui import data, widgets
+from stls.ui import data, frame, widgets
 from stls.views import needs as view
 
-f = st.session_state["filters"]
+PAGE = "areas_of_need"
+f = frame.filters(PAGE)
 st.title("Areas of need")
 st.caption(f.caption())
 if f.need:

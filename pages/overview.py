@@ -3,10 +3,11 @@ import streamlit as st
 
 from stls import catalogue
 from stls import reference as ref
-from stls.ui import data, state, widgets
+from stls.ui import data, frame, state, widgets
 from stls.views import overview
 
-f = st.session_state["filters"]
+PAGE = "overview"
+f = frame.filters(PAGE)
 st.title("STLS overview")
 st.caption(f.caption())
 

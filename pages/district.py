@@ -2,17 +2,19 @@
 import streamlit as st
 
 from stls import reference as ref
-from stls.ui import controls, data, state, widgets
+from stls.ui import controls, data, frame, state, widgets
 from stls.views import district
 
-f = st.session_state["filters"]
+PAGE = "district"
+f = frame.filters(PAGE)
+heading = st.empty()
 codes = list(f.districts or ref.DISTRICT_CODES)
 key, init = state.page_choice("profile", codes, codes[0])
 code = st.selectbox("District", codes, index=codes.index(init) if init in codes else 0, key=key,
                     format_func=ref.DISTRICT_NAMES.get)
 state.remember("profile", code)
 name = ref.DISTRICT_NAMES[code]
-st.title(f"District profile: {name}")
+heading.title(f"District profile: {name}")
 g = f.with_(districts=(code,))
 st.caption(g.caption())
 

@@ -1,0 +1,39 @@
+"""The frame every page sits in: banner, shared sidebar filters, URL state.
+
+``app.py`` opens the frame before running the page and closes it after. A page asks for its
+filters through ``filters(page)``: if the frame is not open (Streamlit's v1 "pages/" mode can run
+a page file directly on a server's very first run, see ``stls/serve.py``), the page opens it.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from stls.filters import Filters
+from stls.ui import data, state, widgets
+
+_ACTIVE = "_frame_active"
+
+
+def open_frame(page: str) -> Filters:
+    state.set_page(page)
+    extent = data.extent()
+    f = state.sidebar_filters(extent)
+    st.session_state["filters"] = f
+    st.session_state[_ACTIVE] = True
+    if data.is_synthetic():
+        widgets.synthetic_banner()
+    for problem in state.url_problems():
+        st.info(problem, icon=":material/link_off:")
+    return f
+
+
+def close_frame(f: Filters) -> None:
+    st.session_state[_ACTIVE] = False
+    state.write_url(f)
+
+
+def filters(page: str) -> Filters:
+    """The shared filters for this run (opening the frame if the page runs on its own)."""
+    if st.session_state.get(_ACTIVE):
+        return st.session_state["filters"]
+    return open_frame(page)

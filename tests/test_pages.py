@@ -1,0 +1,142 @@
+"""Every page in AppTest over a matrix of filters; key figures against independent calculations."""
+import datetime as dt
+
+import numpy as np
+import pytest
+from scipy import stats
+from streamlit.testing.v1 import AppTest
+
+from stls import reference as ref
+
+from conftest import ROOT
+
+PAGES = ["pages/overview.py", "pages/scorecard.py", "pages/district.py",
+         "pages/activity_and_outcomes.py", "pages/areas_of_need.py", "pages/accessibility.py"]
+CONTACTS = ["referral", "school_visit", "advice", "drop_in", "intensive_support"]
+
+
+def _open(page: str, params: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params.update(params or {})
+    if page != PAGES[0]:
+        at.switch_page(page)  # before the first run: as if the link opened this page directly
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _frame(at, first_column: str, having: str | None = None):
+    for df in at.dataframe:
+        frame = df.value
+        if len(frame.columns) and frame.columns[0] == first_column and (having is None or having in frame.columns):
+            return frame
+    raise AssertionError(f"no table starting with {first_column}")
+
+
+def _year_bounds(y):
+    return dt.date(y, 9, 1), dt.date(y + 1, 8, 31)
+
+
+def _rate(sql, district, year, types, need=None):
+    cond, params = "", [district, list(types), *_year_bounds(year)]
+    if need:
+        cond, params = " AND need_area = ?", params + [need]
+    n = sql(f"SELECT coalesce(sum(count), 0) FROM activity WHERE district_code = ? AND activity_type IN "
+            f"(SELECT unnest(?)) AND activity_date BETWEEN ? AND ?{cond}", params)[0][0]
+    pcond, pparams = "", [district, year]
+    if need:
+        pcond, pparams = " AND primary_need IN (SELECT code FROM primary_needs WHERE need_area = ?)", pparams + [need]
+    pupils = sql("SELECT sum(pupils) FROM sen_pupils WHERE geography_code = ? AND academic_year = ? "
+                 f"AND sen_group = 'sen_support'{pcond}", pparams)[0][0]
+    return 100 * n / pupils
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_with_defaults(app_env, page):
+    at = _open(page)
+    assert at.title[0].value
+    assert "Synthetic demonstration data" in at.warning[0].value
+
+
+@pytest.mark.parametrize("district", ref.DISTRICT_CODES)
+def test_district_profile_for_every_district(app_env, demo_sql, district):
+    at = _open("pages/district.py", {"district": district, "to": "2024/25"})
+    assert at.title[0].value == f"District profile: {ref.DISTRICT_NAMES[district]}"
+    cards = {m.label: m.value for m in at.metric}
+    assert cards["Referrals per 100 SEN"] == f"{_rate(demo_sql, district, 2024, ['referral']):.1f}"
+    assert cards["Contacts per 100 SEN"] == f"{_rate(demo_sql, district, 2024, CONTACTS):.1f}"
+    unreached = demo_sql(
+        "SELECT count(*) FROM settings s WHERE s.open AND s.district_code = ? AND NOT EXISTS "
+        "(SELECT 1 FROM activity a WHERE a.setting_urn = s.urn AND a.activity_date BETWEEN ? AND ?)",
+        [district, *_year_bounds(2024)])[0][0]
+    assert any(f"**{unreached} open settings**" in m.value for m in at.markdown)
+    assert len(_frame(at, "URN")) == unreached
+
+
+@pytest.mark.parametrize("need", list(ref.NEED_AREAS))
+def test_scorecard_by_area_of_need(app_env, demo_sql, need):
+    at = _open("pages/scorecard.py", {"need": need, "to": "2023/24"})
+    access = _frame(at, "Indicator").set_index("Indicator")
+    n = demo_sql("SELECT sum(count) FROM activity WHERE activity_type = 'referral' AND need_area = ? "
+                 "AND activity_date BETWEEN ? AND ?", [need, *_year_bounds(2023)])[0][0]
+    assert access.loc["Referrals", "Value"] == f"{n:,}"
+    matrix = _frame(at, "Profile")
+    assert len(matrix) == 13 and matrix["Area"].iloc[-1] == "Kent"
+
+
+@pytest.mark.parametrize("need", list(ref.NEED_AREAS))
+def test_areas_of_need_index(app_env, demo_sql, need):
+    at = _open("pages/areas_of_need.py", {"need": need, "to": "2024/25"})
+    assert any("area-of-need filter is not applied" in i.value for i in at.info)
+    refs = dict(demo_sql("SELECT need_area, sum(count) FROM activity WHERE activity_type = 'referral' AND "
+                         "need_area IS NOT NULL AND activity_date BETWEEN ? AND ? GROUP BY 1", list(_year_bounds(2024))))
+    pupils = dict(demo_sql("SELECT pn.need_area, sum(s.pupils) FROM sen_pupils s JOIN primary_needs pn ON "
+                           "s.primary_need = pn.code WHERE s.academic_year = 2024 AND s.sen_group IN "
+                           "('ehc_plan', 'sen_support') AND pn.need_area IS NOT NULL GROUP BY 1"))
+    r, p = sum(refs.values()), sum(pupils.values())
+    expected = 50 * sum(abs(refs[a] / r - pupils[a] / p) for a in ref.NEED_AREAS)
+    index = _frame(at, "Area", "Dissimilarity index (0–100)").set_index("Area")
+    assert index.loc["Kent", "Dissimilarity index (0–100)"] == f"{expected:.1f}"
+
+
+@pytest.mark.parametrize("view", ["same_year", "lag", "change"])
+def test_activity_and_outcomes_coefficients(app_env, demo_sql, view):
+    at = _open("pages/activity_and_outcomes.py", {"view": view, "outcome": "value", "year": "2023"})
+    y1, y0 = 2023, 2016
+    xs, ys = [], []
+    for d in ref.DISTRICT_CODES:
+        value = lambda y: demo_sql("SELECT value FROM attainment WHERE geography_code = ? AND academic_year = ? AND "
+                                   "measure = 'ks2_rwm_expected' AND sen_group = 'sen_support'", [d, y])[0][0]
+        if view == "same_year":
+            xs.append(_rate(demo_sql, d, y1, CONTACTS)), ys.append(value(y1))
+        elif view == "lag":
+            xs.append(_rate(demo_sql, d, y1 - 1, CONTACTS)), ys.append(value(y1))
+        else:
+            xs.append(_rate(demo_sql, d, y1, CONTACTS) - _rate(demo_sql, d, y0, CONTACTS))
+            ys.append(value(y1) - value(y0))
+    coef = _frame(at, "Measure").set_index("Measure")
+    assert coef.loc["Pearson r", "Estimate"] == f"{stats.pearsonr(xs, ys).statistic:.2f}"
+    assert coef.loc["Spearman ρ", "Estimate"] == f"{stats.spearmanr(xs, ys).statistic:.2f}"
+    assert coef.loc["Pearson r", "Districts (n)"] == "12"
+    assert any("association, not cause" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("page", PAGES[:5])
+def test_years_without_ks2_give_messages_not_errors(app_env, page):
+    at = _open(page, {"from": "2019/20", "to": "2020/21", "district": "E07000114"})
+    assert at.title[0].value
+
+
+def test_empty_activity_selection_on_overview(app_env):
+    at = _open(PAGES[0], {"types": ""})
+    at.multiselect(key="pg_overview_types").set_value([]).run()
+    assert not at.exception
+    assert any("Choose at least one activity type" in i.value for i in at.info)
+
+
+def test_profile_link_in_the_districts_table(app_env):
+    at = _open("pages/scorecard.py", {"to": "2024/25"})
+    links = _frame(at, "Profile")["Profile"].tolist()
+    assert links[8].startswith("district?") and "district=E07000113" in links[8] and "profile=E07000113" in links[8]
+    again = _open("pages/district.py", dict(p.split("=") for p in links[8].split("?")[1].split("&")))
+    assert again.title[0].value == "District profile: Swale"
