@@ -11,4 +11,8 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "Chromium is missing: install the Debian package 'chromium' (browser tests will fail)." >&2
   fi
 fi
+if [ ! -f .cache/axe/node_modules/axe-core/axe.min.js ]; then
+  npm install --silent --no-audit --no-fund --prefix .cache/axe axe-core@4.14.1
+fi
+.venv/bin/python -m playwright --version >/dev/null
 exec .venv/bin/python -m pytest "$@"

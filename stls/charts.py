@@ -30,13 +30,24 @@ class Chart:
     title: str
 
 
+def wrap(title: str, width: int = 90) -> str:
+    """Break a long title once, at the space nearest the middle (Plotly titles do not wrap)."""
+    if len(title) <= width or "<br>" in title:
+        return title
+    middle = len(title) // 2
+    spaces = [i for i, ch in enumerate(title) if ch == " "]
+    cut = min(spaces, key=lambda i: abs(i - middle)) if spaces else middle
+    return title[:cut] + "<br>" + title[cut + 1:]
+
+
 def style(fig: go.Figure, title: str, source: str, *, height: int = 420, legend: bool = True) -> go.Figure:
     """The shared look: title stating the finding, Arial, palette, legend and source line below.
 
     Legend and source are placed in pixels below the plot area, so they never overlap
     whatever the chart's height.
     """
-    top, bottom = 70, 120 if legend else 70
+    title = wrap(title)
+    top, bottom = 70 + 22 * title.count("<br>"), 120 if legend else 70
     plot = max(height - top - bottom, 100)
     fig.update_layout(
         title=dict(text=title, x=0, xref="paper", xanchor="left", font=dict(size=18)),

@@ -65,24 +65,80 @@ def browser():
         b.close()
 
 
-def open_page(browser, url: str, height: int = 2400):
+AXE = ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+# Markup that Streamlit itself renders (not ours): reported in the accessibility statement.
+STREAMLIT_OWN = ("metric_chart_", "data-baseweb", "stSidebarNav", "stToolbar", "stHeader", "stDecoration",
+                 "stMainMenu", "glideDataEditor", "gdg-")
+PAGES = {  # url path → (main heading, number of Plotly charts)
+    "": ("STLS overview", 2),
+    "scorecard": ("KPI scorecard", 1),
+    "district?district=E07000113&profile=E07000113": ("District profile: Swale", 4),
+    "activity_and_outcomes": ("Activity and outcomes", 1),
+    "areas_of_need": ("Areas of need", 3),
+    "accessibility": ("Accessibility statement", 0),
+}
+
+
+def open_page(browser, url: str, height: int = 2400, charts: int = 1):
     page = browser.new_page(viewport={"width": 1440, "height": height})
     page.goto(url)
     page.wait_for_selector("h1", timeout=60_000)
-    page.wait_for_function("document.querySelectorAll('[data-testid=stSkeleton]').length == 0", timeout=60_000)
-    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
-    page.wait_for_timeout(1500)
+    page.wait_for_function("document.querySelectorAll('[data-testid=stStatusWidget]').length == 0", timeout=90_000)
+    if charts:
+        page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {charts}",
+                               timeout=60_000)
+    page.wait_for_timeout(1000)
     return page
 
 
-def test_overview_renders_with_charts_and_url_state(server, browser):
+def axe_violations(page) -> tuple[list, list]:
+    """(ours, Streamlit's) serious or critical WCAG 2.2 AA violations on the page."""
+    page.add_script_tag(content=AXE.read_text())
+    result = page.evaluate("""async () => await axe.run(document, {runOnly: {type: 'tag',
+        values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})""")
+    ours, theirs = [], []
+    for v in result["violations"]:
+        if v["impact"] not in ("serious", "critical"):
+            continue
+        for node in v["nodes"]:
+            where = node["html"] + " " + " ".join(map(str, node["target"]))
+            (theirs if any(s in where for s in STREAMLIT_OWN) else ours).append((v["id"], node["html"][:120]))
+    return ours, theirs
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_page_renders_and_passes_axe(server, browser, path):
+    heading, charts = PAGES[path]
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page = open_page(browser, f"{server}/?district=E07000113&to=2024%2F25")
+    page = open_page(browser, f"{server}/{path}", height=3400, charts=charts)
+    assert page.locator("h1").first.inner_text() == heading
+    assert page.locator(".js-plotly-plot").count() == charts
+    assert page.locator("[data-testid=stException]").count() == 0
+    name = (path.split("?")[0] or "overview")
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    ours, theirs = axe_violations(page)
+    (SHOTS / f"{name}-axe.txt").write_text(
+        "ours:\n" + "\n".join(map(str, ours)) + "\nstreamlit:\n" + "\n".join(map(str, theirs)) + "\n")
+    assert ours == [], ours
+    page.close()
+
+
+def test_clicking_a_district_point_opens_its_profile(server, browser):
+    page = open_page(browser, f"{server}/activity_and_outcomes?view=same_year", height=1600)
+    point = page.locator(".js-plotly-plot .scatterlayer .trace").first.locator("path.point").nth(8)
+    point.click(force=True)
+    page.wait_for_url("**/district**", timeout=30_000)
+    page.wait_for_selector("h1:has-text('District profile')", timeout=60_000)
+    assert page.locator("h1").first.inner_text().startswith("District profile: ")
+    assert "district=" in page.url
+    page.close()
+
+
+def test_overview_url_state(server, browser):
+    page = open_page(browser, f"{server}/?district=E07000113&to=2024%2F25", charts=2)
     assert page.locator("h1").first.inner_text() == "STLS overview"
     assert page.get_by_text("Synthetic demonstration data").count() == 1
-    assert page.locator(".js-plotly-plot").count() == 2
     assert page.locator("[data-testid=stMetric]").count() == 5
     assert "Swale · 2016/17 to 2024/25" in page.content()
-    page.screenshot(path=str(SHOTS / "overview-swale.png"), full_page=True)
     assert "district=E07000113" in page.url
     page.close()

@@ -38,12 +38,13 @@ def kpi_card(h: Headline) -> None:
     if kpi.short_label:
         st.caption(kpi.label)
     target = f" · target {kpi.fmt(kpi.target)}" if kpi.has_rag else ""
-    st.caption(f"{h.label} · {rag_badge(h.rag)}{target} · trend: {h.direction.lower()}")
+    # Not st.caption: captions are drawn faded, which takes coloured words below 4.5:1 contrast.
+    st.markdown(f":small[{h.label} · {rag_badge(h.rag)}{target} · trend: {h.direction.lower()}]")
 
 
 def symbol_key(symbols: set[str]) -> None:
     if symbols:
-        st.caption("Symbols: " + "; ".join(f"`{s}` {m}" for s, m in disclosure.symbol_key(symbols)))
+        st.caption("Symbols: " + "; ".join(f"{s} {m}" for s, m in disclosure.symbol_key(symbols)))
 
 
 def _slug(text: str) -> str:
