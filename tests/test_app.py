@@ -106,7 +106,7 @@ def test_year_without_ks2_shows_latest_available(app_env, demo_sql):
     at = _run({"from": "2016/17", "to": "2020/21"})
     assert not at.exception
     assert _cards(at)["KS2 RWM"] == f"{_ks2_sql(demo_sql, 2018, ref.KENT_CODE):.1f}%"
-    assert any("2018/19" in c.value for c in at.caption)
+    assert any("2018/19" in m.value for m in at.markdown)
 
 
 def test_widgets_change_the_view_and_the_url(app_env, demo_sql):
@@ -141,4 +141,4 @@ def test_partial_year_compares_same_months(app_env, demo_sql):
     assert not at.exception
     n = demo_sql("SELECT sum(count) FROM activity WHERE activity_type = 'referral' AND activity_date >= '2026-09-01'")[0][0]
     assert _cards(at)["Referrals"] == f"{n:,}"
-    assert any("2026/27 (Sep–Oct)" in c.value for c in at.caption)
+    assert any("2026/27 (Sep–Oct)" in m.value for m in at.markdown)
