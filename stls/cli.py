@@ -98,6 +98,31 @@ def cmd_kpis(args) -> int:
     return 0
 
 
+def cmd_import(args) -> int:
+    from stls.ingest import import_file
+    if not args.file.is_file():
+        raise CliError(f"{args.file}: no such file")
+    started = time.perf_counter()
+    report = import_file(args.file, args.kind, args.db, replace=args.replace, dry_run=args.dry_run)
+    took = time.perf_counter() - started
+    stream = sys.stdout if report.ok else sys.stderr
+    print("\n".join(report.lines()), file=stream)
+    print(f"({took:.2f} s)", file=stream)
+    return 0 if report.ok else 1
+
+
+def cmd_imports(args) -> int:
+    from stls.db import Database
+    log = Database(args.db).query("SELECT import_id AS id, kind, file_name, status, rows, period_from, period_to, "
+                                  "imported_at, message FROM import_log ORDER BY import_id")
+    if log.empty:
+        print("No imports yet.")
+        return 0
+    log["message"] = log["message"].str.slice(0, 70)
+    print(log.to_string(index=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m stls", description="STLS Insight command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -113,6 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
     kpis.add_argument("--year", help="academic year such as 2024/25 (default: the latest complete year)")
     kpis.add_argument("--format", choices=["table", "csv", "json"], default="table")
     kpis.set_defaults(func=cmd_kpis)
+    imp = sub.add_parser("import", help="check and load a data file (CSV or XLSX)")
+    imp.add_argument("kind", choices=["activity", "attainment", "sen_pupils", "settings", "budget"])
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--replace", action="store_true", help="swap rows already loaded for the same period")
+    imp.add_argument("--dry-run", action="store_true", help="check only; write nothing")
+    imp.set_defaults(func=cmd_import)
+    sub.add_parser("imports", help="list the import log").set_defaults(func=cmd_imports)
     for p in sub.choices.values():
         p.add_argument("--db", type=Path, default=None, help="database file (default: $STLS_DB or data/stls.duckdb)")
     return parser

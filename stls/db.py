@@ -108,28 +108,31 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.unregister("_ref_frame")
 
 
-def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild the monthly and setting-contact aggregates from ``activity``.
+def refresh_derived(con: duckdb.DuckDBPyConnection, first=None, last=None) -> None:
+    """Rebuild the monthly and setting-contact aggregates from ``activity``, for every month or
+    only for the months from ``first`` to ``last`` (an import touches just its own months).
 
     Pages read these small tables; ``activity`` itself is only scanned here and by imports.
     """
-    con.execute("DELETE FROM activity_monthly")
-    con.execute("""
+    where = "WHERE activity_date BETWEEN $first AND $last" if first else ""
+    params = {"first": first, "last": last} if first else None
+    con.execute(f"DELETE FROM activity_monthly {where.replace('activity_date', 'month')}", params)
+    con.execute(f"""
         INSERT INTO activity_monthly
         SELECT date_trunc('month', activity_date)::DATE AS month,
                CASE WHEN month(activity_date) >= 9 THEN year(activity_date)
                     ELSE year(activity_date) - 1 END AS academic_year,
                district_code, service_code, activity_type, need_area, phase,
                sum(count) AS activities, count(*) AS records
-        FROM activity GROUP BY ALL ORDER BY month""")
-    con.execute("DELETE FROM setting_contacts")
-    con.execute("""
+        FROM activity {where} GROUP BY ALL ORDER BY month""", params)
+    con.execute(f"DELETE FROM setting_contacts {where.replace('activity_date', 'month')}", params)
+    con.execute(f"""
         INSERT INTO setting_contacts
         SELECT date_trunc('month', activity_date)::DATE AS month,
                CASE WHEN month(activity_date) >= 9 THEN year(activity_date)
                     ELSE year(activity_date) - 1 END AS academic_year,
                setting_urn, need_area, sum(count)
-        FROM activity WHERE setting_urn IS NOT NULL GROUP BY ALL ORDER BY month""")
+        FROM activity WHERE setting_urn IS NOT NULL {where.replace('WHERE', 'AND')} GROUP BY ALL ORDER BY month""", params)
 
 
 def file_version(path: Path | str) -> str:

@@ -1,0 +1,223 @@
+"""Check and normalise every cell in SQL (vectorised), collecting problems row by row.
+
+For each column type there is one SQL expression that turns the text into its contract value
+(NULL when it cannot) and one condition that marks a cell as a problem, with what was
+expected. Suggestions for near-miss names are worked out once per distinct bad value.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from stls import reference as ref
+from stls.ingest.schema import KINDS, Column, canonical_names, lookups
+
+SHOWN = 50
+LOOKUP_TYPES = ("district", "geography", "service", "activity_type", "need_area", "phase", "measure",
+                "sen_group", "primary_need", "bool")
+NORM = "trim(regexp_replace(replace(lower(trim({v})), '&', ' and '), '[\\s_]+', ' ', 'g'))"
+NUMBER = "^[0-9]+(\\.0+)?$"
+NOT_PUBLISHED = ("", "x", "[x]", "z", "[z]", "c", "[c]", "..", ":", "-", "n/a", "na")
+
+
+@dataclass
+class Problem:
+    row: int
+    column: str
+    value: str
+    expected: str
+
+    def text(self, file: str) -> str:
+        return f"{file}, row {self.row}, column '{self.column}': '{self.value}' — {self.expected}"
+
+
+def _register_lookups(con: duckdb.DuckDBPyConnection) -> None:
+    for col_type, table in lookups().items():
+        frame = pd.DataFrame(sorted(table.items()), columns=["alias", "code"])
+        con.register(f"_lk_{col_type}", frame)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE lk_{col_type} AS SELECT * FROM _lk_{col_type}")
+        con.unregister(f"_lk_{col_type}")
+
+
+def _year_expr(v: str, sep: str) -> str:
+    """'2023/24' (or 2023-24, 2023/2024) → 2023, else NULL (the years must follow each other)."""
+    m = f"regexp_extract(trim({v}), '^([0-9]{{4}})\\s*[/-]\\s*([0-9]{{2}}|[0-9]{{4}})$', ['a', 'b'])"
+    return (f"(CASE WHEN {m}.a <> '' AND (try_cast({m}.b AS INTEGER) % 100) = ((try_cast({m}.a AS INTEGER) + 1) % 100) "
+            f"THEN try_cast({m}.a AS INTEGER) END)")
+
+
+def expressions(col: Column) -> tuple[str, str]:
+    """(normalised value SQL, expected-text) for a column; the source cell is ``r."name"``."""
+    v = _cell(col.name)
+    t = col.type
+    if t in LOOKUP_TYPES:
+        return f"lk_{col.name}.code", ""
+    if t == "date":
+        return (f"coalesce(try_strptime(trim({v}), '%Y-%m-%d')::DATE, try_strptime(trim({v}), '%d/%m/%Y')::DATE, "
+                f"try_strptime(trim({v}) || '-01', '%Y-%m-%d')::DATE, try_strptime(trim({v}), '%Y-%m-%d %H:%M:%S')::DATE)",
+                "a date such as 2023-09-14, 14/09/2023 or 2023-09")
+    if t == "urn":
+        return f"upper(trim({v}))", "a URN: 6 digits, or EY followed by 6 digits"
+    if t in ("count", "whole"):
+        default = "1" if t == "count" else "NULL"
+        return (f"CASE WHEN coalesce(trim({v}), '') = '' THEN {default} WHEN regexp_full_match(trim({v}), '{NUMBER}') "
+                f"THEN try_cast(try_cast(trim({v}) AS DOUBLE) AS BIGINT) END",
+                "a whole number of 1 or more" if t == "count" else "a whole number (0 or more)")
+    if t == "number":
+        blanks = ", ".join(f"'{b}'" for b in NOT_PUBLISHED)
+        return (f"CASE WHEN lower(coalesce(trim({v}), '')) IN ({blanks}) THEN NULL "
+                f"ELSE try_cast(replace(trim({v}), ',', '') AS DOUBLE) END", "a number, or blank/x if not published")
+    if t == "money":
+        return (f"try_cast(replace(replace(trim({v}), '£', ''), ',', '') AS DOUBLE)", "an amount in pounds, such as 512000")
+    if t == "academic_year":
+        return _year_expr(v, "/"), "an academic year such as 2023/24"
+    if t == "financial_year":
+        return _year_expr(v, "-"), "a financial year such as 2023-24"
+    return f"trim({v})", "text"
+
+
+def _problem_sql(col: Column, today: dt.date) -> tuple[str, list]:
+    """SELECT line, column, value, expected for the column's bad cells."""
+    v, norm = _cell(col.name), expressions(col)[0]
+    blank = f"coalesce(trim({v}), '') = ''"
+    cases: list[tuple[str, str]] = []
+    if not col.blank_ok:
+        cases.append((blank, "a value is required here"))
+    expected = expressions(col)[1]
+    if col.type in LOOKUP_TYPES:
+        cases.append((f"NOT {blank} AND {norm} IS NULL", f"one of: {', '.join(canonical_names(col.type)[:14])}"))
+    elif col.type == "date":
+        cases += [(f"NOT {blank} AND {norm} IS NULL", f"{expected} (a real date)"),
+                  (f"{norm} > DATE '{today.isoformat()}'", "a date that is not in the future"),
+                  (f"{norm} < DATE '2000-01-01'", "a date from 2000 onwards")]
+    elif col.type == "urn":
+        cases.append((f"NOT {blank} AND NOT regexp_full_match({norm}, '([0-9]{{6}}|EY[0-9]{{6}})')", expected))
+    elif col.type == "count":
+        cases.append((f"NOT {blank} AND ({norm} IS NULL OR {norm} < 1)", expected))
+    elif col.type in ("whole", "number", "money", "academic_year", "financial_year"):
+        cases.append((f"NOT {blank} AND {norm} IS NULL", expected))
+        if col.type in ("whole", "money", "number"):
+            cases.append((f"{norm} < 0", "a value that is not negative"))
+    elif col.type == "text":
+        cases.append((f"regexp_matches(trim({v}), '^[=+@]|^-[^0-9]')",
+                      "plain text: a cell starting with = + - or @ would run as a spreadsheet formula"))
+    sql = " UNION ALL ".join(
+        f"SELECT r.line, '{col.name}' AS col, coalesce({v}, '') AS value, '{exp.replace(chr(39), chr(39) * 2)}' AS expected "
+        f"FROM raw r {_joins([col])} WHERE {cond}" for cond, exp in cases)
+    return sql, []
+
+
+
+
+
+def _cell(name: str) -> str:
+    return f'r."{name}"'
+
+
+def _joins(columns) -> str:
+    """LEFT JOINs of the lookup tables, on the normalised cell text (case, spaces, '&')."""
+    return " ".join(f"LEFT JOIN lk_{c.type} AS lk_{c.name} ON lk_{c.name}.alias = {NORM.format(v=_cell(c.name))}"
+                    for c in columns if c.type in LOOKUP_TYPES)
+
+
+DUPLICATE_KEYS = {
+    "settings": ("urn",), "budget": ("financial_year", "service"),
+    "sen_pupils": ("academic_year", "geography", "sen_group", "primary_need", "phase"),
+    "attainment": ("academic_year", "geography", "measure", "sen_group"),
+}
+OUT = {  # contract column ← file column, for loading
+    "activity": {"activity_date": "date", "district_code": "district", "service_code": "service",
+                 "activity_type": "activity_type", "need_area": "need_area", "phase": "phase",
+                 "setting_urn": "setting_urn", "count": "count"},
+    "attainment": {"academic_year": "academic_year", "geography_code": "geography", "measure": "measure",
+                   "sen_group": "sen_group", "cohort": "cohort", "value": "value"},
+    "sen_pupils": {"academic_year": "academic_year", "geography_code": "geography", "sen_group": "sen_group",
+                   "primary_need": "primary_need", "phase": "phase", "pupils": "pupils"},
+    "settings": {"urn": "urn", "name": "name", "district_code": "district", "phase": "phase", "open": "open"},
+    "budget": {"financial_year": "financial_year", "service_code": "service", "allocation_gbp": "allocation_gbp"},
+}
+
+
+def _value(kind: str, name: str) -> str:
+    """The normalised SQL value of a file column (with the kind's defaults)."""
+    col = next(c for c in KINDS[kind].columns if c.name == name)
+    expr = expressions(col)[0]
+    if kind == "activity" and name == "service":
+        return f"coalesce({expr}, lk_district.code)"          # blank = the district's own team
+    if name == "setting_urn":
+        return f"nullif({expr}, '')"
+    if col.type == "bool":
+        return f"({expr} = 'true')"
+    return expr
+
+
+def _cross_checks(kind: str) -> list[str]:
+    """Rules that look at more than one cell, as SELECTs of (line, col, value, expected)."""
+    q = lambda cond, col, exp: (f"SELECT r.line, '{col}', coalesce({_cell(col)}, ''), '{exp}' FROM raw r "
+                                f"{_joins(KINDS[kind].columns)} WHERE {cond}")
+    checks = []
+    if kind == "activity":
+        checks.append(q(f"lk_activity_type.code IN ('drop_in', 'intensive_support') AND {_value(kind, 'date')} < DATE '2022-09-01'",
+                        "activity_type", "drop-in clinics and Intensive Specialist Support began in September 2022"))
+        checks.append(q(f"regexp_full_match({_value(kind, 'setting_urn')}, '([0-9]{{6}}|EY[0-9]{{6}})') AND "
+                        f"{_value(kind, 'setting_urn')} NOT IN (SELECT urn FROM known_urns)", "setting_urn",
+                        "a URN in the settings list (load the settings file first if this setting is new)"))
+    if kind == "attainment":
+        checks.append(q(f"{_value(kind, 'value')} > CASE WHEN lk_measure.code = 'ks4_attainment8' THEN 90 ELSE 100 END",
+                        "value", "a percentage from 0 to 100 (Attainment 8: 0 to 90)"))
+    if kind == "sen_pupils":
+        checks.append(q("lk_sen_group.code IN ('all_sen', 'all_pupils')", "sen_group",
+                        "ehc_plan, sen_support or no_sen (totals are worked out by the dashboard)"))
+        checks.append(q(f"lk_sen_group.code IN ('ehc_plan', 'sen_support') AND coalesce(trim({_cell('primary_need')}), '') = ''",
+                        "primary_need", "a primary need for pupils with an EHC plan or on SEN support"))
+    if kind in DUPLICATE_KEYS:
+        key = ", ".join(f"{_value(kind, c)}" for c in DUPLICATE_KEYS[kind])
+        checks.append(f"SELECT line, '{DUPLICATE_KEYS[kind][0]}', v, 'a row not already given on row ' || first "
+                      f"FROM (SELECT r.line, coalesce({_cell(DUPLICATE_KEYS[kind][0])}, '') AS v, "
+                      f"min(r.line) OVER (PARTITION BY {key}) AS first FROM raw r {_joins(KINDS[kind].columns)}) "
+                      f"WHERE line <> first")
+    return checks
+
+
+def prepare(con: duckdb.DuckDBPyConnection, kind: str, known_urns: list[str]) -> None:
+    """Lookup tables, the settings list, and NULL columns for optional columns the file lacks."""
+    _register_lookups(con)
+    con.register("_urns", pd.DataFrame({"urn": known_urns}, dtype=object))
+    con.execute("CREATE OR REPLACE TEMP TABLE known_urns AS SELECT urn::VARCHAR AS urn FROM _urns")
+    have = set(con.sql("SELECT * FROM raw LIMIT 0").columns)
+    for col in KINDS[kind].columns:
+        if col.name not in have:
+            con.execute(f'ALTER TABLE raw ADD COLUMN "{col.name}" VARCHAR')
+
+
+def problems(con: duckdb.DuckDBPyConnection, kind: str, today: dt.date | None = None) -> tuple[list[Problem], int]:
+    """The first problems (by row) and how many there are in all."""
+    today = today or dt.date.today()
+    parts = [sql for col in KINDS[kind].columns for sql in [_problem_sql(col, today)[0]] if sql] + _cross_checks(kind)
+    con.execute("CREATE OR REPLACE TEMP TABLE problems AS " + " UNION ALL ".join(parts))
+    total = con.execute("SELECT count(*) FROM problems").fetchall()[0][0]
+    whens = " ".join(f"WHEN '{c.name}' THEN {i}" for i, c in enumerate(KINDS[kind].columns))
+    rows = con.execute(f"SELECT * FROM problems ORDER BY line, CASE col {whens} END LIMIT {SHOWN}").fetchall()
+    col_types = {c.name: c.type for c in KINDS[kind].columns}
+    return [Problem(r[0], r[1], r[2], _suggest(r[2], col_types.get(r[1]), r[3])) for r in rows], total
+
+
+def _suggest(value: str, col_type: str | None, expected: str) -> str:
+    if not expected.startswith("one of:"):   # a rule about a valid value, not a misspelling
+        return f"expected {expected}"
+    if col_type in ("district", "geography", "service") and ref.normalise_name(value) == "medway":
+        return "Medway is a unitary authority, not part of Kent County Council's area; remove these rows"
+    names = canonical_names(col_type) if col_type else []
+    near = difflib.get_close_matches(value.strip(), names, n=1, cutoff=0.75) or \
+        difflib.get_close_matches(value.strip().title(), names, n=1, cutoff=0.75)
+    return f"did you mean '{near[0]}'? (expected {expected})" if near and value.strip() else f"expected {expected}"
+
+
+def clean_sql(kind: str) -> str:
+    """SELECT of the contract columns, normalised, from the validated ``raw`` table."""
+    cols = ", ".join(f"{_value(kind, src)} AS {dst}" for dst, src in OUT[kind].items())
+    return f"SELECT r.line, {cols} FROM raw r {_joins(KINDS[kind].columns)} ORDER BY r.line"
