@@ -8,6 +8,7 @@ A reader that opened the old file keeps reading the old inode until it reopens; 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import tempfile
@@ -158,6 +159,14 @@ def writable_copy(path: Path | str, *, fresh: bool = False) -> Iterator[duckdb.D
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f".{path.name}.lock"), "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)   # one writer at a time, or one would lose the other's rows
+        for stale in path.parent.glob(f".{path.name}.*.tmp*"):
+            stale.unlink(missing_ok=True)  # left by a writer that was killed (we hold the lock)
+        yield from _write_copy(path, fresh)
+
+
+def _write_copy(path: Path, fresh: bool):
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)

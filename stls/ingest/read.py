@@ -54,10 +54,16 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
 
 
 def _delimiter(sample: str) -> str:
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        return ","
+    """The delimiter that splits most of the first lines into the same number (2+) of cells."""
+    lines = [ln for ln in sample.splitlines()[:60] if ln.strip()]
+    best, best_score = ",", -1
+    for d in (",", ";", "\t", "|"):
+        counts = [len(row) for row in csv.reader(lines, delimiter=d)]
+        mode = max(set(counts), key=counts.count) if counts else 0
+        score = counts.count(mode) if mode >= 2 else 0
+        if score > best_score:
+            best, best_score = d, score
+    return best
 
 
 def _xlsx_rows(data: bytes, name: str, notes: list[str]) -> pd.DataFrame:
@@ -94,11 +100,18 @@ def _load_text(con: duckdb.DuckDBPyConnection, data: bytes, name: str, tmpdir: s
         raise FileProblem(f"{name}: the file is empty")
     path = Path(tmpdir) / "file.csv"
     path.write_text(text, encoding="utf-8")
-    delim = _delimiter(text[:20000])
-    con.execute(f"""CREATE TABLE cells AS SELECT row_number() OVER () AS line, *
-                    FROM read_csv(?, header = false, all_varchar = true, delim = ?, quote = '"',
-                                  escape = '"', null_padding = true, skip = 0, strict_mode = false)""",
-                [str(path), delim])
+    sample = text[:200_000]
+    delim = _delimiter(sample[:20000])
+    width = max((len(row) for row in csv.reader(io.StringIO(sample), delimiter=delim)), default=1) + 2
+    columns = "{" + ", ".join(f"'column{i}': 'VARCHAR'" for i in range(width)) + "}"
+    try:
+        con.execute(f"""CREATE TABLE cells AS SELECT row_number() OVER () AS line, *
+                        FROM read_csv(?, header = false, auto_detect = false, columns = {columns}, delim = ?,
+                                      quote = '"', escape = '"', null_padding = true, strict_mode = false,
+                                      max_line_size = 1000000)""", [str(path), delim])
+    except duckdb.Error as exc:
+        detail = str(exc).split("\n")[0][:300]
+        raise FileProblem(f"{name}: could not be read as a table of cells ({detail})") from None
 
 
 def _find_header(con, kind: str | None, name: str) -> tuple[str, int, list[str]]:

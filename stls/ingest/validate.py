@@ -98,9 +98,13 @@ def _problem_sql(col: Column, today: dt.date) -> tuple[str, list]:
         cases.append((f"NOT {blank} AND NOT regexp_full_match({norm}, '([0-9]{{6}}|EY[0-9]{{6}})')", expected))
     elif col.type == "count":
         cases.append((f"NOT {blank} AND ({norm} IS NULL OR {norm} < 1)", expected))
-    elif col.type in ("whole", "number", "money", "academic_year", "financial_year"):
+    elif col.type == "number":
+        blanks = ", ".join(f"'{b}'" for b in NOT_PUBLISHED)
+        cases.append((f"lower(coalesce(trim({v}), '')) NOT IN ({blanks}) AND {norm} IS NULL", expected))
+        cases.append((f"{norm} < 0", "a value that is not negative"))
+    elif col.type in ("whole", "money", "academic_year", "financial_year"):
         cases.append((f"NOT {blank} AND {norm} IS NULL", expected))
-        if col.type in ("whole", "money", "number"):
+        if col.type in ("whole", "money"):
             cases.append((f"{norm} < 0", "a value that is not negative"))
     elif col.type == "text":
         cases.append((f"regexp_matches(trim({v}), '^[=+@]|^-[^0-9]')",

@@ -1,0 +1,154 @@
+"""Loading files: the bad-file corpus is refused with clear messages and changes nothing;
+good files in real-world shapes load with exact totals; repeats, overlaps and --replace."""
+import datetime as dt
+import shutil
+import tomllib
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from stls import db as dbmod
+from stls.ingest import import_file
+
+from conftest import ROOT
+
+DATA = ROOT / "tests" / "data"
+EXPECTED = tomllib.loads((DATA / "bad" / "expected.toml").read_text())
+TABLES = ("activity", "attainment", "sen_pupils", "settings", "budget", "activity_monthly", "setting_contacts")
+
+
+def fingerprint(path: Path) -> dict:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {t: con.execute(f"SELECT count(*), sum(hash(COLUMNS(*))) FROM {t}").fetchall()[0] for t in TABLES}
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def live(demo_path, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("ingest") / "live.duckdb"
+    shutil.copyfile(demo_path, path)
+    return path
+
+
+@pytest.fixture()
+def empty(tmp_path) -> Path:
+    return dbmod.ensure_database(tmp_path / "empty.duckdb")
+
+
+def test_corpus_has_at_least_thirty_bad_files():
+    assert len(EXPECTED) >= 30 and all((DATA / "bad" / name).exists() for name in EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_bad_file_is_refused_and_changes_nothing(live, name):
+    kind, fragment = EXPECTED[name]
+    before = fingerprint(live)
+    report = import_file(DATA / "bad" / name, kind, live, today=dt.date(2026, 11, 28))
+    text = "\n".join(report.lines())
+    assert report.status == "refused", text
+    assert fragment in text, text
+    assert name in text
+    assert fingerprint(live) == before
+
+
+def test_problem_rows_are_spreadsheet_rows(live):
+    report = import_file(DATA / "bad" / "totals_row.csv", "activity", live)
+    assert "row 3 looks like a totals row" in report.message      # header = row 1, data = row 2
+    report = import_file(DATA / "bad" / "xlsx_bad_date.xlsx", "activity", live)
+    assert report.problems[0].row == 2 and report.problems[0].column == "date"
+
+
+def test_many_problems_list_the_first_fifty_and_the_total(live, tmp_path):
+    path = tmp_path / "many.csv"
+    path.write_text("date,district,activity_type\n" + "2024-10-14,Nowhere,referral\n" * 180)
+    report = import_file(path, "activity", live)
+    assert len(report.problems) == 50 and report.total_problems == 180
+    assert "130 more problems (180 in all; the first 50 are shown)" in "\n".join(report.lines())
+
+
+def test_very_large_file_is_refused(live, tmp_path, monkeypatch):
+    monkeypatch.setenv("STLS_MAX_IMPORT_MB", "2")
+    path = tmp_path / "big.csv"
+    path.write_text("date,district,activity_type\n" + "2024-10-14,Swale,referral\n" * 120_000)
+    before = fingerprint(live)
+    report = import_file(path, "activity", live)
+    assert "over the 2 MB limit" in report.message and fingerprint(live) == before
+
+
+def test_failed_attempts_are_logged(live):
+    con = duckdb.connect(str(live), read_only=True)
+    rows = con.execute("SELECT status, file_name, message FROM import_log WHERE status = 'refused'").fetchall()
+    con.close()
+    assert any(r[1] == "unknown_district.csv" and "problem" in r[2] for r in rows)
+
+
+def _sql(path, query):
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(query).fetchall()
+    finally:
+        con.close()
+
+
+def test_good_activity_with_bom_aliases_and_blanks(empty):
+    report = import_file(DATA / "good" / "activity_bom_aliases.csv", "activity", empty, today=dt.date(2026, 11, 28))
+    assert report.status == "loaded", report.lines()
+    rows = _sql(empty, "SELECT activity_date, district_code, service_code, activity_type, need_area, phase, count "
+                       "FROM activity ORDER BY activity_date, district_code")
+    assert rows == [
+        (dt.date(2025, 11, 1), "E07000116", "PD", "advice", None, None, 3),
+        (dt.date(2025, 11, 3), "E07000112", "SENSORY", "school_visit", "SP", "primary", 2),
+        (dt.date(2025, 11, 4), "E07000115", "E07000115", "referral", "CI", "early_years", 1),
+        (dt.date(2025, 11, 5), "E07000112", "E07000112", "lift_meeting", None, None, 1),
+    ]
+    assert _sql(empty, "SELECT sum(activities) FROM activity_monthly")[0][0] == 7
+
+
+def test_good_windows_1252_semicolons_and_title_row(empty):
+    report = import_file(DATA / "good" / "activity_cp1252_semicolon.csv", "activity", empty, today=dt.date(2026, 11, 28))
+    assert report.status == "loaded", report.lines()
+    assert any("Skipped 1 row(s) above the header" in n for n in report.notes)
+    assert _sql(empty, "SELECT need_area, count FROM activity ORDER BY activity_date") == [("SEMH", 4), (None, 2)]
+
+
+def test_good_xlsx_first_sheet_real_dates(empty):
+    report = import_file(DATA / "good" / "activity_two_sheets.xlsx", "activity", empty, today=dt.date(2026, 11, 28))
+    assert report.status == "loaded", report.lines()
+    assert any("1 other sheet(s) ignored: 'Notes'" in n for n in report.notes)
+    assert _sql(empty, "SELECT activity_date, activity_type, count FROM activity ORDER BY activity_date") == [
+        (dt.date(2025, 11, 12), "drop_in", 5), (dt.date(2025, 11, 13), "intensive_support", 1)]
+
+
+def test_good_attainment_and_budget(empty):
+    assert import_file(DATA / "good" / "attainment_2026.csv", "attainment", empty).status == "loaded"
+    assert _sql(empty, "SELECT geography_code, sen_group, cohort, value FROM attainment ORDER BY geography_code") == [
+        ("E07000113", "sen_support", 230, None), ("E10000016", "sen_support", 2400, 27.5),
+        ("E92000001", "ehc_plan", 30000, 9.5)]
+    assert import_file(DATA / "good" / "budget_2027.csv", "budget", empty).status == "loaded"
+    assert _sql(empty, "SELECT service_code, allocation_gbp FROM budget ORDER BY service_code::VARCHAR") == [
+        ("E07000113", 512000.0), ("PD", 468000.0), ("SENSORY", 780000.0)]
+
+
+def test_repeat_overlap_and_replace(empty, tmp_path):
+    first = tmp_path / "nov.csv"
+    first.write_text("date,district,activity_type,count\n2025-11-03,Swale,referral,2\n2025-11-04,Thanet,referral,1\n")
+    one = import_file(first, "activity", empty)
+    assert one.status == "loaded" and one.import_id == 1
+    again = import_file(first, "activity", empty)
+    assert again.status == "refused" and "already loaded on" in again.message and "as import 1 (nov.csv)" in again.message
+    revised = tmp_path / "nov_revised.csv"
+    revised.write_text("date,district,activity_type,count\n2025-11-03,Swale,referral,5\n")
+    refused = import_file(revised, "activity", empty)
+    assert refused.status == "refused" and "already loaded by import 1 (nov.csv" in refused.message
+    assert "--replace" in refused.message
+    dry = import_file(revised, "activity", empty, replace=True, dry_run=True)
+    assert dry.status == "checked" and _sql(empty, "SELECT sum(count) FROM activity")[0][0] == 3
+    swapped = import_file(revised, "activity", empty, replace=True)
+    assert swapped.status == "loaded" and swapped.replaced_rows == 1      # only Swale's own team
+    assert _sql(empty, "SELECT district_code, count FROM activity ORDER BY 1") == [("E07000113", 5), ("E07000114", 1)]
+    assert _sql(empty, "SELECT sum(activities) FROM activity_monthly")[0][0] == 6
+    log = _sql(empty, "SELECT import_id, status FROM import_log ORDER BY 1")
+    assert log == [(1, "loaded"), (2, "refused"), (3, "refused"), (4, "loaded")]   # dry runs are not logged
