@@ -158,7 +158,7 @@ def import_file(file: Path | str, kind: str | None, db_path: Path | str, *, repl
         if report.total_problems:
             report.message = f"refused: {report.total_problems:,} problem(s) found; nothing was loaded"
         else:
-            con.execute(f"CREATE TABLE clean AS {validate.clean_sql(raw.kind)}")
+            con.execute(f"CREATE VIEW clean AS {validate.clean_sql(raw.kind)}")
             params, report.period, first, last = _period(con, raw.kind)
             if raw.kind in ("activity", "settings"):
                 col = "district_code"

@@ -95,20 +95,28 @@ def _xlsx_rows(data: bytes, name: str, notes: list[str]) -> pd.DataFrame:
 
 
 def _load_text(con: duckdb.DuckDBPyConnection, data: bytes, name: str, tmpdir: str) -> None:
-    text, encoding = _decode(data, name)
+    if b"\x00" in data[:65536]:
+        raise FileProblem(f"{name}: this is not a CSV or XLSX file (it contains binary data)")
+    path = Path(tmpdir) / "file.csv"
+    try:
+        text = data.decode("utf-8")
+        path.write_bytes(data[3:] if data[:3] == b"\xef\xbb\xbf" else data)   # bytes as they are
+    except UnicodeDecodeError:
+        text, _ = _decode(data, name)
+        path.write_text(text, encoding="utf-8")
     if not text.strip():
         raise FileProblem(f"{name}: the file is empty")
-    path = Path(tmpdir) / "file.csv"
-    path.write_text(text, encoding="utf-8")
     sample = text[:200_000]
     delim = _delimiter(sample[:20000])
     width = max((len(row) for row in csv.reader(io.StringIO(sample), delimiter=delim)), default=1) + 2
     columns = "{" + ", ".join(f"'column{i}': 'VARCHAR'" for i in range(width)) + "}"
     try:
-        con.execute(f"""CREATE TABLE cells AS SELECT row_number() OVER () AS line, *
+        # A new table's rowid follows the file's order, so no window function is needed for line numbers.
+        con.execute(f"""CREATE TABLE cells_in AS SELECT *
                         FROM read_csv(?, header = false, auto_detect = false, columns = {columns}, delim = ?,
                                       quote = '"', escape = '"', null_padding = true, strict_mode = false,
                                       max_line_size = 1000000)""", [str(path), delim])
+        con.execute("CREATE VIEW cells AS SELECT rowid + 1 AS line, * FROM cells_in")
     except duckdb.Error as exc:
         detail = str(exc).split("\n")[0][:300]
         raise FileProblem(f"{name}: could not be read as a table of cells ({detail})") from None
@@ -142,7 +150,8 @@ def read(con: duckdb.DuckDBPyConnection, data: bytes, name: str, kind: str | Non
         if data[:4] == b"PK\x03\x04":
             frame = _xlsx_rows(data, name, notes)
             con.register("_xlsx", frame)
-            con.execute("CREATE TABLE cells AS SELECT row_number() OVER () AS line, * FROM _xlsx")
+            con.execute("CREATE TABLE cells_in AS SELECT * FROM _xlsx")
+            con.execute("CREATE VIEW cells AS SELECT rowid + 1 AS line, * FROM cells_in")
             con.unregister("_xlsx")
         else:
             _load_text(con, data, name, tmpdir)
@@ -182,7 +191,8 @@ def _map_columns(header: list[str], kind: str, name: str) -> dict[str, int]:
 def _refuse_totals(con, name: str, columns: list[str]) -> None:
     """A 'Total' row (usually the last) would double count: refuse it, naming the row."""
     checks = " OR ".join(f"lower(trim(\"{c}\")) IN ('total', 'totals', 'grand total', 'sum')" for c in columns)
-    hit = con.execute(f"SELECT line FROM raw WHERE {checks} ORDER BY line LIMIT 1").fetchall()
+    last = con.execute("SELECT max(line) FROM raw").fetchall()[0][0]   # totals sit at the bottom
+    hit = con.execute(f"SELECT line FROM raw WHERE line > {last - 5} AND ({checks}) ORDER BY line LIMIT 1").fetchall()
     if hit:
         raise FileProblem(f"{name}: row {hit[0][0]} looks like a totals row; remove it (totals are worked out "
                           "by the dashboard, and loading them would double count)")

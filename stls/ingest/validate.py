@@ -56,9 +56,12 @@ def expressions(col: Column) -> tuple[str, str]:
     t = col.type
     if t in LOOKUP_TYPES:
         return f"lk_{col.name}.code", ""
-    if t == "date":
-        return (f"coalesce(try_strptime(trim({v}), '%Y-%m-%d')::DATE, try_strptime(trim({v}), '%d/%m/%Y')::DATE, "
-                f"try_strptime(trim({v}) || '-01', '%Y-%m-%d')::DATE, try_strptime(trim({v}), '%Y-%m-%d %H:%M:%S')::DATE)",
+    if t == "date":  # cheap pattern tests first; a full parse only for the shape that matched
+        d = f"trim({v})"
+        return (f"CASE WHEN regexp_full_match({d}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN try_cast({d} AS DATE) "
+                f"WHEN regexp_full_match({d}, '[0-9]{{1,2}}/[0-9]{{1,2}}/[0-9]{{4}}') THEN try_strptime({d}, '%d/%m/%Y')::DATE "
+                f"WHEN regexp_full_match({d}, '[0-9]{{4}}-[0-9]{{2}}') THEN try_cast({d} || '-01' AS DATE) "
+                f"ELSE try_strptime({d}, '%Y-%m-%d %H:%M:%S')::DATE END",
                 "a date such as 2023-09-14, 14/09/2023 or 2023-09")
     if t == "urn":
         return f"upper(trim({v}))", "a URN: 6 digits, or EY followed by 6 digits"
@@ -80,9 +83,9 @@ def expressions(col: Column) -> tuple[str, str]:
     return f"trim({v})", "text"
 
 
-def _problem_sql(col: Column, today: dt.date) -> tuple[str, list]:
-    """SELECT line, column, value, expected for the column's bad cells."""
-    v, norm = _cell(col.name), expressions(col)[0]
+def _problem_sql(col: Column, today: dt.date) -> str:
+    """SELECT line, column, value, expected for the column's bad cells, from table ``checked``."""
+    v, norm = f'c."{col.name}"', f'c."n_{col.name}"'
     blank = f"coalesce(trim({v}), '') = ''"
     cases: list[tuple[str, str]] = []
     if not col.blank_ok:
@@ -109,13 +112,9 @@ def _problem_sql(col: Column, today: dt.date) -> tuple[str, list]:
     elif col.type == "text":
         cases.append((f"regexp_matches(trim({v}), '^[=+@]|^-[^0-9]')",
                       "plain text: a cell starting with = + - or @ would run as a spreadsheet formula"))
-    sql = " UNION ALL ".join(
-        f"SELECT r.line, '{col.name}' AS col, coalesce({v}, '') AS value, '{exp.replace(chr(39), chr(39) * 2)}' AS expected "
-        f"FROM raw r {_joins([col])} WHERE {cond}" for cond, exp in cases)
-    return sql, []
-
-
-
+    return " UNION ALL ".join(
+        f"SELECT c.line, '{col.name}' AS col, coalesce({v}, '') AS value, '{exp.replace(chr(39), chr(39) * 2)}' AS expected "
+        f"FROM checked c WHERE {cond}" for cond, exp in cases)
 
 
 def _cell(name: str) -> str:
@@ -123,9 +122,19 @@ def _cell(name: str) -> str:
 
 
 def _joins(columns) -> str:
-    """LEFT JOINs of the lookup tables, on the normalised cell text (case, spaces, '&')."""
-    return " ".join(f"LEFT JOIN lk_{c.type} AS lk_{c.name} ON lk_{c.name}.alias = {NORM.format(v=_cell(c.name))}"
+    """LEFT JOINs of each lookup column's map (raw text → code, see ``_column_maps``)."""
+    return " ".join(f'LEFT JOIN map_{c.name} AS lk_{c.name} ON lk_{c.name}.raw IS NOT DISTINCT FROM {_cell(c.name)}'
                     for c in columns if c.type in LOOKUP_TYPES)
+
+
+def _column_maps(con: duckdb.DuckDBPyConnection, columns) -> None:
+    """For each lookup column, its distinct texts mapped to codes: case, spaces and '&' are
+    normalised once per distinct value, not once per row."""
+    for c in columns:
+        if c.type in LOOKUP_TYPES:
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE map_{c.name} AS
+                SELECT d.raw, lk.code FROM (SELECT DISTINCT "{c.name}" AS raw FROM raw) d
+                LEFT JOIN lk_{c.type} lk ON lk.alias = {NORM.format(v='d.raw')}""")
 
 
 DUPLICATE_KEYS = {
@@ -147,11 +156,11 @@ OUT = {  # contract column ← file column, for loading
 
 
 def _value(kind: str, name: str) -> str:
-    """The normalised SQL value of a file column (with the kind's defaults)."""
+    """The normalised value of a file column in table ``checked``, with the kind's defaults."""
     col = next(c for c in KINDS[kind].columns if c.name == name)
-    expr = expressions(col)[0]
+    expr = f'c."n_{name}"'
     if kind == "activity" and name == "service":
-        return f"coalesce({expr}, lk_district.code)"          # blank = the district's own team
+        return f'coalesce({expr}, c."n_district")'          # blank = the district's own team
     if name == "setting_urn":
         return f"nullif({expr}, '')"
     if col.type == "bool":
@@ -161,29 +170,27 @@ def _value(kind: str, name: str) -> str:
 
 def _cross_checks(kind: str) -> list[str]:
     """Rules that look at more than one cell, as SELECTs of (line, col, value, expected)."""
-    q = lambda cond, col, exp: (f"SELECT r.line, '{col}', coalesce({_cell(col)}, ''), '{exp}' FROM raw r "
-                                f"{_joins(KINDS[kind].columns)} WHERE {cond}")
+    q = lambda cond, col, exp: f"SELECT c.line, '{col}', coalesce(c.\"{col}\", ''), '{exp}' FROM checked c WHERE {cond}"
     checks = []
     if kind == "activity":
-        checks.append(q(f"lk_activity_type.code IN ('drop_in', 'intensive_support') AND {_value(kind, 'date')} < DATE '2022-09-01'",
+        checks.append(q(f"c.n_activity_type IN ('drop_in', 'intensive_support') AND {_value(kind, 'date')} < DATE '2022-09-01'",
                         "activity_type", "drop-in clinics and Intensive Specialist Support began in September 2022"))
         checks.append(q(f"regexp_full_match({_value(kind, 'setting_urn')}, '([0-9]{{6}}|EY[0-9]{{6}})') AND "
                         f"{_value(kind, 'setting_urn')} NOT IN (SELECT urn FROM known_urns)", "setting_urn",
                         "a URN in the settings list (load the settings file first if this setting is new)"))
     if kind == "attainment":
-        checks.append(q(f"{_value(kind, 'value')} > CASE WHEN lk_measure.code = 'ks4_attainment8' THEN 90 ELSE 100 END",
+        checks.append(q(f"{_value(kind, 'value')} > CASE WHEN c.n_measure = 'ks4_attainment8' THEN 90 ELSE 100 END",
                         "value", "a percentage from 0 to 100 (Attainment 8: 0 to 90)"))
     if kind == "sen_pupils":
-        checks.append(q("lk_sen_group.code IN ('all_sen', 'all_pupils')", "sen_group",
+        checks.append(q("c.n_sen_group IN ('all_sen', 'all_pupils')", "sen_group",
                         "ehc_plan, sen_support or no_sen (totals are worked out by the dashboard)"))
-        checks.append(q(f"lk_sen_group.code IN ('ehc_plan', 'sen_support') AND coalesce(trim({_cell('primary_need')}), '') = ''",
+        checks.append(q("c.n_sen_group IN ('ehc_plan', 'sen_support') AND coalesce(trim(c.primary_need), '') = ''",
                         "primary_need", "a primary need for pupils with an EHC plan or on SEN support"))
     if kind in DUPLICATE_KEYS:
         key = ", ".join(f"{_value(kind, c)}" for c in DUPLICATE_KEYS[kind])
         checks.append(f"SELECT line, '{DUPLICATE_KEYS[kind][0]}', v, 'a row not already given on row ' || first "
-                      f"FROM (SELECT r.line, coalesce({_cell(DUPLICATE_KEYS[kind][0])}, '') AS v, "
-                      f"min(r.line) OVER (PARTITION BY {key}) AS first FROM raw r {_joins(KINDS[kind].columns)}) "
-                      f"WHERE line <> first")
+                      f"FROM (SELECT c.line, coalesce(c.\"{DUPLICATE_KEYS[kind][0]}\", '') AS v, "
+                      f"min(c.line) OVER (PARTITION BY {key}) AS first FROM checked c) WHERE line <> first")
     return checks
 
 
@@ -196,12 +203,16 @@ def prepare(con: duckdb.DuckDBPyConnection, kind: str, known_urns: list[str]) ->
     for col in KINDS[kind].columns:
         if col.name not in have:
             con.execute(f'ALTER TABLE raw ADD COLUMN "{col.name}" VARCHAR')
+    cols = KINDS[kind].columns
+    _column_maps(con, cols)
+    norm = ", ".join(f'{_cell(c.name)} AS "{c.name}", {expressions(c)[0]} AS "n_{c.name}"' for c in cols)
+    con.execute(f"CREATE OR REPLACE TABLE checked AS SELECT r.line, {norm} FROM raw r {_joins(cols)}")
 
 
 def problems(con: duckdb.DuckDBPyConnection, kind: str, today: dt.date | None = None) -> tuple[list[Problem], int]:
     """The first problems (by row) and how many there are in all."""
     today = today or dt.date.today()
-    parts = [sql for col in KINDS[kind].columns for sql in [_problem_sql(col, today)[0]] if sql] + _cross_checks(kind)
+    parts = [sql for col in KINDS[kind].columns for sql in [_problem_sql(col, today)] if sql] + _cross_checks(kind)
     con.execute("CREATE OR REPLACE TEMP TABLE problems AS " + " UNION ALL ".join(parts))
     total = con.execute("SELECT count(*) FROM problems").fetchall()[0][0]
     whens = " ".join(f"WHEN '{c.name}' THEN {i}" for i, c in enumerate(KINDS[kind].columns))
@@ -224,4 +235,4 @@ def _suggest(value: str, col_type: str | None, expected: str) -> str:
 def clean_sql(kind: str) -> str:
     """SELECT of the contract columns, normalised, from the validated ``raw`` table."""
     cols = ", ".join(f"{_value(kind, src)} AS {dst}" for dst, src in OUT[kind].items())
-    return f"SELECT r.line, {cols} FROM raw r {_joins(KINDS[kind].columns)} ORDER BY r.line"
+    return f"SELECT c.line, {cols} FROM checked c"
