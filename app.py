@@ -15,6 +15,7 @@ PAGES = [
     st.Page("pages/district.py", title="District profile", icon=":material/location_on:"),
     st.Page("pages/activity_and_outcomes.py", title="Activity and outcomes", icon=":material/insights:"),
     st.Page("pages/areas_of_need.py", title="Areas of need", icon=":material/diversity_3:"),
+    st.Page("pages/data.py", title="Data", icon=":material/database:"),
     st.Page("pages/accessibility.py", title="Accessibility", icon=":material/accessibility:"),
 ]
 page = st.navigation(PAGES)

@@ -123,6 +123,16 @@ def cmd_imports(args) -> int:
     return 0
 
 
+def cmd_key(args) -> int:
+    import getpass
+    import hashlib
+    key = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Import key: ")
+    if len(key) < 12:
+        raise CliError("choose an import key of at least 12 characters")
+    print(hashlib.sha256(key.encode("utf-8")).hexdigest())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m stls", description="STLS Insight command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -145,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true", help="check only; write nothing")
     imp.set_defaults(func=cmd_import)
     sub.add_parser("imports", help="list the import log").set_defaults(func=cmd_imports)
+    sub.add_parser("key", help="print the SHA-256 hash of an import key (read from standard input)").set_defaults(func=cmd_key)
     for p in sub.choices.values():
         p.add_argument("--db", type=Path, default=None, help="database file (default: $STLS_DB or data/stls.duckdb)")
     return parser

@@ -22,6 +22,10 @@ BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-r
                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+KEY = "browser test import key"
+KEY_HASH = __import__("hashlib").sha256(KEY.encode()).hexdigest()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -29,11 +33,19 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
+def server_db(server):
+    return server_db_path["db"]
+
+
+server_db_path: dict = {}
+
+
+@pytest.fixture(scope="module")
 def server(demo_path, tmp_path_factory):
     db = tmp_path_factory.mktemp("browser") / "stls.duckdb"
     shutil.copyfile(demo_path, db)
     port = _free_port()
-    env = {**os.environ, "STLS_DB": str(db)}
+    env = {**os.environ, "STLS_DB": str(db), "STLS_IMPORT_KEY_SHA256": KEY_HASH}
     proc = subprocess.Popen(
         [sys.executable, "-m", "stls", "serve", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
@@ -49,6 +61,7 @@ def server(demo_path, tmp_path_factory):
     else:
         proc.kill()
         pytest.fail("streamlit did not start: " + proc.stdout.read().decode()[-2000:])
+    server_db_path["db"] = db
     yield url
     proc.terminate()
     proc.wait(timeout=20)
@@ -75,6 +88,7 @@ PAGES = {  # url path → (main heading, number of Plotly charts)
     "district?district=E07000113&profile=E07000113": ("District profile: Swale", 4),
     "activity_and_outcomes": ("Activity and outcomes", 1),
     "areas_of_need": ("Areas of need", 3),
+    "data": ("Data", 1),
     "accessibility": ("Accessibility statement", 0),
 }
 
@@ -141,4 +155,21 @@ def test_overview_url_state(server, browser):
     assert page.locator("[data-testid=stMetric]").count() == 5
     assert "Swale · 2016/17 to 2024/25" in page.content()
     assert "district=E07000113" in page.url
+    page.close()
+
+
+def test_upload_through_the_data_page(server, browser, server_db):
+    import duckdb
+    page = open_page(browser, f"{server}/data", height=2000, charts=1)
+    page.get_by_label("Import key").fill(KEY)
+    page.get_by_label("Import key").press("Enter")
+    page.wait_for_selector("text=Kind of file", timeout=30_000)
+    page.locator("input[type=file]").set_input_files(str(ROOT / "tests" / "data" / "good" / "budget_2027.csv"))
+    page.wait_for_selector("text=checked (dry run)", timeout=60_000)
+    page.get_by_role("button", name="Load this file").click()
+    page.wait_for_selector("text=loaded 3 rows as import", timeout=60_000)
+    page.screenshot(path=str(SHOTS / "data-upload.png"), full_page=True)
+    con = duckdb.connect(str(server_db), read_only=True)
+    assert con.execute("SELECT sum(allocation_gbp) FROM budget WHERE financial_year = 2027").fetchall()[0][0] == 1_760_000
+    con.close()
     page.close()

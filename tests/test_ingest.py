@@ -152,3 +152,36 @@ def test_repeat_overlap_and_replace(empty, tmp_path):
     assert _sql(empty, "SELECT sum(activities) FROM activity_monthly")[0][0] == 6
     log = _sql(empty, "SELECT import_id, status FROM import_log ORDER BY 1")
     assert log == [(1, "loaded"), (2, "refused"), (3, "refused"), (4, "loaded")]   # dry runs are not logged
+
+
+def test_good_settings_xlsx_and_census(empty):
+    report = import_file(DATA / "good" / "settings_new.xlsx", "settings", empty)
+    assert report.status == "loaded", report.lines()
+    assert _sql(empty, "SELECT urn, district_code, phase, open FROM settings ORDER BY urn") == [
+        ("990001", "E07000105", "primary", True), ("EY990002", "E07000106", "early_years", False)]
+    report = import_file(DATA / "good" / "sen_pupils_2026.csv", "sen_pupils", empty)
+    assert report.status == "loaded", report.lines()
+    assert _sql(empty, "SELECT sen_group, primary_need, phase, pupils FROM sen_pupils ORDER BY pupils") == [
+        ("ehc_plan", "ASD", "secondary", 233), ("sen_support", "SEMH", "primary", 412), ("no_sen", None, "primary", 14000)]
+
+
+@pytest.mark.parametrize("name,kind", [
+    ("activity_bom_aliases.csv", "activity"), ("activity_two_sheets.xlsx", "activity"),
+    ("attainment_2026.csv", "attainment"), ("sen_pupils_2026.csv", "sen_pupils"),
+    ("settings_new.xlsx", "settings"), ("budget_2027.csv", "budget")])
+def test_every_kind_loads_through_the_cli(tmp_path, capsys, name, kind):
+    from stls.cli import main
+    db = tmp_path / "cli.duckdb"
+    assert main(["import", kind, str(DATA / "good" / name), "--db", str(db), "--dry-run"]) == 0
+    assert "checked (dry run)" in capsys.readouterr().out
+    assert main(["import", kind, str(DATA / "good" / name), "--db", str(db)]) == 0
+    assert "loaded" in capsys.readouterr().out
+    assert main(["import", kind, str(DATA / "good" / name), "--db", str(db)]) == 1
+    assert "already loaded on" in capsys.readouterr().err
+    assert main(["imports", "--db", str(db)]) == 0
+    assert name in capsys.readouterr().out
+
+
+def test_kind_is_detected_from_the_header(empty):
+    report = import_file(DATA / "good" / "budget_2027.csv", None, empty, dry_run=True)
+    assert report.kind == "budget" and report.status == "checked"

@@ -140,3 +140,29 @@ def test_profile_link_in_the_districts_table(app_env):
     assert links[8].startswith("district?") and "district=E07000113" in links[8] and "profile=E07000113" in links[8]
     again = _open("pages/district.py", dict(p.split("=") for p in links[8].split("?")[1].split("&")))
     assert again.title[0].value == "District profile: Swale"
+
+
+def test_data_page_without_key_explains(app_env, monkeypatch):
+    monkeypatch.delenv("STLS_IMPORT_KEY_SHA256", raising=False)
+    at = _open("pages/data.py")
+    assert any("Uploading is switched off" in i.value for i in at.info)
+    assert _frame(at, "Data").shape[0] == 5
+    assert len(_frame(at, "File", "Column")) == 28
+
+
+def test_data_page_key(app_env, monkeypatch):
+    import hashlib
+    monkeypatch.setenv("STLS_IMPORT_KEY_SHA256", hashlib.sha256(b"a long import key").hexdigest())
+    at = _open("pages/data.py")
+    at.text_input(key="imp_key").input("wrong key").run()
+    assert any("not right" in e.value for e in at.error)
+    at.text_input(key="imp_key").input("a long import key").run()
+    assert not at.error and at.selectbox(key="imp_kind").value == "detect"
+
+
+def test_completeness_flags_the_missing_and_low_months(app_env):
+    at = _open("pages/data.py")
+    table = _frame(at, "District")
+    dover = table.set_index("District").loc["Dover"]
+    assert dover["Mar 24"] == "0 (flagged)"
+    assert table.set_index("District").loc["Gravesham", "Jan 25"].endswith("(flagged)")

@@ -62,6 +62,7 @@ def _expected(months: list[dt.date], scale: float, shares: dict[str, float]) -> 
                         out[mi, di, si, ti] = cell * p.COUNTYWIDE_SHARE[svc]
                         countywide += p.COUNTYWIDE_SHARE[svc]
                 out[mi, di, di, ti] = cell * (1 - countywide)
+                out[mi, di, :, ti] *= p.RETURN_GAPS.get((code, m.year, m.month), 1.0)
     return out
 
 

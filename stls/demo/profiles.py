@@ -132,5 +132,7 @@ REGIME_EFFECT = {
     2022: {"referral": 1.10, "school_visit": 0.90, "advice": 1.15},
     2025: {"school_visit": 1.15, "lift_meeting": 1.20, "training": 1.25},
 }
+# Tracker returns that went astray (for the Data page's completeness check): district, month → factor.
+RETURN_GAPS = {("E07000108", 2024, 3): 0.0, ("E07000109", 2025, 1): 0.3}
 COUNTYWIDE_SHARE = {"SENSORY": 0.08, "PD": 0.05}  # of each district's referrals, visits, advice
 SETTING_TYPES = ("referral", "school_visit", "drop_in", "intensive_support", "advice")

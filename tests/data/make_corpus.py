@@ -113,6 +113,13 @@ def write_good() -> None:
         "2026/27,Kent,ks2_rwm_expected,sen_support,2400,27.5\n"
         "2026/27,Swale,\"KS2 reading, writing and maths: % at expected standard\",SEN support,230,x\n"
         "2026/27,England,ks2_rwm_expected,EHC plan,30000,9.5\n", encoding="utf-8")
+    write_xlsx(GOOD / "settings_new.xlsx", {"Settings": [["URN", "Name", "District", "Phase", "Open"],
+                                                          [990001, "New Valley Primary School", "Ashford", "Primary", "Yes"],
+                                                          ["EY990002", "Little Acorns Pre-School", "Canterbury", "Early years", "no"]]})
+    (GOOD / "sen_pupils_2026.csv").write_text(
+        "academic_year,geography,sen_group,primary_need,phase,pupils\n"
+        "2026/27,Swale,sen_support,SEMH,Primary,412\n2026/27,Swale,EHC plan,Autistic spectrum disorder,secondary,233\n"
+        "2026/27,Swale,no_sen,,Primary,14000\n", encoding="utf-8")
     (GOOD / "budget_2027.csv").write_text("financial_year,service,allocation_gbp\n2027-28,Swale,\"£512,000.00\"\n"
                                           "2027-28,Sensory,780000\n2027-28,Physical Disability,468000\n")
 

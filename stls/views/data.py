@@ -1,0 +1,98 @@
+"""The Data page: templates, the data dictionary, import history and data quality."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from stls import catalogue, charts
+from stls import reference as ref
+from stls.ingest.schema import KINDS
+
+LOW = 0.5   # a month under half the district's usual term-time level is flagged
+
+
+def template_csv(kind: str) -> bytes:
+    """The header and one example row for a kind of file."""
+    spec = KINDS[kind]
+    out = io.StringIO()
+    pd.DataFrame([list(spec.example)], columns=[c.name for c in spec.columns]).to_csv(out, index=False)
+    return out.getvalue().encode("utf-8")
+
+
+def dictionary() -> pd.DataFrame:
+    """Every column of every file the data owner loads, with what it must hold."""
+    return pd.DataFrame([{"File": k.name, "Column": c.name, "Required": "yes" if c.required else "no",
+                          "Blank allowed": "yes" if c.blank_ok else "no", "What it holds": c.description}
+                         for k in KINDS.values() for c in k.columns])
+
+
+def kpi_dictionary() -> pd.DataFrame:
+    return pd.DataFrame([{"KPI": k.id, "Label": k.label, "Theme": k.theme.value, "Definition": k.description,
+                          "Unit": k.unit.value, "Polarity": k.polarity.value.replace("_", " "),
+                          "Target": k.fmt(k.target) if k.has_rag else "[z]", "Source": k.source}
+                         for k in catalogue.catalogue().values()])
+
+
+def history(db) -> pd.DataFrame:
+    log = db.query("SELECT import_id, kind, file_name, status, rows, period_from, period_to, imported_at, message "
+                   "FROM import_log ORDER BY import_id DESC")
+    log["imported_at"] = pd.to_datetime(log["imported_at"]).dt.strftime("%d %b %Y %H:%M")
+    for col in ("period_from", "period_to"):
+        log[col] = [v.strftime("%b %Y") if pd.notna(v) else "[x]" for v in log[col]]
+    log["rows"] = log["rows"].map(lambda v: "[x]" if pd.isna(v) else f"{int(v):,}")
+    return log.rename(columns={"import_id": "Import", "kind": "Kind", "file_name": "File", "status": "Status",
+                               "rows": "Rows", "period_from": "From", "period_to": "To",
+                               "imported_at": "When", "message": "Message"}).astype(str)
+
+
+def latest(db) -> pd.DataFrame:
+    """The latest data held for each kind."""
+    q = lambda sql: db.scalar(sql)
+    fy = q("SELECT max(financial_year) FROM budget")
+    ay = lambda table: q(f"SELECT max(academic_year) FROM {table}")
+    label = lambda v, f: "[x]" if v is None or pd.isna(v) else f(int(v))
+    month = q("SELECT max(activity_date) FROM activity")
+    return pd.DataFrame([
+        ("Activity", "[x]" if month is None or pd.isna(month) else f"{pd.Timestamp(month):%d %b %Y}"),
+        ("Attainment", label(ay("attainment"), ref.academic_year_label)),
+        ("SEN pupils (census)", label(ay("sen_pupils"), ref.academic_year_label)),
+        ("Settings", f"{int(q('SELECT count(*) FROM settings') or 0):,} settings ({int(q('SELECT count(*) FROM settings WHERE open') or 0):,} open)"),
+        ("Budget", label(fy, ref.financial_year_label)),
+    ], columns=["Data", "Latest held"])
+
+
+def completeness(db, last_months: int = 36) -> charts.Chart:
+    """Months × districts: activity as a share of the district's usual term-time month; gaps and lows flagged."""
+    frame = db.query("""SELECT month, district_code::VARCHAR AS district, sum(activities)::BIGINT AS n
+                        FROM activity_monthly GROUP BY ALL""")
+    if frame.empty:
+        return charts.Chart(charts.empty("No activity loaded yet", "Import log"), "No data.", pd.DataFrame(), "No data")
+    months = pd.date_range(end=pd.Timestamp(frame["month"].max()), periods=last_months, freq="MS").date
+    wide = frame.pivot(index="district", columns="month", values="n").reindex(
+        index=list(ref.DISTRICT_CODES), columns=months).fillna(0)
+    term = [m for m in months if m.month != 8]
+    usual = wide[term].median(axis=1).replace(0, np.nan)
+    share = wide.div(usual, axis=0) * 100
+    flags = (wide == 0) | ((share < LOW * 100) & np.array([m.month != 8 for m in months]))
+    names = [ref.DISTRICT_NAMES[d] for d in wide.index]
+    labels = [f"{m:%b %y}" for m in months]
+    text = np.where(wide.to_numpy() == 0, "none", np.where(flags.to_numpy(), "low", ""))
+    fig = go.Figure(go.Heatmap(z=share.clip(upper=150).to_numpy(), x=labels, y=names, text=text, texttemplate="%{text}",
+                               colorscale=[[0, "#FFFFFF"], [1, "#12436D"]], zmin=0, zmax=150,
+                               colorbar=dict(title="% of usual"),
+                               hovertemplate="%{y}, %{x}: %{z:.0f}% of a usual month<extra></extra>"))
+    n_flags = int(flags.to_numpy().sum() - (wide[[m for m in months if m.month == 8]] == 0).to_numpy().sum())
+    title = (f"{n_flags} district-months in the last {last_months} look missing or unusually low" if n_flags
+             else f"No missing or unusually low months in the last {last_months} (August is the school holiday)")
+    charts.style(fig, title, "Import log · STLS activity tracker", height=520, legend=False)
+    fig.update_xaxes(tickangle=0, tickvals=[l for i, l in enumerate(labels) if i % 3 == 0])
+    table = wide.astype(int).astype(str).where(~flags, wide.astype(int).astype(str) + " (flagged)")
+    table.columns = labels
+    table.insert(0, "District", names)
+    alt = (f"Heat map of monthly activity for each of the 12 districts over the last {last_months} months, shaded by "
+           f"the share of the district's usual term-time month; missing months are marked 'none' and months under "
+           f"{LOW:.0%} of usual 'low'. {title}.")
+    return charts.Chart(fig, alt, table.reset_index(drop=True), title)
