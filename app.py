@@ -7,7 +7,9 @@ import streamlit as st
 
 from stls.ui import frame
 
-st.set_page_config(page_title="STLS Insight", page_icon=":material/school:", layout="wide")
+MEETING = st.query_params.get("mode") == "meeting"
+st.set_page_config(page_title="STLS Insight", page_icon=":material/school:", layout="wide",
+                   initial_sidebar_state="collapsed" if MEETING else "auto")
 
 PAGES = [
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
@@ -15,10 +17,13 @@ PAGES = [
     st.Page("pages/district.py", title="District profile", icon=":material/location_on:"),
     st.Page("pages/activity_and_outcomes.py", title="Activity and outcomes", icon=":material/insights:"),
     st.Page("pages/areas_of_need.py", title="Areas of need", icon=":material/diversity_3:"),
+    st.Page("pages/meeting.py", title="Meeting mode", icon=":material/co_present:"),
     st.Page("pages/data.py", title="Data", icon=":material/database:"),
     st.Page("pages/accessibility.py", title="Accessibility", icon=":material/accessibility:"),
 ]
 page = st.navigation(PAGES)
+if MEETING and page.url_path != "meeting":
+    st.switch_page("pages/meeting.py", query_params=st.query_params.to_dict())
 filters = frame.open_frame(page.url_path or "overview")
 try:
     page.run()

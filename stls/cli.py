@@ -133,6 +133,23 @@ def cmd_key(args) -> int:
     return 0
 
 
+def cmd_pack(args) -> int:
+    from stls import pack
+    started = time.perf_counter()
+    db, f = _filters_for(args)
+    spotlights = tuple(c for text in (args.spotlight or []) for c in _district(text))
+    suffix = args.out.suffix.lower()
+    if suffix not in (".pptx", ".html", ".pdf"):
+        raise CliError(f"{args.out}: the pack is written as .pptx, .html or .pdf; choose one of those endings")
+    try:
+        data = pack.build(db, f, suffix.lstrip("."), spotlights or f.districts)
+    except pack.PdfUnavailable as exc:
+        raise CliError(str(exc)) from None
+    args.out.write_bytes(data)
+    print(f"Wrote {args.out} ({len(data) / 1024:,.0f} KB) in {time.perf_counter() - started:.1f} s: {f.caption()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m stls", description="STLS Insight command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -155,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true", help="check only; write nothing")
     imp.set_defaults(func=cmd_import)
     sub.add_parser("imports", help="list the import log").set_defaults(func=cmd_imports)
+    pk = sub.add_parser("pack", help="write the meeting pack (.pptx, .html or .pdf)")
+    pk.add_argument("--district", help="a district name or ONS code (default: Kent)")
+    pk.add_argument("--year", help="academic year such as 2024/25 (default: the latest complete year)")
+    pk.add_argument("--spotlight", action="append", help="a district to spotlight (repeatable)")
+    pk.add_argument("--out", type=Path, required=True, help="output file: .pptx, .html or .pdf")
+    pk.set_defaults(func=cmd_pack)
     sub.add_parser("key", help="print the SHA-256 hash of an import key (read from standard input)").set_defaults(func=cmd_key)
     for p in sub.choices.values():
         p.add_argument("--db", type=Path, default=None, help="database file (default: $STLS_DB or data/stls.duckdb)")

@@ -20,6 +20,7 @@ def open_frame(page: str) -> Filters:
     f = state.sidebar_filters(extent)
     st.session_state["filters"] = f
     st.session_state[_ACTIVE] = True
+    _meeting_toggle(page)
     if data.is_synthetic():
         widgets.synthetic_banner()
     for problem in state.url_problems():
@@ -37,3 +38,18 @@ def filters(page: str) -> Filters:
     if st.session_state.get(_ACTIVE):
         return st.session_state["filters"]
     return open_frame(page)
+
+
+def _meeting_toggle(page: str) -> None:
+    from stls.ui import meeting_ui
+    on = page == "meeting"
+    with st.sidebar:
+        wanted = st.toggle("Meeting mode", value=on, key=f"mt_toggle_{page}",
+                           help="Large type, one idea per screen, previous and next: for a shared screen")
+    if wanted and not on:
+        st.switch_page("pages/meeting.py", query_params={**st.query_params.to_dict(), "mode": "meeting"})
+    if on and not wanted:
+        st.switch_page("pages/overview.py", query_params={k: v for k, v in st.query_params.to_dict().items()
+                                                          if k not in ("mode", "slide", "spotlight")})
+    if on:
+        meeting_ui.apply_style()

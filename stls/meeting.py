@@ -1,0 +1,128 @@
+"""The LIFT Executive agenda, built from the data: one idea per slide, for the screen and the pack.
+
+headline scorecard → exceptions (red KPIs, special-cause signals, with the districts) →
+activity and outcomes → areas of need → district spotlights chosen beforehand.
+Every figure comes through the same functions (and disclosure control) as the dashboard.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from stls import association, catalogue, compare, needs, queries, spc
+from stls import reference as ref
+from stls.charts import Chart
+from stls.filters import Filters
+from stls.views import district as district_view
+from stls.views import needs as needs_view
+from stls.views import outcomes as outcomes_view
+from stls.views import scorecard as scorecard_view
+
+
+@dataclass
+class Native:
+    """A chart as data, for a native PowerPoint chart: categories × named series."""
+    kind: str                                   # line | bar | scatter
+    categories: list[str]
+    series: dict[str, list[float | None]]
+    x_title: str = ""
+    y_title: str = ""
+
+
+@dataclass
+class Slide:
+    section: str
+    title: str                                  # states the finding
+    chart: Chart | None = None
+    native: Native | None = None
+    table: pd.DataFrame | None = None
+    notes: str = ""                             # speaker notes: "about this indicator" and caveats
+    bullets: list[str] = field(default_factory=list)
+
+
+def _headlines(db, f: Filters) -> Slide:
+    rows, red, green, with_target = [], [], 0, 0
+    for theme, items in scorecard_view.themed(db, f).items():
+        for h, s in items:
+            k = h.kpi
+            rows.append({"Indicator": k.label, "Latest": h.label, "Value": h.display,
+                         "Target": k.fmt(k.target) if k.has_rag else "[z]",
+                         "RAG": scorecard_view.RAG_ICON.get(h.rag, "[z]"),
+                         "Change": k.fmt_change(h.change, h.previous) or "[x]", "Trend": h.direction})
+            with_target += bool(h.rag)
+            green += h.rag == "Green"
+            if h.rag == "Red":
+                red.append(k.label)
+    title = f"{green} of {with_target} KPIs with a target met it" + (f"; {len(red)} red" if red else "; none red")
+    notes = "\n\n".join(f"{k.label}: {k.description}" for k in catalogue.catalogue().values())
+    return Slide("Headline scorecard", title, table=pd.DataFrame(rows), notes=notes)
+
+
+def _exceptions(db, f: Filters) -> Slide:
+    extent = queries.data_extent(db)
+    rows = []
+    for kpi in catalogue.catalogue().values():
+        if not kpi.has_rag:
+            continue
+        heads = compare.headlines_by_geography(db, kpi.id, f.with_(districts=()), extent)
+        reds = [ref.GEOGRAPHY_NAMES[g] for g, h in heads.items() if h.rag == "Red"]
+        if reds:
+            rows.append({"Indicator": kpi.label, "Signal": "Red: floor standard missed",
+                         "Where": ", ".join(reds)})
+    for theme, items in scorecard_view.themed(db, f).items():
+        for h, s in items:
+            if s.variation in ("concerning", "improving", "high", "low"):
+                rows.append({"Indicator": h.kpi.label, "Signal": spc.VARIATION_TEXT[s.variation],
+                             "Where": f.geography_label()})
+    table = pd.DataFrame(rows, columns=["Indicator", "Signal", "Where"])
+    n_red = sum("Red" in r["Signal"] for r in rows)
+    title = (f"{n_red} KPI{'s' if n_red != 1 else ''} with districts below the floor; "
+             f"{len(rows) - n_red} special-cause signal{'s' if len(rows) - n_red != 1 else ''}") if rows \
+        else "No red KPIs and no special-cause signals"
+    return Slide("Exceptions", title, table=table,
+                 notes="Red = floor standard not met (targets are illustrative). Special cause follows NHS "
+                       "'Making Data Count' rules on the latest point.")
+
+
+def _activity_outcomes(db, f: Filters) -> Slide:
+    res = association.analyse(db, association.Options(), f)
+    chart = outcomes_view.scatter(res, f)
+    pts = res.points.dropna(subset=["x", "y"])
+    native = Native("scatter", pts["name"].tolist(), {"Districts": list(zip(pts["x"], pts["y"]))},
+                    res.x_label, res.y_label)
+    return Slide("Activity and outcomes", chart.title, chart=chart, native=native,
+                 table=outcomes_view.coefficients(res), notes=res.finding,
+                 bullets=[res.finding.split(". ")[0] + "."] + ([f"Activity up, outcome not improved: {', '.join(res.flagged)}"]
+                                                              if res.flagged else []))
+
+
+def _needs(db, f: Filters) -> Slide:
+    mix = needs.mix(db, f, f.year_to)
+    chart = needs_view.kent_mix(mix, f.year_to, "Kent")
+    kent = mix[mix["geography_code"] == ref.KENT_CODE]
+    native = Native("bar", kent["area"].tolist(), {"Referrals (%)": kent["referral_share"].round(1).tolist(),
+                                                  "Pupils with SEN (%)": kent["pupil_share"].round(1).tolist()},
+                    "", "Share (%)")
+    return Slide("Areas of need", chart.title, chart=chart, native=native, table=chart.table,
+                 notes=catalogue.get("need_alignment").description)
+
+
+def _spotlight(db, f: Filters, code: str) -> Slide:
+    pairs = district_view.headline_pairs(db, f, code)
+    table = pd.DataFrame([{"Indicator": d.kpi.label, ref.DISTRICT_NAMES[code]: d.display, "Kent": k.display,
+                           "RAG": scorecard_view.RAG_ICON.get(d.rag, "[z]"),
+                           "Change": d.kpi.fmt_change(d.change, d.previous) or "[x]"} for d, k in pairs])
+    chart = district_view.outcomes(db, f, code, "ks2_rwm_expected", "sen_support")
+    t = chart.table
+    native = Native("line", t["Academic year"].tolist(),
+                    {c: [None if v == "[x]" else float(v) for v in t[c]] for c in t.columns[1:]},
+                    "", "KS2 RWM expected (%), SEN support")
+    return Slide(f"Spotlight: {ref.DISTRICT_NAMES[code]}", chart.title, chart=chart, native=native, table=table,
+                 notes="\n\n".join(f"{d.kpi.label}: {d.kpi.description}" for d, _ in pairs))
+
+
+def agenda(db, f: Filters, spotlights: tuple[str, ...] = ()) -> list[Slide]:
+    """The slides, in agenda order, for the filters and the spotlight districts."""
+    slides = [_headlines(db, f), _exceptions(db, f), _activity_outcomes(db, f), _needs(db, f)]
+    return slides + [_spotlight(db, f, code) for code in spotlights]
