@@ -28,4 +28,4 @@ widgets.chart(data.call(scorecard.spc_view, f, kpi_id), "sc_spc", f.caption())
 
 st.header("Districts and KPIs", divider="gray")
 st.caption("Each district's latest value and RAG. Use 'Open profile' to drill into a district.")
-widgets.district_table(data.call(scorecard.district_matrix, f), "Districts and KPIs", f)
+widgets.district_table(data.call(scorecard.district_matrix, f.with_(districts=())), "Districts and KPIs", f)

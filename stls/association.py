@@ -25,6 +25,7 @@ from scipy import special
 from stls import queries
 from stls import reference as ref
 from stls.filters import Filters
+from stls.memo import memoised
 
 Z = 1.959964
 VIEWS = {"same_year": "same year", "lag": "activity one year before the outcome",
@@ -173,6 +174,7 @@ def _pick_years(o: Options, act: pd.DataFrame, out: pd.DataFrame, f: Filters) ->
     return y0, y1
 
 
+@memoised
 def analyse(db, o: Options, f: Filters) -> Result:
     """One view of activity against outcome across the 12 districts (filters' need and phase apply)."""
     history = f.with_(districts=(), year_from=ref.FIRST_ACADEMIC_YEAR)

@@ -16,6 +16,7 @@ from stls import catalogue, disclosure, metrics, queries
 from stls import reference as ref
 from stls.catalogue import Kpi, Polarity
 from stls.filters import Filters
+from stls.memo import memoised
 
 MONTH_NAMES = ("Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug")
 
@@ -117,10 +118,12 @@ def _value(frame: pd.DataFrame, year: int) -> float | None:
 def _hide_small(kpi: Kpi, series: pd.DataFrame) -> pd.DataFrame:
     """Disclosure control on a KPI series: values built on small child counts become NaN."""
     series = series.copy()
-    comps = [c for c in kpi.child_level_components if c in series.columns]
-    hidden = pd.Series(False, index=series.index)
-    for c in comps:
-        hidden |= series[c].map(lambda v: disclosure.protect_value(v) is not None)
+    t = disclosure.threshold()
+    hidden = np.zeros(len(series), dtype=bool)
+    for c in kpi.child_level_components:
+        if c in series.columns:
+            v = pd.to_numeric(series[c], errors="coerce").to_numpy(float)
+            hidden |= (v > 0) & (v < t)
     series["suppressed"] = hidden
     series.loc[hidden, "value"] = np.nan
     return series
@@ -131,20 +134,25 @@ def _from_series(kpi: Kpi, series: pd.DataFrame, f: Filters, extent: dict, upto:
     if series.empty:
         return Headline(kpi, None, "no data", None, None, None)
     series = _hide_small(kpi, series)
-    shown = series[series["value"].notna() | series["suppressed"]]
-    if shown.empty:
+    periods = list(series["period"])
+    values = series["value"].to_numpy(float)
+    suppressed = series["suppressed"].to_numpy(bool)
+    shown = [i for i in range(len(periods)) if not np.isnan(values[i]) or suppressed[i]]
+    if not shown:
         return Headline(kpi, None, "no data", None, None, None)
-    year = ref.academic_year_start(shown["period"].iloc[-1])
-    earlier = shown[shown["period"] < dt.date(year, 9, 1)]
-    prev_year = ref.academic_year_start(earlier["period"].iloc[-1]) if not earlier.empty else None
-    value = _value(series, year)
+    last = shown[-1]
+    year = ref.academic_year_start(periods[last])
+    prev = shown[-2] if len(shown) > 1 else None
+    prev_year = ref.academic_year_start(periods[prev]) if prev is not None else None
+    pick = lambda i: None if i is None or np.isnan(values[i]) else float(values[i])
+    value = pick(last)
     cut = upto if year == f.year_to else 11
+    ok = ~np.isnan(values)
+    spark = pd.DataFrame({"period": [p for p, k in zip(periods, ok) if k], "value": values[ok]})
     return Headline(
-        kpi, year, period_label(kpi, year, cut), value,
-        _value(series, prev_year) if prev_year is not None else None,
+        kpi, year, period_label(kpi, year, cut), value, pick(prev),
         period_label(kpi, prev_year, cut) if prev_year is not None else None,
-        series[["period", "value"]].dropna(), rag(kpi, value), direction(kpi, series["value"]),
-        bool(shown["suppressed"].iloc[-1]))
+        spark, rag(kpi, value), direction(kpi, pd.Series(values)), bool(suppressed[last]))
 
 
 def _not_recorded(kpi: Kpi) -> Headline:
@@ -152,8 +160,15 @@ def _not_recorded(kpi: Kpi) -> Headline:
 
 
 def headline(db, kpi_id: str, f: Filters, extent: dict | None = None) -> Headline:
-    """The latest academic year in the filters with data, against the year before it."""
+    """The latest academic year in the filters with data, against the year before it.
+
+    Kent or one district is picked out of the all-geographies result (computed once per
+    filter set without districts), so moving between districts costs almost nothing.
+    """
     kpi = catalogue.get(kpi_id)
+    if len(f.districts) <= 1:
+        geo = f.districts[0] if f.districts else ref.KENT_CODE
+        return headlines_by_geography(db, kpi_id, f.with_(districts=()), extent)[geo]
     extent = extent or queries.data_extent(db)
     upto = months_covered(extent, f.year_to)
     series = metrics.kpi_series(db, kpi_id, f, "academic_year", upto=upto)
@@ -163,6 +178,7 @@ def headline(db, kpi_id: str, f: Filters, extent: dict | None = None) -> Headlin
     return _from_series(kpi, series, f, extent, upto)
 
 
+@memoised
 def headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = None) -> dict[str, Headline]:
     """Headlines for the 12 districts and Kent from one set of queries (for the districts matrix)."""
     kpi = catalogue.get(kpi_id)

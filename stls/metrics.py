@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from stls import catalogue, queries
+from stls.memo import memoised
 from stls import reference as ref
 from stls.catalogue import Kpi
 from stls.filters import Filters
@@ -104,6 +105,7 @@ def _need_alignment(db, kpi: Kpi, f: Filters, upto: int) -> pd.DataFrame:
     return out.drop(columns="academic_year")
 
 
+@memoised
 def components(db, kpi: Kpi, grain: str, f: Filters, upto: int = 11) -> pd.DataFrame:
     """Additive parts per geography_code and period, before any division."""
     if grain not in {g.value for g in kpi.grains}:
@@ -193,26 +195,35 @@ def kpi_series(db, kpi_id: str, f: Filters, grain: str = "academic_year",
     return frame.reset_index(drop=True)
 
 
+@memoised
 def series_by_geography(db, kpi_id: str, f: Filters, grain: str = "academic_year", upto: int = 11,
                         geographies=None) -> dict[str, pd.DataFrame]:
     """One KPI's series for many geographies from a single set of component queries.
 
     Default geographies: the 12 districts, Kent, and England where the source publishes it.
+    Districts come straight from their rows; Kent from its stored row or the districts' sum; one
+    vectorised ``finish`` then gives every value.
     """
     kpi = catalogue.get(kpi_id)
     comps = components(db, kpi, grain, f, upto)
+    stored = set(comps["geography_code"]) if not comps.empty else set()
     if geographies is None:
-        geographies = list(ref.DISTRICT_CODES) + [ref.KENT_CODE]
-        if not comps.empty and (comps["geography_code"] == ref.ENGLAND_CODE).any():
-            geographies.append(ref.ENGLAND_CODE)
-    out = {}
-    for geo in geographies:
-        frame = aggregate(comps, geo) if not comps.empty else pd.DataFrame(columns=["period"])
-        if grain == "rolling_12":
-            frame = _rolling(frame)
-        frame["value"] = finish(kpi, frame) if len(frame) else pd.Series(dtype=float)
-        out[geo] = frame.reset_index(drop=True)
-    return out
+        geographies = list(ref.DISTRICT_CODES) + [ref.KENT_CODE] + ([ref.ENGLAND_CODE] if ref.ENGLAND_CODE in stored else [])
+    if comps.empty:
+        return {g: pd.DataFrame({"period": [], "value": []}) for g in geographies}
+    cols = [c for c in comps.columns if c not in ("geography_code", "period")]
+    parts = [comps[comps["geography_code"].isin([g for g in geographies if g in stored])]]
+    if ref.KENT_CODE in geographies and ref.KENT_CODE not in stored:
+        districts = comps[comps["geography_code"].isin(ref.DISTRICT_CODES)]
+        parts.append(districts.groupby("period", as_index=False)[cols].sum(min_count=1).assign(geography_code=ref.KENT_CODE))
+    frame = pd.concat(parts, ignore_index=True).groupby(["geography_code", "period"], as_index=False)[cols].sum(min_count=1)
+    if grain == "rolling_12":
+        frame = pd.concat([_rolling(p.drop(columns="geography_code")).assign(geography_code=g)
+                           for g, p in frame.groupby("geography_code")], ignore_index=True)
+    frame["value"] = finish(kpi, frame)
+    out = {g: p.drop(columns="geography_code").sort_values("period").reset_index(drop=True)
+           for g, p in frame.groupby("geography_code")}
+    return {g: out.get(g, pd.DataFrame({"period": [], "value": []})) for g in geographies}
 
 
 def kpi_by_geography(db, kpi_id: str, f: Filters, grain: str = "academic_year", upto: int = 11) -> pd.DataFrame:

@@ -13,6 +13,7 @@ import pandas as pd
 from stls import metrics, queries
 from stls import reference as ref
 from stls.filters import Filters
+from stls.memo import memoised
 
 AREAS = tuple(ref.NEED_AREAS)
 
@@ -25,12 +26,13 @@ def dissimilarity(a: pd.Series, b: pd.Series) -> float:
     return float(50 * (a / a.sum() - b / b.sum()).abs().sum())
 
 
+@memoised
 def mix(db, f: Filters, year: int, types=("referral",)) -> pd.DataFrame:
     """Per district and Kent, for one academic year: referrals and SEN pupils by area of need.
 
     Columns: geography_code, name, need_area, referrals, pupils, referral_share, pupil_share (%).
     """
-    yearly = f.with_(year_from=year, year_to=year, need=None)
+    yearly = f.with_(year_from=year, year_to=year, need=None, districts=())
     refs = queries.referral_need_mix(db, types, yearly)
     pups = queries.sen_pupils(db, "all_sen", yearly, by_need_area=True).dropna(subset=["need_area"])
     grid = pd.MultiIndex.from_product([ref.DISTRICT_CODES, AREAS], names=["geography_code", "need_area"])

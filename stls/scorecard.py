@@ -21,7 +21,12 @@ COLUMNS = ["id", "label", "theme", "period", "value", "target", "rag", "previous
 def spc_series(db, kpi: Kpi, f: Filters) -> pd.DataFrame:
     """The series SPC judges: term-time months where the KPI has them, else academic years."""
     monthly = "month" in {g.value for g in kpi.grains} and kpi.compute.kind != "settings_reached"
-    series = metrics.kpi_series(db, kpi.id, f, "month" if monthly else "academic_year")
+    grain = "month" if monthly else "academic_year"
+    if len(f.districts) <= 1:   # picked from the all-geographies series (memoised)
+        geo = f.districts[0] if f.districts else ref.KENT_CODE
+        series = metrics.series_by_geography(db, kpi.id, f.with_(districts=()), grain)[geo]
+    else:
+        series = metrics.kpi_series(db, kpi.id, f, grain)
     series = compare._hide_small(kpi, series) if not series.empty else series
     if monthly and not series.empty:
         series = series[[p.month != 8 for p in series["period"]]]

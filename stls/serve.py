@@ -26,10 +26,33 @@ def warm_imports() -> None:
     catalogue.catalogue()
 
 
+def warm_default_view() -> None:
+    """Compute the Overview's default view into the version-keyed memo while the server starts,
+    so the first visitor's page is ready sooner. Any failure is left to the page to report."""
+    try:
+        from stls import db as dbmod
+        from stls import queries
+        from stls.filters import Filters
+        from stls.ui.state import default_last_year
+        from stls.views import overview
+        path = dbmod.default_path()
+        if not path.exists():
+            return
+        handle = dbmod.Database(path)
+        extent = queries.data_extent(handle)
+        f = Filters(extent["first_year"], default_last_year(extent))
+        overview.headline_cards(handle, f)
+        overview.district_comparison(handle, f, overview.COMPARISON_KPIS[0])
+    except Exception:  # noqa: BLE001 - warming is an optimisation only
+        return
+
+
 def main(argv: list[str]) -> int:
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
     PagesManager.uses_pages_directory = False  # st.navigation owns navigation (see above)
     warm_imports()
+    import threading
+    threading.Thread(target=warm_default_view, daemon=True, name="stls-warm").start()
     sys.argv = ["streamlit", "run", str(APP), *argv]
     return cli.main()

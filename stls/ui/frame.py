@@ -6,6 +6,9 @@ a page file directly on a server's very first run, see ``stls/serve.py``), the p
 """
 from __future__ import annotations
 
+import os
+import time
+
 import streamlit as st
 
 from stls.filters import Filters
@@ -31,6 +34,10 @@ def open_frame(page: str) -> Filters:
 def close_frame(f: Filters) -> None:
     st.session_state[_ACTIVE] = False
     state.write_url(f)
+    timing = os.environ.get("STLS_TIMING_FILE")  # set by bench/run.py to time complete script runs
+    if timing:
+        with open(timing, "a", encoding="utf-8") as fh:
+            fh.write(f"{time.time():.4f}\n")
 
 
 def filters(page: str) -> Filters:

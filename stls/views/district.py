@@ -114,7 +114,7 @@ def funnel_view(db, code: str | None, measure: str, group: str, year: int) -> ch
     out = fn.outside()
     title = (f"{', '.join(out)} {'lies' if len(out) == 1 else 'lie'} outside Kent's 99.8% limits" if out
              else "Every district lies within Kent's 99.8% limits") + f" ({ref.academic_year_label(year)})"
-    pts = fn.points
+    pts = fn.points.copy()
     pts.loc[pts["cohort"] < disclosure.threshold(), "value"] = float("nan")
     name = ref.DISTRICT_NAMES.get(code) if code else None
     fig = charts.funnel_chart(pts, fn.curve, fn.kent, title, OUTCOME_SOURCE, y_label, name)

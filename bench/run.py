@@ -1,0 +1,282 @@
+"""Performance against the budgets of DESIGN.md §7, with a naive pandas baseline.
+
+    .venv/bin/python bench/run.py [--scale K] [--quick]
+
+Builds (or reuses, under bench/.cache/) a demo database at demo scale and one with about
+10 million activity rows (--scale, default 14.2), then prints for each figure the median of
+repeated runs, its budget, and whether it is met. Ends with 'budgets: N met of M'; exits
+non-zero if any is missed.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+CACHE = ROOT / "bench" / ".cache"
+UNTIL = dt.date(2026, 10, 1)
+RESULTS: list[tuple[str, float, float, str]] = []   # name, value, budget, unit
+NOTES: list[str] = []
+PAGES = ["pages/overview.py", "pages/scorecard.py", "pages/district.py", "pages/activity_and_outcomes.py",
+         "pages/areas_of_need.py", "pages/meeting.py", "pages/data.py"]
+
+
+def record(name: str, value: float, budget: float, unit: str = "ms") -> None:
+    RESULTS.append((name, value, budget, unit))
+    ok = "met" if value <= budget else "MISSED"
+    print(f"  {name:<58} {value:>9.0f} {unit:<4} budget {budget:>7.0f} {unit:<4} {ok}", flush=True)
+
+
+def database(scale: float) -> Path:
+    from stls.demo import build_demo
+    path = CACHE / f"demo-{scale:g}.duckdb"
+    if not path.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        counts = build_demo(path, scale=scale, until=UNTIL)
+        took = time.perf_counter() - started
+        NOTES.append(f"built {path.name}: {counts['activity']:,} activity rows in {took:.1f} s")
+        if scale == 1:
+            record("build the demo database (scale 1)", took * 1000, 5000)
+    return path
+
+
+def demo_build_time() -> None:
+    from stls.demo import build_demo
+    with tempfile.TemporaryDirectory() as tmp:
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            build_demo(Path(tmp) / "d.duckdb", until=UNTIL)
+            times.append(time.perf_counter() - started)
+    record("build the demo database (scale 1)", statistics.median(times) * 1000, 5000)
+
+
+def _serve(db: Path, port: int, timing: Path | None = None) -> subprocess.Popen:
+    env = {**os.environ, "STLS_DB": str(db)}
+    if timing:
+        env["STLS_TIMING_FILE"] = str(timing)
+    return subprocess.Popen([sys.executable, "-m", "stls", "serve", "--server.port", str(port),
+                             "--server.address", "127.0.0.1", "--server.headless", "true"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_health(port: int, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
+            return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError("server did not start")
+
+
+def _browser(p):
+    return p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                   "--disable-component-update", "--disable-sync", "--no-first-run"])
+
+
+def cold_start(db: Path, runs: int) -> None:
+    """Process start → first complete Overview script run (server) and → rendered page (browser)."""
+    from playwright.sync_api import sync_playwright
+    server_times, browser_times = [], []
+    with sync_playwright() as p:
+        browser = _browser(p)
+        for i in range(runs):
+            with tempfile.TemporaryDirectory() as tmp:
+                timing = Path(tmp) / "runs.txt"
+                page = browser.new_page()
+                started = time.time()
+                proc = _serve(db, 8620 + i, timing)
+                try:
+                    _wait_health(8620 + i)
+                    page.goto(f"http://127.0.0.1:{8620 + i}/")
+                    page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2 && "
+                                           "document.querySelectorAll('[data-testid=stMetric]').length == 5", timeout=60_000)
+                    browser_times.append(time.time() - started)
+                    for _ in range(100):
+                        if timing.exists() and timing.read_text().strip():
+                            break
+                        time.sleep(0.02)
+                    server_times.append(float(timing.read_text().split()[0]) - started)
+                finally:
+                    proc.terminate()
+                    proc.wait(timeout=20)
+                    page.close()
+        browser.close()
+    record("cold start: serve → first complete Overview run", statistics.median(server_times) * 1000, 2000)
+    NOTES.append(f"cold start to the Overview rendered in headless Chromium: median {statistics.median(browser_times):.2f} s "
+                 "(includes Chromium loading Streamlit's and Plotly's JavaScript)")
+
+
+def _patch_apptest() -> None:
+    """AppTest as `python -m stls serve` runs: Streamlit's v1 pages/ mode off (see stls/serve.py)."""
+    from streamlit.runtime import pages_manager
+    from streamlit.testing.v1 import app_test
+
+    class PagesManager(pages_manager.PagesManager):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            pages_manager.PagesManager.uses_pages_directory = False
+    app_test.PagesManager = PagesManager
+
+
+def filter_changes(db: Path, label: str, budget: float, changes: int) -> dict[str, float]:
+    """Server time of a filter change on every page: each change picks another district, so no cache helps."""
+    from streamlit.testing.v1 import AppTest
+    from stls import reference as ref
+    os.environ["STLS_DB"] = str(db)
+    medians = {}
+    for page in PAGES:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+        at.switch_page(page)
+        at.run()
+        times = []
+        for code in ref.DISTRICT_CODES[:changes]:
+            at.sidebar.multiselect(key="flt_districts").set_value([code])
+            started = time.perf_counter()
+            at.run()
+            times.append(time.perf_counter() - started)
+            if at.exception:
+                raise RuntimeError(f"{page}: {at.exception[0].value}")
+        medians[page] = statistics.median(times) * 1000
+        record(f"filter change, {Path(page).stem} ({label})", medians[page], budget)
+    return medians
+
+
+def scorecard_time(db: Path) -> None:
+    from stls import scorecard
+    from stls.db import Database
+    from stls.filters import Filters
+    from stls.views import scorecard as view
+    handle = Database(db)
+    times = []
+    for year in (2023, 2024, 2025):
+        started = time.perf_counter()
+        scorecard.scorecard(handle, Filters(2016, year))
+        view.district_matrix(handle, Filters(2016, year))
+        times.append(time.perf_counter() - started)
+    record("KPI scorecard, Kent and all 12 districts (our budget)", statistics.median(times) * 1000, 3000)
+
+
+def import_time() -> None:
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "import_bench.py"), "--repeat", "3"],
+                         capture_output=True, text=True, cwd=ROOT)
+    line = out.stdout.strip().splitlines()[-1]
+    seconds = float(line.split("median ")[1].split(" s")[0])
+    record("import of 1 million activity rows", seconds * 1000, 3000)
+
+
+def peak_memory(db: Path) -> None:
+    """Peak resident memory of the server while every page is opened at 10 million rows."""
+    from playwright.sync_api import sync_playwright
+    proc = _serve(db, 8640)
+    try:
+        _wait_health(8640)
+        with sync_playwright() as p:
+            browser = _browser(p)
+            for path in ["", "scorecard", "district", "activity_and_outcomes", "areas_of_need", "meeting", "data"]:
+                page = browser.new_page()
+                page.goto(f"http://127.0.0.1:8640/{path}")
+                page.wait_for_selector("h1", timeout=120_000)
+                page.wait_for_function("document.querySelectorAll('[data-testid=stStatusWidget]').length == 0",
+                                       timeout=180_000)
+                page.close()
+            browser.close()
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        peak_kb = int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    record("peak server memory at 10 million rows, every page", peak_kb / 1024, 400, "MiB")
+
+
+def _naive_overview(path: Path, district: str | None) -> None:
+    """The Overview's figures the naive way: whole tables into pandas on every rerun."""
+    import duckdb
+    con = duckdb.connect(str(path), read_only=True)
+    act = con.execute("SELECT * FROM activity").df()
+    pupils = con.execute("SELECT * FROM sen_pupils").df()
+    att = con.execute("SELECT * FROM attainment").df()
+    settings = con.execute("SELECT * FROM settings").df()
+    con.close()
+    date = act["activity_date"].astype("datetime64[ns]")
+    act["ay"] = date.dt.year - (date.dt.month < 9)
+    act["month"] = date.dt.to_period("M")
+    if district:
+        act = act[act["district_code"] == district]
+    by_year = act.groupby(["ay", "activity_type"], observed=True)["count"].sum()
+    reached = act.dropna(subset=["setting_urn"]).groupby("ay")["setting_urn"].nunique() / settings["open"].sum()
+    monthly = act.groupby(["month", "activity_type"], observed=True)["count"].sum()
+    refs = act[act["activity_type"] == "referral"].groupby(["ay", "district_code"], observed=True)["count"].sum()
+    ss = pupils[pupils["sen_group"] == "sen_support"].groupby(["academic_year", "geography_code"], observed=True)["pupils"].sum()
+    ks2 = att[(att["measure"] == "ks2_rwm_expected") & (att["sen_group"] == "sen_support")]
+    return by_year, reached, monthly, refs, ss, ks2
+
+
+def _ours_overview(path: Path, district: str | None) -> None:
+    from stls.db import Database
+    from stls.filters import Filters
+    from stls.views import overview
+    handle = Database(path)
+    f = Filters(2016, 2025, (district,) if district else ())
+    overview.headline_cards(handle, f)
+    overview.monthly_activity(handle, f)
+    overview.district_comparison(handle, f, "referral_rate")
+    handle.close()
+
+
+def baseline(path: Path, label: str) -> None:
+    from stls import reference as ref
+    timed = {}
+    for name, fn in (("ours", _ours_overview), ("naive pandas", _naive_overview)):
+        times = []
+        for code in (None,) + ref.DISTRICT_CODES[:2]:
+            started = time.perf_counter()
+            fn(path, code)
+            times.append(time.perf_counter() - started)
+        timed[name] = statistics.median(times) * 1000
+    NOTES.append(f"Overview computations at {label}: ours {timed['ours']:.0f} ms, naive pandas on whole tables "
+                 f"{timed['naive pandas']:.0f} ms; ours ÷ baseline = {timed['ours'] / timed['naive pandas']:.2f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", type=float, default=14.2, help="scale of the large database (14.2 ≈ 10M rows)")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    args = parser.parse_args()
+    _patch_apptest()
+    changes = 3 if args.quick else 5
+    print("STLS Insight performance (medians of repeated runs)", flush=True)
+    demo_build_time()
+    small, large = database(1), database(args.scale)
+    cold_start(small, 2 if args.quick else 3)
+    filter_changes(small, "demo scale", 150, changes)
+    filter_changes(large, "10M rows", 300, changes)
+    scorecard_time(small)
+    import_time()
+    peak_memory(large)
+    baseline(small, "demo scale")
+    baseline(large, "10M rows")
+    for note in NOTES:
+        print(f"  note: {note}")
+    met = sum(value <= budget for _, value, budget, _ in RESULTS)
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(f"budgets: {met} met of {len(RESULTS)}")
+    return 0 if met == len(RESULTS) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
