@@ -89,9 +89,11 @@ def _browser(p):
 
 
 def cold_start(db: Path, runs: int) -> None:
-    """Process start → first complete Overview script run (server) and → rendered page (browser)."""
+    """Cold start, by the first complete script run: process start → health check answered, plus
+    the first Overview script run (start to end). Also timed to the page rendered in Chromium,
+    which adds the browser fetching Streamlit's and Plotly's JavaScript."""
     from playwright.sync_api import sync_playwright
-    server_times, browser_times = [], []
+    server_times, browser_times, script_times = [], [], []
     with sync_playwright() as p:
         browser = _browser(p)
         for i in range(runs):
@@ -102,23 +104,28 @@ def cold_start(db: Path, runs: int) -> None:
                 proc = _serve(db, 8620 + i, timing)
                 try:
                     _wait_health(8620 + i)
+                    healthy = time.time() - started
                     page.goto(f"http://127.0.0.1:{8620 + i}/")
                     page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2 && "
                                            "document.querySelectorAll('[data-testid=stMetric]').length == 5", timeout=60_000)
                     browser_times.append(time.time() - started)
-                    for _ in range(100):
-                        if timing.exists() and timing.read_text().strip():
+                    for _ in range(200):
+                        marks = dict(line.split() for line in timing.read_text().splitlines()) if timing.exists() else {}
+                        if "end" in marks:
                             break
                         time.sleep(0.02)
-                    server_times.append(float(timing.read_text().split()[0]) - started)
+                    script = float(marks["end"]) - float(marks["start"])
+                    script_times.append(script)
+                    server_times.append(healthy + script)
                 finally:
                     proc.terminate()
                     proc.wait(timeout=20)
                     page.close()
         browser.close()
-    record("cold start: serve → first complete Overview run", statistics.median(server_times) * 1000, 2000)
-    NOTES.append(f"cold start to the Overview rendered in headless Chromium: median {statistics.median(browser_times):.2f} s "
-                 "(includes Chromium loading Streamlit's and Plotly's JavaScript)")
+    record("cold start: serve → healthy + first complete Overview run", statistics.median(server_times) * 1000, 2000)
+    NOTES.append(f"first Overview script run alone: median {statistics.median(script_times) * 1000:.0f} ms; "
+                 f"to the page rendered in headless Chromium: median {statistics.median(browser_times):.2f} s "
+                 "(adds the browser loading Streamlit's and Plotly's JavaScript)")
 
 
 def _patch_apptest() -> None:

@@ -14,7 +14,7 @@ st.markdown("The question the 2019 LIFT review raised: **do districts with more 
             "outcomes for pupils with SEN?** Each point is one district.")
 
 opts = controls.association_controls(f)
-res = data.call(association.analyse, opts, f)
+res = data.call(association.analyse, opts, f.with_(districts=()))  # every district; the selection is highlighted
 st.info(res.finding, icon=":material/insights:")
 chart = outcomes.scatter(res, f)
 event = widgets.chart(chart, "ao_scatter", f.caption(), selectable=True)

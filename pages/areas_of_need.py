@@ -13,7 +13,7 @@ st.caption(f.caption())
 if f.need:
     st.info("This page compares all four areas of need, so the area-of-need filter is not applied here.")
 year = f.year_to
-mix = data.call(needs.mix, f, year)
+mix = data.call(needs.mix, f.with_(districts=()), year)
 
 st.header(f"{f.geography_label()}: referrals against pupils with SEN", divider="gray")
 label = f.geography_label()

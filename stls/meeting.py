@@ -86,7 +86,7 @@ def _exceptions(db, f: Filters) -> Slide:
 
 
 def _activity_outcomes(db, f: Filters) -> Slide:
-    res = association.analyse(db, association.Options(), f)
+    res = association.analyse(db, association.Options(), f.with_(districts=()))
     chart = outcomes_view.scatter(res, f)
     pts = res.points.dropna(subset=["x", "y"])
     native = Native("scatter", pts["name"].tolist(), {"Districts": list(zip(pts["x"], pts["y"]))},
@@ -98,7 +98,7 @@ def _activity_outcomes(db, f: Filters) -> Slide:
 
 
 def _needs(db, f: Filters) -> Slide:
-    mix = needs.mix(db, f, f.year_to)
+    mix = needs.mix(db, f.with_(districts=()), f.year_to)
     chart = needs_view.kent_mix(mix, f.year_to, "Kent")
     kent = mix[mix["geography_code"] == ref.KENT_CODE]
     native = Native("bar", kent["area"].tolist(), {"Referrals (%)": kent["referral_share"].round(1).tolist(),

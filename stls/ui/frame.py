@@ -17,7 +17,15 @@ from stls.ui import data, state, widgets
 _ACTIVE = "_frame_active"
 
 
+def _timing(mark: str) -> None:
+    path = os.environ.get("STLS_TIMING_FILE")  # set by bench/run.py to time complete script runs
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"{mark} {time.time():.4f}\n")
+
+
 def open_frame(page: str) -> Filters:
+    _timing("start")
     state.set_page(page)
     extent = data.extent()
     f = state.sidebar_filters(extent)
@@ -34,10 +42,7 @@ def open_frame(page: str) -> Filters:
 def close_frame(f: Filters) -> None:
     st.session_state[_ACTIVE] = False
     state.write_url(f)
-    timing = os.environ.get("STLS_TIMING_FILE")  # set by bench/run.py to time complete script runs
-    if timing:
-        with open(timing, "a", encoding="utf-8") as fh:
-            fh.write(f"{time.time():.4f}\n")
+    _timing("end")
 
 
 def filters(page: str) -> Filters:

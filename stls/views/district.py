@@ -44,7 +44,7 @@ def activity_spc(db, f: Filters, code: str, activity_type: str) -> charts.Chart:
 
 def need_mix(db, f: Filters, code: str, year: int) -> charts.Chart:
     """The district's referral mix and SEN pupil mix by area, with Kent's alongside in the table."""
-    m = needs.mix(db, f, year)
+    m = needs.mix(db, f.with_(districts=()), year)   # one mix for every district (memoised)
     idx = needs.index_by_geography(m).set_index("geography_code")["index"]
     mine = m[m["geography_code"] == code]
     name = ref.DISTRICT_NAMES[code]

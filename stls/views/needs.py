@@ -73,7 +73,7 @@ def trend_chart(db, f: Filters) -> charts.Chart:
 
 def selection_mix(db, f: Filters, year: int) -> pd.DataFrame:
     """The need mix for the selected districts taken together, labelled as the Kent row is."""
-    mix = needs.mix(db, f, year)
+    mix = needs.mix(db, f.with_(districts=()), year)
     part = mix[mix["geography_code"].isin(f.districts)]
     out = part.groupby(["need_area", "area"], as_index=False)[["referrals", "pupils"]].sum()
     for col, share in (("referrals", "referral_share"), ("pupils", "pupil_share")):
