@@ -21,7 +21,7 @@ widgets.chart(view.kent_mix(mix if not f.districts else data.call(view.selection
               "na_kent", f.caption())
 
 st.header("Every district", divider="gray")
-widgets.chart(view.small_multiples(mix, year), "na_multiples", f.caption())
+widgets.chart(data.call(view.district_multiples, f.with_(districts=()), year), "na_multiples", f.caption())
 widgets.table(view.index_table(mix), f"Dissimilarity index by area, {ref.academic_year_label(year)}", f.caption(), "na_index")
 st.caption("The index is the share of referrals that would have to change area for the referral mix to match the "
            "mix of pupils with SEN: 0 means the same mix, 100 no overlap.")

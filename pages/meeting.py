@@ -8,11 +8,12 @@ from stls.ui import data, frame, meeting_ui, state, widgets
 PAGE = "meeting"
 f = frame.filters(PAGE)
 skey, spotlights = state.page_choice("spotlight", list(ref.DISTRICT_CODES), list(f.districts), multi=True)
-slides = data.call(meeting.agenda, f, tuple(st.session_state.get(skey, spotlights)))
-index = meeting_ui.slide_index(len(slides))
-slide = slides[index]
+chosen = tuple(st.session_state.get(skey, spotlights))
+count = meeting.agenda_length(chosen)
+index = meeting_ui.slide_index(count)
+slide = data.call(meeting.slide, f, chosen, index)
 
-meeting_ui.previous_next(index, len(slides))
+meeting_ui.previous_next(index, count)
 st.caption(f"{slide.section} · {f.caption()}")
 st.title(slide.title)
 for bullet in slide.bullets[1:]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from stls import reference as ref
 
@@ -20,6 +21,11 @@ HIGHLIGHT, MUTED, KENT_LINE = "#12436D", "#BFC9D4", "#801650"
 RAG_COLOURS = {"Green": "#00703C", "Amber": "#B05A00", "Red": "#D4351C"}
 FONT = dict(family="Arial, Helvetica, sans-serif", size=15, color="#0B0C0C")
 REGIME_NOTE = "Vertical lines mark service changes: tiered model from Sept 2022, in-house service from Sept 2025."
+
+
+# No Plotly template: building and copying one costs tens of milliseconds per figure; the few
+# styles we use are set directly in style().
+pio.templates.default = "none"
 
 
 @dataclass
@@ -49,19 +55,20 @@ def style(fig: go.Figure, title: str, source: str, *, height: int = 420, legend:
     title = wrap(title)
     top, bottom = 70 + 22 * title.count("<br>"), 120 if legend else 70
     plot = max(height - top - bottom, 100)
-    fig.update_layout(
-        title=dict(text=title, x=0, xref="paper", xanchor="left", font=dict(size=18)),
-        font=FONT, colorway=list(PALETTE), height=height, template="plotly_white",
-        margin=dict(l=10, r=10, t=top, b=bottom), showlegend=legend,
-        legend=dict(orientation="h", yanchor="top", y=-45 / plot, x=0, title_text=""),
-        hoverlabel=dict(font_size=14),
-    )
     axis = dict(tickfont=dict(color="#0B0C0C", size=13), title_font=dict(color="#0B0C0C", size=14),
-                gridcolor="#E5E5E5", linecolor="#505A5F", automargin=True)
+                gridcolor="#E5E5E5", linecolor="#505A5F", showline=True, zeroline=False, automargin=True,
+                showgrid=True, ticks="")
     fig.update_xaxes(**axis)
     fig.update_yaxes(**axis)
-    fig.add_annotation(text=f"Source: {source}", xref="paper", yref="paper", x=0, y=-(bottom - 18) / plot,
+    source_note = dict(text=f"Source: {source}", xref="paper", yref="paper", x=0, y=-(bottom - 18) / plot,
                        showarrow=False, xanchor="left", yanchor="bottom", font=dict(size=12, color="#505A5F"))
+    fig.update_layout(
+        title=dict(text=title, x=0, xref="paper", xanchor="left", font=dict(size=18)),
+        font=FONT, colorway=list(PALETTE), height=height, paper_bgcolor="white", plot_bgcolor="white",
+        margin=dict(l=10, r=10, t=top, b=bottom), showlegend=legend,
+        legend=dict(orientation="h", yanchor="top", y=-45 / plot, x=0, title_text=""),
+        hoverlabel=dict(font_size=14), annotations=list(fig.layout.annotations) + [source_note],
+    )
     return fig
 
 

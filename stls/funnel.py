@@ -38,19 +38,6 @@ class Funnel:
         return self.points.loc[self.points["position"].isin(flags), "name"].tolist()
 
 
-def _position(row) -> str:
-    v = row["value"]
-    if v > row["upper_998"]:
-        return "above 99.8% limit"
-    if v < row["lower_998"]:
-        return "below 99.8% limit"
-    if v > row["upper_95"]:
-        return "above 95% limit"
-    if v < row["lower_95"]:
-        return "below 95% limit"
-    return "within limits"
-
-
 def funnel(points: pd.DataFrame, kent_percent: float) -> Funnel:
     """points: geography_code, name, cohort, value (a percentage). Kent's value is the target."""
     p0 = kent_percent / 100
@@ -58,7 +45,10 @@ def funnel(points: pd.DataFrame, kent_percent: float) -> Funnel:
     pts = pts[pts["cohort"] > 0]
     for name, arr in limits(p0, pts["cohort"]).items():
         pts[name] = 100 * arr
-    pts["position"] = pts.apply(_position, axis=1) if len(pts) else []
+    v = pts["value"]
+    pts["position"] = np.select(
+        [v > pts["upper_998"], v < pts["lower_998"], v > pts["upper_95"], v < pts["lower_95"]],
+        ["above 99.8% limit", "below 99.8% limit", "above 95% limit", "below 95% limit"], "within limits")
     top = max(float(pts["cohort"].max()) * 1.15, 50) if len(pts) else 500
     grid = np.unique(np.geomspace(30, top, 120).round())
     curve = pd.DataFrame({"cohort": grid, **{k: 100 * v for k, v in limits(p0, grid).items()}})

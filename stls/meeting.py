@@ -122,7 +122,20 @@ def _spotlight(db, f: Filters, code: str) -> Slide:
                  notes="\n\n".join(f"{d.kpi.label}: {d.kpi.description}" for d, _ in pairs))
 
 
+SECTIONS = (_headlines, _exceptions, _activity_outcomes, _needs)
+
+
+def agenda_length(spotlights: tuple[str, ...] = ()) -> int:
+    return len(SECTIONS) + len(spotlights)
+
+
+def slide(db, f: Filters, spotlights: tuple[str, ...], index: int) -> Slide:
+    """One slide of the agenda (meeting mode builds only the one on screen)."""
+    if index < len(SECTIONS):
+        return SECTIONS[index](db, f)
+    return _spotlight(db, f, spotlights[index - len(SECTIONS)])
+
+
 def agenda(db, f: Filters, spotlights: tuple[str, ...] = ()) -> list[Slide]:
     """The slides, in agenda order, for the filters and the spotlight districts."""
-    slides = [_headlines(db, f), _exceptions(db, f), _activity_outcomes(db, f), _needs(db, f)]
-    return slides + [_spotlight(db, f, code) for code in spotlights]
+    return [slide(db, f, spotlights, i) for i in range(agenda_length(spotlights))]

@@ -72,15 +72,15 @@ def _segment_rules(v: np.ndarray, mean: float, ucl: float, lcl: float) -> tuple[
         trend |= marked | np.r_[marked[1:], False]
     upper2, lower2 = mean + (ucl - mean) * 2 / 3, mean - (mean - lcl) * 2 / 3
     near = np.zeros(n, dtype=bool)
-    for hi in (v > upper2, v < lower2):
-        for i in range(n - 2):
-            window = hi[i:i + 3]
-            if window.sum() >= 2:
-                near[i:i + 3] |= window
-    for i in range(n):
-        rules[i] = ", ".join(name for name, hit in (("beyond limit", beyond[i]), ("run of 7", shift[i]),
-                                                    ("trend of 6", trend[i]), ("2 of 3 near limit", near[i])) if hit)
-    return beyond | shift | trend | near, rules, side
+    for hi in (v > upper2, v < lower2):  # 2 of any 3 consecutive points beyond 2 sigma, same side
+        if n >= 3:
+            windows = np.lib.stride_tricks.sliding_window_view(hi, 3)
+            for start in np.flatnonzero(windows.sum(axis=1) >= 2):
+                near[start:start + 3] |= hi[start:start + 3]
+    names = np.array(["beyond limit", "run of 7", "trend of 6", "2 of 3 near limit"])
+    flags = np.column_stack([beyond, shift, trend, near])
+    rules = [", ".join(names[row]) if row.any() else "" for row in flags]
+    return flags.any(axis=1), rules, side
 
 
 def xmr(periods, values, breaks=(), polarity: Polarity = Polarity.higher, target: float | None = None) -> SpcResult:

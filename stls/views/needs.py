@@ -45,6 +45,11 @@ def small_multiples(mix: pd.DataFrame, year: int) -> charts.Chart:
     return charts.Chart(fig, alt, table, title)
 
 
+def district_multiples(db, f: Filters, year: int) -> charts.Chart:
+    """Small multiples for every district (the same whichever districts are selected)."""
+    return small_multiples(needs.mix(db, f.with_(districts=()), year), year)
+
+
 def index_table(mix: pd.DataFrame) -> pd.DataFrame:
     idx = needs.index_by_geography(mix).sort_values("index")
     return pd.DataFrame({"Area": idx["name"], "Dissimilarity index (0–100)": idx["index"].map(
