@@ -2,7 +2,6 @@
 import streamlit as st
 
 from stls import association
-from stls import reference as ref
 from stls.ui import controls, data, frame, widgets
 from stls.views import outcomes
 

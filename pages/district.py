@@ -35,7 +35,7 @@ st.header("Areas of need against Kent", divider="gray")
 widgets.chart(data.call(district.need_mix, f, code, f.year_to), "dp_mix", g.caption())
 
 st.header("Outcomes for pupils with SEN", divider="gray")
-mkey, measure, gkey, group = controls.outcome_pickers("dp")
+measure, group = controls.outcome_pickers()
 widgets.chart(data.call(district.outcomes, f, code, measure, group), "dp_outcomes", g.caption())
 year = data.call(district.latest_outcome_year, measure, f.year_to)
 if year is None:

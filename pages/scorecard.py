@@ -10,9 +10,9 @@ f = frame.filters(PAGE)
 st.title("KPI scorecard")
 st.caption(f"{f.caption()} · each KPI's latest year in the range; change is on the year before")
 
-for theme, frame in data.call(scorecard.theme_tables, f).items():
+for theme, table in data.call(scorecard.theme_tables, f).items():
     st.subheader(theme, divider="gray")
-    widgets.scorecard_table(frame, f"KPI scorecard: {theme}", f.caption(), f"sc_{theme[:12]}")
+    widgets.scorecard_table(table, f"KPI scorecard: {theme}", f.caption(), f"sc_{theme[:12]}")
 st.caption("RAG: ✔ Green target met · ▲ Amber floor met, target not · ✖ Red floor missed · [z] no target "
            "(demand indicators have no good direction). Variation and assurance follow NHS 'Making Data Count': "
            + "; ".join(f"{scorecard.VARIATION_ICON[k]} = {v}" for k, v in spc.VARIATION_TEXT.items()) + ".")

@@ -6,7 +6,6 @@ import pytest
 from scipy import stats
 
 from stls import association as assoc
-from stls import reference as ref
 from stls.filters import Filters
 
 

@@ -7,7 +7,7 @@ import pytest
 from stls import reference as ref
 from stls.demo.build import demo_tables
 
-from conftest import DEMO_SEED, DEMO_UNTIL
+from conftest import DEMO_UNTIL
 
 ENGLAND = ref.ENGLAND_CODE
 KENT = ref.KENT_CODE

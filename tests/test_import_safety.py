@@ -1,6 +1,5 @@
 """Imports are atomic and durable: SIGKILL at any moment leaves the previous data intact and
 the database opening; a reader keeps working during an import and then sees the new data."""
-import os
 import shutil
 import signal
 import subprocess

@@ -1,5 +1,4 @@
 """The meeting pack (PPTX, HTML, PDF) and meeting mode."""
-import datetime as dt
 from html.parser import HTMLParser
 
 import pytest

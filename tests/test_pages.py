@@ -1,7 +1,6 @@
 """Every page in AppTest over a matrix of filters; key figures against independent calculations."""
 import datetime as dt
 
-import numpy as np
 import pytest
 from scipy import stats
 from streamlit.testing.v1 import AppTest

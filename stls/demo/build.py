@@ -5,7 +5,6 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from stls import db
 from stls import reference as ref

@@ -18,14 +18,14 @@ def _select(label: str, param: str, options: list[str], default: str, fmt) -> st
     return value
 
 
-def outcome_pickers(prefix: str) -> tuple[str, str, str, str]:
-    """Measure and SEN group selectors side by side; returns (key, measure, key, group)."""
+def outcome_pickers() -> tuple[str, str]:
+    """Measure and SEN group selectors side by side; returns (measure, group)."""
     left, right = st.columns(2)
     with left:
         measure = _select("Outcome measure", "measure", list(ref.MEASURE_CODES), "ks2_rwm_expected", ref.MEASURE_LABELS.get)
     with right:
         group = _select("SEN group", "group", ["sen_support", "ehc_plan", "all_sen"], "sen_support", ref.SEN_GROUPS.get)
-    return f"pg_measure", measure, f"pg_group", group
+    return measure, group
 
 
 def association_controls(f: Filters) -> association.Options:

@@ -6,7 +6,6 @@ the message it must produce.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 from openpyxl import Workbook
