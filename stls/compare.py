@@ -115,7 +115,7 @@ def _value(frame: pd.DataFrame, year: int) -> float | None:
     return None if hit.empty or pd.isna(hit.iloc[0]) else float(hit.iloc[0])
 
 
-def _hide_small(kpi: Kpi, series: pd.DataFrame) -> pd.DataFrame:
+def hide_small(kpi: Kpi, series: pd.DataFrame) -> pd.DataFrame:
     """Disclosure control on a KPI series: values built on small child counts become NaN."""
     series = series.copy()
     t = disclosure.threshold()
@@ -133,7 +133,7 @@ def _from_series(kpi: Kpi, series: pd.DataFrame, f: Filters, extent: dict, upto:
     """The headline for the latest year with data in ``series`` (already cut to ``upto``)."""
     if series.empty:
         return Headline(kpi, None, "no data", None, None, None)
-    series = _hide_small(kpi, series)
+    series = hide_small(kpi, series)
     periods = list(series["period"])
     values = series["value"].to_numpy(float)
     suppressed = series["suppressed"].to_numpy(bool)
@@ -212,7 +212,7 @@ def compare_period(db, kpi_id: str, f: Filters, grain: str = "academic_year",
     source publishes it), RAG and the direction of travel over the filters' years.
     """
     kpi = catalogue.get(kpi_id)
-    series = _hide_small(kpi, metrics.kpi_series(db, kpi_id, f, grain))
+    series = hide_small(kpi, metrics.kpi_series(db, kpi_id, f, grain))
     shown = series.dropna(subset=["value"])
     if shown.empty:
         return {"kpi": kpi_id, "period": None, "value": None}
@@ -222,7 +222,7 @@ def compare_period(db, kpi_id: str, f: Filters, grain: str = "academic_year",
     others = {}
     for name, geo in (("kent", ref.KENT_CODE), ("england", ref.ENGLAND_CODE)):
         other = metrics.kpi_series(db, kpi_id, f, grain, geography=geo)
-        others[name] = pick(_hide_small(kpi, other).set_index("period")["value"], period) if not other.empty else None
+        others[name] = pick(hide_small(kpi, other).set_index("period")["value"], period) if not other.empty else None
     value = pick(by_period, period)
     return {
         "kpi": kpi_id, "period": period, "value": value,

@@ -13,6 +13,7 @@ from stls import catalogue, compare, metrics, queries, spc
 from stls import reference as ref
 from stls.catalogue import Kpi
 from stls.filters import Filters
+from stls.memo import memoised
 
 COLUMNS = ["id", "label", "theme", "period", "value", "target", "rag", "previous_period", "previous",
            "change", "kent", "england", "direction", "variation", "assurance"]
@@ -27,12 +28,13 @@ def spc_series(db, kpi: Kpi, f: Filters) -> pd.DataFrame:
         series = metrics.series_by_geography(db, kpi.id, f.with_(districts=()), grain)[geo]
     else:
         series = metrics.kpi_series(db, kpi.id, f, grain)
-    series = compare._hide_small(kpi, series) if not series.empty else series
+    series = compare.hide_small(kpi, series) if not series.empty else series
     if monthly and not series.empty:
         series = series[[p.month != 8 for p in series["period"]]]
     return series
 
 
+@memoised
 def spc_for(db, kpi: Kpi, f: Filters) -> spc.SpcResult:
     series = spc_series(db, kpi, f)
     monthly = len(series) > 0 and len({p.year for p in series["period"]}) < len(series)

@@ -25,7 +25,7 @@ def demo_tables(seed: int = DEFAULT_SEED, scale: float = 1.0,
         phase_index=settings["phase"].map(list(ref.PHASES).index))
     # A separate stream for activity so --scale changes only the activity rows.
     act = activity.build_activity(np.random.default_rng([seed, 1]), indexed, until, scale,
-                                  population._shares())
+                                  population.district_shares())
     return {
         "settings": settings,
         "sen_pupils": population.build_sen_pupils(np.random.default_rng([seed, 2])),

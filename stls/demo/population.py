@@ -16,7 +16,7 @@ _KINDS = {"primary": "Primary School", "secondary": "Secondary School",
           "post_16": "Sixth Form College", "early_years": "Pre-School"}
 
 
-def _shares() -> dict[str, float]:
+def district_shares() -> dict[str, float]:
     total = sum(pr.pupil_share for pr in p.PROFILES.values())
     return {code: pr.pupil_share / total for code, pr in p.PROFILES.items()}
 
@@ -28,7 +28,7 @@ def _lerp(pair: tuple[float, float], i: int) -> float:
 def build_settings(rng: np.random.Generator) -> pd.DataFrame:
     """About 600 schools and 600 early years settings, spread by pupil share."""
     rows = []
-    shares = _shares()
+    shares = district_shares()
     next_school, next_ey = 118_000, 500_000
     for phase, total in SETTING_COUNTS.items():
         counts = rng.multinomial(total, list(shares.values()))
@@ -49,7 +49,7 @@ def build_settings(rng: np.random.Generator) -> pd.DataFrame:
 def build_sen_pupils(rng: np.random.Generator) -> pd.DataFrame:
     """January census: pupils by district, SEN group, primary need and phase."""
     rows = []
-    shares = _shares()
+    shares = district_shares()
     for i, year in enumerate(p.YEARS):
         pupils, ehc = _lerp(p.KENT_PUPILS, i), _lerp(p.KENT_EHC, i)
         rate = _lerp(p.SEN_SUPPORT_RATE, i)
@@ -109,7 +109,7 @@ def _combine(rows: list[tuple], groups: dict[str, tuple[int, float]], year, geo,
 
 def build_attainment(rng: np.random.Generator) -> pd.DataFrame:
     """Attainment for England (calibrated), each district (synthetic stories) and Kent."""
-    rows, shares = [], _shares()
+    rows, shares = [], district_shares()
     for measure in ref.MEASURE_CODES:
         england = {(r[0], r[3]): r for r in _england_rows(measure)}
         rows += list(england.values())
@@ -145,6 +145,6 @@ def build_budget(last_financial_year: int) -> pd.DataFrame:
     district_pot = total * (1 - sum(countywide.values()))
     rows = []
     for fy in range(ref.FIRST_ACADEMIC_YEAR, last_financial_year + 1):
-        rows += [(fy, code, round(district_pot * share, 2)) for code, share in _shares().items()]
+        rows += [(fy, code, round(district_pot * share, 2)) for code, share in district_shares().items()]
         rows += [(fy, code, round(total * s, 2)) for code, s in countywide.items()]
     return pd.DataFrame(rows, columns=["financial_year", "service_code", "allocation_gbp"])

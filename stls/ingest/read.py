@@ -42,9 +42,12 @@ def max_bytes() -> int:
         return DEFAULT_MAX_MB * 1024 * 1024
 
 
-def _decode(data: bytes, name: str) -> tuple[str, str]:
+def _refuse_binary(data: bytes, name: str) -> None:
     if b"\x00" in data[:65536]:
         raise FileProblem(f"{name}: this is not a CSV or XLSX file (it contains binary data)")
+
+
+def _decode(data: bytes, name: str) -> tuple[str, str]:
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return data.decode(encoding), encoding
@@ -95,8 +98,7 @@ def _xlsx_rows(data: bytes, name: str, notes: list[str]) -> pd.DataFrame:
 
 
 def _load_text(con: duckdb.DuckDBPyConnection, data: bytes, name: str, tmpdir: str) -> None:
-    if b"\x00" in data[:65536]:
-        raise FileProblem(f"{name}: this is not a CSV or XLSX file (it contains binary data)")
+    _refuse_binary(data, name)
     path = Path(tmpdir) / "file.csv"
     try:
         text = data.decode("utf-8")

@@ -67,7 +67,7 @@ def district_comparison(db, f: Filters, kpi_id: str) -> charts.Chart:
     extent = queries.data_extent(db)
     upto = compare.months_covered(extent, f.year_to)
     frame = metrics.kpi_by_geography(db, kpi_id, f.with_(districts=()), "academic_year", upto=upto)
-    frame = compare._hide_small(kpi, frame)
+    frame = compare.hide_small(kpi, frame)
     latest = frame[frame["value"].notna()]["period"].max()
     if pd.isna(latest):
         empty = pd.DataFrame(columns=["District", kpi.label])
