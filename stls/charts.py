@@ -1,17 +1,25 @@
-"""Plotly figure builders: one palette, one font scale, a source line, regime annotations.
+"""Plotly figures as plain dictionaries: one palette, one font scale, a source line, regime lines.
 
 Every builder returns a ``Chart``: the figure, its alt text and the table that is its
 accessible alternative (already through disclosure control). Pages never style a figure.
+
+Figures are built as Plotly's JSON structure (``{"data": [...], "layout": {...}}``) in one pass
+rather than through ``plotly.graph_objects``: each ``update_layout``/``add_vline`` call there
+validates and copies the whole figure, which cost 50–100 ms per chart, most of a filter change.
+A dictionary is also cheap to cache. ``plotly_figure()`` wraps one for ``st.plotly_chart``
+without validating again; ``tests/test_charts.py`` validates every builder's output against
+Plotly's schema.
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import plotly.io as pio
 
 from stls import reference as ref
 
@@ -21,19 +29,23 @@ HIGHLIGHT, MUTED, KENT_LINE = "#12436D", "#BFC9D4", "#801650"
 RAG_COLOURS = {"Green": "#00703C", "Amber": "#B05A00", "Red": "#D4351C"}
 FONT = dict(family="Arial, Helvetica, sans-serif", size=15, color="#0B0C0C")
 REGIME_NOTE = "Vertical lines mark service changes: tiered model from Sept 2022, in-house service from Sept 2025."
+SPC_COLOURS = {"improving": "#12436D", "concerning": "#F46A25", "neutral": "#A285D1"}
+SOURCE_NAME = "source"   # the name of the source-line annotation, so resizing can move it
 
-
-# No Plotly template: building and copying one costs tens of milliseconds per figure; the few
-# styles we use are set directly in style().
-pio.templates.default = "none"
+Figure = dict   # Plotly's figure JSON: {"data": [trace, ...], "layout": {...}}
 
 
 @dataclass
 class Chart:
-    figure: go.Figure
+    figure: Figure
     alt: str
     table: pd.DataFrame   # the table alternative, as displayed (strings, symbols)
     title: str
+
+
+def plotly_figure(fig: Figure) -> go.Figure:
+    """The figure as a ``go.Figure`` for ``st.plotly_chart``, not validated again (see module doc)."""
+    return go.Figure(fig, _validate=False)
 
 
 def wrap(title: str, width: int = 90) -> str:
@@ -46,101 +58,142 @@ def wrap(title: str, width: int = 90) -> str:
     return title[:cut] + "<br>" + title[cut + 1:]
 
 
-def style(fig: go.Figure, title: str, source: str, *, height: int = 420, legend: bool = True) -> go.Figure:
-    """The shared look: title stating the finding, Arial, palette, legend and source line below.
+def values(column) -> list:
+    """A column as a JSON-ready list (NaN and NaT become null, dates stay dates)."""
+    series = pd.Series(column)
+    out = series.astype(object).where(series.notna(), None).tolist()
+    return out
 
-    Legend and source are placed in pixels below the plot area, so they never overlap
-    whatever the chart's height.
-    """
+
+def axis(title: str | None = None, **settings) -> dict:
+    """An axis in the shared look; ``settings`` are Plotly axis properties."""
+    base = dict(tickfont=dict(color="#0B0C0C", size=13), gridcolor="#E5E5E5", linecolor="#505A5F",
+                showline=True, zeroline=False, automargin=True, showgrid=True, ticks="",
+                title=dict(font=dict(color="#0B0C0C", size=14)))
+    if title:
+        base["title"]["text"] = title
+    return {**base, **settings}
+
+
+def vline(x, colour: str, dash: str, width: float) -> dict:
+    return dict(type="line", xref="x", yref="y domain", x0=x, x1=x, y0=0, y1=1,
+                line=dict(color=colour, dash=dash, width=width))
+
+
+def hline(y, colour: str, dash: str, width: float) -> dict:
+    return dict(type="line", xref="x domain", yref="y", x0=0, x1=1, y0=y, y1=y,
+                line=dict(color=colour, dash=dash, width=width))
+
+
+def label(text: str, *, x, y, xref: str = "x", yref: str = "paper", xanchor: str = "left",
+          yanchor: str = "bottom", size: int = 12, colour: str = "#3D3D3D") -> dict:
+    """A text annotation without an arrow."""
+    return dict(text=text, x=x, y=y, xref=xref, yref=yref, xanchor=xanchor, yanchor=yanchor,
+                showarrow=False, font=dict(size=size, color=colour))
+
+
+def _placement(layout: dict) -> None:
+    """Legend and source line in pixels below the plot area, whatever the chart's height."""
+    margin = layout["margin"]
+    plot = max(layout["height"] - margin["t"] - margin["b"], 100)
+    layout["legend"]["y"] = -45 / plot
+    for note in layout["annotations"]:
+        if note.get("name") == SOURCE_NAME:
+            note["y"] = -(margin["b"] - 18) / plot
+
+
+def figure(traces: list[dict], title: str, source: str, *, height: int = 420, legend: bool = True,
+           xaxis: dict | None = None, yaxis: dict | None = None, shapes: list[dict] = (),
+           annotations: list[dict] = (), **layout: Any) -> Figure:
+    """The shared look: title stating the finding, Arial, palette, legend and source line below."""
     title = wrap(title)
     top, bottom = 70 + 22 * title.count("<br>"), 120 if legend else 70
-    plot = max(height - top - bottom, 100)
-    axis = dict(tickfont=dict(color="#0B0C0C", size=13), title_font=dict(color="#0B0C0C", size=14),
-                gridcolor="#E5E5E5", linecolor="#505A5F", showline=True, zeroline=False, automargin=True,
-                showgrid=True, ticks="")
-    fig.update_xaxes(**axis)
-    fig.update_yaxes(**axis)
-    source_note = dict(text=f"Source: {source}", xref="paper", yref="paper", x=0, y=-(bottom - 18) / plot,
-                       showarrow=False, xanchor="left", yanchor="bottom", font=dict(size=12, color="#505A5F"))
-    fig.update_layout(
+    source_note = dict(label(f"Source: {source}", x=0, y=0, xref="paper", colour="#505A5F"), name=SOURCE_NAME)
+    out = dict(
         title=dict(text=title, x=0, xref="paper", xanchor="left", font=dict(size=18)),
         font=FONT, colorway=list(PALETTE), height=height, paper_bgcolor="white", plot_bgcolor="white",
         margin=dict(l=10, r=10, t=top, b=bottom), showlegend=legend,
-        legend=dict(orientation="h", yanchor="top", y=-45 / plot, x=0, title_text=""),
-        hoverlabel=dict(font_size=14), annotations=list(fig.layout.annotations) + [source_note],
-    )
-    return fig
+        legend=dict(orientation="h", yanchor="top", x=0, title=dict(text="")),
+        hoverlabel=dict(font=dict(size=14)), xaxis=xaxis or axis(), yaxis=yaxis or axis(),
+        annotations=[*annotations, source_note], **layout)
+    if shapes:
+        out["shapes"] = list(shapes)
+    _placement(out)
+    return {"data": traces, "layout": out}
 
 
-def add_regimes(fig: go.Figure, first: dt.date, last: dt.date) -> go.Figure:
-    """Dashed vertical lines at each service-regime change inside the time range."""
+def resized(fig: Figure, height: int) -> Figure:
+    """A copy at another height, legend and source line moved to match."""
+    out = copy.deepcopy(fig)
+    out["layout"]["height"] = height
+    _placement(out["layout"])
+    return out
+
+
+def regimes(first: dt.date, last: dt.date) -> tuple[list[dict], list[dict]]:
+    """Dashed vertical lines (shapes) and their labels at each service-regime change in the range."""
+    shapes, notes = [], []
     for regime in ref.REGIMES[1:]:
         if first <= regime.start <= last:
-            fig.add_vline(x=regime.start, line=dict(color="#3D3D3D", dash="dash", width=1.5))
-            fig.add_annotation(x=regime.start, y=1.0, yref="paper", text=regime.label,
-                               showarrow=False, xanchor="left", yanchor="bottom",
-                               font=dict(size=12, color="#3D3D3D"))
-    return fig
+            shapes.append(vline(regime.start, "#3D3D3D", "dash", 1.5))
+            notes.append(label(regime.label, x=regime.start, y=1.0))
+    return shapes, notes
 
 
-def monthly_lines(frame: pd.DataFrame, title: str, source: str, y_title: str) -> go.Figure:
+def _date(value) -> dt.date:
+    return pd.Timestamp(value).date()
+
+
+def empty(title: str, source: str) -> Figure:
+    """A blank, titled figure for a selection with no data (the page also says so in words)."""
+    return figure([], title, source, height=240, legend=False,
+                  xaxis=axis(visible=False), yaxis=axis(visible=False))
+
+
+def monthly_lines(frame: pd.DataFrame, title: str, source: str, y_title: str) -> Figure:
     """One line per series over months (frame: month, series, value); gaps stay gaps."""
-    fig = go.Figure()
-    for i, (name, part) in enumerate(frame.groupby("series", sort=False)):
-        fig.add_trace(go.Scatter(x=part["month"], y=part["value"], name=str(name), mode="lines",
-                                 line=dict(color=PALETTE[i % len(PALETTE)], width=2.5),
-                                 hovertemplate="%{x|%b %Y}: %{y:,.0f}<extra>" + str(name) + "</extra>"))
-    style(fig, title, source)
-    fig.update_yaxes(title_text=y_title, rangemode="tozero", tickformat=",")
-    fig.update_xaxes(title_text=None, dtick="M12", tickformat="%Y")
-    if not frame.empty:
-        add_regimes(fig, frame["month"].min(), frame["month"].max())
-    return fig
+    traces = [dict(type="scatter", x=values(part["month"]), y=values(part["value"]), name=str(name), mode="lines",
+                   line=dict(color=PALETTE[i % len(PALETTE)], width=2.5),
+                   hovertemplate="%{x|%b %Y}: %{y:,.0f}<extra>" + str(name) + "</extra>")
+              for i, (name, part) in enumerate(frame.groupby("series", sort=False))]
+    shapes, notes = regimes(_date(frame["month"].min()), _date(frame["month"].max())) if not frame.empty else ([], [])
+    return figure(traces, title, source, shapes=shapes, annotations=notes,
+                  xaxis=axis(None, dtick="M12", tickformat="%Y"),
+                  yaxis=axis(y_title, rangemode="tozero", tickformat=","))
 
 
 def district_bars(frame: pd.DataFrame, value_label: str, title: str, source: str,
                   kent_value: float | None = None, highlight: tuple[str, ...] = (),
-                  decimals: int = 1) -> go.Figure:
+                  decimals: int = 1) -> Figure:
     """Horizontal bars by district (frame: name, value), sorted, with Kent as a reference line."""
     frame = frame.dropna(subset=["value"]).sort_values("value")
     colours = [HIGHLIGHT if (not highlight or n in highlight) else MUTED for n in frame["name"]]
-    fig = go.Figure(go.Bar(x=frame["value"], y=frame["name"], orientation="h", marker_color=colours,
-                           text=frame["value"].map(lambda v: f"{v:,.{decimals}f}"), textposition="outside",
-                           hovertemplate="%{y}: %{x:,." + str(decimals) + "f}<extra></extra>"))
-    style(fig, title, source, height=max(360, 34 * len(frame) + 150), legend=False)
+    bars = dict(type="bar", x=values(frame["value"]), y=values(frame["name"]), orientation="h",
+                marker=dict(color=colours), text=[f"{v:,.{decimals}f}" for v in frame["value"]],
+                textposition="outside", hovertemplate="%{y}: %{x:,." + str(decimals) + "f}<extra></extra>")
+    shapes, notes = [], []
     if kent_value is not None and pd.notna(kent_value):
-        fig.add_vline(x=kent_value, line=dict(color=KENT_LINE, dash="dash", width=2))
-        fig.add_annotation(x=kent_value, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
-                           text=f"Kent {kent_value:,.{decimals}f}", font=dict(color=KENT_LINE, size=13))
-    fig.update_xaxes(title_text=value_label, rangemode="tozero")
-    fig.update_yaxes(title_text=None)
-    return fig
-
-
-def empty(title: str, source: str) -> go.Figure:
-    """A blank, titled figure for a selection with no data (the page also says so in words)."""
-    fig = style(go.Figure(), title, source, height=240, legend=False)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return fig
-
-
-SPC_COLOURS = {"improving": "#12436D", "concerning": "#F46A25", "neutral": "#A285D1"}
+        shapes.append(vline(float(kent_value), KENT_LINE, "dash", 2))
+        notes.append(label(f"Kent {kent_value:,.{decimals}f}", x=float(kent_value), y=1.0, xanchor="center",
+                           size=13, colour=KENT_LINE))
+    return figure([bars], title, source, height=max(360, 34 * len(frame) + 150), legend=False,
+                  shapes=shapes, annotations=notes,
+                  xaxis=axis(value_label, rangemode="tozero"), yaxis=axis(None))
 
 
 def spc_chart(frame: pd.DataFrame, title: str, source: str, y_title: str, polarity: str,
-              target: float | None = None, decimals: int = 0) -> go.Figure:
+              target: float | None = None, decimals: int = 0) -> Figure:
     """XmR chart: values, mean, process limits per segment, special-cause points marked by colour and shape."""
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=frame["period"], y=frame["value"], mode="lines+markers", name="Value",
-                             line=dict(color="#3D3D3D", width=1.5), marker=dict(size=6, color="#3D3D3D")))
+    period = values(frame["period"])
+    traces = [dict(type="scatter", x=period, y=values(frame["value"]), mode="lines+markers", name="Value",
+                   line=dict(color="#3D3D3D", width=1.5), marker=dict(size=6, color="#3D3D3D"))]
+    first_segment = frame["segment"].iloc[0] if len(frame) else None
     for seg, part in frame.groupby("segment"):
-        first = seg == frame["segment"].iloc[0]
         for col, name, dash in (("mean", "Mean", "solid"), ("ucl", "Process limits", "dash"), ("lcl", "Process limits", "dash")):
-            fig.add_trace(go.Scatter(x=part["period"], y=part[col], mode="lines", name=name,
-                                     legendgroup=name, showlegend=bool(first and col != "lcl"),
-                                     line=dict(color="#12436D" if col == "mean" else "#505A5F", dash=dash, width=1.5),
-                                     hoverinfo="skip"))
+            traces.append(dict(type="scatter", x=values(part["period"]), y=values(part[col]), mode="lines", name=name,
+                               legendgroup=name, showlegend=bool(seg == first_segment and col != "lcl"),
+                               line=dict(color="#12436D" if col == "mean" else "#505A5F", dash=dash, width=1.5),
+                               hoverinfo="skip"))
     special = frame[frame["special"]]
     if not special.empty:
         good = (special["side"] > 0) == (polarity == "higher_is_better")
@@ -148,119 +201,126 @@ def spc_chart(frame: pd.DataFrame, title: str, source: str, y_title: str, polari
         for k, symbol in (("improving", "circle"), ("concerning", "diamond"), ("neutral", "square")):
             pts = special[kind == k]
             if len(pts):
-                fig.add_trace(go.Scatter(x=pts["period"], y=pts["value"], mode="markers",
-                                         name=f"Special cause ({k})" if k != "neutral" else "Special cause",
-                                         marker=dict(size=12, color=SPC_COLOURS[k], symbol=symbol,
-                                                     line=dict(color="white", width=1)),
-                                         customdata=pts["rules"], hovertemplate="%{x}: %{y}<br>%{customdata}<extra></extra>"))
+                traces.append(dict(type="scatter", x=values(pts["period"]), y=values(pts["value"]), mode="markers",
+                                   name=f"Special cause ({k})" if k != "neutral" else "Special cause",
+                                   marker=dict(size=12, color=SPC_COLOURS[k], symbol=symbol,
+                                               line=dict(color="white", width=1)),
+                                   customdata=values(pts["rules"]),
+                                   hovertemplate="%{x}: %{y}<br>%{customdata}<extra></extra>"))
+    shapes, notes = regimes(_date(min(frame["period"])), _date(max(frame["period"]))) if not frame.empty else ([], [])
     if target is not None:
-        fig.add_hline(y=target, line=dict(color="#00703C", dash="dot", width=2),
-                      annotation_text=f"Target {target:,.{decimals}f}", annotation_position="top left")
-    style(fig, title, source)
-    fig.update_yaxes(title_text=y_title)
-    if not frame.empty:
-        add_regimes(fig, min(frame["period"]), max(frame["period"]))
-    return fig
+        shapes.append(hline(target, "#00703C", "dot", 2))
+        notes.append(label(f"Target {target:,.{decimals}f}", x=0, xref="x domain", y=target, yref="y",
+                           size=15, colour="#0B0C0C"))
+    return figure(traces, title, source, shapes=shapes, annotations=notes, yaxis=axis(y_title))
 
 
 def funnel_chart(points: pd.DataFrame, curve: pd.DataFrame, kent: float, title: str, source: str,
-                 y_title: str, highlight: str | None = None) -> go.Figure:
-    fig = go.Figure()
-    for col, name, dash in (("upper_998", "99.8% limits", "dash"), ("lower_998", "99.8% limits", "dash"),
-                            ("upper_95", "95% limits", "dot"), ("lower_95", "95% limits", "dot")):
-        fig.add_trace(go.Scatter(x=curve["cohort"], y=curve[col], mode="lines", name=name, legendgroup=name,
-                                 showlegend=col.startswith("upper"), hoverinfo="skip",
-                                 line=dict(color="#505A5F", dash=dash, width=1.5)))
-    fig.add_hline(y=kent, line=dict(color=KENT_LINE, width=2), annotation_text=f"Kent {kent:.1f}%",
-                  annotation_position="top right")
+                 y_title: str, highlight: str | None = None) -> Figure:
+    cohort = values(curve["cohort"])
+    traces = [dict(type="scatter", x=cohort, y=values(curve[col]), mode="lines", name=name, legendgroup=name,
+                   showlegend=col.startswith("upper"), hoverinfo="skip", line=dict(color="#505A5F", dash=dash, width=1.5))
+              for col, name, dash in (("upper_998", "99.8% limits", "dash"), ("lower_998", "99.8% limits", "dash"),
+                                      ("upper_95", "95% limits", "dot"), ("lower_95", "95% limits", "dot"))]
     colours = [HIGHLIGHT if highlight in (None, n) else MUTED for n in points["name"]]
     labels = [n if n == highlight or pos != "within limits" else "" for n, pos in zip(points["name"], points["position"])]
-    fig.add_trace(go.Scatter(x=points["cohort"], y=points["value"], mode="markers+text", name="Districts",
-                             text=labels, textposition="top center", textfont=dict(size=13), customdata=points["name"],
-                             marker=dict(size=11, color=colours, line=dict(color="#0B0C0C", width=1)),
-                             hovertemplate="%{customdata}: %{y:.1f}% of %{x:,} pupils<extra></extra>"))
-    style(fig, title, source, height=480)
-    fig.update_xaxes(title_text="Pupils in the cohort")
-    fig.update_yaxes(title_text=y_title)
-    return fig
+    traces.append(dict(type="scatter", x=values(points["cohort"]), y=values(points["value"]), mode="markers+text",
+                       name="Districts", text=labels, textposition="top center", textfont=dict(size=13),
+                       customdata=values(points["name"]),
+                       marker=dict(size=11, color=colours, line=dict(color="#0B0C0C", width=1)),
+                       hovertemplate="%{customdata}: %{y:.1f}% of %{x:,} pupils<extra></extra>"))
+    kent = float(kent)
+    return figure(traces, title, source, height=480, shapes=[hline(kent, KENT_LINE, "solid", 2)],
+                  annotations=[label(f"Kent {kent:.1f}%", x=1, xref="x domain", y=kent, yref="y", xanchor="right",
+                                     size=15, colour="#0B0C0C")],
+                  xaxis=axis("Pupils in the cohort"), yaxis=axis(y_title))
 
 
 def scatter_chart(points: pd.DataFrame, x_title: str, y_title: str, title: str, source: str,
-                  slope: float | None, intercept: float | None, highlight: tuple[str, ...] = ()) -> go.Figure:
+                  slope: float | None, intercept: float | None, highlight: tuple[str, ...] = ()) -> Figure:
     """Districts as labelled points (points: geography_code, name, x, y), with the fitted line."""
     pts = points.dropna(subset=["x", "y"])
     colours = [HIGHLIGHT if not highlight or n in highlight else MUTED for n in pts["name"]]
-    fig = go.Figure(go.Scatter(x=pts["x"], y=pts["y"], mode="markers+text", text=pts["name"],
-                               textposition="top center", customdata=pts["geography_code"], name="Districts",
-                               marker=dict(size=13, color=colours, line=dict(color="#0B0C0C", width=1)),
-                               hovertemplate="%{text}<br>x %{x:.1f}, y %{y:.1f}<extra></extra>"))
+    traces = [dict(type="scatter", x=values(pts["x"]), y=values(pts["y"]), mode="markers+text", text=values(pts["name"]),
+                   textposition="top center", customdata=values(pts["geography_code"]), name="Districts",
+                   marker=dict(size=13, color=colours, line=dict(color="#0B0C0C", width=1)),
+                   hovertemplate="%{text}<br>x %{x:.1f}, y %{y:.1f}<extra></extra>")]
     if slope is not None and len(pts) > 1:
-        xs = np.array([pts["x"].min(), pts["x"].max()])
-        fig.add_trace(go.Scatter(x=xs, y=intercept + slope * xs, mode="lines", name="Fitted line (least squares)",
-                                 line=dict(color="#801650", dash="dash", width=2), hoverinfo="skip"))
-    style(fig, title, source, height=520)
-    fig.update_xaxes(title_text=x_title)
-    fig.update_yaxes(title_text=y_title)
-    return fig
+        xs = np.array([pts["x"].min(), pts["x"].max()], dtype=float)
+        traces.append(dict(type="scatter", x=xs.tolist(), y=(intercept + slope * xs).tolist(), mode="lines",
+                           name="Fitted line (least squares)", line=dict(color="#801650", dash="dash", width=2),
+                           hoverinfo="skip"))
+    return figure(traces, title, source, height=520, xaxis=axis(x_title), yaxis=axis(y_title))
 
 
-def need_mix_bars(frame: pd.DataFrame, title: str, source: str) -> go.Figure:
+def need_mix_bars(frame: pd.DataFrame, title: str, source: str) -> Figure:
     """Referral share against SEN pupil share for the four areas (frame: area, referral_share, pupil_share)."""
-    fig = go.Figure()
-    for col, name, colour in (("referral_share", "Referrals", PALETTE[0]), ("pupil_share", "Pupils with SEN", PALETTE[1])):
-        fig.add_trace(go.Bar(x=frame["area"], y=frame[col], name=name, marker_color=colour,
-                             text=frame[col].map(lambda v: "" if pd.isna(v) else f"{v:.0f}%"), textposition="outside",
-                             hovertemplate="%{x}: %{y:.1f}%<extra>" + name + "</extra>"))
-    style(fig, title, source, height=420)
-    fig.update_layout(barmode="group")
-    fig.update_yaxes(title_text="Share (%)", rangemode="tozero")
-    return fig
+    traces = [dict(type="bar", x=values(frame["area"]), y=values(frame[col]), name=name, marker=dict(color=colour),
+                   text=["" if pd.isna(v) else f"{v:.0f}%" for v in frame[col]], textposition="outside",
+                   hovertemplate="%{x}: %{y:.1f}%<extra>" + name + "</extra>")
+              for col, name, colour in (("referral_share", "Referrals", PALETTE[0]),
+                                        ("pupil_share", "Pupils with SEN", PALETTE[1]))]
+    return figure(traces, title, source, height=420, barmode="group",
+                  yaxis=axis("Share (%)", rangemode="tozero"))
 
 
-def need_small_multiples(frame: pd.DataFrame, title: str, source: str) -> go.Figure:
-    """One panel per area (frame: name, need_area, referral_share, pupil_share): districts as dumbbells."""
-    from plotly.subplots import make_subplots
-    areas = list(ref.NEED_AREAS)
-    fig = make_subplots(rows=1, cols=4, shared_yaxes=True, subplot_titles=[ref.NEED_AREAS[a] for a in areas],
-                        horizontal_spacing=0.03)
+def need_small_multiples(frame: pd.DataFrame, title: str, source: str) -> Figure:
+    """One panel per area (frame: name, need_area, referral_share, pupil_share): districts as dumbbells.
+
+    Four x axes side by side sharing one y axis (as ``make_subplots(1, 4, shared_yaxes=True)``)."""
+    areas, gap = list(ref.NEED_AREAS), 0.03
+    width = (1 - gap * (len(areas) - 1)) / len(areas)
     names = sorted(frame["name"].unique(), key=lambda n: (n != "Kent", n), reverse=True)
+    traces, axes, titles = [], {}, []
     for i, area in enumerate(areas, start=1):
         part = frame[frame["need_area"] == area].set_index("name").reindex(names)
-        for col, label, colour, symbol in (("pupil_share", "Pupils with SEN", PALETTE[1], "circle"),
-                                           ("referral_share", "Referrals", PALETTE[0], "diamond")):
-            fig.add_trace(go.Scatter(x=part[col], y=names, mode="markers", name=label, legendgroup=label,
-                                     showlegend=i == 1, marker=dict(size=10, color=colour, symbol=symbol),
-                                     hovertemplate="%{y}: %{x:.1f}%<extra>" + label + "</extra>"), row=1, col=i)
-    style(fig, title, source, height=560)
-    fig.update_annotations(font=dict(size=13))
-    fig.update_xaxes(title_text="%", rangemode="tozero")
+        suffix = "" if i == 1 else str(i)
+        for col, name, colour, symbol in (("pupil_share", "Pupils with SEN", PALETTE[1], "circle"),
+                                          ("referral_share", "Referrals", PALETTE[0], "diamond")):
+            traces.append(dict(type="scatter", x=values(part[col]), y=list(names), mode="markers", name=name,
+                               legendgroup=name, showlegend=i == 1, xaxis=f"x{suffix}", yaxis=f"y{suffix}",
+                               marker=dict(size=10, color=colour, symbol=symbol),
+                               hovertemplate="%{y}: %{x:.1f}%<extra>" + name + "</extra>"))
+        left = (i - 1) * (width + gap)
+        axes[f"xaxis{suffix}"] = axis("%", rangemode="tozero", domain=[left, left + width], anchor=f"y{suffix}")
+        axes[f"yaxis{suffix}"] = axis(None, anchor=f"x{suffix}", domain=[0, 1],
+                                      **({} if i == 1 else dict(matches="y", showticklabels=False)))
+        titles.append(label(ref.NEED_AREAS[area], x=left + width / 2, xref="paper", y=1.0, xanchor="center",
+                            size=13, colour="#0B0C0C"))
+    fig = figure(traces, title, source, height=560, annotations=titles, xaxis=axes.pop("xaxis"),
+                 yaxis=axes.pop("yaxis"), **axes)
     return fig
 
 
-def area_trend(frame: pd.DataFrame, title: str, source: str) -> go.Figure:
+def area_trend(frame: pd.DataFrame, title: str, source: str) -> Figure:
     """Referral share by area per year (frame: academic_year, need_area, share)."""
-    fig = go.Figure()
+    traces = []
     for area, colour in NEED_COLOURS.items():
         part = frame[frame["need_area"] == area]
-        fig.add_trace(go.Scatter(x=part["academic_year"].map(ref.academic_year_label), y=part["share"],
-                                 mode="lines+markers", name=ref.NEED_AREAS[area], line=dict(color=colour, width=2.5),
-                                 hovertemplate="%{x}: %{y:.1f}%<extra>" + ref.NEED_AREAS[area] + "</extra>"))
-    style(fig, title, source)
-    fig.update_yaxes(title_text="Share of referrals (%)", rangemode="tozero")
-    return fig
+        traces.append(dict(type="scatter", x=[ref.academic_year_label(y) for y in part["academic_year"]],
+                           y=values(part["share"]), mode="lines+markers", name=ref.NEED_AREAS[area],
+                           line=dict(color=colour, width=2.5),
+                           hovertemplate="%{x}: %{y:.1f}%<extra>" + ref.NEED_AREAS[area] + "</extra>"))
+    return figure(traces, title, source, yaxis=axis("Share of referrals (%)", rangemode="tozero"))
 
 
-def outcome_lines(frame: pd.DataFrame, title: str, source: str, y_title: str) -> go.Figure:
+def outcome_lines(frame: pd.DataFrame, title: str, source: str, y_title: str) -> Figure:
     """Outcome by academic year per geography (frame: academic_year, series, value); missing years stay gaps."""
-    fig = go.Figure()
     colours = {"England": PALETTE[4], "Kent": PALETTE[2]}
-    for i, (name, part) in enumerate(frame.groupby("series", sort=False)):
-        fig.add_trace(go.Scatter(x=part["academic_year"].map(ref.academic_year_label), y=part["value"],
-                                 mode="lines+markers", name=str(name), connectgaps=False,
-                                 line=dict(color=colours.get(name, PALETTE[0]), width=2.5,
-                                           dash="dot" if name == "England" else "solid"),
-                                 hovertemplate="%{x}: %{y:.1f}<extra>" + str(name) + "</extra>"))
-    style(fig, title, source)
-    fig.update_yaxes(title_text=y_title)
-    fig.update_xaxes(type="category")
-    return fig
+    traces = [dict(type="scatter", x=[ref.academic_year_label(y) for y in part["academic_year"]],
+                   y=values(part["value"]), mode="lines+markers", name=str(name), connectgaps=False,
+                   line=dict(color=colours.get(name, PALETTE[0]), width=2.5,
+                             dash="dot" if name == "England" else "solid"),
+                   hovertemplate="%{x}: %{y:.1f}<extra>" + str(name) + "</extra>")
+              for name, part in frame.groupby("series", sort=False)]
+    return figure(traces, title, source, yaxis=axis(y_title), xaxis=axis(None, type="category"))
+
+
+def heatmap(z: np.ndarray, x: list[str], y: list[str], text: np.ndarray, title: str, source: str,
+            tickvals: list[str]) -> Figure:
+    """Rows × columns shaded white to dark blue from 0 to 150 (per cent of usual), with cell words."""
+    trace = dict(type="heatmap", z=np.where(np.isnan(z), None, z).tolist(), x=list(x), y=list(y),
+                 text=text.tolist(), texttemplate="%{text}", colorscale=[[0, "#FFFFFF"], [1, "#12436D"]],
+                 zmin=0, zmax=150, colorbar=dict(title=dict(text="% of usual")),
+                 hovertemplate="%{y}, %{x}: %{z:.0f}% of a usual month<extra></extra>")
+    return figure([trace], title, source, height=520, legend=False, xaxis=axis(None, tickangle=0, tickvals=tickvals))

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import plotly.graph_objects as go
 import streamlit as st
 
-from stls import pack
+from stls import charts, pack
 from stls.charts import Chart
 from stls.filters import Filters
 from stls.ui import data, state
@@ -41,9 +40,7 @@ def slide_index(count: int) -> int:
 
 def fit(chart: Chart, height: int = 440) -> Chart:
     """A copy of the chart sized for one screen (the cached figure is left as it is)."""
-    figure = go.Figure(chart.figure)
-    figure.update_layout(height=height)
-    return replace(chart, figure=figure)
+    return replace(chart, figure=charts.resized(chart.figure, height))
 
 
 def _move(step: int) -> None:

@@ -6,7 +6,7 @@ import re
 import pandas as pd
 import streamlit as st
 
-from stls import disclosure, export
+from stls import charts, disclosure, export
 from stls import reference as ref
 from stls.catalogue import Polarity
 from stls.charts import Chart
@@ -70,7 +70,7 @@ def chart(c: Chart, key: str, caption: str = "", selectable: bool = False):
 
     ``selectable`` lets a click on a point rerun the page; the selection is returned.
     """
-    event = st.plotly_chart(c.figure, key=key, alt=c.alt, theme=None, config={"displaylogo": False},
+    event = st.plotly_chart(charts.plotly_figure(c.figure), key=key, alt=c.alt, theme=None, config={"displaylogo": False},
                             on_select="rerun" if selectable else "ignore",
                             selection_mode="points" if selectable else ("points", "box", "lasso"))
     with st.expander("Table alternative for this chart"):

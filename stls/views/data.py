@@ -5,7 +5,6 @@ import io
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 from stls import catalogue, charts
 from stls import reference as ref
@@ -80,15 +79,11 @@ def completeness(db, last_months: int = 36) -> charts.Chart:
     names = [ref.DISTRICT_NAMES[d] for d in wide.index]
     labels = [f"{m:%b %y}" for m in months]
     text = np.where(wide.to_numpy() == 0, "none", np.where(flags.to_numpy(), "low", ""))
-    fig = go.Figure(go.Heatmap(z=share.clip(upper=150).to_numpy(), x=labels, y=names, text=text, texttemplate="%{text}",
-                               colorscale=[[0, "#FFFFFF"], [1, "#12436D"]], zmin=0, zmax=150,
-                               colorbar=dict(title="% of usual"),
-                               hovertemplate="%{y}, %{x}: %{z:.0f}% of a usual month<extra></extra>"))
     n_flags = int(flags.to_numpy().sum() - (wide[[m for m in months if m.month == 8]] == 0).to_numpy().sum())
     title = (f"{n_flags} district-months in the last {last_months} look missing or unusually low" if n_flags
              else f"No missing or unusually low months in the last {last_months} (August is the school holiday)")
-    charts.style(fig, title, "Import log · STLS activity tracker", height=520, legend=False)
-    fig.update_xaxes(tickangle=0, tickvals=[l for i, l in enumerate(labels) if i % 3 == 0])
+    fig = charts.heatmap(share.clip(upper=150).to_numpy(dtype=float), labels, names, text, title,
+                         "Import log · STLS activity tracker", [l for i, l in enumerate(labels) if i % 3 == 0])
     table = wide.astype(int).astype(str).where(~flags, wide.astype(int).astype(str) + " (flagged)")
     table.columns = labels
     table.insert(0, "District", names)

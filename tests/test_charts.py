@@ -1,0 +1,101 @@
+"""Every figure the package builds is valid Plotly, keeps the shared look, and is placed by pixels.
+
+Figures are plain dictionaries built without Plotly's validators (see stls/charts.py), so this is
+where they are validated: ``go.Figure(spec)`` raises on any property Plotly does not know.
+"""
+from __future__ import annotations
+
+import json
+
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+
+from stls import association, charts, needs
+from stls import reference as ref
+from stls.filters import Filters
+from stls.views import data as data_view
+from stls.views import district, needs as needs_view, outcomes, overview, scorecard
+
+F = Filters(2016, 2025)
+
+
+def _every_chart(db) -> dict[str, charts.Chart]:
+    code = ref.DISTRICT_CODES[0]
+    mix = needs.mix(db, F, 2024)
+    return {
+        "monthly lines": overview.monthly_activity(db, F),
+        "district bars": overview.district_comparison(db, F, "referral_rate"),
+        "spc (months)": scorecard.spc_view(db, F, "referrals"),
+        "spc (years, target)": scorecard.spc_view(db, F, "ks2_rwm_sen_support"),
+        "spc (district)": district.activity_spc(db, F, code, "referral"),
+        "need mix bars": district.need_mix(db, F, code, 2024),
+        "outcome lines": district.outcomes(db, F, code, "ks2_rwm_expected", "sen_support"),
+        "funnel": district.funnel_view(db, code, "ks2_rwm_expected", "sen_support", 2024),
+        "scatter": outcomes.scatter(association.analyse(db, association.Options(), F), F),
+        "small multiples": needs_view.small_multiples(mix, 2024),
+        "area trend": needs_view.trend_chart(db, F),
+        "heat map": data_view.completeness(db),
+        "empty": charts.Chart(charts.empty("Nothing here", "Nowhere"), "No data.", None, "Nothing here"),
+    }
+
+
+@pytest.fixture(scope="module")
+def every_chart(demo_db):
+    return _every_chart(demo_db)
+
+
+def test_every_figure_is_valid_plotly(every_chart):
+    for name, chart in every_chart.items():
+        try:
+            validated = go.Figure(chart.figure)          # validates every property
+        except ValueError as err:                        # pragma: no cover - the message is the point
+            pytest.fail(f"{name}: {err}")
+        json.loads(pio.to_json(validated))               # and serialises to strict JSON
+        assert json.loads(pio.to_json(charts.plotly_figure(chart.figure), validate=False)) == \
+            json.loads(pio.to_json(validated)), name     # the unvalidated path sends the same JSON
+
+
+def test_shared_look_and_source_line(every_chart):
+    for name, chart in every_chart.items():
+        layout = chart.figure["layout"]
+        assert layout["font"]["family"].startswith("Arial"), name
+        assert layout["title"]["text"] == charts.wrap(chart.title) or name == "empty", name
+        sources = [a for a in layout["annotations"] if a.get("name") == charts.SOURCE_NAME]
+        assert len(sources) == 1 and sources[0]["text"].startswith("Source: "), name
+        # the source line sits (bottom margin - 18 px) below the plot area, whatever the height
+        plot = layout["height"] - layout["margin"]["t"] - layout["margin"]["b"]
+        assert sources[0]["y"] == pytest.approx(-(layout["margin"]["b"] - 18) / max(plot, 100)), name
+
+
+def test_resized_moves_legend_and_source(every_chart):
+    fig = every_chart["monthly lines"].figure
+    small = charts.resized(fig, 300)
+    assert small["layout"]["height"] == 300 and fig["layout"]["height"] == 420   # the original is untouched
+    plot = 300 - small["layout"]["margin"]["t"] - small["layout"]["margin"]["b"]
+    assert small["layout"]["legend"]["y"] == pytest.approx(-45 / max(plot, 100))
+
+
+def test_regime_lines_where_the_range_covers_them(every_chart):
+    fig = every_chart["monthly lines"].figure
+    lines = [s for s in fig["layout"].get("shapes", []) if s["yref"] == "y domain"]
+    assert [s["x0"] for s in lines] == [r.start for r in ref.REGIMES[1:]]   # both changes in 2016–2026
+    spc = every_chart["spc (years, target)"].figure
+    target = [s for s in spc["layout"]["shapes"] if s["xref"] == "x domain"]
+    assert len(target) == 1 and any(a["text"].startswith("Target ") for a in spc["layout"]["annotations"])
+
+
+def test_small_multiples_four_panels_one_shared_axis(every_chart):
+    layout = every_chart["small multiples"].figure["layout"]
+    domains = [layout[f"xaxis{s}"]["domain"] for s in ("", "2", "3", "4")]
+    assert domains[0][0] == 0 and domains[-1][1] == pytest.approx(1)
+    assert all(a[1] < b[0] for a, b in zip(domains, domains[1:]))           # side by side, not overlapping
+    assert all(layout[f"yaxis{s}"]["matches"] == "y" for s in ("2", "3", "4"))
+    titles = {a["text"] for a in layout["annotations"]}
+    assert set(ref.NEED_AREAS.values()) <= titles
+
+
+def test_gaps_stay_gaps(every_chart):
+    """NaN values go out as null (a gap), never as a zero or an invalid NaN token."""
+    spec = pio.to_json(charts.plotly_figure(every_chart["heat map"].figure), validate=False)
+    assert "NaN" not in spec
