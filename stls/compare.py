@@ -125,7 +125,8 @@ def hide_small(kpi: Kpi, series: pd.DataFrame) -> pd.DataFrame:
             v = pd.to_numeric(series[c], errors="coerce").to_numpy(float)
             hidden |= (v > 0) & (v < t)
     series["suppressed"] = hidden
-    series.loc[hidden, "value"] = np.nan
+    if hidden.any():
+        series["value"] = np.where(hidden, np.nan, pd.to_numeric(series["value"], errors="coerce").to_numpy(float))
     return series
 
 

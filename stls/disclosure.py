@@ -33,6 +33,17 @@ def threshold() -> int:
         return 5
 
 
+def symbols_in(table: pd.DataFrame) -> set[str]:
+    """The GSS symbols used as whole cells anywhere in a displayed table."""
+    found: set[str] = set()
+    for col in table.columns:
+        try:
+            found |= set(pd.unique(table[col])) & SYMBOLS.keys()
+        except TypeError:   # a column of lists (e.g. sparklines) holds no symbols
+            continue
+    return found
+
+
 def symbol_key(used: set[str] | None = None) -> list[tuple[str, str]]:
     t = threshold()
     return [(s, text.format(t=t)) for s, text in SYMBOLS.items() if used is None or s in used]

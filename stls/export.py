@@ -32,8 +32,7 @@ def to_csv(table: pd.DataFrame, title: str, caption: str = "", symbols: set[str]
     lines = [neutralise(title)] + ([neutralise(caption)] if caption else [])
     out.write("\n".join(f'"{line}"' for line in lines) + "\n")
     clean.to_csv(out, index=False)
-    used = symbols if symbols is not None else {
-        s for s in disclosure.SYMBOLS if clean.isin([s]).to_numpy().any()}
+    used = symbols if symbols is not None else disclosure.symbols_in(clean)
     if used:
         out.write("\nSymbol,Meaning\n")
         for symbol, meaning in disclosure.symbol_key(used):

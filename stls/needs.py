@@ -8,6 +8,7 @@ area for the mixes to match (0 = identical, 100 = no overlap).
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from stls import metrics, queries
@@ -18,12 +19,19 @@ from stls.memo import memoised
 AREAS = tuple(ref.NEED_AREAS)
 
 
+def _index(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Dissimilarity (0–100) row by row between two arrays of counts (rows × areas); NaN where
+    either row has no counts."""
+    sa, sb = a.sum(axis=1, keepdims=True), b.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = 50 * np.abs(a / sa - b / sb).sum(axis=1)
+    return np.where((sa[:, 0] > 0) & (sb[:, 0] > 0), out, np.nan)
+
+
 def dissimilarity(a: pd.Series, b: pd.Series) -> float:
     """Index of dissimilarity (0–100) between two sets of counts over the same categories."""
     a, b = a.reindex(AREAS).fillna(0).astype(float), b.reindex(AREAS).fillna(0).astype(float)
-    if a.sum() == 0 or b.sum() == 0:
-        return float("nan")
-    return float(50 * (a / a.sum() - b / b.sum()).abs().sum())
+    return float(_index(a.to_numpy()[None, :], b.to_numpy()[None, :])[0])
 
 
 @memoised
@@ -51,10 +59,17 @@ def mix(db, f: Filters, year: int, types=("referral",)) -> pd.DataFrame:
 
 def index_by_geography(frame: pd.DataFrame) -> pd.DataFrame:
     """Dissimilarity per geography from a ``mix`` frame: geography_code, name, index."""
-    rows = [(geo, ref.GEOGRAPHY_NAMES[geo], dissimilarity(part.set_index("need_area")["referrals"],
-                                                          part.set_index("need_area")["pupils"]))
-            for geo, part in frame.groupby("geography_code", sort=False)]
-    return pd.DataFrame(rows, columns=["geography_code", "name", "index"])
+    geo_codes, rows = np.unique(frame["geography_code"].astype(str).to_numpy(), return_inverse=True)
+    cols = pd.Index(AREAS).get_indexer(frame["need_area"].astype(str))
+    counts = {}
+    for col in ("referrals", "pupils"):
+        counts[col] = np.zeros((len(geo_codes), len(AREAS)))
+        np.add.at(counts[col], (rows[cols >= 0], cols[cols >= 0]), frame[col].to_numpy(float)[cols >= 0])
+    order = [int(np.searchsorted(geo_codes, g)) for g in pd.unique(frame["geography_code"].astype(str))]
+    geos = [str(geo_codes[i]) for i in order]
+    counts = {col: c[order] for col, c in counts.items()}
+    return pd.DataFrame({"geography_code": geos, "name": [ref.GEOGRAPHY_NAMES[g] for g in geos],
+                         "index": _index(counts["referrals"], counts["pupils"])})
 
 
 def trend(db, f: Filters, types=("referral",)) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from pptx.dml.color import RGBColor
 from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION
 from pptx.util import Emu, Inches, Pt
 
-from stls import disclosure
+from stls import charts, disclosure
 from stls.charts import PALETTE
 from stls.meeting import Slide
 
@@ -135,7 +135,7 @@ def html_pack(slides: list[Slide], info: PackInfo) -> str:
     for i, s in enumerate(slides):
         figure = "" if s.chart is None else (
             f'<figure role="group" aria-label="{html.escape(s.chart.alt)}">'
-            + pio.to_html(s.chart.figure, full_html=False, include_plotlyjs=False, config={"displayModeBar": False})
+            + pio.to_html(charts.standalone(s.chart.figure), full_html=False, include_plotlyjs=False, config={"displayModeBar": False})
             + f"<figcaption>{html.escape(s.chart.alt)}</figcaption></figure>")
         table = "" if s.table is None else s.table.to_html(index=False, border=0, classes="data", escape=True)
         bullets = "".join(f"<li>{html.escape(b)}</li>" for b in s.bullets)

@@ -84,22 +84,36 @@ def _segment_rules(v: np.ndarray, mean: float, ucl: float, lcl: float) -> tuple[
 
 
 def xmr(periods, values, breaks=(), polarity: Polarity = Polarity.higher, target: float | None = None) -> SpcResult:
-    """XmR limits and special-cause rules for a series, with limits recalculated at ``breaks``."""
-    frame = pd.DataFrame({"period": list(periods), "value": pd.to_numeric(pd.Series(list(values)), errors="coerce")})
-    frame = frame.dropna(subset=["value"]).reset_index(drop=True)
-    frame["segment"] = np.searchsorted(np.array(sorted(breaks), dtype=object), frame["period"].to_numpy(), side="right") \
-        if len(breaks) else 0
-    parts = []
-    for _, seg in frame.groupby("segment", sort=True):
-        v = seg["value"].to_numpy(float)
+    """XmR limits and special-cause rules for a series, with limits recalculated at ``breaks``.
+
+    Computed on NumPy arrays and made into one frame at the end: a scorecard runs this for every
+    KPI on every filter change, and per-segment pandas frames cost more than the arithmetic."""
+    v_all = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").to_numpy(float)
+    keep = ~np.isnan(v_all)
+    period = np.array(list(periods), dtype=object)[keep] if len(v_all) else np.array([], dtype=object)
+    v_all = v_all[keep]
+    segment = (np.searchsorted(np.array(sorted(breaks), dtype=object), period, side="right")
+               if len(breaks) and len(period) else np.zeros(len(period), dtype=int))
+    n = len(v_all)
+    cols = {name: np.full(n, np.nan) for name in ("mean", "ucl", "lcl", "upper_2s", "lower_2s", "side")}
+    special, rules = np.zeros(n, dtype=bool), [""] * n
+    for seg in np.unique(segment):
+        idx = np.flatnonzero(segment == seg)
+        v = v_all[idx]
         mean = float(v.mean())
         mr = float(np.abs(np.diff(v)).mean()) if len(v) > 1 else 0.0
         ucl, lcl = mean + 2.66 * mr, mean - 2.66 * mr
-        special, rules, side = _segment_rules(v, mean, ucl, lcl)
-        parts.append(seg.assign(mean=mean, ucl=ucl, lcl=lcl, upper_2s=mean + 2 / 3 * 2.66 * mr,
-                                lower_2s=mean - 2 / 3 * 2.66 * mr, special=special, rules=rules, side=side))
-    out = pd.concat(parts, ignore_index=True) if parts else frame.assign(
-        mean=[], ucl=[], lcl=[], upper_2s=[], lower_2s=[], special=[], rules=[], side=[])
+        flags, seg_rules, side = _segment_rules(v, mean, ucl, lcl)
+        for name, value in (("mean", mean), ("ucl", ucl), ("lcl", lcl), ("upper_2s", mean + 2 / 3 * 2.66 * mr),
+                            ("lower_2s", mean - 2 / 3 * 2.66 * mr)):
+            cols[name][idx] = value
+        cols["side"][idx] = side
+        special[idx] = flags
+        for i, r in zip(idx, seg_rules):
+            rules[i] = r
+    out = pd.DataFrame({"period": period, "value": v_all, "segment": segment, **{k: cols[k] for k in
+                        ("mean", "ucl", "lcl", "upper_2s", "lower_2s")}, "special": special, "rules": rules,
+                        "side": cols["side"]})
     return SpcResult(out, _variation(out, polarity), _assurance(out, polarity, target))
 
 
