@@ -7,8 +7,6 @@ import sys
 import time
 from pathlib import Path
 
-from stls import db
-
 
 class CliError(Exception):
     """A problem to report to the user in one line, without a traceback."""
@@ -189,8 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["serve"]:  # everything after 'serve' goes to streamlit run
         from stls.serve import main as serve
         return serve(argv[1:])
+    from stls.db import default_path   # after 'serve': pandas and DuckDB would delay the server
     args = build_parser().parse_args(argv)
-    args.db = args.db or db.default_path()
+    args.db = args.db or default_path()
     if getattr(args, "seed", 0) is None:
         from stls.demo import DEFAULT_SEED
         args.seed = DEFAULT_SEED

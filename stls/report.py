@@ -15,18 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import plotly.io as pio
-from pptx import Presentation
-from pptx.chart.data import CategoryChartData, XyChartData
-from pptx.dml.color import RGBColor
-from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION
-from pptx.util import Emu, Inches, Pt
 
 from stls import charts, disclosure
 from stls.charts import PALETTE
 from stls.meeting import Slide
 
+# python-pptx is imported inside the PowerPoint functions: it takes about half a second, which
+# every page would otherwise pay on a server's first run (the frame imports the meeting module).
+
 SOURCE = "Source: KCC STLS activity tracker; DfE school census and attainment statistics."
-NAVY = RGBColor(0x12, 0x43, 0x6D)
+NAVY = "12436D"
 
 
 @dataclass
@@ -37,13 +35,15 @@ class PackInfo:
     synthetic: bool
 
 
-def _text(frame, text: str, size: int, bold: bool = False, colour: RGBColor | None = None) -> None:
+def _text(frame, text: str, size: int, bold: bool = False, colour: str | None = None) -> None:
+    from pptx.dml.color import RGBColor
+    from pptx.util import Pt
     frame.text = text
     for p in frame.paragraphs:
         for run in p.runs:
             run.font.size, run.font.bold = Pt(size), bold
             if colour is not None:
-                run.font.color.rgb = colour
+                run.font.color.rgb = RGBColor.from_string(colour)
 
 
 def _alt(shape, text: str) -> None:
@@ -52,6 +52,10 @@ def _alt(shape, text: str) -> None:
 
 
 def _native_chart(slide, s: Slide, left, top, width, height):
+    from pptx.chart.data import CategoryChartData, XyChartData
+    from pptx.dml.color import RGBColor
+    from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION
+    from pptx.util import Pt
     n = s.native
     if n.kind == "scatter":
         data = XyChartData()
@@ -84,6 +88,7 @@ def _native_chart(slide, s: Slide, left, top, width, height):
 
 
 def _table(slide, frame, left, top, width, max_rows: int = 14):
+    from pptx.util import Emu, Inches
     shown = frame.head(max_rows)
     rows, cols = len(shown) + 1, len(shown.columns)
     shape = slide.shapes.add_table(rows, cols, left, top, width, Emu(int(Inches(0.32)) * rows))
@@ -99,6 +104,8 @@ def _table(slide, frame, left, top, width, max_rows: int = 14):
 
 def pptx(slides: list[Slide], info: PackInfo) -> bytes:
     """A 16:9 deck: title slide, then one slide per agenda item."""
+    from pptx import Presentation
+    from pptx.util import Inches
     prs = Presentation()
     prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
     blank = prs.slide_layouts[6]

@@ -1,25 +1,32 @@
-"""``python -m stls serve``: start the dashboard with the app's modules already imported.
+"""``python -m stls serve``: start the dashboard, then warm it while the first browser loads.
 
 Two reasons to launch through here rather than ``streamlit run app.py`` (which also works):
 - a folder named ``pages/`` makes Streamlit treat the app as a v1 multipage app until the first
   script run calls ``st.navigation``; a first visit straight to a page's URL then shows a
   "Page not found" dialog. Switching that mode off before the server starts avoids it;
-- importing pandas, DuckDB, plotly and the ``stls`` modules, and computing the Overview's default
-  view, in a background thread while the server starts and the first browser loads Streamlit's
-  JavaScript, takes about a second off the first page load.
+- once the server answers, a background thread imports pandas, DuckDB, Plotly and the ``stls``
+  modules, opens the database and fills the very caches the Overview's first run reads. A browser
+  spends about a second loading Streamlit's JavaScript before it asks for that first run, so the
+  run finds its figures ready. The thread waits for the server first: run alongside the
+  server's own start-up it would only slow it (Python runs one thread at a time).
 """
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from pathlib import Path
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
+SERVER_WAIT = 30.0   # seconds to wait for the server before warming anyway
 
 
 def warm_imports() -> None:
     import duckdb  # noqa: F401
     import pandas  # noqa: F401
     import plotly.graph_objects  # noqa: F401
+    import plotly.io  # noqa: F401
+    import plotly.tools  # noqa: F401
     import scipy.special  # noqa: F401
 
     from stls import catalogue, charts, compare, scorecard  # noqa: F401
@@ -28,37 +35,57 @@ def warm_imports() -> None:
 
 
 def warm_default_view() -> None:
-    """Compute the Overview's default view into the version-keyed memo while the server starts,
-    so the first visitor's page is ready sooner. Any failure is left to the page to report."""
+    """Fill the cached calls of the Overview's default view (no URL parameters), with exactly the
+    arguments ``pages/overview.py`` passes, so its first run reads them. Any failure is left to
+    the page to report."""
     try:
         from stls import db as dbmod
-        from stls import queries
         from stls.filters import Filters
+        from stls.ui import data
         from stls.ui.state import default_last_year
         from stls.views import overview
-        path = dbmod.default_path()
-        if not path.exists():
+        if not dbmod.default_path().exists():
             return
-        handle = dbmod.Database(path)
-        extent = queries.data_extent(handle)
+        extent = data.extent()
+        data.meta()
         f = Filters(extent["first_year"], default_last_year(extent))
-        overview.headline_cards(handle, f)
-        overview.monthly_activity(handle, f)
-        overview.district_comparison(handle, f, overview.COMPARISON_KPIS[0])
+        data.call(overview.headline_cards, f)
+        data.call(overview.monthly_activity, f, tuple(overview.DEFAULT_TYPES))
+        data.call(overview.district_comparison, f, overview.COMPARISON_KPIS[0])
     except Exception:  # noqa: BLE001 - warming is an optimisation only
         return
+
+
+def _server_started() -> bool:
+    runtime = sys.modules.get("streamlit.runtime.runtime")   # imported by the server, not by us
+    if runtime is None or not runtime.Runtime.exists():
+        return False
+    return runtime.Runtime.instance().state in (runtime.RuntimeState.NO_SESSIONS_CONNECTED,
+                                                runtime.RuntimeState.ONE_OR_MORE_SESSIONS_CONNECTED)
+
+
+def warm_streamlit() -> None:
+    """Streamlit's first element of a process checks once whether it runs in a REPL, through
+    ``inspect.stack()``; deep in a script run that costs about 0.2 s. Done here, it is cheap."""
+    from streamlit import delta_generator
+    check = getattr(delta_generator, "_maybe_print_use_warning", None)   # private: skip if gone
+    if check is not None:
+        check()
+
+
+def warm_after_start(wait: float = SERVER_WAIT) -> None:
+    deadline = time.monotonic() + wait
+    while not _server_started() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    warm_streamlit()
+    warm_imports()
+    warm_default_view()
 
 
 def main(argv: list[str]) -> int:
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
     PagesManager.uses_pages_directory = False  # st.navigation owns navigation (see above)
-    import threading
-
-    def warm() -> None:  # in the background: the server answers while this runs
-        warm_imports()
-        warm_default_view()
-
-    threading.Thread(target=warm, daemon=True, name="stls-warm").start()
+    threading.Thread(target=warm_after_start, daemon=True, name="stls-warm").start()
     sys.argv = ["streamlit", "run", str(APP), *argv]
     return cli.main()

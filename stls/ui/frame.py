@@ -53,7 +53,6 @@ def filters(page: str) -> Filters:
 
 
 def _meeting_toggle(page: str) -> None:
-    from stls.ui import meeting_ui
     on = page == "meeting"
     with st.sidebar:
         wanted = st.toggle("Meeting mode", value=on, key=f"mt_toggle_{page}",
@@ -64,4 +63,5 @@ def _meeting_toggle(page: str) -> None:
         st.switch_page("pages/overview.py", query_params={k: v for k, v in st.query_params.to_dict().items()
                                                           if k not in ("mode", "slide", "spotlight")})
     if on:
+        from stls.ui import meeting_ui
         meeting_ui.apply_style()
