@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from stls.memo import memoised
+
 Z95, Z998 = 1.959964, 3.090232
 
 
@@ -55,6 +57,7 @@ def funnel(points: pd.DataFrame, kent_percent: float) -> Funnel:
     return Funnel(pts.reset_index(drop=True), curve, kent_percent)
 
 
+@memoised
 def district_funnel(db, measure: str, sen_group: str, year: int) -> Funnel:
     """The 12 districts' results for one measure, SEN group and year, around Kent's figure."""
     from stls import queries

@@ -134,6 +134,16 @@ def referral_need_mix(db, types, f: Filters, upto: int = 11) -> pd.DataFrame:
             GROUP BY ALL)""", params)
 
 
+def monthly_activity_by_district(db, f: Filters) -> pd.DataFrame:
+    """Activities per month, district and type (the filters' districts are ignored)."""
+    where, params = _common(f)
+    return db.query(f"""
+        SELECT month, district_code::VARCHAR AS district_code, activity_type::VARCHAR AS activity_type, activities
+        FROM (SELECT month, district_code, activity_type, sum(activities)::BIGINT AS activities
+              FROM activity_monthly WHERE {where} GROUP BY ALL)
+        ORDER BY month, district_code, activity_type""", params)
+
+
 def monthly_activity_by_type(db, f: Filters) -> pd.DataFrame:
     """Activities per month and type for the filtered area (for the time chart)."""
     where, params = _common(f)
@@ -148,15 +158,15 @@ def monthly_activity_by_type(db, f: Filters) -> pd.DataFrame:
         ORDER BY month, activity_type""", params)
 
 
-def unreached_settings(db, district: str, year: int, phase: str | None = None) -> pd.DataFrame:
-    """Open settings in a district with no STLS contact in the academic year, with their last contact."""
+def unreached_settings(db, year: int, phase: str | None = None) -> pd.DataFrame:
+    """Open settings (every district) with no STLS contact in the academic year, with their last contact."""
     return db.query("""
-        SELECT s.urn, s.name, s.phase::VARCHAR AS phase,
+        SELECT s.district_code::VARCHAR AS district_code, s.urn, s.name, s.phase::VARCHAR AS phase,
                (SELECT max(c.month) FROM setting_contacts c WHERE c.urn = s.urn) AS last_contact
         FROM settings s
-        WHERE s.open AND s.district_code = $district AND ($phase IS NULL OR s.phase::VARCHAR = $phase)
+        WHERE s.open AND ($phase IS NULL OR s.phase::VARCHAR = $phase)
           AND NOT EXISTS (SELECT 1 FROM setting_contacts c WHERE c.urn = s.urn AND c.academic_year = $year)
-        ORDER BY s.phase, s.name""", {"district": district, "year": year, "phase": phase})
+        ORDER BY s.district_code, s.phase, s.name""", {"year": year, "phase": phase})
 
 
 def latest_measure_year(db, measure: str, up_to: int) -> int | None:

@@ -78,8 +78,8 @@ def warm_after_start(wait: float = SERVER_WAIT) -> None:
     while not _server_started() and time.monotonic() < deadline:
         time.sleep(0.01)
     warm_streamlit()
+    warm_default_view()   # what the first page needs, first
     warm_imports()
-    warm_default_view()
 
 
 def main(argv: list[str]) -> int:

@@ -114,30 +114,30 @@ def xmr(periods, values, breaks=(), polarity: Polarity = Polarity.higher, target
     out = pd.DataFrame({"period": period, "value": v_all, "segment": segment, **{k: cols[k] for k in
                         ("mean", "ucl", "lcl", "upper_2s", "lower_2s")}, "special": special, "rules": rules,
                         "side": cols["side"]})
-    return SpcResult(out, _variation(out, polarity), _assurance(out, polarity, target))
+    variation = _variation(segment, special, cols["side"], polarity)
+    assurance = _assurance(segment, cols["lcl"][-1], cols["ucl"][-1], polarity, target) if n else None
+    return SpcResult(out, variation, assurance)
 
 
-def _variation(frame: pd.DataFrame, polarity: Polarity) -> str:
+def _variation(segment: np.ndarray, special: np.ndarray, side: np.ndarray, polarity: Polarity) -> str:
     """The latest point's variation icon: special cause (by direction and polarity) or common cause."""
-    if frame.empty or (frame["segment"] == frame["segment"].iloc[-1]).sum() < MIN_POINTS:
+    if len(segment) == 0 or (segment == segment[-1]).sum() < MIN_POINTS:
         return "too_few_points"
-    last = frame.iloc[-1]
-    if not last["special"] or last["side"] == 0:
+    if not special[-1] or side[-1] == 0:
         return "common_cause"
-    high = last["side"] > 0
+    high = side[-1] > 0
     if polarity is Polarity.demand:
         return "high" if high else "low"
     return "improving" if high == (polarity is Polarity.higher) else "concerning"
 
 
-def _assurance(frame: pd.DataFrame, polarity: Polarity, target: float | None) -> str | None:
+def _assurance(segment: np.ndarray, lcl: float, ucl: float, polarity: Polarity, target: float | None) -> str | None:
     """Can the process be relied on to meet the target? Judged on the latest segment's limits."""
-    if target is None or polarity is Polarity.demand or frame.empty:
+    if target is None or polarity is Polarity.demand or len(segment) == 0:
         return None
-    if (frame["segment"] == frame["segment"].iloc[-1]).sum() < MIN_POINTS:
+    if (segment == segment[-1]).sum() < MIN_POINTS:
         return None
-    last = frame.iloc[-1]
-    if last["lcl"] <= target <= last["ucl"]:
+    if lcl <= target <= ucl:
         return "hit_and_miss"
-    above = target < last["lcl"]  # the whole process runs above the target
+    above = target < lcl  # the whole process runs above the target
     return "consistently_passing" if above == (polarity is Polarity.higher) else "consistently_failing"

@@ -55,4 +55,4 @@ def test_warm_up_waits_for_the_server_then_gives_up_waiting(monkeypatch):
     monkeypatch.setattr(serve, "warm_imports", lambda: done.append("imports"))
     monkeypatch.setattr(serve, "warm_default_view", lambda: done.append("view"))
     serve.warm_after_start(wait=0.05)   # no server in this process: waits 0.05 s, then warms
-    assert done == ["streamlit", "imports", "view"]
+    assert done == ["streamlit", "view", "imports"]

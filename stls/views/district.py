@@ -6,6 +6,7 @@ import pandas as pd
 from stls import catalogue, charts, compare, disclosure, funnel, needs, queries, spc
 from stls import reference as ref
 from stls.filters import Filters
+from stls.memo import memoised
 
 PROFILE_KPIS = ("referral_rate", "contact_rate", "settings_reached", "ks2_rwm_sen_support", "ks2_rwm_gap")
 OUTCOME_SOURCE = "DfE attainment statistics (synthetic in the demo)"
@@ -20,8 +21,8 @@ def headline_pairs(db, f: Filters, code: str) -> list[tuple[compare.Headline, co
 
 def activity_spc(db, f: Filters, code: str, activity_type: str) -> charts.Chart:
     """Monthly activity of one type (August left out) with XmR limits reset at each service change."""
-    frame = queries.monthly_activity_by_type(db, f.with_(districts=(code,)))
-    frame = frame[(frame["activity_type"] == activity_type) & (pd.to_datetime(frame["month"]).dt.month != 8)]
+    frame = _monthly_by_district(db, f.with_(districts=()))
+    frame = frame[(frame["district_code"] == code) & (frame["activity_type"] == activity_type) & frame["term_time"]]
     label, name = ref.ACTIVITY_LABELS[activity_type], ref.DISTRICT_NAMES[code]
     if frame.empty:
         return charts.Chart(charts.empty(f"No {label.lower()} recorded in {name} for this selection", "KCC STLS activity tracker"),
@@ -40,6 +41,13 @@ def activity_spc(db, f: Filters, code: str, activity_type: str) -> charts.Chart:
     alt = (f"Control chart of monthly {label.lower()} in {name}, September to July each year, with the mean and "
            f"process limits recalculated at each service change; {res_specials} months show special cause variation.")
     return charts.Chart(fig, alt, table, title)
+
+
+@memoised
+def _monthly_by_district(db, f: Filters) -> pd.DataFrame:
+    """Every district's monthly activity (one query a filter set; a district change reads it)."""
+    frame = queries.monthly_activity_by_district(db, f)
+    return frame.assign(term_time=pd.to_datetime(frame["month"]).dt.month != 8)
 
 
 def need_mix(db, f: Filters, code: str, year: int) -> charts.Chart:
@@ -68,12 +76,10 @@ def need_mix(db, f: Filters, code: str, year: int) -> charts.Chart:
 
 def outcomes(db, f: Filters, code: str, measure: str, group: str) -> charts.Chart:
     """The district's outcome for a SEN group over time against Kent and England; [x] years are gaps."""
-    rows = queries.attainment(db, measure, [group], f.with_(year_from=ref.FIRST_ACADEMIC_YEAR))
+    rows = _outcome_rows(db, measure, group, f.year_to)
     rows = rows[rows["geography_code"].isin([code, ref.KENT_CODE, ref.ENGLAND_CODE])]
     years = list(range(ref.FIRST_ACADEMIC_YEAR, f.year_to + 1))
     grid = pd.MultiIndex.from_product([[code, ref.KENT_CODE, ref.ENGLAND_CODE], years], names=["geography_code", "academic_year"])
-    rows = rows.assign(academic_year=rows["period"].map(ref.academic_year_start))
-    rows.loc[rows["cohort"].lt(disclosure.threshold()), "value"] = float("nan")
     frame = rows.set_index(["geography_code", "academic_year"]).reindex(grid).reset_index()
     frame["series"] = frame["geography_code"].map(ref.GEOGRAPHY_NAMES)
     name, label = ref.DISTRICT_NAMES[code], ref.MEASURE_LABELS[measure]
@@ -95,9 +101,25 @@ def outcomes(db, f: Filters, code: str, measure: str, group: str) -> charts.Char
     return charts.Chart(fig, alt, table.rename(columns={"academic_year": "Academic year"}), title)
 
 
+@memoised
+def _outcome_rows(db, measure: str, group: str, year_to: int) -> pd.DataFrame:
+    """Every geography's results from the first year to ``year_to``, values on cohorts under the
+    disclosure threshold hidden."""
+    rows = queries.attainment(db, measure, [group], Filters(ref.FIRST_ACADEMIC_YEAR, year_to))
+    rows = rows.assign(academic_year=rows["period"].map(ref.academic_year_start))
+    rows.loc[rows["cohort"].lt(disclosure.threshold()), "value"] = float("nan")
+    return rows
+
+
 def unreached_settings(db, f: Filters, code: str, year: int) -> pd.DataFrame:
     """Open settings in the district with no STLS contact in the academic year (phase filter applies)."""
-    frame = queries.unreached_settings(db, code, year, f.phase)
+    frame = _unreached_everywhere(db, year, f.phase)
+    return frame[frame["district_code"] == code].drop(columns="district_code").reset_index(drop=True)
+
+
+@memoised
+def _unreached_everywhere(db, year: int, phase: str | None) -> pd.DataFrame:
+    frame = queries.unreached_settings(db, year, phase)
     frame["phase"] = frame["phase"].map(ref.PHASES)
     frame["last_contact"] = [m.strftime("%b %Y") if pd.notna(m) else "never" for m in frame["last_contact"]]
     return frame.rename(columns={"urn": "URN", "name": "Setting", "phase": "Phase",
