@@ -115,15 +115,21 @@ def _value(frame: pd.DataFrame, year: int) -> float | None:
     return None if hit.empty or pd.isna(hit.iloc[0]) else float(hit.iloc[0])
 
 
-def hide_small(kpi: Kpi, series: pd.DataFrame) -> pd.DataFrame:
-    """Disclosure control on a KPI series: values built on small child counts become NaN."""
-    series = series.copy()
+def small_mask(kpi: Kpi, series: pd.DataFrame) -> np.ndarray:
+    """Which rows of a KPI series rest on a child count under the disclosure threshold."""
     t = disclosure.threshold()
     hidden = np.zeros(len(series), dtype=bool)
     for c in kpi.child_level_components:
         if c in series.columns:
             v = pd.to_numeric(series[c], errors="coerce").to_numpy(float)
             hidden |= (v > 0) & (v < t)
+    return hidden
+
+
+def hide_small(kpi: Kpi, series: pd.DataFrame) -> pd.DataFrame:
+    """Disclosure control on a KPI series: values built on small child counts become NaN."""
+    series = series.copy()
+    hidden = small_mask(kpi, series)
     series["suppressed"] = hidden
     if hidden.any():
         series["value"] = np.where(hidden, np.nan, pd.to_numeric(series["value"], errors="coerce").to_numpy(float))

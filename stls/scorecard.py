@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 from stls import catalogue, compare, metrics, queries, spc
@@ -19,8 +20,9 @@ COLUMNS = ["id", "label", "theme", "period", "value", "target", "rag", "previous
            "change", "kent", "england", "direction", "variation", "assurance"]
 
 
-def spc_series(db, kpi: Kpi, f: Filters) -> pd.DataFrame:
-    """The series SPC judges: term-time months where the KPI has them, else academic years."""
+def spc_series(db, kpi: Kpi, f: Filters) -> tuple[list, np.ndarray]:
+    """The series SPC judges, as (periods, values): term-time months where the KPI has them, else
+    academic years; values on small child counts are NaN (left out of the chart's limits)."""
     monthly = "month" in {g.value for g in kpi.grains} and kpi.compute.kind != "settings_reached"
     grain = "month" if monthly else "academic_year"
     if len(f.districts) <= 1:   # picked from the all-geographies series (memoised)
@@ -28,21 +30,24 @@ def spc_series(db, kpi: Kpi, f: Filters) -> pd.DataFrame:
         series = metrics.series_by_geography(db, kpi.id, f.with_(districts=()), grain)[geo]
     else:
         series = metrics.kpi_series(db, kpi.id, f, grain)
-    series = compare.hide_small(kpi, series) if not series.empty else series
-    if monthly and not series.empty:
-        series = series[[p.month != 8 for p in series["period"]]]
-    return series
+    if series.empty:
+        return [], np.array([], dtype=float)
+    periods = list(series["period"])
+    values = np.where(compare.small_mask(kpi, series), np.nan,
+                      pd.to_numeric(series["value"], errors="coerce").to_numpy(float))
+    if monthly:
+        keep = np.array([p.month != 8 for p in periods])
+        periods, values = [p for p, k in zip(periods, keep) if k], values[keep]
+    return periods, values
 
 
 @memoised
 def spc_for(db, kpi: Kpi, f: Filters) -> spc.SpcResult:
-    series = spc_series(db, kpi, f)
-    monthly = len(series) > 0 and len({p.year for p in series["period"]}) < len(series)
+    periods, values = spc_series(db, kpi, f)
+    monthly = len(periods) > 0 and len({p.year for p in periods}) < len(periods)
     # Regime changes reset the limits of monthly activity; yearly series are too short to split.
     breaks = [r.start for r in ref.REGIMES[1:]] if monthly else []
-    if series.empty:
-        return spc.xmr([], [], breaks, kpi.polarity, kpi.target)
-    return spc.xmr(series["period"], series["value"], breaks, kpi.polarity, kpi.target)
+    return spc.xmr(periods, values, breaks, kpi.polarity, kpi.target)
 
 
 def _england(db, kpi: Kpi, f: Filters, year: int | None) -> float | None:

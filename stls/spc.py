@@ -11,6 +11,7 @@ moving ranges never span a break.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,9 +24,14 @@ MIN_POINTS = 8   # fewer points than this in the latest segment: no SPC judgemen
 
 @dataclass
 class SpcResult:
-    frame: pd.DataFrame   # period, value, segment, mean, ucl, lcl, upper_2s, lower_2s, special, rules, side
+    columns: dict         # period, value, segment, mean, ucl, lcl, upper_2s, lower_2s, special, rules, side
     variation: str        # improving | concerning | common_cause | high | low | too_few_points
     assurance: str | None  # hit_and_miss | consistently_passing | consistently_failing | None
+
+    @functools.cached_property
+    def frame(self) -> pd.DataFrame:
+        """The columns as a frame, made when first asked for (a scorecard needs only the verdicts)."""
+        return pd.DataFrame(self.columns)
 
     @property
     def latest(self) -> pd.Series:
@@ -46,21 +52,17 @@ ASSURANCE_TEXT = {
 
 def _runs(flags: np.ndarray, length: int) -> np.ndarray:
     """Mark every point that belongs to a run of at least ``length`` True values."""
+    edges = np.diff(np.r_[0, np.asarray(flags, dtype=np.int8), 0])
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     out = np.zeros(len(flags), dtype=bool)
-    start = None
-    for i, f in enumerate(list(flags) + [False]):
-        if f and start is None:
-            start = i
-        elif not f and start is not None:
-            if i - start >= length:
-                out[start:i] = True
-            start = None
+    for a, b in zip(starts, ends):
+        if b - a >= length:
+            out[a:b] = True
     return out
 
 
 def _segment_rules(v: np.ndarray, mean: float, ucl: float, lcl: float) -> tuple[np.ndarray, list[str], np.ndarray]:
     n = len(v)
-    rules = [""] * n
     side = np.sign(v - mean)
     beyond = (v > ucl) | (v < lcl)
     shift = _runs(side > 0, 7) | _runs(side < 0, 7)
@@ -79,8 +81,11 @@ def _segment_rules(v: np.ndarray, mean: float, ucl: float, lcl: float) -> tuple[
                 near[start:start + 3] |= hi[start:start + 3]
     names = np.array(["beyond limit", "run of 7", "trend of 6", "2 of 3 near limit"])
     flags = np.column_stack([beyond, shift, trend, near])
-    rules = [", ".join(names[row]) if row.any() else "" for row in flags]
-    return flags.any(axis=1), rules, side
+    special = flags.any(axis=1)
+    rules = [""] * n
+    for i in np.flatnonzero(special):
+        rules[i] = ", ".join(names[flags[i]])
+    return special, rules, side
 
 
 def xmr(periods, values, breaks=(), polarity: Polarity = Polarity.higher, target: float | None = None) -> SpcResult:
@@ -111,9 +116,9 @@ def xmr(periods, values, breaks=(), polarity: Polarity = Polarity.higher, target
         special[idx] = flags
         for i, r in zip(idx, seg_rules):
             rules[i] = r
-    out = pd.DataFrame({"period": period, "value": v_all, "segment": segment, **{k: cols[k] for k in
-                        ("mean", "ucl", "lcl", "upper_2s", "lower_2s")}, "special": special, "rules": rules,
-                        "side": cols["side"]})
+    out = {"period": period, "value": v_all, "segment": segment,
+           **{k: cols[k] for k in ("mean", "ucl", "lcl", "upper_2s", "lower_2s")},
+           "special": special, "rules": rules, "side": cols["side"]}
     variation = _variation(segment, special, cols["side"], polarity)
     assurance = _assurance(segment, cols["lcl"][-1], cols["ucl"][-1], polarity, target) if n else None
     return SpcResult(out, variation, assurance)

@@ -6,6 +6,7 @@ import pandas as pd
 from stls import catalogue, charts, compare, disclosure, metrics, queries
 from stls import reference as ref
 from stls.filters import Filters
+from stls.memo import memoised
 
 HEADLINE_KPIS = ("referrals", "lift_meetings", "school_visits", "settings_reached", "ks2_rwm_sen_support")
 DEFAULT_TYPES = ("referral", "school_visit", "advice", "lift_meeting")
@@ -37,15 +38,10 @@ def monthly_activity(db, f: Filters, types: tuple[str, ...] = DEFAULT_TYPES) -> 
     """Monthly activity by type for the filtered area, with regime changes marked."""
     raw = queries.monthly_activity_by_type(db, f)
     raw = raw[raw["activity_type"].isin(types)]
-    months = pd.DataFrame({"month": sorted(raw["month"].unique())})
-    parts = []
-    for t in types:
-        part = months.merge(raw[raw["activity_type"] == t], on="month", how="left")
-        part["activity_type"] = t
-        part["activities"] = part["activities"].fillna(0)
-        parts.append(part)
-    frame = pd.concat(parts, ignore_index=True) if parts else raw
-    wide = frame.pivot(index="month", columns="activity_type", values="activities").reindex(columns=list(types))
+    # every month with any of the chosen activity, each type zero where it had none
+    wide = raw.pivot(index="month", columns="activity_type", values="activities") \
+        .reindex(index=sorted(raw["month"].unique()), columns=list(types)).fillna(0)
+    wide.columns.name = "activity_type"
     child = [t for t in types if t in catalogue.CHILD_LEVEL_TYPES]
     protected = disclosure.protect(wide.reset_index(), counts=child)
     table = protected.display.rename(columns=ref.ACTIVITY_LABELS)
@@ -64,30 +60,41 @@ def monthly_activity(db, f: Filters, types: tuple[str, ...] = DEFAULT_TYPES) -> 
 def district_comparison(db, f: Filters, kpi_id: str) -> charts.Chart:
     """The 12 districts on one KPI in the latest year of the filters, with Kent for reference."""
     kpi = catalogue.get(kpi_id)
-    extent = queries.data_extent(db)
-    upto = compare.months_covered(extent, f.year_to)
-    frame = metrics.kpi_by_geography(db, kpi_id, f.with_(districts=()), "academic_year", upto=upto)
-    frame = compare.hide_small(kpi, frame)
-    latest = frame[frame["value"].notna()]["period"].max()
-    if pd.isna(latest):
+    c = _comparison(db, f.with_(districts=()), kpi_id)
+    if c is None:
         empty = pd.DataFrame(columns=["District", kpi.label])
         return charts.Chart(charts.empty(f"No {kpi.label.lower()} data in this range", TRACKER),
                             "No data to chart.", empty, "No data")
+    fig = charts.district_bars(c["districts"], kpi.label, c["title"], kpi.source, c["kent"],
+                               tuple(ref.DISTRICT_NAMES[d] for d in f.districts), kpi.decimals)
+    return charts.Chart(fig, c["alt"], c["table"], c["title"])
+
+
+@memoised
+def _comparison(db, f: Filters, kpi_id: str) -> dict | None:
+    """Everything but the highlighted districts (one result for every district selection)."""
+    kpi = catalogue.get(kpi_id)
+    extent = queries.data_extent(db)
+    upto = compare.months_covered(extent, f.year_to)
+    frame = metrics.kpi_by_geography(db, kpi_id, f, "academic_year", upto=upto)
+    frame = compare.hide_small(kpi, frame)
+    latest = frame[frame["value"].notna()]["period"].max()
+    if pd.isna(latest):
+        return None
     year = ref.academic_year_start(latest)
     rows = frame[frame["period"] == latest].copy()
     rows["name"] = rows["geography_code"].map(ref.GEOGRAPHY_NAMES)
     kent = rows.loc[rows["geography_code"] == ref.KENT_CODE, "value"]
-    kent_value = float(kent.iloc[0]) if not kent.empty and pd.notna(kent.iloc[0]) else None
     districts = rows[rows["geography_code"].isin(ref.DISTRICT_CODES)]
     label = compare.period_label(kpi, year, upto if year == f.year_to else 11)
     title = _spread_title(kpi, districts, label)
-    fig = charts.district_bars(districts[["name", "value"]], kpi.label, title, kpi.source,
-                               kent_value, tuple(ref.DISTRICT_NAMES[d] for d in f.districts), kpi.decimals)
     table = pd.DataFrame({"Area": rows["name"], kpi.label: [
         "[c]" if s else kpi.fmt(v) for v, s in zip(rows["value"], rows["suppressed"])]})
     alt = (f"Bar chart of {kpi.label.lower()} for Kent's 12 districts in {label}, sorted, with Kent's "
            f"figure as a dashed line. {title}.")
-    return charts.Chart(fig, alt, table.reset_index(drop=True), title)
+    return {"districts": districts[["name", "value"]], "title": title, "alt": alt,
+            "kent": float(kent.iloc[0]) if not kent.empty and pd.notna(kent.iloc[0]) else None,
+            "table": table.reset_index(drop=True)}
 
 
 def _spread_title(kpi, districts: pd.DataFrame, label: str) -> str:
