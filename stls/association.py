@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
-from stls import queries
+from stls import queries, stats
 from stls import reference as ref
 from stls.filters import Filters
 from stls.memo import memoised
@@ -84,7 +83,7 @@ def correlation(x: np.ndarray, y: np.ndarray, rank: bool = False) -> Correlation
     se = math.sqrt((1.06 if rank else 1.0) / (n - 3))
     z = math.atanh(r)
     t = r * math.sqrt((n - 2) / (1 - r * r))
-    p = float(2 * special.stdtr(n - 2, -abs(t)))
+    p = stats.t_two_sided_p(t, n - 2)
     return Correlation(r, math.tanh(z - Z * se), math.tanh(z + Z * se), p)
 
 

@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
-from stls import catalogue, disclosure, metrics, queries
+from stls import catalogue, disclosure, metrics, queries, stats
 from stls import reference as ref
 from stls.catalogue import Kpi, Polarity
 from stls.filters import Filters
@@ -59,16 +58,16 @@ def slope_test(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     if se == 0:
         return slope, 0.0
     t = abs(slope / se)
-    return slope, float(2 * special.stdtr(n - 2, -t))
+    return slope, stats.t_two_sided_p(t, n - 2)
 
 
-def direction(kpi: Kpi, values: pd.Series, alpha: float = 0.05) -> str:
+def direction(kpi: Kpi, values, alpha: float = 0.05) -> str:
     """Direction of travel from a least-squares line over every period shown (not the last two).
 
     'No clear change' unless the slope differs from zero at the 5% level; demand indicators
     are 'Rising' or 'Falling', others 'Improving' or 'Worsening' by polarity.
     """
-    y = pd.to_numeric(values, errors="coerce").to_numpy(float)
+    y = values.astype(float) if isinstance(values, np.ndarray) else pd.to_numeric(values, errors="coerce").to_numpy(float)
     x = np.arange(len(y), dtype=float)
     ok = ~np.isnan(y)
     if ok.sum() < 3 or np.ptp(y[ok]) == 0:
@@ -140,10 +139,9 @@ def _from_series(kpi: Kpi, series: pd.DataFrame, f: Filters, extent: dict, upto:
     """The headline for the latest year with data in ``series`` (already cut to ``upto``)."""
     if series.empty:
         return Headline(kpi, None, "no data", None, None, None)
-    series = hide_small(kpi, series)
     periods = list(series["period"])
-    values = series["value"].to_numpy(float)
-    suppressed = series["suppressed"].to_numpy(bool)
+    suppressed = small_mask(kpi, series)
+    values = np.where(suppressed, np.nan, pd.to_numeric(series["value"], errors="coerce").to_numpy(float))
     shown = [i for i in range(len(periods)) if not np.isnan(values[i]) or suppressed[i]]
     if not shown:
         return Headline(kpi, None, "no data", None, None, None)
@@ -159,7 +157,7 @@ def _from_series(kpi: Kpi, series: pd.DataFrame, f: Filters, extent: dict, upto:
     return Headline(
         kpi, year, period_label(kpi, year, cut), value, pick(prev),
         period_label(kpi, prev_year, cut) if prev_year is not None else None,
-        spark, rag(kpi, value), direction(kpi, pd.Series(values)), bool(suppressed[last]))
+        spark, rag(kpi, value), direction(kpi, values), bool(suppressed[last]))
 
 
 def _not_recorded(kpi: Kpi) -> Headline:

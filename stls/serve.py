@@ -27,7 +27,6 @@ def warm_imports() -> None:
     import plotly.graph_objects  # noqa: F401
     import plotly.io  # noqa: F401
     import plotly.tools  # noqa: F401
-    import scipy.special  # noqa: F401
 
     from stls import catalogue, charts, compare, scorecard  # noqa: F401
     from stls.views import district, needs, outcomes, overview  # noqa: F401
