@@ -165,3 +165,20 @@ def test_completeness_flags_the_missing_and_low_months(app_env):
     dover = table.set_index("District").loc["Dover"]
     assert dover["Mar 24"] == "0 (flagged)"
     assert table.set_index("District").loc["Gravesham", "Jan 25"].endswith("(flagged)")
+
+
+@pytest.mark.parametrize("page", PAGES[:5] + ["pages/meeting.py", "pages/data.py"])
+def test_every_sidebar_filter_change_after_the_first_run(app_env, page):
+    """Narrowing the years, then an area of need, then a phase, one after another on one session:
+    page options that the new filters no longer offer (an outcome year outside the range) start
+    again from their default instead of failing."""
+    at = _open(page)
+    at.sidebar.select_slider(key="flt_years").set_range(2017, 2023).run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.sidebar.selectbox(key="flt_need").set_value("SEMH").run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.sidebar.selectbox(key="flt_phase").set_value("secondary").run()
+    assert not at.exception, [e.value for e in at.exception]
+    if page == "pages/activity_and_outcomes.py":
+        year = at.selectbox(key="pg_activity_and_outcomes_year")
+        assert year.value == "2023" and year.options[-1] == "2023/24"

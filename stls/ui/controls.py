@@ -13,6 +13,10 @@ PROFILE_PAGE = "pages/district.py"
 
 def _select(label: str, param: str, options: list[str], default: str, fmt) -> str:
     key, init = state.page_choice(param, options, default)
+    if init not in options:   # the filters changed the options (e.g. a narrower range of years)
+        init = default
+    if key in st.session_state and st.session_state[key] not in options:
+        del st.session_state[key]   # the widget starts again from ``init``
     value = st.selectbox(label, options, index=options.index(init), key=key, format_func=fmt)
     state.remember(param, value)
     return value
