@@ -6,7 +6,7 @@ cut to the same months (September to the last complete month) so like is compare
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -89,7 +89,7 @@ class Headline:
     value: float | None
     previous: float | None
     previous_label: str | None
-    spark: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["period", "value"]))
+    spark: tuple[float, ...] = ()     # the values shown, oldest first (for sparklines)
     rag: str | None = None
     direction: str = "Not enough data"
     suppressed: bool = False          # disclosure control hid the value (shown as [c])
@@ -120,7 +120,7 @@ def small_mask(kpi: Kpi, series: pd.DataFrame) -> np.ndarray:
     hidden = np.zeros(len(series), dtype=bool)
     for c in kpi.child_level_components:
         if c in series.columns:
-            v = pd.to_numeric(series[c], errors="coerce").to_numpy(float)
+            v = np.asarray(series[c], dtype=float)
             hidden |= (v > 0) & (v < t)
     return hidden
 
@@ -136,28 +136,28 @@ def hide_small(kpi: Kpi, series: pd.DataFrame) -> pd.DataFrame:
 
 
 def _from_series(kpi: Kpi, series: pd.DataFrame, f: Filters, extent: dict, upto: int) -> Headline:
-    """The headline for the latest year with data in ``series`` (already cut to ``upto``)."""
+    """The headline for the latest year with data in ``series`` (already cut to ``upto``).
+
+    Plain arrays throughout: a scorecard makes one of these for every KPI and geography."""
     if series.empty:
         return Headline(kpi, None, "no data", None, None, None)
-    periods = list(series["period"])
+    periods = series["period"].tolist()
     suppressed = small_mask(kpi, series)
-    values = np.where(suppressed, np.nan, pd.to_numeric(series["value"], errors="coerce").to_numpy(float))
-    shown = [i for i in range(len(periods)) if not np.isnan(values[i]) or suppressed[i]]
-    if not shown:
+    values = np.where(suppressed, np.nan, np.asarray(series["value"], dtype=float))
+    shown = np.flatnonzero(~np.isnan(values) | suppressed)
+    if not len(shown):
         return Headline(kpi, None, "no data", None, None, None)
-    last = shown[-1]
+    last = int(shown[-1])
     year = ref.academic_year_start(periods[last])
-    prev = shown[-2] if len(shown) > 1 else None
+    prev = int(shown[-2]) if len(shown) > 1 else None
     prev_year = ref.academic_year_start(periods[prev]) if prev is not None else None
     pick = lambda i: None if i is None or np.isnan(values[i]) else float(values[i])
     value = pick(last)
     cut = upto if year == f.year_to else 11
-    ok = ~np.isnan(values)
-    spark = pd.DataFrame({"period": [p for p, k in zip(periods, ok) if k], "value": values[ok]})
     return Headline(
         kpi, year, period_label(kpi, year, cut), value, pick(prev),
         period_label(kpi, prev_year, cut) if prev_year is not None else None,
-        spark, rag(kpi, value), direction(kpi, values), bool(suppressed[last]))
+        tuple(values[~np.isnan(values)].tolist()), rag(kpi, value), direction(kpi, values), bool(suppressed[last]))
 
 
 def _not_recorded(kpi: Kpi) -> Headline:

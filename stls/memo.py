@@ -11,7 +11,7 @@ import functools
 import threading
 from collections import OrderedDict
 
-MAX_ENTRIES = 256   # each entry is a small aggregated frame; this bounds memory
+MAX_ENTRIES = 1024   # each entry is a small aggregated frame (kilobytes); this bounds memory
 _lock = threading.Lock()
 _cache: OrderedDict = OrderedDict()
 

@@ -33,7 +33,7 @@ def kpi_card(h: Headline) -> None:
     colour = {Polarity.higher: "normal", Polarity.lower: "inverse", Polarity.demand: "off"}[kpi.polarity]
     change = kpi.fmt_change(h.change, h.previous)
     st.metric(kpi.short_label or kpi.label, h.display, delta=change, delta_color=colour, border=True,
-              help=kpi.description, chart_data=h.spark["value"].round(2).tolist() or None,
+              help=kpi.description, chart_data=[round(v, 2) for v in h.spark] or None,
               delta_description=f"on {h.previous_label}" if change else None)
     if kpi.short_label:
         st.caption(kpi.label)

@@ -38,7 +38,7 @@ def theme_tables(db, f: Filters) -> dict[str, pd.DataFrame]:
                 "Change": k.fmt_change(h.change, h.previous) or "[x]",
                 "Trend": h.direction, "Variation": VARIATION_ICON[s.variation],
                 "Assurance": ASSURANCE_ICON.get(s.assurance, "[z]" if not k.has_rag else "[x]"),
-                "Trend line": [round(float(v), 2) for v in h.spark["value"]],
+                "Trend line": [round(v, 2) for v in h.spark],
             })
         out[theme] = pd.DataFrame(rows)
     return out
