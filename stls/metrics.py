@@ -206,12 +206,12 @@ def series_by_geography(db, kpi_id: str, f: Filters, grain: str = "academic_year
     Worked out once for every year held (``_every_year``, memoised without the year range) and
     cut to the years asked for, so changing the years on a page costs a slice, not the queries.
     """
-    every = _every_year(db, kpi_id, _all_years(db, f), grain, upto, geographies)
+    every = _every_year(db, kpi_id, all_years(db, f), grain, upto, geographies)
     low, high = dt.date(f.year_from, 9, 1), dt.date(f.year_to + 1, 9, 1)
     return {g: _cut(s, low, high) for g, s in every.items()}
 
 
-def _all_years(db, f: Filters) -> Filters:
+def all_years(db, f: Filters) -> Filters:
     """The filters widened to every academic year the database holds."""
     extent = queries.data_extent(db)
     first = min(ref.FIRST_ACADEMIC_YEAR, f.year_from, extent["first_year"])
@@ -225,7 +225,7 @@ def _cut(series: pd.DataFrame, low: dt.date, high: dt.date) -> pd.DataFrame:
         return series
     periods = series["period"].tolist()          # sorted (see _every_year)
     a, b = bisect.bisect_left(periods, low), bisect.bisect_left(periods, high)
-    return series if (a, b) == (0, len(periods)) else series.iloc[a:b].reset_index(drop=True)
+    return series if (a, b) == (0, len(periods)) else series.iloc[a:b]
 
 
 @memoised

@@ -1,9 +1,11 @@
 """The district profile: one district against Kent, England and its own last year."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 
-from stls import catalogue, charts, compare, disclosure, funnel, needs, queries, spc
+from stls import catalogue, charts, compare, disclosure, funnel, metrics, needs, queries, spc
 from stls import reference as ref
 from stls.filters import Filters
 from stls.memo import memoised
@@ -21,8 +23,10 @@ def headline_pairs(db, f: Filters, code: str) -> list[tuple[compare.Headline, co
 
 def activity_spc(db, f: Filters, code: str, activity_type: str) -> charts.Chart:
     """Monthly activity of one type (August left out) with XmR limits reset at each service change."""
-    frame = _monthly_by_district(db, f.with_(districts=()))
-    frame = frame[(frame["district_code"] == code) & (frame["activity_type"] == activity_type) & frame["term_time"]]
+    frame = _monthly_by_district(db, metrics.all_years(db, f.with_(districts=())))
+    low, high = dt.date(f.year_from, 9, 1), dt.date(f.year_to + 1, 9, 1)
+    frame = frame[(frame["district_code"] == code) & (frame["activity_type"] == activity_type) & frame["term_time"]
+                  & (frame["month"] >= low) & (frame["month"] < high)]
     label, name = ref.ACTIVITY_LABELS[activity_type], ref.DISTRICT_NAMES[code]
     if frame.empty:
         return charts.Chart(charts.empty(f"No {label.lower()} recorded in {name} for this selection", "KCC STLS activity tracker"),
@@ -76,8 +80,8 @@ def need_mix(db, f: Filters, code: str, year: int) -> charts.Chart:
 
 def outcomes(db, f: Filters, code: str, measure: str, group: str) -> charts.Chart:
     """The district's outcome for a SEN group over time against Kent and England; [x] years are gaps."""
-    rows = _outcome_rows(db, measure, group, f.year_to)
-    rows = rows[rows["geography_code"].isin([code, ref.KENT_CODE, ref.ENGLAND_CODE])]
+    rows = _outcome_rows(db, measure, group, metrics.all_years(db, f).year_to)
+    rows = rows[rows["geography_code"].isin([code, ref.KENT_CODE, ref.ENGLAND_CODE]) & (rows["academic_year"] <= f.year_to)]
     years = list(range(ref.FIRST_ACADEMIC_YEAR, f.year_to + 1))
     grid = pd.MultiIndex.from_product([[code, ref.KENT_CODE, ref.ENGLAND_CODE], years], names=["geography_code", "academic_year"])
     frame = rows.set_index(["geography_code", "academic_year"]).reindex(grid).reset_index()
