@@ -43,8 +43,8 @@ class Slide:
 
 def _headlines(db, f: Filters) -> Slide:
     rows, red, green, with_target = [], [], 0, 0
-    for theme, items in scorecard_view.themed(db, f).items():
-        for h, s in items:
+    for items in scorecard_view.themed(db, f, with_spc=False).values():
+        for h, _ in items:
             k = h.kpi
             rows.append({"Indicator": k.label, "Latest": h.label, "Value": h.display,
                          "Target": k.fmt(k.target) if k.has_rag else "[z]",
@@ -70,7 +70,7 @@ def _exceptions(db, f: Filters) -> Slide:
         if reds:
             rows.append({"Indicator": kpi.label, "Signal": "Red: floor standard missed",
                          "Where": ", ".join(reds)})
-    for theme, items in scorecard_view.themed(db, f).items():
+    for items in scorecard_view.themed(db, f).values():
         for h, s in items:
             if s.variation in ("concerning", "improving", "high", "low"):
                 rows.append({"Indicator": h.kpi.label, "Signal": spc.VARIATION_TEXT[s.variation],

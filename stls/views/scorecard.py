@@ -14,13 +14,14 @@ ASSURANCE_ICON = {"hit_and_miss": "~ Hit and miss", "consistently_passing": "✔
                   "consistently_failing": "✖ Consistently failing"}
 
 
-def themed(db, f: Filters) -> dict[str, list[tuple[compare.Headline, spc.SpcResult]]]:
-    """Every KPI's headline and SPC result, grouped by outcome theme in catalogue order."""
+def themed(db, f: Filters, with_spc: bool = True) -> dict[str, list[tuple[compare.Headline, spc.SpcResult | None]]]:
+    """Every KPI's headline and (unless ``with_spc`` is false) SPC result, grouped by outcome
+    theme in catalogue order. The SPC needs monthly series: leave it out where it is not shown."""
     extent = queries.data_extent(db)
     out: dict[str, list] = {}
     for kpi in catalogue.catalogue().values():
         h = compare.headline(db, kpi.id, f, extent)
-        out.setdefault(kpi.theme.value, []).append((h, scorecard.spc_for(db, kpi, f)))
+        out.setdefault(kpi.theme.value, []).append((h, scorecard.spc_for(db, kpi, f) if with_spc else None))
     return out
 
 
