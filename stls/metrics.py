@@ -29,37 +29,10 @@ class GrainError(ValueError):
     """A KPI asked for at a grain it is not defined for."""
 
 
-def _fill_grid(frame: pd.DataFrame, value_cols: list[str]) -> pd.DataFrame:
-    """Every district × period present, with zero activity where a district recorded none."""
-    if frame.empty:
-        return frame
-    keys = [c for c in frame.columns if c not in value_cols and c != "geography_code"]
-    periods = frame[keys].drop_duplicates()
-    grid = periods.merge(pd.DataFrame({"geography_code": ref.DISTRICT_CODES}), how="cross")
-    out = grid.merge(frame, on=keys + ["geography_code"], how="left")
-    out[value_cols] = out[value_cols].fillna(0)
-    return out
-
-
 def _activity(db, kpi: Kpi, grain: str, f: Filters, upto: int) -> pd.DataFrame:
     c = kpi.compute
-    counts = queries.activity_counts(db, c.activity_types, grain, f, upto)
-    counts = _fill_grid(counts.groupby(["geography_code", "period", "academic_year"], as_index=False)["n"].sum(), ["n"])
-    if c.kind == "activity_count":
-        return counts.drop(columns="academic_year")
-    pupils = _carry_forward(queries.sen_pupils(db, c.per_100, f.with_(year_from=ref.FIRST_ACADEMIC_YEAR)),
-                            counts["academic_year"].unique())
-    out = counts.merge(pupils, on=["geography_code", "academic_year"], how="left")
-    return out.drop(columns="academic_year")
-
-
-def _carry_forward(pupils: pd.DataFrame, years) -> pd.DataFrame:
-    """Census pupils for each year; a year with no census yet uses the latest one before it."""
-    if pupils.empty:
-        return pupils
-    wide = pupils.pivot_table(index="academic_year", columns="geography_code", values="pupils", aggfunc="sum")
-    wide = wide.reindex(sorted(set(wide.index) | {int(y) for y in years})).ffill()
-    return wide.reset_index().melt(id_vars="academic_year", var_name="geography_code", value_name="pupils")
+    return queries.activity_components(db, c.activity_types, grain, f, upto,
+                                       c.per_100 if c.kind == "activity_rate" else None)
 
 
 def _attainment(db, kpi: Kpi, f: Filters) -> pd.DataFrame:
@@ -259,7 +232,7 @@ def _every_year(db, kpi_id: str, f: Filters, grain: str, upto: int, geographies)
     body = frame.drop(columns="geography_code").reset_index(drop=True)
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.array([], dtype=int)
     ends = np.r_[starts[1:], len(codes)]
-    out = {codes[a]: body.iloc[a:b].reset_index(drop=True) for a, b in zip(starts, ends)}
+    out = {codes[a]: body.iloc[a:b] for a, b in zip(starts, ends)}   # views, no copies
     return {g: out.get(g, pd.DataFrame({"period": [], "value": []})) for g in geographies}
 
 

@@ -59,24 +59,64 @@ def activity_counts(db, types, grain: str, f: Filters, upto: int = 11, by_servic
             GROUP BY ALL)""", params)
 
 
-def sen_pupils(db, group: str, f: Filters, by_need_area: bool = False) -> pd.DataFrame:
-    """Pupils in a SEN group per district and academic year (need and phase filters applied)."""
+def _sen_pupils_sql(group: str, f: Filters, by_need_area: bool = False, prefix: str = "") -> tuple[str, dict]:
+    """SELECT of pupils in a SEN group per geography and academic year (need and phase filters
+    applied); parameters are named with ``prefix`` so the statement can sit inside another."""
     groups = ["ehc_plan", "sen_support"] if group == "all_sen" else [group]
-    params: dict = {"groups": groups, "year_from": f.year_from, "year_to": f.year_to}
-    where = ["s.sen_group::VARCHAR IN (SELECT unnest($groups))",
-             "s.academic_year BETWEEN $year_from AND $year_to"]
+    params: dict = {f"{prefix}groups": groups, f"{prefix}year_from": f.year_from, f"{prefix}year_to": f.year_to}
+    where = [f"s.sen_group::VARCHAR IN (SELECT unnest(${prefix}groups))",
+             f"s.academic_year BETWEEN ${prefix}year_from AND ${prefix}year_to"]
     if f.need:
-        where.append("pn.need_area = $need")
-        params["need"] = f.need
+        where.append(f"pn.need_area = ${prefix}need")
+        params[f"{prefix}need"] = f.need
     if f.phase:
-        where.append("s.phase = $phase")
-        params["phase"] = f.phase
+        where.append(f"s.phase = ${prefix}phase")
+        params[f"{prefix}phase"] = f.phase
     area = ", pn.need_area::VARCHAR AS need_area" if by_need_area else ""
-    return db.query(f"""
+    return f"""
         SELECT s.geography_code::VARCHAR AS geography_code, s.academic_year{area},
                sum(s.pupils)::BIGINT AS pupils
         FROM sen_pupils s LEFT JOIN primary_needs pn ON s.primary_need = pn.code
-        WHERE {' AND '.join(where)} GROUP BY ALL""", params)
+        WHERE {' AND '.join(where)} GROUP BY ALL""", params
+
+
+def sen_pupils(db, group: str, f: Filters, by_need_area: bool = False) -> pd.DataFrame:
+    """Pupils in a SEN group per district and academic year (need and phase filters applied)."""
+    sql, params = _sen_pupils_sql(group, f, by_need_area)
+    return db.query(sql, params)
+
+
+def activity_components(db, types, grain: str, f: Filters, upto: int = 11, per_100: str | None = None) -> pd.DataFrame:
+    """Activities of ``types`` for every district in every period that has any (zero where a
+    district had none) and, with ``per_100``, the pupils in that SEN group from the latest census
+    at or before the period's academic year (none before the first census).
+
+    Columns: geography_code, period, n[, pupils]. One statement, so a KPI's parts cost one query
+    rather than a query and several pandas merges."""
+    where, params = _common(f, upto=upto)
+    params["types"] = list(types)
+    pupils_cte = pupils_col = pupils_join = ""
+    if per_100:
+        pupils_sql, pupils_params = _sen_pupils_sql(per_100, f.with_(year_from=ref.FIRST_ACADEMIC_YEAR), prefix="p_")
+        params.update(pupils_params)
+        pupils_cte = f", pupils AS ({pupils_sql})"
+        pupils_col = ", p.pupils"
+        pupils_join = ("ASOF LEFT JOIN pupils p ON p.geography_code = g.geography_code "
+                       "AND g.academic_year >= p.academic_year")
+    return db.query(f"""
+        WITH counts AS (
+            SELECT district_code::VARCHAR AS geography_code, {PERIOD_SQL[grain]} AS period, academic_year,
+                   sum(activities)::BIGINT AS n
+            FROM activity_monthly
+            WHERE list_contains($types::activity_type_t[], activity_type) AND {where}
+            GROUP BY ALL),
+        grid AS (
+            SELECT d.code::VARCHAR AS geography_code, p.period, p.academic_year
+            FROM (SELECT DISTINCT period, academic_year FROM counts) p CROSS JOIN districts d)
+            {pupils_cte}
+        SELECT g.geography_code, g.period, coalesce(c.n, 0)::BIGINT AS n{pupils_col}
+        FROM grid g LEFT JOIN counts c USING (geography_code, period, academic_year) {pupils_join}
+        ORDER BY g.geography_code, g.period""", params)
 
 
 def settings_reached(db, grain: str, f: Filters, upto: int = 11) -> pd.DataFrame:
