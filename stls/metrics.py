@@ -89,6 +89,9 @@ def components(db, kpi: Kpi, grain: str, f: Filters, upto: int = 11) -> pd.DataF
         raise GrainError(f"{kpi.label} is defined by {allowed} only, not by {grain.replace('_', ' ')}")
     base_grain = "month" if grain == "rolling_12" else grain
     kind = kpi.compute.kind
+    if kind in ("attainment", "attainment_gap") and (f.need or f.phase or upto != 11):
+        # published for whole years and all pupils only: one result whatever the need, phase or months
+        return components(db, kpi, grain, f.with_(need=None, phase=None), 11)
     if kind in ("activity_count", "activity_rate"):
         return _activity(db, kpi, base_grain, f, upto)
     if kind == "settings_reached":
@@ -221,7 +224,9 @@ def _every_year(db, kpi_id: str, f: Filters, grain: str, upto: int, geographies)
     if ref.KENT_CODE in geographies and ref.KENT_CODE not in stored:
         districts = comps[comps["geography_code"].isin(ref.DISTRICT_CODES)]
         parts.append(districts.groupby("period", as_index=False)[cols].sum(min_count=1).assign(geography_code=ref.KENT_CODE))
-    frame = pd.concat(parts, ignore_index=True).groupby(["geography_code", "period"], as_index=False)[cols].sum(min_count=1)
+    frame = pd.concat(parts, ignore_index=True)
+    if frame.duplicated(["geography_code", "period"]).any():   # parts repeated per geography and period
+        frame = frame.groupby(["geography_code", "period"], as_index=False)[cols].sum(min_count=1)
     if grain == "rolling_12":
         frame = pd.concat([_rolling(p.drop(columns="geography_code")).assign(geography_code=g)
                            for g, p in frame.groupby("geography_code")], ignore_index=True)
@@ -233,7 +238,7 @@ def _every_year(db, kpi_id: str, f: Filters, grain: str, upto: int, geographies)
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.array([], dtype=int)
     ends = np.r_[starts[1:], len(codes)]
     out = {codes[a]: body.iloc[a:b] for a, b in zip(starts, ends)}   # views, no copies
-    return {g: out.get(g, pd.DataFrame({"period": [], "value": []})) for g in geographies}
+    return {g: out[g] if g in out else pd.DataFrame({"period": [], "value": []}) for g in geographies}
 
 
 def kpi_by_geography(db, kpi_id: str, f: Filters, grain: str = "academic_year", upto: int = 11) -> pd.DataFrame:
