@@ -12,6 +12,7 @@ Two reasons to launch through here rather than ``streamlit run app.py`` (which a
 """
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
@@ -51,8 +52,8 @@ def warm_default_view() -> None:
         data.call(overview.headline_cards, f)
         data.call(overview.monthly_activity, f, tuple(overview.DEFAULT_TYPES))
         data.call(overview.district_comparison, f, overview.COMPARISON_KPIS[0])
-    except Exception:  # noqa: BLE001 - warming is an optimisation only
-        return
+    except Exception as exc:  # noqa: BLE001 - warming is an optimisation only: the page reports errors
+        logging.getLogger(__name__).warning("warm-up of the Overview skipped: %s", exc)
 
 
 def _server_started() -> bool:

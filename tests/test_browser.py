@@ -175,3 +175,28 @@ def test_upload_through_the_data_page(server, browser, server_db):
     assert con.execute("SELECT sum(allocation_gbp) FROM budget WHERE financial_year = 2027").fetchall()[0][0] == 1_760_000
     con.close()
     page.close()
+
+
+def test_table_download_is_the_table_as_shown(server, browser, demo_db):
+    """The CSV is made when the button is pressed (a deferred download): it must still be the
+    table alternative exactly as shown, with its title, filters line and symbol key."""
+    from stls import export, queries
+    from stls.filters import Filters
+    from stls.ui.state import default_last_year
+    from stls.views import overview
+    extent = queries.data_extent(demo_db)
+    f = Filters(extent["first_year"], default_last_year(extent))
+    chart = overview.district_comparison(demo_db, f, overview.COMPARISON_KPIS[0])
+    expected = export.to_csv(chart.table, chart.title, f.caption())
+
+    page = open_page(browser, server, charts=2)
+    expander = page.locator("[data-testid=stExpander]").filter(has_text="Table alternative for this chart").nth(1)
+    expander.get_by_text("Table alternative for this chart").click()
+    button = expander.locator("[data-testid=stDownloadButton] button")
+    button.wait_for(timeout=30_000)
+    with page.expect_download(timeout=30_000) as download:
+        button.click()
+    got = open(download.value.path(), "rb").read()
+    assert got == expected
+    assert got.decode("utf-8-sig").splitlines()[0] == f'"{chart.title}"'
+    page.close()
