@@ -113,11 +113,19 @@ def label(text: str, *, x, y, xref: str = "x", yref: str = "paper", xanchor: str
                 showarrow=False, font=dict(size=size, color=colour))
 
 
+X_TITLE = 28   # pixels an x-axis title takes below the tick labels
+
+
+def _x_title(layout: dict) -> int:
+    return X_TITLE if layout.get("xaxis", {}).get("title", {}).get("text") else 0
+
+
 def _placement(layout: dict) -> None:
-    """Legend and source line in pixels below the plot area, whatever the chart's height."""
+    """Legend and source line in pixels below the plot area (and below any x-axis title),
+    whatever the chart's height."""
     margin = layout["margin"]
     plot = max(layout["height"] - margin["t"] - margin["b"], 100)
-    layout["legend"]["y"] = -45 / plot
+    layout["legend"]["y"] = -(45 + _x_title(layout)) / plot
     for note in layout["annotations"]:
         if note.get("name") == SOURCE_NAME:
             note["y"] = -(margin["b"] - 18) / plot
@@ -137,6 +145,7 @@ def figure(traces: list[dict], title: str, source: str, *, height: int = 420, le
         legend=dict(orientation="h", yanchor="top", x=0, title=dict(text="")),
         hoverlabel=dict(font=dict(size=14)), xaxis=xaxis or axis(), yaxis=yaxis or axis(),
         annotations=[*annotations, source_note], **layout)
+    out["margin"]["b"] += _x_title(out)
     if shapes:
         out["shapes"] = list(shapes)
     _placement(out)
