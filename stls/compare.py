@@ -6,6 +6,7 @@ cut to the same months (September to the last complete month) so like is compare
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -183,8 +184,29 @@ def headline(db, kpi_id: str, f: Filters, extent: dict | None = None) -> Headlin
     return _from_series(kpi, series, f, extent, upto)
 
 
+class Headlines(Mapping):
+    """Headlines by geography, each worked out when first asked for: a page showing Kent or one
+    district needs one of the thirteen, the districts matrix all of them."""
+
+    def __init__(self, make, geographies):
+        self._make, self._geographies, self._done = make, tuple(geographies), {}
+
+    def __getitem__(self, geography: str) -> Headline:
+        if geography not in self._done:
+            if geography not in self._geographies:
+                raise KeyError(geography)
+            self._done[geography] = self._make(geography)   # same value whichever thread gets here
+        return self._done[geography]
+
+    def __iter__(self):
+        return iter(self._geographies)
+
+    def __len__(self) -> int:
+        return len(self._geographies)
+
+
 @memoised
-def headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = None) -> dict[str, Headline]:
+def headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = None) -> Mapping[str, Headline]:
     """Headlines for the 12 districts and Kent from one set of queries (for the districts matrix)."""
     kpi = catalogue.get(kpi_id)
     extent = extent or queries.data_extent(db)
@@ -194,7 +216,7 @@ def headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = No
     if (f.need or f.phase) and all(s["value"].isna().all() for s in series.values()):
         if metrics.kpi_series(db, kpi_id, f.with_(districts=(), need=None, phase=None), upto=upto)["value"].notna().any():
             return {g: _not_recorded(kpi) for g in geos}
-    return {g: _from_series(kpi, s, f, extent, upto) for g, s in series.items()}
+    return Headlines(lambda g: _from_series(kpi, series[g], f, extent, upto), geos)
 
 
 def _shift(period: dt.date, grain: str, back: str) -> dt.date:

@@ -182,9 +182,13 @@ def series_by_geography(db, kpi_id: str, f: Filters, grain: str = "academic_year
     Worked out once for every year held (``_every_year``, memoised without the year range) and
     cut to the years asked for, so changing the years on a page costs a slice, not the queries.
     """
-    every = _every_year(db, kpi_id, all_years(db, f), grain, upto, geographies)
+    every = _every_year(db, kpi_id, all_years(db, f), grain, upto)
     low, high = dt.date(f.year_from, 9, 1), dt.date(f.year_to + 1, 9, 1)
-    return {g: _cut(s, low, high) for g, s in every.items()}
+    return {g: _cut(every[g], low, high) if g in every else _empty() for g in (geographies or every)}
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({"period": [], "value": []})
 
 
 def all_years(db, f: Filters) -> Filters:
@@ -205,23 +209,22 @@ def _cut(series: pd.DataFrame, low: dt.date, high: dt.date) -> pd.DataFrame:
 
 
 @memoised
-def _every_year(db, kpi_id: str, f: Filters, grain: str, upto: int, geographies) -> dict[str, pd.DataFrame]:
-    """One KPI's series for many geographies from a single set of component queries.
+def _every_year(db, kpi_id: str, f: Filters, grain: str, upto: int) -> dict[str, pd.DataFrame]:
+    """One KPI's series for the 12 districts, Kent, and England where the source publishes it,
+    from a single set of component queries (one result, whichever of them a caller wants).
 
-    Default geographies: the 12 districts, Kent, and England where the source publishes it.
     Districts come straight from their rows; Kent from its stored row or the districts' sum; one
     vectorised ``finish`` then gives every value.
     """
     kpi = catalogue.get(kpi_id)
     comps = components(db, kpi, grain, f, upto)
     stored = set(comps["geography_code"]) if not comps.empty else set()
-    if geographies is None:
-        geographies = list(ref.DISTRICT_CODES) + [ref.KENT_CODE] + ([ref.ENGLAND_CODE] if ref.ENGLAND_CODE in stored else [])
+    geographies = list(ref.DISTRICT_CODES) + [ref.KENT_CODE] + ([ref.ENGLAND_CODE] if ref.ENGLAND_CODE in stored else [])
     if comps.empty:
-        return {g: pd.DataFrame({"period": [], "value": []}) for g in geographies}
+        return {g: _empty() for g in geographies}
     cols = [c for c in comps.columns if c not in ("geography_code", "period")]
-    parts = [comps[comps["geography_code"].isin([g for g in geographies if g in stored])]]
-    if ref.KENT_CODE in geographies and ref.KENT_CODE not in stored:
+    parts = [comps]   # only districts, Kent and England are ever stored (the geography ENUM)
+    if ref.KENT_CODE not in stored:
         districts = comps[comps["geography_code"].isin(ref.DISTRICT_CODES)]
         parts.append(districts.groupby("period", as_index=False)[cols].sum(min_count=1).assign(geography_code=ref.KENT_CODE))
     frame = pd.concat(parts, ignore_index=True)
@@ -238,7 +241,7 @@ def _every_year(db, kpi_id: str, f: Filters, grain: str, upto: int, geographies)
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.array([], dtype=int)
     ends = np.r_[starts[1:], len(codes)]
     out = {codes[a]: body.iloc[a:b] for a, b in zip(starts, ends)}   # views, no copies
-    return {g: out[g] if g in out else pd.DataFrame({"period": [], "value": []}) for g in geographies}
+    return {g: out[g] if g in out else _empty() for g in geographies}
 
 
 def kpi_by_geography(db, kpi_id: str, f: Filters, grain: str = "academic_year", upto: int = 11) -> pd.DataFrame:
