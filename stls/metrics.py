@@ -29,10 +29,28 @@ class GrainError(ValueError):
     """A KPI asked for at a grain it is not defined for."""
 
 
+ACTIVITY_KINDS = ("activity_count", "activity_rate")
+
+
+@memoised
+def _activity_block(db, grain: str, f: Filters, upto: int) -> tuple[pd.DataFrame, list[str]]:
+    """Every activity KPI's parts from one query (``queries.activity_block``), and the KPI ids in
+    its column order: a page showing ten of them pays for one statement, not ten."""
+    kpis = [k for k in catalogue.catalogue().values() if k.compute.kind in ACTIVITY_KINDS]
+    groups = tuple(sorted({k.compute.per_100 for k in kpis if k.compute.kind == "activity_rate"}))
+    block = queries.activity_block(db, {k.id: k.compute.activity_types for k in kpis}, groups, grain, f, upto)
+    return block, [k.id for k in kpis]
+
+
 def _activity(db, kpi: Kpi, grain: str, f: Filters, upto: int) -> pd.DataFrame:
-    c = kpi.compute
-    return queries.activity_components(db, c.activity_types, grain, f, upto,
-                                       c.per_100 if c.kind == "activity_rate" else None)
+    """geography_code, period, n (and pupils for a rate): districts × periods with a record of the
+    KPI's activity types, zero where a district had none."""
+    block, ids = _activity_block(db, grain, f, upto)
+    i = ids.index(kpi.id)
+    cols = {"geography_code": "geography_code", "period": "period", f"n{i}": "n"}
+    if kpi.compute.kind == "activity_rate":
+        cols[f"pupils_{kpi.compute.per_100}"] = "pupils"
+    return block.loc[block[f"p{i}"].to_numpy(bool), list(cols)].rename(columns=cols).reset_index(drop=True)
 
 
 def _attainment(db, kpi: Kpi, f: Filters) -> pd.DataFrame:

@@ -86,36 +86,46 @@ def sen_pupils(db, group: str, f: Filters, by_need_area: bool = False) -> pd.Dat
     return db.query(sql, params)
 
 
-def activity_components(db, types, grain: str, f: Filters, upto: int = 11, per_100: str | None = None) -> pd.DataFrame:
-    """Activities of ``types`` for every district in every period that has any (zero where a
-    district had none) and, with ``per_100``, the pupils in that SEN group from the latest census
-    at or before the period's academic year (none before the first census).
+def activity_block(db, type_sets: dict[str, tuple[str, ...]], per_100: tuple[str, ...], grain: str, f: Filters,
+                   upto: int = 11) -> pd.DataFrame:
+    """The parts of every activity KPI at once, one statement for the lot.
 
-    Columns: geography_code, period, n[, pupils]. One statement, so a KPI's parts cost one query
-    rather than a query and several pandas merges."""
+    For each set of activity types ``i`` (in ``type_sets`` order): ``n{i}``, its activities for
+    every district in every period, zero where a district had none, and ``p{i}``, whether the
+    period has any record of those types at all (a period without one is a gap, not a zero). For
+    each SEN group in ``per_100``: ``pupils_{group}``, its pupils from the latest census at or before
+    the period's academic year (none before the first census). Rows: districts × every period with
+    a record of any of the types, sorted by district and period.
+    """
     where, params = _common(f, upto=upto)
-    params["types"] = list(types)
-    pupils_cte = pupils_col = pupils_join = ""
-    if per_100:
-        pupils_sql, pupils_params = _sen_pupils_sql(per_100, f.with_(year_from=ref.FIRST_ACADEMIC_YEAR), prefix="p_")
-        params.update(pupils_params)
-        pupils_cte = f", pupils AS ({pupils_sql})"
-        pupils_col = ", p.pupils"
-        pupils_join = ("ASOF LEFT JOIN pupils p ON p.geography_code = g.geography_code "
-                       "AND g.academic_year >= p.academic_year")
+    params["all_types"] = sorted({t for types in type_sets.values() for t in types})
+    sums, flags, cols = [], [], []
+    for i, types in enumerate(type_sets.values()):
+        params[f"t{i}"] = list(types)
+        match = f"list_contains($t{i}::activity_type_t[], activity_type)"
+        sums.append(f"sum(activities) FILTER (WHERE {match})::BIGINT AS n{i}, count(*) FILTER (WHERE {match}) AS r{i}")
+        flags.append(f"sum(r{i}) > 0 AS p{i}")
+        cols.append(f"g.p{i}, coalesce(c.n{i}, 0)::BIGINT AS n{i}")
+    ctes, joins = [], []
+    for j, group in enumerate(per_100):
+        sql, pupil_params = _sen_pupils_sql(group, f.with_(year_from=ref.FIRST_ACADEMIC_YEAR), prefix=f"q{j}_")
+        params.update(pupil_params)
+        ctes.append(f", pupils{j} AS ({sql})")
+        joins.append(f"ASOF LEFT JOIN pupils{j} q{j} ON q{j}.geography_code = g.geography_code "
+                     f"AND g.academic_year >= q{j}.academic_year")
+        cols.append(f"q{j}.pupils AS pupils_{group}")
     return db.query(f"""
         WITH counts AS (
             SELECT district_code::VARCHAR AS geography_code, {PERIOD_SQL[grain]} AS period, academic_year,
-                   sum(activities)::BIGINT AS n
+                   {', '.join(sums)}
             FROM activity_monthly
-            WHERE list_contains($types::activity_type_t[], activity_type) AND {where}
+            WHERE list_contains($all_types::activity_type_t[], activity_type) AND {where}
             GROUP BY ALL),
-        grid AS (
-            SELECT d.code::VARCHAR AS geography_code, p.period, p.academic_year
-            FROM (SELECT DISTINCT period, academic_year FROM counts) p CROSS JOIN districts d)
-            {pupils_cte}
-        SELECT g.geography_code, g.period, coalesce(c.n, 0)::BIGINT AS n{pupils_col}
-        FROM grid g LEFT JOIN counts c USING (geography_code, period, academic_year) {pupils_join}
+        periods AS (SELECT period, academic_year, {', '.join(flags)} FROM counts GROUP BY ALL),
+        grid AS (SELECT d.code::VARCHAR AS geography_code, p.* FROM periods p CROSS JOIN districts d)
+        {''.join(ctes)}
+        SELECT g.geography_code, g.period, {', '.join(cols)}
+        FROM grid g LEFT JOIN counts c USING (geography_code, period, academic_year) {' '.join(joins)}
         ORDER BY g.geography_code, g.period""", params)
 
 
