@@ -214,7 +214,9 @@ def headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = No
     geos = list(ref.DISTRICT_CODES) + [ref.KENT_CODE]
     series = metrics.series_by_geography(db, kpi_id, f.with_(districts=()), "academic_year", upto, geos)
     if (f.need or f.phase) and all(s["value"].isna().all() for s in series.values()):
-        if metrics.kpi_series(db, kpi_id, f.with_(districts=(), need=None, phase=None), upto=upto)["value"].notna().any():
+        everyone = metrics.series_by_geography(db, kpi_id, f.with_(districts=(), need=None, phase=None),
+                                               "academic_year", upto)[ref.KENT_CODE]
+        if everyone["value"].notna().any():
             return {g: _not_recorded(kpi) for g in geos}
     return Headlines(lambda g: _from_series(kpi, series[g], f, extent, upto), geos)
 

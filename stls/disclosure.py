@@ -171,7 +171,8 @@ def protect(frame: pd.DataFrame, counts: list[str] = (), rates: dict[str, tuple[
     for rate, (num, cohort) in rates.items():
         small = frame[cohort].lt(t) & frame[cohort].gt(0) if cohort else False
         hidden[rate] = hidden[rate] | small | (hidden[num] if num else False)
-    numeric = numeric.mask(hidden)
+    for col in hidden.columns[hidden.to_numpy().any(axis=0)]:   # only columns with a hidden cell
+        numeric[col] = numeric[col].mask(hidden[col])
     display = pd.DataFrame(index=frame.index)
     symbols: set[str] = set()
     for col in frame.columns:
