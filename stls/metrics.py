@@ -99,12 +99,16 @@ def _need_alignment(db, kpi: Kpi, f: Filters, upto: int) -> pd.DataFrame:
     return out.drop(columns="academic_year")
 
 
-@memoised
-def components(db, kpi: Kpi, grain: str, f: Filters, upto: int = 11) -> pd.DataFrame:
-    """Additive parts per geography_code and period, before any division."""
+def _check_grain(kpi: Kpi, grain: str) -> None:
     if grain not in {g.value for g in kpi.grains}:
         allowed = ", ".join(g.value.replace("_", " ") for g in kpi.grains)
         raise GrainError(f"{kpi.label} is defined by {allowed} only, not by {grain.replace('_', ' ')}")
+
+
+@memoised
+def components(db, kpi: Kpi, grain: str, f: Filters, upto: int = 11) -> pd.DataFrame:
+    """Additive parts per geography_code and period, before any division."""
+    _check_grain(kpi, grain)
     base_grain = "month" if grain == "rolling_12" else grain
     kind = kpi.compute.kind
     if kind in ("attainment", "attainment_gap") and (f.need or f.phase or upto != 11):
@@ -228,14 +232,18 @@ def _cut(series: pd.DataFrame, low: dt.date, high: dt.date) -> pd.DataFrame:
 
 @memoised
 def _every_year(db, kpi_id: str, f: Filters, grain: str, upto: int) -> dict[str, pd.DataFrame]:
-    """One KPI's series for the 12 districts, Kent, and England where the source publishes it,
-    from a single set of component queries (one result, whichever of them a caller wants).
-
-    Districts come straight from their rows; Kent from its stored row or the districts' sum; one
-    vectorised ``finish`` then gives every value.
-    """
+    """One KPI's series for the 12 districts, Kent, and England where the source publishes it
+    (one result, whichever of them a caller wants). Activity KPIs come from the shared block."""
     kpi = catalogue.get(kpi_id)
-    comps = components(db, kpi, grain, f, upto)
+    if kpi.compute.kind in ACTIVITY_KINDS and grain != "rolling_12":
+        _check_grain(kpi, grain)
+        return _activity_every_year(db, grain, f, upto)[kpi_id]
+    return _series_from_components(kpi, components(db, kpi, grain, f, upto), grain)
+
+
+def _series_from_components(kpi: Kpi, comps: pd.DataFrame, grain: str) -> dict[str, pd.DataFrame]:
+    """Series per geography from one KPI's components: districts straight from their rows; Kent
+    from its stored row or the districts' sum; one vectorised ``finish`` gives every value."""
     stored = set(comps["geography_code"]) if not comps.empty else set()
     geographies = list(ref.DISTRICT_CODES) + [ref.KENT_CODE] + ([ref.ENGLAND_CODE] if ref.ENGLAND_CODE in stored else [])
     if comps.empty:
@@ -260,6 +268,40 @@ def _every_year(db, kpi_id: str, f: Filters, grain: str, upto: int) -> dict[str,
     ends = np.r_[starts[1:], len(codes)]
     out = {codes[a]: body.iloc[a:b] for a, b in zip(starts, ends)}   # views, no copies
     return {g: out[g] if g in out else _empty() for g in geographies}
+
+
+@memoised
+def _activity_every_year(db, grain: str, f: Filters, upto: int) -> dict[str, dict[str, pd.DataFrame]]:
+    """Every activity KPI's series at once, from the shared block: one Kent sum for all of them,
+    then per KPI a mask, ``finish`` and slices. The same result as ``_series_from_components`` on
+    each KPI's components (tests/test_kpis.py checks they agree), in a fraction of the time.
+    """
+    block, ids = _activity_block(db, grain, f, upto)
+    geographies = list(ref.DISTRICT_CODES) + [ref.KENT_CODE]
+    if block.empty:
+        return {k: {g: _empty() for g in geographies} for k in ids}
+    sums = [c for c in block.columns if c.startswith("n") or c.startswith("pupils_")]
+    flags = [c for c in block.columns if c.startswith("p") and c[1:].isdigit()]
+    by_period = block.groupby("period", sort=True)
+    kent = by_period[sums].sum(min_count=1).join(by_period[flags].any()).reset_index()
+    # block rows are sorted by district and period; Kent's code sorts after every district's
+    every = pd.concat([block, kent.assign(geography_code=ref.KENT_CODE)], ignore_index=True)
+    codes_all = every["geography_code"].to_numpy()
+    out = {}
+    for i, kpi_id in enumerate(ids):
+        kpi = catalogue.get(kpi_id)
+        cols = {"period": "period", f"n{i}": "n"}
+        if kpi.compute.kind == "activity_rate":
+            cols[f"pupils_{kpi.compute.per_100}"] = "pupils"
+        keep = every[f"p{i}"].to_numpy(bool)
+        body = every.loc[keep, list(cols)].rename(columns=cols).reset_index(drop=True)
+        body["value"] = finish(kpi, body)
+        codes = codes_all[keep]
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.array([], dtype=int)
+        ends = np.r_[starts[1:], len(codes)]
+        got = {codes[a]: body.iloc[a:b] for a, b in zip(starts, ends)}
+        out[kpi_id] = {g: got[g] if g in got else _empty() for g in geographies}
+    return out
 
 
 def kpi_by_geography(db, kpi_id: str, f: Filters, grain: str = "academic_year", upto: int = 11) -> pd.DataFrame:

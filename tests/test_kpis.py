@@ -206,3 +206,23 @@ def test_term_shift():
     assert compare._shift(dt.date(2023, 9, 1), "term", "previous") == dt.date(2023, 4, 1)
     assert compare._shift(dt.date(2024, 1, 1), "term", "previous") == dt.date(2023, 9, 1)
     assert compare._shift(dt.date(2024, 4, 1), "term", "last_year") == dt.date(2023, 4, 1)
+
+
+@pytest.mark.parametrize("need,phase", [(None, None), ("SEMH", None), (None, "primary"), ("CL", "secondary")])
+def test_activity_series_all_at_once_match_one_at_a_time(demo_db, need, phase):
+    """Activity KPIs' series are computed together from one block (stls/metrics.py); each must
+    equal the series built from that KPI's own components the general way."""
+    import pandas.testing as pdt
+    f = metrics.all_years(demo_db, Filters(2016, 2025, (), need, phase))
+    for grain in ("academic_year", "month", "term"):
+        for upto in (11, 1):
+            together = metrics._activity_every_year(demo_db, grain, f, upto)
+            for kpi_id, series in together.items():
+                kpi = catalogue.get(kpi_id)
+                if grain not in {g.value for g in kpi.grains}:
+                    continue
+                alone = metrics._series_from_components(kpi, metrics.components(demo_db, kpi, grain, f, upto), grain)
+                assert list(series) == list(alone), kpi_id
+                for geo in series:
+                    pdt.assert_frame_equal(series[geo].reset_index(drop=True), alone[geo].reset_index(drop=True),
+                                           obj=f"{kpi_id} {grain} {geo}")
