@@ -99,6 +99,17 @@ def _need_alignment(db, kpi: Kpi, f: Filters, upto: int) -> pd.DataFrame:
     return out.drop(columns="academic_year")
 
 
+def _independent_of(kpi: Kpi, f: Filters, upto: int) -> tuple[Filters, int]:
+    """The filters and months that decide this KPI's values, the others reset: attainment is
+    published for whole years and all pupils; need alignment compares the areas of need, so
+    it cannot be cut by one."""
+    if kpi.compute.kind in ("attainment", "attainment_gap"):
+        return f.with_(need=None, phase=None), 11
+    if kpi.compute.kind == "need_alignment":
+        return f.with_(need=None), upto
+    return f, upto
+
+
 def _check_grain(kpi: Kpi, grain: str) -> None:
     if grain not in {g.value for g in kpi.grains}:
         allowed = ", ".join(g.value.replace("_", " ") for g in kpi.grains)
@@ -109,11 +120,11 @@ def _check_grain(kpi: Kpi, grain: str) -> None:
 def components(db, kpi: Kpi, grain: str, f: Filters, upto: int = 11) -> pd.DataFrame:
     """Additive parts per geography_code and period, before any division."""
     _check_grain(kpi, grain)
+    same = _independent_of(kpi, f, upto)
+    if same != (f, upto):   # a filter this KPI does not depend on: share one result
+        return components(db, kpi, grain, *same)
     base_grain = "month" if grain == "rolling_12" else grain
     kind = kpi.compute.kind
-    if kind in ("attainment", "attainment_gap") and (f.need or f.phase or upto != 11):
-        # published for whole years and all pupils only: one result whatever the need, phase or months
-        return components(db, kpi, grain, f.with_(need=None, phase=None), 11)
     if kind in ("activity_count", "activity_rate"):
         return _activity(db, kpi, base_grain, f, upto)
     if kind == "settings_reached":
@@ -235,6 +246,9 @@ def _every_year(db, kpi_id: str, f: Filters, grain: str, upto: int) -> dict[str,
     """One KPI's series for the 12 districts, Kent, and England where the source publishes it
     (one result, whichever of them a caller wants). Activity KPIs come from the shared block."""
     kpi = catalogue.get(kpi_id)
+    same = _independent_of(kpi, f, upto)
+    if same != (f, upto):   # a filter this KPI does not depend on: share one result
+        return _every_year(db, kpi_id, same[0], grain, same[1])
     if kpi.compute.kind in ACTIVITY_KINDS and grain != "rolling_12":
         _check_grain(kpi, grain)
         return _activity_every_year(db, grain, f, upto)[kpi_id]
