@@ -4,6 +4,14 @@
 and period; ``aggregate`` sums them to the geography shown (a district, several districts, Kent)
 and ``finish`` divides. Kent and England use their stored rows where the source publishes them
 (attainment; Kent's budget includes the countywide teams).
+
+Speed, since every filter change asks for these (budgets in DESIGN.md §7):
+- ``series_by_geography`` gives every district, Kent and England from one computation, kept per
+  data version (``stls.memo``): a change of district reads it; it is worked out over every year
+  held and cut to the filters' years, so a change of years costs a slice;
+- the activity KPIs' parts come from one query for all of them (``_activity_block``), and their
+  series from one pass (``_activity_every_year``), equal to the general path (tested);
+- a KPI's result is shared across filters it does not depend on (``_independent_of``).
 """
 from __future__ import annotations
 
