@@ -116,8 +116,19 @@ def label(text: str, *, x, y, xref: str = "x", yref: str = "paper", xanchor: str
 X_TITLE = 28   # pixels an x-axis title takes below the tick labels
 
 
+LEGEND_ROW, LEGEND_WIDTH = 24, 900   # pixels per legend row; the width a legend row can use
+
+
 def _x_title(layout: dict) -> int:
     return X_TITLE if layout.get("xaxis", {}).get("title", {}).get("text") else 0
+
+
+def _legend_rows(traces: list[dict]) -> int:
+    """Rows a horizontal legend needs at about 8 px a character plus its symbol, so the source
+    line can sit below it (Plotly wraps a long legend, and does not make room for it)."""
+    names = list(dict.fromkeys(t.get("name", "") for t in traces if t.get("showlegend", True)))
+    width = sum(8 * len(n) + 60 for n in names)
+    return max(1, -(-width // LEGEND_WIDTH))
 
 
 def _placement(layout: dict) -> None:
@@ -145,7 +156,7 @@ def figure(traces: list[dict], title: str, source: str, *, height: int = 420, le
         legend=dict(orientation="h", yanchor="top", x=0, title=dict(text="")),
         hoverlabel=dict(font=dict(size=14)), xaxis=xaxis or axis(), yaxis=yaxis or axis(),
         annotations=[*annotations, source_note], **layout)
-    out["margin"]["b"] += _x_title(out)
+    out["margin"]["b"] += _x_title(out) + (LEGEND_ROW * (_legend_rows(traces) - 1) if legend else 0)
     if shapes:
         out["shapes"] = list(shapes)
     _placement(out)
