@@ -34,9 +34,17 @@ def dissimilarity(a: pd.Series, b: pd.Series) -> float:
     return float(_index(a.to_numpy()[None, :], b.to_numpy()[None, :])[0])
 
 
-@memoised
 def mix(db, f: Filters, year: int, types=("referral",)) -> pd.DataFrame:
     """Per district and Kent, for one academic year: referrals and SEN pupils by area of need.
+
+    The same for every area-of-need filter, selection of districts and range of years (only the
+    phase and the year matter), so it is worked out once for them all."""
+    return _mix(db, Filters(year, year, (), None, f.phase), year, tuple(types))
+
+
+@memoised
+def _mix(db, f: Filters, year: int, types: tuple[str, ...]) -> pd.DataFrame:
+    """``mix`` for filters already reduced to the phase and the year.
 
     Columns: geography_code, name, need_area, referrals, pupils, referral_share, pupil_share (%).
     """
