@@ -178,8 +178,8 @@ def test_upload_through_the_data_page(server, browser, server_db):
 
 
 def test_table_download_is_the_table_as_shown(server, browser, demo_db):
-    """The CSV is made when the button is pressed (a deferred download): it must still be the
-    table alternative exactly as shown, with its title, filters line and symbol key."""
+    """The CSV download is the table alternative exactly as shown, with its title, filters line
+    and symbol key."""
     from stls import export, queries
     from stls.filters import Filters
     from stls.ui.state import default_last_year
