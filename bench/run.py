@@ -6,6 +6,11 @@ Builds (or reuses, under bench/.cache/) a demo database at demo scale and one wi
 10 million activity rows (--scale, default 14.2), then prints for each figure the median of
 repeated runs, its budget, and whether it is met. Ends with 'budgets: N met of M'; exits
 non-zero if any is missed.
+
+Filter changes are AppTest reruns after one sidebar change, of four kinds (district, years,
+area of need, phase), each page from empty caches; the slowest kind is held to the budget. The
+naive baseline (bench/naive.py) computes each page's figures in pandas from whole tables read on
+every rerun, over the same district changes.
 """
 from __future__ import annotations
 
