@@ -6,6 +6,7 @@ with a message saying what was ignored and why.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field, replace
 
 from stls import reference as ref
@@ -22,6 +23,11 @@ class Filters:
     @property
     def years(self) -> range:
         return range(self.year_from, self.year_to + 1)
+
+    @property
+    def dates(self) -> tuple[dt.date, dt.date]:
+        """First day of the first academic year, and the day after the last one ends."""
+        return dt.date(self.year_from, 9, 1), dt.date(self.year_to + 1, 9, 1)
 
     def with_(self, **changes) -> "Filters":
         return replace(self, **changes)

@@ -224,7 +224,7 @@ def series_by_geography(db, kpi_id: str, f: Filters, grain: str = "academic_year
     cut to the years asked for, so changing the years on a page costs a slice, not the queries.
     """
     every = _every_year(db, kpi_id, all_years(db, f), grain, upto)
-    low, high = dt.date(f.year_from, 9, 1), dt.date(f.year_to + 1, 9, 1)
+    low, high = f.dates
     return {g: _cut(every[g], low, high) if g in every else _empty() for g in (geographies or every)}
 
 
@@ -282,14 +282,19 @@ def _series_from_components(kpi: Kpi, comps: pd.DataFrame, grain: str) -> dict[s
         frame = pd.concat([_rolling(p.drop(columns="geography_code")).assign(geography_code=g)
                            for g, p in frame.groupby("geography_code")], ignore_index=True)
     frame["value"] = finish(kpi, frame)
-    # one sort, then each geography is a contiguous slice (cheaper than a frame per group)
     frame = frame.sort_values(["geography_code", "period"], kind="stable")
-    codes = frame["geography_code"].to_numpy()
-    body = frame.drop(columns="geography_code").reset_index(drop=True)
+    return _split(frame["geography_code"].to_numpy(), frame.drop(columns="geography_code"), geographies)
+
+
+def _split(codes: np.ndarray, body: pd.DataFrame, geographies: list[str]) -> dict[str, pd.DataFrame]:
+    """``body``'s rows by geography, ``codes`` giving each row's, already sorted: each geography
+    is a contiguous slice (cheaper than a frame per group); a geography with no rows gets an
+    empty series."""
+    body = body.reset_index(drop=True)
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.array([], dtype=int)
     ends = np.r_[starts[1:], len(codes)]
-    out = {codes[a]: body.iloc[a:b] for a, b in zip(starts, ends)}   # views, no copies
-    return {g: out[g] if g in out else _empty() for g in geographies}
+    got = {codes[a]: body.iloc[a:b] for a, b in zip(starts, ends)}   # views, no copies
+    return {g: got[g] if g in got else _empty() for g in geographies}
 
 
 @memoised
@@ -318,11 +323,7 @@ def _activity_every_year(db, grain: str, f: Filters, upto: int) -> dict[str, dic
         keep = every[f"p{i}"].to_numpy(bool)
         body = every.loc[keep, list(cols)].rename(columns=cols).reset_index(drop=True)
         body["value"] = finish(kpi, body)
-        codes = codes_all[keep]
-        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.array([], dtype=int)
-        ends = np.r_[starts[1:], len(codes)]
-        got = {codes[a]: body.iloc[a:b] for a, b in zip(starts, ends)}
-        out[kpi_id] = {g: got[g] if g in got else _empty() for g in geographies}
+        out[kpi_id] = _split(codes_all[keep], body, geographies)
     return out
 
 

@@ -48,9 +48,8 @@ def _mix(db, f: Filters, year: int, types: tuple[str, ...]) -> pd.DataFrame:
 
     Columns: geography_code, name, need_area, referrals, pupils, referral_share, pupil_share (%).
     """
-    yearly = f.with_(year_from=year, year_to=year, need=None, districts=())
-    refs = queries.referral_need_mix(db, types, yearly)
-    pups = queries.sen_pupils(db, "all_sen", yearly, by_need_area=True).dropna(subset=["need_area"])
+    refs = queries.referral_need_mix(db, types, f)
+    pups = queries.sen_pupils(db, "all_sen", f, by_need_area=True).dropna(subset=["need_area"])
     grid = pd.MultiIndex.from_product([ref.DISTRICT_CODES, AREAS], names=["geography_code", "need_area"])
     frame = pd.DataFrame(index=grid).join(
         refs.groupby(["geography_code", "need_area"])["n"].sum().rename("referrals")).join(

@@ -1,8 +1,6 @@
 """The district profile: one district against Kent, England and its own last year."""
 from __future__ import annotations
 
-import datetime as dt
-
 import pandas as pd
 
 from stls import catalogue, charts, compare, disclosure, funnel, metrics, needs, queries, spc
@@ -24,7 +22,7 @@ def headline_pairs(db, f: Filters, code: str) -> list[tuple[compare.Headline, co
 def activity_spc(db, f: Filters, code: str, activity_type: str) -> charts.Chart:
     """Monthly activity of one type (August left out) with XmR limits reset at each service change."""
     frame = _monthly_by_district(db, metrics.all_years(db, f.with_(districts=())))
-    low, high = dt.date(f.year_from, 9, 1), dt.date(f.year_to + 1, 9, 1)
+    low, high = f.dates
     frame = frame[(frame["district_code"] == code) & (frame["activity_type"] == activity_type) & frame["term_time"]
                   & (frame["month"] >= low) & (frame["month"] < high)]
     label, name = ref.ACTIVITY_LABELS[activity_type], ref.DISTRICT_NAMES[code]
