@@ -24,7 +24,8 @@ st.header("Templates", divider="gray")
 cols = st.columns(len(KINDS))
 for col, kind in zip(cols, KINDS):
     col.download_button(f"{kind} template", view.template_csv(kind), file_name=f"stls-{kind}-template.csv",
-                        mime="text/csv", key=f"dt_tpl_{kind}", icon=":material/download:")
+                        mime="text/csv", key=f"dt_tpl_{kind}", icon=":material/download:",
+                        on_click="ignore")
 
 st.header("Data dictionary", divider="gray")
 widgets.table(view.dictionary(), "Data dictionary: files", "", "dt_dict")

@@ -106,6 +106,19 @@ def open_page(browser, url: str, height: int = 2400, charts: int = 1):
     return page
 
 
+def settled(page, locator, checks: int = 4) -> None:
+    """Wait until the element has stopped moving: an opening expander and the data grid inside it
+    keep shifting what is below them for a moment, and a click there could land on something else."""
+    locator.scroll_into_view_if_needed(timeout=30_000)
+    boxes = []
+    for _ in range(60):
+        boxes = (boxes + [locator.bounding_box()])[-checks:]
+        if len(boxes) == checks and all(b == boxes[0] for b in boxes):
+            return
+        page.wait_for_timeout(250)
+    pytest.fail(f"element still moving after 15 s: {boxes}")
+
+
 def axe_violations(page) -> tuple[list, list]:
     """(ours, Streamlit's) serious or critical WCAG 2.2 AA violations on the page."""
     page.add_script_tag(content=AXE.read_text())
@@ -192,8 +205,9 @@ def test_table_download_is_the_table_as_shown(server, browser, demo_db):
     page = open_page(browser, server, charts=2)
     expander = page.locator("[data-testid=stExpander]").filter(has_text="Table alternative for this chart").nth(1)
     expander.get_by_text("Table alternative for this chart").click()
+    expander.locator("[data-testid=stDataFrame]").wait_for(timeout=30_000)
     button = expander.locator("[data-testid=stDownloadButton] button")
-    button.wait_for(timeout=30_000)
+    settled(page, button)
     with page.expect_download(timeout=30_000) as download:
         button.click()
     got = open(download.value.path(), "rb").read()

@@ -70,4 +70,4 @@ def pack_downloads(f: Filters, spotlights: tuple[str, ...]) -> None:
                 "html": "text/html", "pdf": "application/pdf"}[kind]
         st.download_button(f"Download the pack ({kind}, {len(blob) / 1024:,.0f} KB)", blob,
                            file_name=f"stls-meeting-pack.{kind}", mime=mime, key="mt_download",
-                           icon=":material/download:")
+                           icon=":material/download:", on_click="ignore")

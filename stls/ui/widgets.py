@@ -55,11 +55,14 @@ def download(frame: pd.DataFrame, title: str, caption: str, key: str) -> None:
     """The symbol key for the table, and its CSV download exactly as shown.
 
     The CSV is made on every run (a few milliseconds): Streamlit's deferred downloads (a callable
-    run on the click) sometimes never answered the click in our browser test."""
+    run on the click) sometimes never answered the click in our browser test. A click does not
+    rerun the page (``on_click="ignore"``): the rerun was wasted work, and on a slow machine it
+    could retire the file before the browser fetched it."""
     symbols = disclosure.symbols_in(frame)
     symbol_key(symbols)
     st.download_button("Download this table (CSV)", export.to_csv(frame, title, caption, symbols),
-                       file_name=f"{_slug(title)}.csv", mime="text/csv", key=f"{key}_csv", icon=":material/download:")
+                       file_name=f"{_slug(title)}.csv", mime="text/csv", key=f"{key}_csv", icon=":material/download:",
+                       on_click="ignore")
 
 
 def table(frame: pd.DataFrame, title: str, caption: str, key: str) -> None:
