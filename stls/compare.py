@@ -137,14 +137,18 @@ def hide_small(kpi: Kpi, series: pd.DataFrame) -> pd.DataFrame:
 
 
 def _from_series(kpi: Kpi, series: pd.DataFrame, f: Filters, extent: dict, upto: int) -> Headline:
-    """The headline for the latest year with data in ``series`` (already cut to ``upto``).
-
-    Plain arrays throughout: a scorecard makes one of these for every KPI and geography."""
+    """The headline for the latest year with data in ``series`` (already cut to ``upto``)."""
     if series.empty:
         return Headline(kpi, None, "no data", None, None, None)
-    periods = series["period"].tolist()
-    suppressed = small_mask(kpi, series)
-    values = np.where(suppressed, np.nan, np.asarray(series["value"], dtype=float))
+    return _from_arrays(kpi, series["period"].tolist(), np.asarray(series["value"], dtype=float),
+                        small_mask(kpi, series), f, upto)
+
+
+def _from_arrays(kpi: Kpi, periods: list, values: np.ndarray, suppressed: np.ndarray, f: Filters,
+                 upto: int) -> Headline:
+    """The headline from plain arrays (periods, values, which values disclosure control hides):
+    a scorecard makes one of these for every KPI and geography."""
+    values = np.where(suppressed, np.nan, values)
     shown = np.flatnonzero(~np.isnan(values) | suppressed)
     if not len(shown):
         return Headline(kpi, None, "no data", None, None, None)
@@ -207,18 +211,27 @@ class Headlines(Mapping):
 
 @memoised
 def headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = None) -> Mapping[str, Headline]:
-    """Headlines for the 12 districts and Kent from one set of queries (for the districts matrix)."""
+    """Headlines for the 12 districts and Kent from one set of queries (for the districts matrix),
+    read from plain arrays of the KPI's all-geographies result."""
     kpi = catalogue.get(kpi_id)
     extent = extent or queries.data_extent(db)
     upto = months_covered(extent, f.year_to)
     geos = list(ref.DISTRICT_CODES) + [ref.KENT_CODE]
-    series = metrics.series_by_geography(db, kpi_id, f.with_(districts=()), "academic_year", upto, geos)
-    if (f.need or f.phase) and all(s["value"].isna().all() for s in series.values()):
-        everyone = metrics.series_by_geography(db, kpi_id, f.with_(districts=(), need=None, phase=None),
-                                               "academic_year", upto)[ref.KENT_CODE]
-        if everyone["value"].notna().any():
+    chosen = metrics.selection(db, kpi_id, f, "academic_year", upto)
+    values = chosen.split.values
+    if (f.need or f.phase) and all(np.isnan(values[slice(*chosen.runs[g])]).all() for g in geos if g in chosen.runs):
+        everyone = metrics.selection(db, kpi_id, f.with_(need=None, phase=None), "academic_year", upto)
+        periods, kent, _ = everyone.arrays(ref.KENT_CODE)
+        if (~np.isnan(kent)).any():
             return {g: _not_recorded(kpi) for g in geos}
-    return Headlines(lambda g: _from_series(kpi, series[g], f, extent, upto), geos)
+    hidden = small_mask(kpi, chosen.split.body)   # row by row, so computed once for every geography
+
+    def make(geo: str) -> Headline:
+        periods, values, rows = chosen.arrays(geo)
+        if not len(periods):
+            return Headline(kpi, None, "no data", None, None, None)
+        return _from_arrays(kpi, periods, values, hidden[rows], f, upto)
+    return Headlines(make, geos)
 
 
 def _shift(period: dt.date, grain: str, back: str) -> dt.date:

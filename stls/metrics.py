@@ -9,8 +9,11 @@ Speed, since every filter change asks for these (budgets in DESIGN.md §7):
 - ``series_by_geography`` gives every district, Kent and England from one computation, kept per
   data version (``stls.memo``): a change of district reads it; it is worked out over every year
   held and cut to the filters' years, so a change of years costs a slice;
+- every combination of area of need and phase comes from the same statement (GROUPING SETS,
+  ``queries._split_sql``) and is kept in one sorted frame (``Split``): a change of need or phase
+  is a slice too;
 - the activity KPIs' parts come from one query for all of them (``_activity_block``), and their
-  series from one pass (``_activity_every_year``), equal to the general path (tested);
+  series from one pass (``_activity_every_combination``), equal to the general path (tested);
 - a KPI's result is shared across filters it does not depend on (``_independent_of``).
 """
 from __future__ import annotations
@@ -38,12 +41,26 @@ class GrainError(ValueError):
 
 
 ACTIVITY_KINDS = ("activity_count", "activity_rate")
+KEYS = ["need_key", "phase_key"]   # the combination a row of a split result belongs to
+SPLIT = ("need", "phase")
+
+
+def combination(f: Filters) -> tuple[str, str]:
+    """The filters' area of need and phase as the keys of a split result."""
+    return f.need or queries.ALL, f.phase or queries.ALL
+
+
+def _whole(f: Filters) -> Filters:
+    """The filters without area of need and phase (the key of a result split by both) or
+    districts (every result covers them all)."""
+    return f.with_(need=None, phase=None, districts=())
 
 
 @memoised
 def _activity_block(db, grain: str, f: Filters, upto: int) -> tuple[pd.DataFrame, list[str]]:
-    """Every activity KPI's parts from one query (``queries.activity_block``), and the KPI ids in
-    its column order: a page showing ten of them pays for one statement, not ten."""
+    """Every activity KPI's parts for every area of need × phase from one query
+    (``queries.activity_block``), and the KPI ids in its column order: a page showing ten of them
+    pays for one statement, not ten, and a change of need or phase for none."""
     kpis = [k for k in catalogue.catalogue().values() if k.compute.kind in ACTIVITY_KINDS]
     groups = tuple(sorted({k.compute.per_100 for k in kpis if k.compute.kind == "activity_rate"}))
     block = queries.activity_block(db, {k.id: k.compute.activity_types for k in kpis}, groups, grain, f, upto)
@@ -51,17 +68,18 @@ def _activity_block(db, grain: str, f: Filters, upto: int) -> tuple[pd.DataFrame
 
 
 def _activity(db, kpi: Kpi, grain: str, f: Filters, upto: int) -> pd.DataFrame:
-    """geography_code, period, n (and pupils for a rate): districts × periods with a record of the
-    KPI's activity types, zero where a district had none."""
+    """need_key, phase_key, geography_code, period, n (and pupils for a rate): districts × periods
+    with a record of the KPI's activity types, zero where a district had none."""
     block, ids = _activity_block(db, grain, f, upto)
     i = ids.index(kpi.id)
-    cols = {"geography_code": "geography_code", "period": "period", f"n{i}": "n"}
+    cols = {k: k for k in KEYS} | {"geography_code": "geography_code", "period": "period", f"n{i}": "n"}
     if kpi.compute.kind == "activity_rate":
         cols[f"pupils_{kpi.compute.per_100}"] = "pupils"
     return block.loc[block[f"p{i}"].to_numpy(bool), list(cols)].rename(columns=cols).reset_index(drop=True)
 
 
 def _attainment(db, kpi: Kpi, f: Filters) -> pd.DataFrame:
+    """Published for all pupils: one combination, need and phase 'all'."""
     c = kpi.compute
     groups = [c.sen_group] + ([c.reference_group] if c.kind == "attainment_gap" else [])
     rows = queries.attainment(db, c.measure, groups, f).dropna(subset=["cohort"])
@@ -69,17 +87,19 @@ def _attainment(db, kpi: Kpi, f: Filters) -> pd.DataFrame:
     wide = rows.pivot_table(index=["geography_code", "period"], columns="sen_group",
                             values=["met", "cohort"], aggfunc="sum")
     wide.columns = [f"{part}_{'a' if group == c.sen_group else 'b'}" for part, group in wide.columns]
-    return wide.reset_index().dropna()
+    return wide.reset_index().dropna().assign(need_key=queries.ALL, phase_key=queries.ALL)
 
 
 def _cost(db, kpi: Kpi, f: Filters, upto: int) -> pd.DataFrame:
-    counts = queries.activity_counts(db, kpi.compute.activity_types, "academic_year", f, upto, by_service=True)
+    counts = queries.activity_counts(db, kpi.compute.activity_types, "academic_year", f, upto,
+                                     by_service=True, split=SPLIT)
     money = _part_year(queries.budget(db, f), queries.data_extent(db), upto)
-    own = counts[counts["service_code"] == counts["geography_code"]].groupby(["geography_code", "period"])["n"].sum()
+    own = counts[counts["service_code"] == counts["geography_code"]].groupby(
+        ["geography_code", "period"] + KEYS)["n"].sum()
     district = money.rename(columns={"service_code": "geography_code"}).merge(
         own.reset_index(), on=["geography_code", "period"], how="inner")
     kent = money.groupby("period", as_index=False)["gbp"].sum().merge(
-        counts.groupby("period", as_index=False)["n"].sum(), on="period")
+        counts.groupby(["period"] + KEYS, as_index=False)["n"].sum(), on="period")
     return pd.concat([district, kent.assign(geography_code=ref.KENT_CODE)], ignore_index=True)
 
 
@@ -97,14 +117,15 @@ def _part_year(money: pd.DataFrame, extent: dict, upto: int) -> pd.DataFrame:
 
 
 def _need_alignment(db, kpi: Kpi, f: Filters, upto: int) -> pd.DataFrame:
-    refs = queries.referral_need_mix(db, kpi.compute.activity_types, f, upto)
-    pupils = queries.sen_pupils(db, "all_sen", f.with_(need=None), by_need_area=True).dropna(subset=["need_area"])
-    wide = [frame.pivot_table(index=["geography_code", "academic_year"], columns="need_area",
+    """Compares the areas of need, so it is split by phase only (need 'all')."""
+    refs = queries.referral_need_mix(db, kpi.compute.activity_types, f, upto, split=("phase",))
+    pupils = queries.sen_pupils(db, "all_sen", f, by_need_area=True, split=("phase",)).dropna(subset=["need_area"])
+    wide = [frame.pivot_table(index=["phase_key", "geography_code", "academic_year"], columns="need_area",
                               values=col, aggfunc="sum").reindex(columns=list(AREAS)).add_prefix(prefix)
             for frame, col, prefix in ((refs, "n", "ref_"), (pupils, "pupils", "pup_"))]
-    out = wide[0].join(wide[1], how="inner").fillna(0).reset_index()
+    out = wide[0].join(wide[1], how="inner").fillna(0).astype("int64").reset_index()
     out["period"] = pd.to_datetime(out["academic_year"].astype(str) + "-09-01").dt.date
-    return out.drop(columns="academic_year")
+    return out.drop(columns="academic_year").assign(need_key=queries.ALL)
 
 
 def _independent_of(kpi: Kpi, f: Filters, upto: int) -> tuple[Filters, int]:
@@ -125,15 +146,12 @@ def _check_grain(kpi: Kpi, grain: str) -> None:
 
 
 @memoised
-def components(db, kpi: Kpi, grain: str, f: Filters, upto: int = 11) -> pd.DataFrame:
-    """Additive parts per geography_code and period, before any division."""
-    _check_grain(kpi, grain)
-    same = _independent_of(kpi, f, upto)
-    if same != (f, upto):   # a filter this KPI does not depend on: share one result
-        return components(db, kpi, grain, *same)
+def _components_split(db, kpi: Kpi, grain: str, f: Filters, upto: int) -> pd.DataFrame:
+    """Additive parts per need_key, phase_key, geography_code and period, for every combination
+    of area of need and phase the KPI depends on (``f`` has neither)."""
     base_grain = "month" if grain == "rolling_12" else grain
     kind = kpi.compute.kind
-    if kind in ("activity_count", "activity_rate"):
+    if kind in ACTIVITY_KINDS:
         return _activity(db, kpi, base_grain, f, upto)
     if kind == "settings_reached":
         return queries.settings_reached(db, base_grain, f, upto)
@@ -142,6 +160,20 @@ def components(db, kpi: Kpi, grain: str, f: Filters, upto: int = 11) -> pd.DataF
     if kind == "cost_per_activity":
         return _cost(db, kpi, f, upto)
     return _need_alignment(db, kpi, f, upto)
+
+
+@memoised
+def components(db, kpi: Kpi, grain: str, f: Filters, upto: int = 11) -> pd.DataFrame:
+    """Additive parts per geography_code and period, before any division: the filters' rows of
+    the result split by need and phase (computed once for every combination)."""
+    _check_grain(kpi, grain)
+    same = _independent_of(kpi, f, upto)
+    if same != (f, upto):   # a filter this KPI does not depend on: share one result
+        return components(db, kpi, grain, *same)
+    every = _components_split(db, kpi, grain, _whole(f), upto)
+    need, phase = combination(f)
+    rows = (every["need_key"].to_numpy() == need) & (every["phase_key"].to_numpy() == phase)
+    return every.loc[rows].drop(columns=KEYS).reset_index(drop=True)
 
 
 def finish(kpi: Kpi, frame: pd.DataFrame) -> pd.Series:
@@ -218,14 +250,23 @@ def kpi_series(db, kpi_id: str, f: Filters, grain: str = "academic_year",
 @memoised
 def series_by_geography(db, kpi_id: str, f: Filters, grain: str = "academic_year", upto: int = 11,
                         geographies=None) -> dict[str, pd.DataFrame]:
-    """One KPI's series for many geographies, for the filters' academic years.
+    """One KPI's series for many geographies, for the filters' academic years, area of need and
+    phase (districts ignored).
 
-    Worked out once for every year held (``_every_year``, memoised without the year range) and
-    cut to the years asked for, so changing the years on a page costs a slice, not the queries.
+    Worked out once for every year held and every area of need × phase (``_every_combination``,
+    memoised without them) and sliced to those asked for, so changing the years, the area of need
+    or the phase on a page costs a slice, not the queries.
     """
-    every = _every_year(db, kpi_id, all_years(db, f), grain, upto)
-    low, high = f.dates
-    return {g: _cut(every[g], low, high) if g in every else _empty() for g in (geographies or every)}
+    return selection(db, kpi_id, f, grain, upto).frames(geographies)
+
+
+def selection(db, kpi_id: str, f: Filters, grain: str = "academic_year", upto: int = 11) -> "Selection":
+    """The rows of one KPI's all-combinations result that the filters select (see ``Selection``)."""
+    kpi = catalogue.get(kpi_id)
+    same, upto = _independent_of(kpi, f, upto)   # a filter this KPI does not depend on: share one result
+    _check_grain(kpi, grain)
+    split = _every_combination(db, kpi_id, _whole(all_years(db, same)), grain, upto)
+    return split.select(*combination(same), *f.dates)
 
 
 def _empty() -> pd.DataFrame:
@@ -240,90 +281,125 @@ def all_years(db, f: Filters) -> Filters:
     return f.with_(year_from=first, year_to=last)
 
 
-def _cut(series: pd.DataFrame, low: dt.date, high: dt.date) -> pd.DataFrame:
-    """The rows with period in [low, high); the frame itself if that is every row."""
-    if series.empty:
-        return series
-    periods = series["period"].tolist()          # sorted (see _every_year)
-    a, b = bisect.bisect_left(periods, low), bisect.bisect_left(periods, high)
-    return series if (a, b) == (0, len(periods)) else series.iloc[a:b]
-
-
 @memoised
-def _every_year(db, kpi_id: str, f: Filters, grain: str, upto: int) -> dict[str, pd.DataFrame]:
-    """One KPI's series for the 12 districts, Kent, and England where the source publishes it
-    (one result, whichever of them a caller wants). Activity KPIs come from the shared block."""
+def _every_combination(db, kpi_id: str, f: Filters, grain: str, upto: int) -> "Split":
+    """One KPI's series for every geography and every combination of area of need and phase.
+    Activity KPIs come from the shared block."""
     kpi = catalogue.get(kpi_id)
-    same = _independent_of(kpi, f, upto)
-    if same != (f, upto):   # a filter this KPI does not depend on: share one result
-        return _every_year(db, kpi_id, same[0], grain, same[1])
     if kpi.compute.kind in ACTIVITY_KINDS and grain != "rolling_12":
-        _check_grain(kpi, grain)
-        return _activity_every_year(db, grain, f, upto)[kpi_id]
-    return _series_from_components(kpi, components(db, kpi, grain, f, upto), grain)
+        return _activity_every_combination(db, grain, f, upto)[kpi_id]
+    return _series_from_components(kpi, _components_split(db, kpi, grain, f, upto), grain)
 
 
-def _series_from_components(kpi: Kpi, comps: pd.DataFrame, grain: str) -> dict[str, pd.DataFrame]:
-    """Series per geography from one KPI's components: districts straight from their rows; Kent
-    from its stored row or the districts' sum; one vectorised ``finish`` gives every value."""
+class Split:
+    """Series for every combination × geography in one frame sorted by need_key, phase_key,
+    geography and period: a combination is a contiguous run of rows, each geography a run within
+    it, and a range of years a run within that, so selecting is bisecting (no copies until a
+    caller asks for frames)."""
+
+    def __init__(self, frame: pd.DataFrame, geographies: list[str]):
+        frame = frame.reset_index(drop=True)
+        self.geographies = geographies
+        self.body = frame.drop(columns=KEYS + ["geography_code"])
+        self.periods = frame["period"].tolist()
+        self.values = pd.to_numeric(frame["value"], errors="coerce").to_numpy(float)
+        codes = frame["geography_code"].to_numpy()
+        need, phase = frame["need_key"].to_numpy(), frame["phase_key"].to_numpy()
+        starts = _runs(need, phase, codes)
+        ends = np.r_[starts[1:], len(frame)]
+        self._runs: dict[tuple[str, str], dict[str, tuple[int, int]]] = {}
+        for a, b in zip(starts, ends):
+            self._runs.setdefault((need[a], phase[a]), {})[codes[a]] = (a, b)
+
+    def select(self, need: str, phase: str, low: dt.date, high: dt.date) -> "Selection":
+        """Each geography's rows with period in [low, high) for one combination."""
+        runs = {}
+        for geo, (a, b) in self._runs.get((need, phase), {}).items():
+            runs[geo] = (bisect.bisect_left(self.periods, low, a, b), bisect.bisect_left(self.periods, high, a, b))
+        return Selection(self, runs)
+
+
+class Selection:
+    """Row ranges of a ``Split`` per geography: ``frames`` gives pandas series for pages;
+    ``arrays`` gives plain arrays for code that works through many geographies (headlines)."""
+
+    def __init__(self, split: Split, runs: dict[str, tuple[int, int]]):
+        self.split, self.runs = split, runs
+
+    @property
+    def geographies(self) -> list[str]:
+        return self.split.geographies
+
+    def frames(self, geographies=None) -> dict[str, pd.DataFrame]:
+        body = self.split.body
+        return {g: body.iloc[slice(*self.runs[g])] if g in self.runs else _empty()
+                for g in (geographies or self.geographies)}
+
+    def arrays(self, geography: str) -> tuple[list, np.ndarray, slice]:
+        """(periods, values, rows of ``split.body``) for one geography; empty if it has none."""
+        rows = slice(*self.runs.get(geography, (0, 0)))
+        return self.split.periods[rows], self.split.values[rows], rows
+
+
+def _runs(*keys: np.ndarray) -> np.ndarray:
+    """Where each run of equal values (of all ``keys`` together, sorted) starts."""
+    if not len(keys[0]):
+        return np.array([], dtype=int)
+    new = np.zeros(len(keys[0]) - 1, dtype=bool)
+    for k in keys:
+        new |= k[1:] != k[:-1]
+    return np.flatnonzero(np.r_[True, new])
+
+
+def _series_from_components(kpi: Kpi, comps: pd.DataFrame, grain: str) -> Split:
+    """Series per combination and geography from one KPI's components: districts straight from
+    their rows; Kent from its stored row or the districts' sum; one vectorised ``finish`` gives
+    every value."""
     stored = set(comps["geography_code"]) if not comps.empty else set()
     geographies = list(ref.DISTRICT_CODES) + [ref.KENT_CODE] + ([ref.ENGLAND_CODE] if ref.ENGLAND_CODE in stored else [])
     if comps.empty:
-        return {g: _empty() for g in geographies}
-    cols = [c for c in comps.columns if c not in ("geography_code", "period")]
+        return Split(comps.assign(value=pd.Series(dtype=float)), geographies)
+    cols = [c for c in comps.columns if c not in ["geography_code", "period"] + KEYS]
     parts = [comps]   # only districts, Kent and England are ever stored (the geography ENUM)
     if ref.KENT_CODE not in stored:
         districts = comps[comps["geography_code"].isin(ref.DISTRICT_CODES)]
-        parts.append(districts.groupby("period", as_index=False)[cols].sum(min_count=1).assign(geography_code=ref.KENT_CODE))
+        parts.append(districts.groupby(KEYS + ["period"], as_index=False)[cols].sum(min_count=1)
+                     .assign(geography_code=ref.KENT_CODE))
     frame = pd.concat(parts, ignore_index=True)
-    if frame.duplicated(["geography_code", "period"]).any():   # parts repeated per geography and period
-        frame = frame.groupby(["geography_code", "period"], as_index=False)[cols].sum(min_count=1)
+    where = KEYS + ["geography_code", "period"]
+    if frame.duplicated(where).any():   # parts repeated per geography and period
+        frame = frame.groupby(where, as_index=False)[cols].sum(min_count=1)
     if grain == "rolling_12":
-        frame = pd.concat([_rolling(p.drop(columns="geography_code")).assign(geography_code=g)
-                           for g, p in frame.groupby("geography_code")], ignore_index=True)
+        frame = pd.concat([_rolling(p.drop(columns=where[:3])).assign(need_key=k[0], phase_key=k[1], geography_code=k[2])
+                           for k, p in frame.groupby(where[:3])], ignore_index=True)
     frame["value"] = finish(kpi, frame)
-    frame = frame.sort_values(["geography_code", "period"], kind="stable")
-    return _split(frame["geography_code"].to_numpy(), frame.drop(columns="geography_code"), geographies)
-
-
-def _split(codes: np.ndarray, body: pd.DataFrame, geographies: list[str]) -> dict[str, pd.DataFrame]:
-    """``body``'s rows by geography, ``codes`` giving each row's, already sorted: each geography
-    is a contiguous slice (cheaper than a frame per group); a geography with no rows gets an
-    empty series."""
-    body = body.reset_index(drop=True)
-    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.array([], dtype=int)
-    ends = np.r_[starts[1:], len(codes)]
-    got = {codes[a]: body.iloc[a:b] for a, b in zip(starts, ends)}   # views, no copies
-    return {g: got[g] if g in got else _empty() for g in geographies}
+    return Split(frame.sort_values(where, kind="stable"), geographies)
 
 
 @memoised
-def _activity_every_year(db, grain: str, f: Filters, upto: int) -> dict[str, dict[str, pd.DataFrame]]:
-    """Every activity KPI's series at once, from the shared block: one Kent sum for all of them,
-    then per KPI a mask, ``finish`` and slices. The same result as ``_series_from_components`` on
-    each KPI's components (tests/test_kpis.py checks they agree), in a fraction of the time.
+def _activity_every_combination(db, grain: str, f: Filters, upto: int) -> dict[str, Split]:
+    """Every activity KPI's series for every combination at once, from the shared block: one
+    Kent sum for all of them, then per KPI a mask and ``finish``. The same result as
+    ``_series_from_components`` on each KPI's components (tests/test_kpis.py checks they agree),
+    in a fraction of the time.
     """
     block, ids = _activity_block(db, grain, f, upto)
     geographies = list(ref.DISTRICT_CODES) + [ref.KENT_CODE]
-    if block.empty:
-        return {k: {g: _empty() for g in geographies} for k in ids}
-    sums = [c for c in block.columns if c.startswith("n") or c.startswith("pupils_")]
+    sums = [c for c in block.columns if c.startswith("n") and c[1:].isdigit() or c.startswith("pupils_")]
     flags = [c for c in block.columns if c.startswith("p") and c[1:].isdigit()]
-    by_period = block.groupby("period", sort=True)
+    by_period = block.groupby(KEYS + ["period"], sort=False)
     kent = by_period[sums].sum(min_count=1).join(by_period[flags].any()).reset_index()
-    # block rows are sorted by district and period; Kent's code sorts after every district's
     every = pd.concat([block, kent.assign(geography_code=ref.KENT_CODE)], ignore_index=True)
-    codes_all = every["geography_code"].to_numpy()
+    every = every.sort_values(KEYS + ["geography_code", "period"], kind="stable", ignore_index=True)
     out = {}
     for i, kpi_id in enumerate(ids):
         kpi = catalogue.get(kpi_id)
-        cols = {"period": "period", f"n{i}": "n"}
+        cols = {k: k for k in KEYS} | {"geography_code": "geography_code", "period": "period", f"n{i}": "n"}
         if kpi.compute.kind == "activity_rate":
             cols[f"pupils_{kpi.compute.per_100}"] = "pupils"
-        keep = every[f"p{i}"].to_numpy(bool)
-        body = every.loc[keep, list(cols)].rename(columns=cols).reset_index(drop=True)
+        body = every.loc[every[f"p{i}"].to_numpy(bool), list(cols)].rename(columns=cols)
         body["value"] = finish(kpi, body)
-        out[kpi_id] = _split(codes_all[keep], body, geographies)
+        out[kpi_id] = Split(body, geographies)
     return out
 
 

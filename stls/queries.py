@@ -6,6 +6,8 @@ divides, so a ratio is always recomputed at the grain shown.
 """
 from __future__ import annotations
 
+import itertools
+
 import pandas as pd
 
 from stls import reference as ref
@@ -21,6 +23,8 @@ PERIOD_SQL = {
                     ELSE make_date(year(month), 4, 1) END""",
     "academic_year": "make_date(academic_year, 9, 1)",
 }
+# The columns of activity_monthly that a result can be split by (see _split_sql).
+SPLIT_COLUMNS = {"need": "need_area", "phase": "phase"}
 # Month of the academic year, September = 0 ... August = 11.
 ACADEMIC_MONTH_SQL = "((month(month) + 3) % 12)"
 
@@ -40,64 +44,98 @@ def _common(f: Filters, need: bool = True, phase: bool = True, upto: int = 11) -
     return " AND ".join(parts), params
 
 
-def activity_counts(db, types, grain: str, f: Filters, upto: int = 11, by_service: bool = False) -> pd.DataFrame:
-    """Activities of ``types`` per district and period (and academic year, for denominators).
+# Key of the rows over every area of need (need_key) or every phase (phase_key) in a split result.
+ALL = "all"
+
+
+def _split_sql(base: list[str], split: dict[str, str]) -> tuple[str, str, str, str]:
+    """SQL for a result split by area of need and/or phase instead of filtered by them.
+
+    ``split`` maps a key ('need', 'phase') to its column. Returns the key columns for the SELECT
+    (``need_key``: an area's code, or ``'all'`` on the rows over every area; the same for
+    ``phase_key``), the names of those keys, the GROUPING SETS (``base`` with each subset of the
+    split columns: one statement gives every combination) and the HAVING condition (a record
+    with no area of need counts towards 'all' only, as a filter on an area would leave it out).
+    """
+    keys = "".join(f", CASE WHEN grouping({col}) = 1 THEN '{ALL}' ELSE {col}::VARCHAR END AS {name}_key"
+                   for name, col in split.items())
+    names = "".join(f", {name}_key" for name in split)
+    subsets = [c for r in range(len(split) + 1) for c in itertools.combinations(split.values(), r)]
+    sets = ", ".join("(" + ", ".join(base + list(subset)) + ")" for subset in subsets)
+    having = " AND ".join(f"(grouping({col}) = 1 OR {col} IS NOT NULL)" for col in split.values()) or "true"
+    return keys, names, f"GROUPING SETS ({sets})", having
+
+
+def activity_counts(db, types, grain: str, f: Filters, upto: int = 11, by_service: bool = False,
+                    split: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Activities of ``types`` per district and period (and academic year, for denominators);
+    with ``split`` ('need', 'phase'), for every combination of those instead of the filters'.
 
     Grouping is done on the ENUM columns and text made only from the small result: casting
     every row to VARCHAR first costs twice the time.
     """
-    where, params = _common(f, upto=upto)
+    where, params = _common(f, need="need" not in split, phase="phase" not in split, upto=upto)
     params["types"] = list(types)
+    base = ["district_code", "period", "academic_year"] + (["service_code"] if by_service else [])
+    keys, names, sets, having = _split_sql(base, {k: SPLIT_COLUMNS[k] for k in split})
     service = ", service_code" if by_service else ""
     service_out = ", service_code::VARCHAR AS service_code" if by_service else ""
     return db.query(f"""
-        SELECT district_code::VARCHAR AS geography_code, period, academic_year{service_out}, n FROM (
-            SELECT district_code, {PERIOD_SQL[grain]} AS period, academic_year{service},
+        SELECT district_code::VARCHAR AS geography_code, period, academic_year{service_out}{names}, n FROM (
+            SELECT district_code, {PERIOD_SQL[grain]} AS period, academic_year{service}{keys},
                    sum(activities)::BIGINT AS n
             FROM activity_monthly
             WHERE list_contains($types::activity_type_t[], activity_type) AND {where}
-            GROUP BY ALL)""", params)
+            GROUP BY {sets} HAVING {having})""", params)
 
 
-def _sen_pupils_sql(group: str, f: Filters, by_need_area: bool = False, prefix: str = "") -> tuple[str, dict]:
+def _sen_pupils_sql(group: str, f: Filters, by_need_area: bool = False, prefix: str = "",
+                    split: tuple[str, ...] = ()) -> tuple[str, dict]:
     """SELECT of pupils in a SEN group per geography and academic year (need and phase filters
-    applied); parameters are named with ``prefix`` so the statement can sit inside another."""
+    applied, or with ``split`` for every combination of them); parameters are named with
+    ``prefix`` so the statement can sit inside another."""
     groups = ["ehc_plan", "sen_support"] if group == "all_sen" else [group]
     params: dict = {f"{prefix}groups": groups, f"{prefix}year_from": f.year_from, f"{prefix}year_to": f.year_to}
     where = [f"s.sen_group::VARCHAR IN (SELECT unnest(${prefix}groups))",
              f"s.academic_year BETWEEN ${prefix}year_from AND ${prefix}year_to"]
-    if f.need:
+    if f.need and "need" not in split:
         where.append(f"pn.need_area = ${prefix}need")
         params[f"{prefix}need"] = f.need
-    if f.phase:
+    if f.phase and "phase" not in split:
         where.append(f"s.phase = ${prefix}phase")
         params[f"{prefix}phase"] = f.phase
-    area = ", pn.need_area::VARCHAR AS need_area" if by_need_area else ""
+    base = ["s.geography_code", "s.academic_year"] + (["pn.need_area"] if by_need_area else [])
+    keys, names, sets, having = _split_sql(base, {k: {"need": "pn.need_area", "phase": "s.phase"}[k] for k in split})
+    area = ", need_area::VARCHAR AS need_area" if by_need_area else ""
     return f"""
-        SELECT s.geography_code::VARCHAR AS geography_code, s.academic_year{area},
-               sum(s.pupils)::BIGINT AS pupils
-        FROM sen_pupils s LEFT JOIN primary_needs pn ON s.primary_need = pn.code
-        WHERE {' AND '.join(where)} GROUP BY ALL""", params
+        SELECT geography_code::VARCHAR AS geography_code, academic_year{area}{names}, pupils FROM (
+            SELECT s.geography_code, s.academic_year{', pn.need_area' if by_need_area else ''}{keys},
+                   sum(s.pupils)::BIGINT AS pupils
+            FROM sen_pupils s LEFT JOIN primary_needs pn ON s.primary_need = pn.code
+            WHERE {' AND '.join(where)} GROUP BY {sets} HAVING {having})""", params
 
 
-def sen_pupils(db, group: str, f: Filters, by_need_area: bool = False) -> pd.DataFrame:
-    """Pupils in a SEN group per district and academic year (need and phase filters applied)."""
-    sql, params = _sen_pupils_sql(group, f, by_need_area)
+def sen_pupils(db, group: str, f: Filters, by_need_area: bool = False, split: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Pupils in a SEN group per district and academic year (need and phase filters applied, or
+    with ``split`` for every combination of them)."""
+    sql, params = _sen_pupils_sql(group, f, by_need_area, split=split)
     return db.query(sql, params)
 
 
 def activity_block(db, type_sets: dict[str, tuple[str, ...]], per_100: tuple[str, ...], grain: str, f: Filters,
                    upto: int = 11) -> pd.DataFrame:
-    """The parts of every activity KPI at once, one statement for the lot.
+    """The parts of every activity KPI at once, for every area of need × phase: one statement.
 
-    For each set of activity types ``i`` (in ``type_sets`` order): ``n{i}``, its activities for
+    The filters' need and phase are not applied: every row has ``need_key`` and ``phase_key``
+    (a code, or 'all'), so a change of either filter reads other rows of the same result. For
+    each set of activity types ``i`` (in ``type_sets`` order): ``n{i}``, its activities for
     every district in every period, zero where a district had none, and ``p{i}``, whether the
     period has any record of those types at all (a period without one is a gap, not a zero). For
     each SEN group in ``per_100``: ``pupils_{group}``, its pupils from the latest census at or before
     the period's academic year (none before the first census). Rows: districts × every period with
-    a record of any of the types, sorted by district and period.
+    a record of any of the types, per combination, sorted by need_key, phase_key, district, period.
     """
-    where, params = _common(f, upto=upto)
+    where, params = _common(f, need=False, phase=False, upto=upto)
     params["all_types"] = sorted({t for types in type_sets.values() for t in types})
     sums, flags, cols = [], [], []
     for i, types in enumerate(type_sets.values()):
@@ -106,50 +144,59 @@ def activity_block(db, type_sets: dict[str, tuple[str, ...]], per_100: tuple[str
         sums.append(f"sum(activities) FILTER (WHERE {match})::BIGINT AS n{i}, count(*) FILTER (WHERE {match}) AS r{i}")
         flags.append(f"sum(r{i}) > 0 AS p{i}")
         cols.append(f"g.p{i}, coalesce(c.n{i}, 0)::BIGINT AS n{i}")
+    keys, _, sets, having = _split_sql(["district_code", "period", "academic_year"], SPLIT_COLUMNS)
     ctes, joins = [], []
     for j, group in enumerate(per_100):
-        sql, pupil_params = _sen_pupils_sql(group, f.with_(year_from=ref.FIRST_ACADEMIC_YEAR), prefix=f"q{j}_")
+        sql, pupil_params = _sen_pupils_sql(group, f.with_(year_from=ref.FIRST_ACADEMIC_YEAR), prefix=f"q{j}_",
+                                            split=("need", "phase"))
         params.update(pupil_params)
         ctes.append(f", pupils{j} AS ({sql})")
         joins.append(f"ASOF LEFT JOIN pupils{j} q{j} ON q{j}.geography_code = g.geography_code "
+                     f"AND q{j}.need_key = g.need_key AND q{j}.phase_key = g.phase_key "
                      f"AND g.academic_year >= q{j}.academic_year")
         cols.append(f"q{j}.pupils AS pupils_{group}")
     return db.query(f"""
         WITH counts AS (
-            SELECT district_code::VARCHAR AS geography_code, {PERIOD_SQL[grain]} AS period, academic_year,
-                   {', '.join(sums)}
-            FROM activity_monthly
-            WHERE list_contains($all_types::activity_type_t[], activity_type) AND {where}
-            GROUP BY ALL),
-        periods AS (SELECT period, academic_year, {', '.join(flags)} FROM counts GROUP BY ALL),
+            SELECT district_code::VARCHAR AS geography_code, * EXCLUDE (district_code) FROM (
+                SELECT district_code, {PERIOD_SQL[grain]} AS period, academic_year{keys}, {', '.join(sums)}
+                FROM activity_monthly
+                WHERE list_contains($all_types::activity_type_t[], activity_type) AND {where}
+                GROUP BY {sets} HAVING {having})),
+        periods AS (SELECT need_key, phase_key, period, academic_year, {', '.join(flags)} FROM counts GROUP BY ALL),
         grid AS (SELECT d.code::VARCHAR AS geography_code, p.* FROM periods p CROSS JOIN districts d)
         {''.join(ctes)}
-        SELECT g.geography_code, g.period, {', '.join(cols)}
-        FROM grid g LEFT JOIN counts c USING (geography_code, period, academic_year) {' '.join(joins)}
-        ORDER BY g.geography_code, g.period""", params)
+        SELECT g.need_key, g.phase_key, g.geography_code, g.period, {', '.join(cols)}
+        FROM grid g LEFT JOIN counts c USING (need_key, phase_key, geography_code, period, academic_year)
+        {' '.join(joins)}
+        ORDER BY g.need_key, g.phase_key, g.geography_code, g.period""", params)
 
 
 def settings_reached(db, grain: str, f: Filters, upto: int = 11) -> pd.DataFrame:
-    """Open settings with at least one contact, and open settings, per district and period.
+    """Open settings with at least one contact, and open settings, per district and period, for
+    every area of need (of the contact) × phase (of the setting): ``need_key``, ``phase_key``.
 
-    Every district appears in every period with contacts anywhere, so a district that reached
-    no setting shows 0, not a gap.
+    Every district appears in every period with contacts anywhere (in that area of need), so a
+    district that reached no setting shows 0, not a gap.
     """
-    where, params = _common(f, phase=False, upto=upto)
-    phase = "AND s.phase = $phase" if f.phase else ""
-    if f.phase:
-        params["phase"] = f.phase
+    where, params = _common(f, need=False, phase=False, upto=upto)
+    reach_keys, _, reach_sets, reach_having = _split_sql(
+        ["s.district_code", "c.period"], {"need": "c.need_area", "phase": "s.phase"})
+    open_keys, _, open_sets, _ = _split_sql(["district_code"], {"phase": "phase"})
+    period_keys, _, period_sets, period_having = _split_sql(["period"], {"need": "need_area"})
     return db.query(f"""
-        WITH contacts AS (SELECT {PERIOD_SQL[grain]} AS period, urn FROM setting_contacts WHERE {where}),
+        WITH contacts AS (SELECT {PERIOD_SQL[grain]} AS period, urn, need_area FROM setting_contacts WHERE {where}),
         open_settings AS (
-            SELECT district_code, count(*) AS settings FROM settings s WHERE open {phase} GROUP BY 1),
+            SELECT district_code{open_keys}, count(*) AS settings FROM settings WHERE open GROUP BY {open_sets}),
         reached AS (
-            SELECT s.district_code, c.period, count(DISTINCT c.urn) AS reached
-            FROM contacts c JOIN settings s ON s.urn = c.urn AND s.open {phase} GROUP BY ALL)
-        SELECT o.district_code::VARCHAR AS geography_code, p.period,
+            SELECT s.district_code, c.period{reach_keys}, count(DISTINCT c.urn) AS reached
+            FROM contacts c JOIN settings s ON s.urn = c.urn AND s.open
+            GROUP BY {reach_sets} HAVING {reach_having}),
+        periods AS (SELECT period{period_keys} FROM contacts GROUP BY {period_sets} HAVING {period_having})
+        SELECT p.need_key, o.phase_key, o.district_code::VARCHAR AS geography_code, p.period,
                coalesce(r.reached, 0)::BIGINT AS reached, o.settings::BIGINT AS settings
-        FROM open_settings o CROSS JOIN (SELECT DISTINCT period FROM contacts) p
-        LEFT JOIN reached r ON r.district_code = o.district_code AND r.period = p.period""", params)
+        FROM open_settings o CROSS JOIN periods p
+        LEFT JOIN reached r ON r.district_code = o.district_code AND r.period = p.period
+             AND r.need_key = p.need_key AND r.phase_key = o.phase_key""", params)
 
 
 def attainment(db, measure: str, groups, f: Filters) -> pd.DataFrame:
@@ -172,16 +219,19 @@ def budget(db, f: Filters) -> pd.DataFrame:
         {"year_from": f.year_from, "year_to": f.year_to})
 
 
-def referral_need_mix(db, types, f: Filters, upto: int = 11) -> pd.DataFrame:
-    """Activities per district, academic year and need area (records with an area only)."""
-    where, params = _common(f, need=False, upto=upto)
+def referral_need_mix(db, types, f: Filters, upto: int = 11, split: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Activities per district, academic year and need area (records with an area only); with
+    ``split=('phase',)`` for every phase (``phase_key``) instead of the filters' phase."""
+    where, params = _common(f, need=False, phase="phase" not in split, upto=upto)
     params["types"] = list(types)
+    keys, names, sets, having = _split_sql(["district_code", "academic_year", "need_area"],
+                                           {k: SPLIT_COLUMNS[k] for k in split})
     return db.query(f"""
-        SELECT district_code::VARCHAR AS geography_code, academic_year, need_area::VARCHAR AS need_area, n FROM (
-            SELECT district_code, academic_year, need_area, sum(activities)::BIGINT AS n
+        SELECT district_code::VARCHAR AS geography_code, academic_year, need_area::VARCHAR AS need_area{names}, n FROM (
+            SELECT district_code, academic_year, need_area{keys}, sum(activities)::BIGINT AS n
             FROM activity_monthly
             WHERE list_contains($types::activity_type_t[], activity_type) AND need_area IS NOT NULL AND {where}
-            GROUP BY ALL)""", params)
+            GROUP BY {sets} HAVING {having})""", params)
 
 
 def monthly_activity_by_district(db, f: Filters) -> pd.DataFrame:

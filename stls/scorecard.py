@@ -25,16 +25,17 @@ def spc_series(db, kpi: Kpi, f: Filters) -> tuple[list, np.ndarray]:
     academic years; values on small child counts are NaN (left out of the chart's limits)."""
     monthly = "month" in {g.value for g in kpi.grains} and kpi.compute.kind != "settings_reached"
     grain = "month" if monthly else "academic_year"
-    if len(f.districts) <= 1:   # picked from the all-geographies series (memoised)
-        geo = f.districts[0] if f.districts else ref.KENT_CODE
-        series = metrics.series_by_geography(db, kpi.id, f.with_(districts=()), grain)[geo]
+    if len(f.districts) <= 1:   # picked from the all-geographies result (memoised), as arrays
+        chosen = metrics.selection(db, kpi.id, f, grain)
+        periods, values, rows = chosen.arrays(f.districts[0] if f.districts else ref.KENT_CODE)
+        values = np.where(compare.small_mask(kpi, chosen.split.body.iloc[rows]), np.nan, values)
     else:
         series = metrics.kpi_series(db, kpi.id, f, grain)
-    if series.empty:
+        periods = list(series["period"])
+        values = np.where(compare.small_mask(kpi, series), np.nan,
+                          pd.to_numeric(series["value"], errors="coerce").to_numpy(float))
+    if not len(periods):
         return [], np.array([], dtype=float)
-    periods = list(series["period"])
-    values = np.where(compare.small_mask(kpi, series), np.nan,
-                      pd.to_numeric(series["value"], errors="coerce").to_numpy(float))
     if monthly:
         keep = np.array([p.month != 8 for p in periods])
         periods, values = [p for p, k in zip(periods, keep) if k], values[keep]

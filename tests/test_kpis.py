@@ -113,6 +113,39 @@ def test_cost_and_need_alignment(tiny):
     assert _value(tiny, "need_alignment", geography=ASHFORD).iloc[0] == pytest.approx(float(expected))
 
 
+def test_area_of_need_and_phase_for_every_kind(tiny):
+    """Every kind of KPI cut by an area of need and/or a phase (read from one result split by
+    both, see stls/metrics.py), against hand-computed figures."""
+    def one(kpi, geography=None, **cut):
+        return _value(tiny, kpi, Y.with_(**cut), geography=geography).iloc[0]
+    # Rates: the activity and the pupils both cut. Swale's early years referrals (3) over its early
+    # years SEN support pupils (8); Ashford's CI referral over its ASD pupils on SEN support (10).
+    assert one("referral_rate", SWALE, phase="early_years") == pytest.approx(100 * 3 / 8)
+    assert one("referral_rate", ASHFORD, need="CI", phase="primary") == pytest.approx(100 * 1 / 10)
+    # A record with no area of need counts towards all areas only: Swale's school visit.
+    assert one("school_visits", SWALE) == 1 and one("school_visits", SWALE, phase="early_years") == 1
+    assert _value(tiny, "school_visits", Y.with_(need="CI"), geography=SWALE).empty
+    # Settings reached: the contact's area of need, the setting's phase.
+    assert one("settings_reached", ASHFORD, need="CI") == pytest.approx(100 * 1 / 4)   # 100001 of 4 open
+    assert one("settings_reached", need="CI") == pytest.approx(100 * 2 / 6)            # and EY500001
+    assert one("settings_reached", SWALE, need="CI", phase="early_years") == pytest.approx(100.0)
+    assert _value(tiny, "settings_reached", Y.with_(phase="early_years"), geography=ASHFORD).empty  # none open
+    # Cost per referral: a district's own service's referrals of that area or phase; Kent's all.
+    assert one("cost_per_referral", ASHFORD, need="CI") == pytest.approx(100_000 * 11 / 12 / 1)
+    assert one("cost_per_referral", need="CI") == pytest.approx(170_000 * 11 / 12 / 4)
+    assert one("cost_per_referral", ASHFORD, phase="primary") == pytest.approx(100_000 * 11 / 12 / 2)
+    assert one("cost_per_referral", phase="primary") == pytest.approx(170_000 * 11 / 12 / 3)
+    # Need alignment is cut by phase only (an area of need filter leaves it as it is).
+    refs = [Fraction(1, 3), Fraction(1, 3), 0, Fraction(1, 3)]                     # CI CL SEMH SP, primary
+    pupils = [Fraction(14, 39), Fraction(20, 39), 0, Fraction(5, 39)]
+    expected = float(50 * sum(abs(a - b) for a, b in zip(refs, pupils)))
+    assert one("need_alignment", ASHFORD, phase="primary") == pytest.approx(expected)
+    assert one("need_alignment", ASHFORD, phase="primary", need="SEMH") == pytest.approx(expected)
+    assert one("need_alignment", ASHFORD, phase="secondary") == pytest.approx(0.0)  # SEMH both
+    # Attainment is published for all pupils: the same whatever the cut.
+    assert one("ks2_rwm_sen_support", ASHFORD, need="CL", phase="secondary") == pytest.approx(25.0)
+
+
 def test_headline_rag_and_comparison(tiny):
     h = compare.headline(tiny, "ks2_rwm_sen_support", Filters(2022, 2023, (SWALE,)))
     assert h.value == 20.0 and h.rag == "Red" and h.label == "2023/24"
@@ -208,21 +241,26 @@ def test_term_shift():
     assert compare._shift(dt.date(2024, 4, 1), "term", "last_year") == dt.date(2023, 4, 1)
 
 
-@pytest.mark.parametrize("need,phase", [(None, None), ("SEMH", None), (None, "primary"), ("CL", "secondary")])
-def test_activity_series_all_at_once_match_one_at_a_time(demo_db, need, phase):
-    """Activity KPIs' series are computed together from one block (stls/metrics.py); each must
-    equal the series built from that KPI's own components the general way."""
+def test_activity_series_all_at_once_match_one_at_a_time(demo_db):
+    """Activity KPIs' series are computed together from one block (stls/metrics.py); for every
+    area of need × phase, each must equal the series built from that KPI's own components the
+    general way."""
     import pandas.testing as pdt
-    f = metrics.all_years(demo_db, Filters(2016, 2025, (), need, phase))
+    f = metrics.all_years(demo_db, Filters(2016, 2025))
+    combinations = [(n, p) for n in (None, *ref.NEED_AREAS) for p in (None, *ref.PHASES)]
     for grain in ("academic_year", "month", "term"):
         for upto in (11, 1):
-            together = metrics._activity_every_year(demo_db, grain, f, upto)
-            for kpi_id, series in together.items():
+            together = metrics._activity_every_combination(demo_db, grain, f, upto)
+            for kpi_id, split in together.items():
                 kpi = catalogue.get(kpi_id)
                 if grain not in {g.value for g in kpi.grains}:
                     continue
-                alone = metrics._series_from_components(kpi, metrics.components(demo_db, kpi, grain, f, upto), grain)
-                assert list(series) == list(alone), kpi_id
-                for geo in series:
-                    pdt.assert_frame_equal(series[geo].reset_index(drop=True), alone[geo].reset_index(drop=True),
-                                           obj=f"{kpi_id} {grain} {geo}")
+                general = metrics._series_from_components(kpi, metrics._components_split(demo_db, kpi, grain, f, upto), grain)
+                for need, phase in combinations:
+                    key = metrics.combination(f.with_(need=need, phase=phase))
+                    series = split.select(*key, *f.dates).frames()
+                    alone = general.select(*key, *f.dates).frames()
+                    assert list(series) == list(alone), kpi_id
+                    for geo in series:
+                        pdt.assert_frame_equal(series[geo].reset_index(drop=True), alone[geo].reset_index(drop=True),
+                                               obj=f"{kpi_id} {grain} {key} {geo}")
