@@ -1,6 +1,7 @@
 """CSV exports exactly as shown: after disclosure, with the symbol key, safe to open in Excel."""
 from __future__ import annotations
 
+import csv
 import io
 import re
 
@@ -23,16 +24,18 @@ def neutralise(cell) -> str:
 
 
 def to_csv(table: pd.DataFrame, title: str, caption: str = "", symbols: set[str] | None = None) -> bytes:
-    """UTF-8 (with BOM, for Excel) CSV: a title line, the table, then the key to any symbols."""
+    """UTF-8 (with BOM, for Excel) CSV: a title line, the table, then the key to any symbols.
+
+    Written cell by cell with the csv module (minimal quoting, as pandas would): every page makes
+    the CSV of each table it shows on every run, so this is kept to a fraction of a millisecond."""
     out = io.StringIO()
-    clean = table.copy()
-    clean.columns = [neutralise(c) for c in clean.columns]
-    for col in clean.columns:
-        clean[col] = clean[col].map(neutralise)
     lines = [neutralise(title)] + ([neutralise(caption)] if caption else [])
     out.write("\n".join(f'"{line}"' for line in lines) + "\n")
-    clean.to_csv(out, index=False)
-    used = symbols if symbols is not None else disclosure.symbols_in(clean)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([neutralise(c) for c in table.columns])
+    columns = [[neutralise(v) for v in table[c].tolist()] for c in table.columns]
+    writer.writerows(zip(*columns))
+    used = symbols if symbols is not None else disclosure.symbols_in(table)
     if used:
         out.write("\nSymbol,Meaning\n")
         for symbol, meaning in disclosure.symbol_key(used):

@@ -37,27 +37,34 @@ def dissimilarity(a: pd.Series, b: pd.Series) -> float:
 def mix(db, f: Filters, year: int, types=("referral",)) -> pd.DataFrame:
     """Per district and Kent, for one academic year: referrals and SEN pupils by area of need.
 
+    Columns: geography_code, name, need_area, referrals, pupils, referral_share, pupil_share (%).
     The same for every area-of-need filter, selection of districts and range of years (only the
-    phase and the year matter), so it is worked out once for them all."""
-    return _mix(db, Filters(year, year, (), None, f.phase), year, tuple(types))
+    phase and the year matter); worked out once for every year and phase, and sliced."""
+    return _mix(db, year, f.phase or queries.ALL, tuple(types))
 
 
 @memoised
-def _mix(db, f: Filters, year: int, types: tuple[str, ...]) -> pd.DataFrame:
-    """``mix`` for filters already reduced to the phase and the year.
+def _mix(db, year: int, phase_key: str, types: tuple[str, ...]) -> pd.DataFrame:
+    every = _mix_every(db, metrics.all_years(db, Filters(year, year)), types)
+    rows = (every["academic_year"].to_numpy() == year) & (every["phase_key"].to_numpy() == phase_key)
+    return every.loc[rows].drop(columns=["phase_key", "academic_year"]).reset_index(drop=True)
 
-    Columns: geography_code, name, need_area, referrals, pupils, referral_share, pupil_share (%).
-    """
-    refs = queries.referral_need_mix(db, types, f)
-    pups = queries.sen_pupils(db, "all_sen", f, by_need_area=True).dropna(subset=["need_area"])
-    grid = pd.MultiIndex.from_product([ref.DISTRICT_CODES, AREAS], names=["geography_code", "need_area"])
+
+@memoised
+def _mix_every(db, f: Filters, types: tuple[str, ...]) -> pd.DataFrame:
+    """``mix`` for every academic year of ``f`` and every phase (``phase_key``, 'all' for all
+    phases): two statements, one frame."""
+    refs = queries.referral_need_mix(db, types, f, split=("phase",))
+    pups = queries.sen_pupils(db, "all_sen", f, by_need_area=True, split=("phase",)).dropna(subset=["need_area"])
+    keys = ["phase_key", "academic_year", "geography_code", "need_area"]
+    grid = pd.MultiIndex.from_product([[queries.ALL, *ref.PHASES], list(f.years), ref.DISTRICT_CODES, AREAS], names=keys)
     frame = pd.DataFrame(index=grid).join(
-        refs.groupby(["geography_code", "need_area"])["n"].sum().rename("referrals")).join(
-        pups.groupby(["geography_code", "need_area"])["pupils"].sum()).fillna(0).reset_index()
-    kent = frame.groupby("need_area", as_index=False)[["referrals", "pupils"]].sum().assign(geography_code=ref.KENT_CODE)
-    frame = pd.concat([frame, kent], ignore_index=True)
+        refs.groupby(keys)["n"].sum().rename("referrals")).join(
+        pups.groupby(keys)["pupils"].sum()).fillna(0).astype("int64").reset_index()
+    kent = frame.groupby(["phase_key", "academic_year", "need_area"], as_index=False)[["referrals", "pupils"]].sum()
+    frame = pd.concat([frame, kent.assign(geography_code=ref.KENT_CODE)[frame.columns]], ignore_index=True)
     for col, share in (("referrals", "referral_share"), ("pupils", "pupil_share")):
-        total = frame.groupby("geography_code")[col].transform("sum")
+        total = frame.groupby(["phase_key", "academic_year", "geography_code"])[col].transform("sum")
         frame[share] = 100 * frame[col] / total.where(total > 0)
     frame["name"] = frame["geography_code"].map(ref.GEOGRAPHY_NAMES)
     frame["area"] = frame["need_area"].map(ref.NEED_AREAS)

@@ -258,15 +258,19 @@ def monthly_activity_by_type(db, f: Filters) -> pd.DataFrame:
         ORDER BY month, activity_type""", params)
 
 
-def unreached_settings(db, year: int, phase: str | None = None) -> pd.DataFrame:
-    """Open settings (every district) with no STLS contact in the academic year, with their last contact."""
+def unreached_settings(db, year_from: int, year_to: int) -> pd.DataFrame:
+    """Open settings (every district, every phase) with no STLS contact in an academic year, for
+    each year from ``year_from`` to ``year_to``, with their last contact ever."""
     return db.query("""
-        SELECT s.district_code::VARCHAR AS district_code, s.urn, s.name, s.phase::VARCHAR AS phase,
-               (SELECT max(c.month) FROM setting_contacts c WHERE c.urn = s.urn) AS last_contact
-        FROM settings s
-        WHERE s.open AND ($phase IS NULL OR s.phase::VARCHAR = $phase)
-          AND NOT EXISTS (SELECT 1 FROM setting_contacts c WHERE c.urn = s.urn AND c.academic_year = $year)
-        ORDER BY s.district_code, s.phase, s.name""", {"year": year, "phase": phase})
+        WITH contacted AS (SELECT DISTINCT urn, academic_year FROM setting_contacts),
+        last AS (SELECT urn, max(month) AS last_contact FROM setting_contacts GROUP BY urn)
+        SELECT y.academic_year::INTEGER AS academic_year, s.district_code::VARCHAR AS district_code, s.urn,
+               s.name, s.phase::VARCHAR AS phase, l.last_contact
+        FROM settings s CROSS JOIN range($year_from, $year_to + 1) y(academic_year)
+        LEFT JOIN last l ON l.urn = s.urn
+        WHERE s.open AND NOT EXISTS (
+            SELECT 1 FROM contacted c WHERE c.urn = s.urn AND c.academic_year = y.academic_year)
+        ORDER BY y.academic_year, s.district_code, s.phase, s.name""", {"year_from": year_from, "year_to": year_to})
 
 
 def latest_measure_year(db, measure: str, up_to: int) -> int | None:

@@ -115,13 +115,17 @@ def _outcome_rows(db, measure: str, group: str, year_to: int) -> pd.DataFrame:
 
 def unreached_settings(db, f: Filters, code: str, year: int) -> pd.DataFrame:
     """Open settings in the district with no STLS contact in the academic year (phase filter applies)."""
-    frame = _unreached_everywhere(db, year, f.phase)
-    return frame[frame["district_code"] == code].drop(columns="district_code").reset_index(drop=True)
+    every = _unreached_every_year(db, metrics.all_years(db, Filters(year, year)))
+    rows = (every["academic_year"] == year) & (every["district_code"] == code)
+    if f.phase:
+        rows &= every["Phase"] == ref.PHASES[f.phase]
+    return every[rows].drop(columns=["academic_year", "district_code"]).reset_index(drop=True)
 
 
 @memoised
-def _unreached_everywhere(db, year: int, phase: str | None) -> pd.DataFrame:
-    frame = queries.unreached_settings(db, year, phase)
+def _unreached_every_year(db, f: Filters) -> pd.DataFrame:
+    """Unreached settings for every year of ``f`` (one query; a change of year or phase reads it)."""
+    frame = queries.unreached_settings(db, f.year_from, f.year_to)
     frame["phase"] = frame["phase"].map(ref.PHASES)
     frame["last_contact"] = [m.strftime("%b %Y") if pd.notna(m) else "never" for m in frame["last_contact"]]
     return frame.rename(columns={"urn": "URN", "name": "Setting", "phase": "Phase",
