@@ -54,9 +54,9 @@ def spc_for(db, kpi: Kpi, f: Filters) -> spc.SpcResult:
 def _england(db, kpi: Kpi, f: Filters, year: int | None) -> float | None:
     if kpi.compute.kind not in ("attainment", "attainment_gap") or year is None:
         return None
-    series = metrics.kpi_series(db, kpi.id, f, geography=ref.ENGLAND_CODE)
-    hit = series[series["period"] == dt.date(year, 9, 1)]["value"] if not series.empty else series
-    return None if len(hit) == 0 else float(hit.iloc[0])
+    periods, values, _ = metrics.selection(db, kpi.id, f).arrays(ref.ENGLAND_CODE)
+    hit = [v for p, v in zip(periods, values) if p == dt.date(year, 9, 1)]
+    return None if not hit or np.isnan(hit[0]) else float(hit[0])
 
 
 def row(db, kpi: Kpi, f: Filters, extent: dict) -> dict:
