@@ -75,7 +75,8 @@ def _activity(db, kpi: Kpi, grain: str, f: Filters, upto: int) -> pd.DataFrame:
     cols = {k: k for k in KEYS} | {"geography_code": "geography_code", "period": "period", f"n{i}": "n"}
     if kpi.compute.kind == "activity_rate":
         cols[f"pupils_{kpi.compute.per_100}"] = "pupils"
-    return block.loc[block[f"p{i}"].to_numpy(bool), list(cols)].rename(columns=cols).reset_index(drop=True)
+    rows = block[f"p{i}"].to_numpy(bool) & (block["geography_code"].to_numpy() != ref.KENT_CODE)
+    return block.loc[rows, list(cols)].rename(columns=cols).reset_index(drop=True)
 
 
 def _attainment(db, kpi: Kpi, f: Filters) -> pd.DataFrame:
@@ -378,26 +379,20 @@ def _series_from_components(kpi: Kpi, comps: pd.DataFrame, grain: str) -> Split:
 
 @memoised
 def _activity_every_combination(db, grain: str, f: Filters, upto: int) -> dict[str, Split]:
-    """Every activity KPI's series for every combination at once, from the shared block: one
-    Kent sum for all of them, then per KPI a mask and ``finish``. The same result as
+    """Every activity KPI's series for every combination at once, from the shared block (which
+    has Kent's rows already, in order): per KPI a mask and ``finish``. The same result as
     ``_series_from_components`` on each KPI's components (tests/test_kpis.py checks they agree),
     in a fraction of the time.
     """
     block, ids = _activity_block(db, grain, f, upto)
     geographies = list(ref.DISTRICT_CODES) + [ref.KENT_CODE]
-    sums = [c for c in block.columns if c.startswith("n") and c[1:].isdigit() or c.startswith("pupils_")]
-    flags = [c for c in block.columns if c.startswith("p") and c[1:].isdigit()]
-    by_period = block.groupby(KEYS + ["period"], sort=False)
-    kent = by_period[sums].sum(min_count=1).join(by_period[flags].any()).reset_index()
-    every = pd.concat([block, kent.assign(geography_code=ref.KENT_CODE)], ignore_index=True)
-    every = every.sort_values(KEYS + ["geography_code", "period"], kind="stable", ignore_index=True)
     out = {}
     for i, kpi_id in enumerate(ids):
         kpi = catalogue.get(kpi_id)
         cols = {k: k for k in KEYS} | {"geography_code": "geography_code", "period": "period", f"n{i}": "n"}
         if kpi.compute.kind == "activity_rate":
             cols[f"pupils_{kpi.compute.per_100}"] = "pupils"
-        body = every.loc[every[f"p{i}"].to_numpy(bool), list(cols)].rename(columns=cols)
+        body = block.loc[block[f"p{i}"].to_numpy(bool), list(cols)].rename(columns=cols)
         body["value"] = finish(kpi, body)
         out[kpi_id] = Split(body, geographies)
     return out

@@ -133,17 +133,20 @@ def activity_block(db, type_sets: dict[str, tuple[str, ...]], per_100: tuple[str
     period has any record of those types at all (a period without one is a gap, not a zero). For
     each SEN group in ``per_100``: ``pupils_{group}``, its pupils from the latest census at or before
     the period's academic year (none before the first census). Rows: districts × every period with
-    a record of any of the types, per combination, sorted by need_key, phase_key, district, period.
+    a record of any of the types, and Kent (the districts' sum; no pupils only if no district has
+    any), per combination, sorted by need_key, phase_key, geography_code, period (Kent's code sorts
+    after its districts').
     """
     where, params = _common(f, need=False, phase=False, upto=upto)
     params["all_types"] = sorted({t for types in type_sets.values() for t in types})
-    sums, flags, cols = [], [], []
+    sums, flags, cols, kent = [], [], [], []
     for i, types in enumerate(type_sets.values()):
         params[f"t{i}"] = list(types)
         match = f"list_contains($t{i}::activity_type_t[], activity_type)"
         sums.append(f"sum(activities) FILTER (WHERE {match})::BIGINT AS n{i}, count(*) FILTER (WHERE {match}) AS r{i}")
         flags.append(f"sum(r{i}) > 0 AS p{i}")
         cols.append(f"g.p{i}, coalesce(c.n{i}, 0)::BIGINT AS n{i}")
+        kent.append(f"bool_or(p{i}) AS p{i}, sum(n{i})::BIGINT AS n{i}")
     keys, _, sets, having = _split_sql(["district_code", "period", "academic_year"], SPLIT_COLUMNS)
     ctes, joins = [], []
     for j, group in enumerate(per_100):
@@ -155,6 +158,7 @@ def activity_block(db, type_sets: dict[str, tuple[str, ...]], per_100: tuple[str
                      f"AND q{j}.need_key = g.need_key AND q{j}.phase_key = g.phase_key "
                      f"AND g.academic_year >= q{j}.academic_year")
         cols.append(f"q{j}.pupils AS pupils_{group}")
+        kent.append(f"sum(pupils_{group})::BIGINT AS pupils_{group}")
     return db.query(f"""
         WITH counts AS (
             SELECT district_code::VARCHAR AS geography_code, * EXCLUDE (district_code) FROM (
@@ -164,11 +168,16 @@ def activity_block(db, type_sets: dict[str, tuple[str, ...]], per_100: tuple[str
                 GROUP BY {sets} HAVING {having})),
         periods AS (SELECT need_key, phase_key, period, academic_year, {', '.join(flags)} FROM counts GROUP BY ALL),
         grid AS (SELECT d.code::VARCHAR AS geography_code, p.* FROM periods p CROSS JOIN districts d)
-        {''.join(ctes)}
-        SELECT g.need_key, g.phase_key, g.geography_code, g.period, {', '.join(cols)}
-        FROM grid g LEFT JOIN counts c USING (need_key, phase_key, geography_code, period, academic_year)
-        {' '.join(joins)}
-        ORDER BY g.need_key, g.phase_key, g.geography_code, g.period""", params)
+        {''.join(ctes)},
+        by_district AS (
+            SELECT g.need_key, g.phase_key, g.geography_code, g.period, {', '.join(cols)}
+            FROM grid g LEFT JOIN counts c USING (need_key, phase_key, geography_code, period, academic_year)
+            {' '.join(joins)})
+        SELECT * FROM by_district
+        UNION ALL
+        SELECT need_key, phase_key, '{ref.KENT_CODE}' AS geography_code, period, {', '.join(kent)}
+        FROM by_district GROUP BY need_key, phase_key, period
+        ORDER BY need_key, phase_key, geography_code, period""", params)
 
 
 def settings_reached(db, grain: str, f: Filters, upto: int = 11) -> pd.DataFrame:
