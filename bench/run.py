@@ -182,7 +182,6 @@ def filter_changes(db: Path, label: str, budget: float, changes: int) -> dict[st
     """Server time of a filter change on every page, for each kind of change: another district,
     another range of years, an area of need, a phase. Every value is new to the session, and each
     page starts with empty caches. The figure held against the budget is the slowest kind."""
-    import streamlit as st
     from streamlit.testing.v1 import AppTest
 
     from stls import memo, queries
@@ -193,7 +192,6 @@ def filter_changes(db: Path, label: str, budget: float, changes: int) -> dict[st
     handle.close()
     slowest = {}
     for page in PAGES:
-        st.cache_data.clear()
         memo.clear()
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
         at.switch_page(page)

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import functools
 
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from stls import serve
+from stls import memo, serve
 from stls.views import overview
 
 from conftest import ROOT
@@ -35,7 +34,7 @@ def _first_overview_run() -> AppTest:
 
 
 def test_first_run_reads_what_the_warm_up_computed(app_env, monkeypatch):
-    st.cache_data.clear()
+    memo.clear()
     serve.warm_default_view()
     calls = _counting(monkeypatch)
     _first_overview_run()
@@ -43,7 +42,7 @@ def test_first_run_reads_what_the_warm_up_computed(app_env, monkeypatch):
 
 
 def test_without_the_warm_up_the_first_run_computes_them(app_env, monkeypatch):
-    st.cache_data.clear()
+    memo.clear()
     calls = _counting(monkeypatch)
     _first_overview_run()
     assert calls == dict.fromkeys(VIEWS, 1)

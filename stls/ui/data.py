@@ -1,8 +1,10 @@
 """One cached database handle per file version; package calls cached by data version.
 
 The handle is a resource shared by every session (queries run on their own cursors). Results
-are cached data keyed by the file's version, so an import that swaps the file in makes every
-page read the new data on its next run, and old entries age out.
+are kept in ``stls.memo``, keyed by the file's version, so an import that swaps the file in makes
+every page read the new data on its next run, and old entries age out. Pages get the same
+object on every run, not a copy (``st.cache_data`` would pickle it on a miss and unpickle it on
+every hit: about a fifth of a scorecard rerun), so nothing a page is given may be changed.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from stls import db as dbmod
-from stls import queries
+from stls import memo, queries
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
@@ -38,17 +40,9 @@ def database() -> dbmod.Database:
     return _open(str(path), dbmod.file_version(path))
 
 
-@st.cache_data(max_entries=2000, show_spinner=False)
-def _cached(version: str, path: str, name: str, key: str, _fn, _args, _kwargs):
-    return _fn(_open(path, version), *_args, **_kwargs)
-
-
 def call(fn, *args, **kwargs):
-    """``fn(db, *args, **kwargs)``, cached by data version and arguments (reprs are stable)."""
-    handle = database()
-    name = f"{fn.__module__}.{fn.__qualname__}"
-    return _cached(handle.version, str(handle.path), name, repr((args, sorted(kwargs.items()))),
-                   fn, args, kwargs)
+    """``fn(db, *args, **kwargs)``, kept by data version and arguments (reprs are stable)."""
+    return memo.call(fn, database(), *args, **kwargs)
 
 
 def extent() -> dict:
