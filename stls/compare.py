@@ -6,8 +6,9 @@ cut to the same months (September to the last complete month) so like is compare
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -92,10 +93,16 @@ class Headline:
     previous_label: str | None
     spark: tuple[float, ...] = ()     # the values shown, oldest first (for sparklines)
     rag: str | None = None
-    direction: str = "Not enough data"
     suppressed: bool = False          # disclosure control hid the value (shown as [c])
 
     not_applicable: bool = False      # e.g. LIFT meetings are not recorded by area of need
+    trend: tuple[float, ...] = field(default=(), repr=False, compare=False)   # each period, NaN for gaps
+
+    @functools.cached_property
+    def direction(self) -> str:
+        """Direction of travel over ``trend``, worked out when first asked for: the districts
+        matrix makes 195 headlines and shows none of their directions."""
+        return direction(self.kpi, np.array(self.trend, dtype=float)) if self.trend else "Not enough data"
 
     @property
     def display(self) -> str:
@@ -162,7 +169,8 @@ def _from_arrays(kpi: Kpi, periods: list, values: np.ndarray, suppressed: np.nda
     return Headline(
         kpi, year, period_label(kpi, year, cut), value, pick(prev),
         period_label(kpi, prev_year, cut) if prev_year is not None else None,
-        tuple(values[~np.isnan(values)].tolist()), rag(kpi, value), direction(kpi, values), bool(suppressed[last]))
+        spark=tuple(values[~np.isnan(values)].tolist()), rag=rag(kpi, value), suppressed=bool(suppressed[last]),
+        trend=tuple(values.tolist()))
 
 
 def _not_recorded(kpi: Kpi) -> Headline:
