@@ -282,8 +282,9 @@ def scatter_chart(points: pd.DataFrame, x_title: str, y_title: str, title: str, 
     """Districts as labelled points (points: geography_code, name, x, y), with the fitted line."""
     pts = points.dropna(subset=["x", "y"])
     colours = [HIGHLIGHT if not highlight or n in highlight else MUTED for n in pts["name"]]
+    x, y = pts["x"].to_numpy(float), pts["y"].to_numpy(float)
     traces = [dict(type="scatter", x=values(pts["x"]), y=values(pts["y"]), mode="markers+text", text=values(pts["name"]),
-                   textposition="top center", customdata=values(pts["geography_code"]), name="Districts",
+                   textposition=label_positions(x, y), customdata=values(pts["geography_code"]), name="Districts",
                    marker=dict(size=13, color=colours, line=dict(color="#0B0C0C", width=1)),
                    hovertemplate="%{text}<br>x %{x:.1f}, y %{y:.1f}<extra></extra>")]
     if slope is not None and len(pts) > 1:
@@ -291,7 +292,39 @@ def scatter_chart(points: pd.DataFrame, x_title: str, y_title: str, title: str, 
         traces.append(dict(type="scatter", x=xs.tolist(), y=(intercept + slope * xs).tolist(), mode="lines",
                            name="Fitted line (least squares)", line=dict(color="#801650", dash="dash", width=2),
                            hoverinfo="skip"))
-    return figure(traces, title, source, height=520, xaxis=axis(x_title), yaxis=axis(y_title))
+    # Room above the highest point and below the lowest for their labels (a label above the top
+    # point was cut off by the plot area, most visibly on the shorter meeting-mode chart).
+    yaxis = axis(y_title)
+    if len(y):
+        span = float(np.ptp(y)) or 1.0
+        yaxis["range"] = [float(y.min()) - 0.12 * span, float(y.max()) + 0.18 * span]
+    return figure(traces, title, source, height=520, xaxis=axis(x_title), yaxis=yaxis)
+
+
+def label_positions(x: np.ndarray, y: np.ndarray) -> list[str]:
+    """A text position per point, so that labels of points close together do not overprint:
+    above the point, unless an earlier point's label above is near; then below; then on the side
+    away from the nearest such point (nearness judged on each axis's span: 12% across, 8% up and
+    down)."""
+    if not len(x):
+        return []
+    xs, ys = float(np.ptp(x)) or 1.0, float(np.ptp(y)) or 1.0
+    taken: list[tuple[float, float, str]] = []
+    out = []
+    for px, py in zip(x, y):
+        near = [(abs(px - qx) / xs + abs(py - qy) / ys, qx, pos) for qx, qy, pos in taken
+                if abs(px - qx) / xs < 0.12 and abs(py - qy) / ys < 0.08]
+        used = {pos for _, _, pos in near}
+        if "top center" not in used:
+            pos = "top center"
+        elif "bottom center" not in used:
+            pos = "bottom center"
+        else:
+            nearest_x = min(near)[1]
+            pos = "middle left" if nearest_x >= px else "middle right"
+        taken.append((px, py, pos))
+        out.append(pos)
+    return out
 
 
 def need_mix_bars(frame: pd.DataFrame, title: str, source: str) -> Figure:

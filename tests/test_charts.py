@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 import plotly.tools
@@ -108,3 +109,16 @@ def test_gaps_stay_gaps(every_chart):
     """NaN values go out as null (a gap), never as a zero or an invalid NaN token."""
     spec = _as_streamlit_sends(every_chart["heat map"].figure)
     assert "NaN" not in spec
+
+
+def test_scatter_labels_keep_apart_and_inside_the_plot(every_chart):
+    """Points close together get their labels on different sides; the y axis leaves room above
+    the highest point for its label (it was cut off on the shorter meeting-mode chart)."""
+    x, y = [1.0, 1.05, 5.0, 1.02], [1.0, 1.0, 3.0, 1.01]
+    assert charts.label_positions(np.array(x), np.array(y)) == ["top center", "bottom center", "top center", "middle right"]
+    trace = every_chart["scatter"].figure["data"][0]
+    low, high = every_chart["scatter"].figure["layout"]["yaxis"]["range"]
+    ys = [v for v in trace["y"] if v is not None]
+    assert high - max(ys) >= 0.15 * (max(ys) - min(ys)) and min(ys) - low >= 0.1 * (max(ys) - min(ys))
+    close = [(a, b) for a in range(len(ys)) for b in range(a) if abs(trace["x"][a] - trace["x"][b]) < 1 and abs(ys[a] - ys[b]) < 0.5]
+    assert all(trace["textposition"][a] != trace["textposition"][b] for a, b in close)
