@@ -91,12 +91,16 @@ class Headline:
     value: float | None
     previous: float | None
     previous_label: str | None
-    spark: tuple[float, ...] = ()     # the values shown, oldest first (for sparklines)
     rag: str | None = None
     suppressed: bool = False          # disclosure control hid the value (shown as [c])
 
     not_applicable: bool = False      # e.g. LIFT meetings are not recorded by area of need
     trend: tuple[float, ...] = field(default=(), repr=False, compare=False)   # each period, NaN for gaps
+
+    @property
+    def spark(self) -> tuple[float, ...]:
+        """The values shown, oldest first (for sparklines): ``trend`` without its gaps."""
+        return tuple(v for v in self.trend if v == v)
 
     @functools.cached_property
     def direction(self) -> str:
@@ -169,8 +173,7 @@ def _from_arrays(kpi: Kpi, periods: list, values: np.ndarray, suppressed: np.nda
     return Headline(
         kpi, year, period_label(kpi, year, cut), value, pick(prev),
         period_label(kpi, prev_year, cut) if prev_year is not None else None,
-        spark=tuple(values[~np.isnan(values)].tolist()), rag=rag(kpi, value), suppressed=bool(suppressed[last]),
-        trend=tuple(values.tolist()))
+        rag=rag(kpi, value), suppressed=bool(suppressed[last]), trend=tuple(values.tolist()))
 
 
 def _not_recorded(kpi: Kpi) -> Headline:
