@@ -17,8 +17,11 @@ mix = data.call(needs.mix, f.with_(districts=()), year)
 
 st.header(f"{f.geography_label()}: referrals against pupils with SEN", divider="gray")
 label = f.geography_label()
-widgets.chart(view.kent_mix(mix if not f.districts else data.call(view.selection_mix, f, year), year, label),
-              "na_kent", f.caption())
+if len(f.districts) > 1:
+    shown = view.kent_mix(data.call(view.selection_mix, f, year), year, label, needs.SELECTION_CODE)
+else:
+    shown = view.kent_mix(mix, year, label, f.districts[0] if f.districts else ref.KENT_CODE)
+widgets.chart(shown, "na_kent", f.caption())
 
 st.header("Every district", divider="gray")
 widgets.chart(data.call(view.district_multiples, f.with_(districts=()), year), "na_multiples", f.caption())

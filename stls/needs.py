@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stls import metrics, queries
+from stls import disclosure, metrics, queries
 from stls import reference as ref
 from stls.filters import Filters
 from stls.memo import memoised
@@ -35,19 +35,73 @@ def dissimilarity(a: pd.Series, b: pd.Series) -> float:
 
 
 def mix(db, f: Filters, year: int, types=("referral",)) -> pd.DataFrame:
-    """Per district and Kent, for one academic year: referrals and SEN pupils by area of need.
+    """Per district and Kent (and, with two or more districts chosen, the selection taken
+    together), for one academic year: referrals and SEN pupils by area of need, after
+    disclosure control over everything a need-mix view shows.
 
-    Columns: geography_code, name, need_area, referrals, pupils, referral_share, pupil_share (%).
-    The same for every area-of-need filter, selection of districts and range of years (only the
-    phase and the year matter); worked out once for every year and phase, and sliced."""
-    return _mix(db, year, f.phase or queries.ALL, tuple(types))
+    Columns: geography_code, name, need_area, area, referrals, pupils, referral_share,
+    pupil_share (%), index (the geography's dissimilarity), and ``<column>_hidden`` flags:
+    a hidden figure is NaN with its flag set, so it shows as [c]; NaN without the flag is [x].
+    The same for every area-of-need filter and range of years (only the phase, the year and a
+    multi-district selection matter)."""
+    selection = tuple(sorted(f.districts)) if len(f.districts) > 1 else ()
+    return _mix(db, year, f.phase or queries.ALL, tuple(types), selection)
+
+
+SELECTION_CODE = "selection"   # geography_code of the chosen districts taken together
+COUNTS = ("referrals", "pupils")
+SHARES = {"referrals": "referral_share", "pupils": "pupil_share"}
 
 
 @memoised
-def _mix(db, year: int, phase_key: str, types: tuple[str, ...]) -> pd.DataFrame:
+def _mix(db, year: int, phase_key: str, types: tuple[str, ...], selection: tuple[str, ...] = ()) -> pd.DataFrame:
     every = _mix_every(db, metrics.all_years(db, Filters(year, year)), types)
     rows = (every["academic_year"].to_numpy() == year) & (every["phase_key"].to_numpy() == phase_key)
-    return every.loc[rows].drop(columns=["phase_key", "academic_year"]).reset_index(drop=True)
+    raw = every.loc[rows].drop(columns=["phase_key", "academic_year"]).reset_index(drop=True)
+    return protect_mix(raw, selection)
+
+
+def _members(code: str, selection: tuple[str, ...]) -> tuple[str, ...]:
+    return ref.DISTRICT_CODES if code == ref.KENT_CODE else selection if code == SELECTION_CODE else (code,)
+
+
+def protect_mix(raw: pd.DataFrame, selection: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Disclosure control for a need mix (districts and Kent, unprotected counts) as one view:
+    each district × area × count is an atom, Kent and a selection add up their districts, a
+    share reveals its count and its geography's total, the index reveals every count."""
+    if selection:
+        part = raw[raw["geography_code"].isin(selection)]
+        extra = part.groupby(["need_area", "area"], as_index=False)[list(COUNTS)].sum()
+        extra = extra.assign(geography_code=SELECTION_CODE, name="Selected districts")
+        for col, share in SHARES.items():
+            total = extra[col].sum()
+            extra[share] = 100 * extra[col] / total if total else float("nan")
+        raw = pd.concat([raw, extra[raw.columns]], ignore_index=True)
+    raw = raw.reset_index(drop=True)
+    index = index_by_geography(raw).set_index("geography_code")["index"]
+    gate = disclosure.Gate()
+    codes, areas = raw["geography_code"].to_numpy(), raw["need_area"].to_numpy()
+    totals = {(g, col): float(raw.loc[codes == g, col].sum()) for g in pd.unique(codes) for col in COUNTS}
+    atoms = lambda g, col, area_set: [(d, a, col) for d in _members(g, selection) for a in area_set]
+    for i, (g, a) in enumerate(zip(codes, areas)):
+        for col, share in SHARES.items():
+            cell = (atoms(g, col, (a,)), float(raw.at[i, col]))
+            gate.count((i, col), *cell)
+            gate.derived((i, share), cell, (atoms(g, col, AREAS), totals[g, col]))
+    for g in pd.unique(codes):
+        gate.derived(("index", g), *[(atoms(g, col, AREAS), totals[g, col]) for col in COUNTS],
+                     *[(atoms(g, col, (a,)), float(v)) for col in COUNTS
+                       for a, v in zip(areas[codes == g], raw.loc[codes == g, col])])
+    hidden = gate.hidden()
+    out = raw.astype({c: float for c in COUNTS})
+    for col in (*COUNTS, *SHARES.values()):
+        flag = np.array([(i, col) in hidden for i in range(len(out))], dtype=bool)
+        out[col] = out[col].mask(flag)
+        out[col + "_hidden"] = flag
+    index_hidden = {g: ("index", g) in hidden for g in pd.unique(codes)}
+    out["index"] = [float("nan") if index_hidden[g] else index.get(g, float("nan")) for g in codes]
+    out["index_hidden"] = [index_hidden[g] for g in codes]
+    return out
 
 
 @memoised
@@ -72,7 +126,13 @@ def _mix_every(db, f: Filters, types: tuple[str, ...]) -> pd.DataFrame:
 
 
 def index_by_geography(frame: pd.DataFrame) -> pd.DataFrame:
-    """Dissimilarity per geography from a ``mix`` frame: geography_code, name, index."""
+    """Dissimilarity per geography: geography_code, name, index (and index_hidden).
+
+    From a protected ``mix`` frame it reads the index worked out before disclosure control
+    (NaN where that hid it); from raw counts it works the index out."""
+    if "index" in frame.columns:
+        first = frame.drop_duplicates("geography_code")
+        return first[["geography_code", "name", "index", "index_hidden"]].reset_index(drop=True)
     geo_codes, rows = np.unique(frame["geography_code"].astype(str).to_numpy(), return_inverse=True)
     cols = pd.Index(AREAS).get_indexer(frame["need_area"].astype(str))
     counts = {}
@@ -82,7 +142,8 @@ def index_by_geography(frame: pd.DataFrame) -> pd.DataFrame:
     order = [int(np.searchsorted(geo_codes, g)) for g in pd.unique(frame["geography_code"].astype(str))]
     geos = [str(geo_codes[i]) for i in order]
     counts = {col: c[order] for col, c in counts.items()}
-    return pd.DataFrame({"geography_code": geos, "name": [ref.GEOGRAPHY_NAMES[g] for g in geos],
+    names = frame.drop_duplicates("geography_code").set_index("geography_code")["name"]
+    return pd.DataFrame({"geography_code": geos, "name": [names[g] for g in geos],
                          "index": _index(counts["referrals"], counts["pupils"])})
 
 

@@ -1,11 +1,11 @@
-"""Disclosure control: small numbers hidden, and no hidden cell recoverable from the totals."""
+"""Disclosure control: small numbers hidden, and no hidden small count can be pinned from what is shown."""
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
-from scipy.linalg import null_space
 
 from stls import disclosure, export
+from tests.attacker import pinned_cells
 
 
 def _with_totals(inner: np.ndarray, row_totals: bool, col_totals: bool) -> np.ndarray:
@@ -17,24 +17,20 @@ def _with_totals(inner: np.ndarray, row_totals: bool, col_totals: bool) -> np.nd
     return table
 
 
-def _pinned(table: np.ndarray, hidden: np.ndarray, row_totals: bool, col_totals: bool) -> list[tuple[int, int]]:
-    """Independent audit: a hidden cell is recoverable when every solution of the stated
-    equations (with the shown cells fixed) gives it the same value, i.e. it has a zero
-    component in every null-space vector of the equations over the hidden cells."""
+def _pinned(table: np.ndarray, hidden: np.ndarray, row_totals: bool, col_totals: bool, t: int = 5) -> list:
+    """The hidden counts from 1 to t − 1 that the independent attacker (tests/attacker.py) pins,
+    each inner cell an atom and each total the sum of its line."""
     rows, cols = table.shape
-    cells = [(i, j) for i in range(rows) for j in range(cols) if hidden[i, j]]
-    if not cells:
-        return []
-    eqs = []
-    if row_totals:
-        for i in range(rows):
-            eqs.append([(1 if j < cols - 1 else -1) if r == i else 0 for (r, j) in cells])
-    if col_totals:
-        for j in range(cols):
-            eqs.append([(1 if i < rows - 1 else -1) if c == j else 0 for (i, c) in cells])
-    a = np.array(eqs, dtype=float)
-    basis = null_space(a) if a.size else np.eye(len(cells))
-    return [cell for k, cell in enumerate(cells) if basis.shape[1] == 0 or np.allclose(basis[k], 0, atol=1e-9)]
+    inner_r, inner_c = rows - col_totals, cols - row_totals
+    shown, small, other = {}, {}, {}
+    for r in range(rows):
+        for c in range(cols):
+            rr = range(inner_r) if r >= inner_r else (r,)
+            cc = range(inner_c) if c >= inner_c else (c,)
+            entry = ([(i, j) for i in rr for j in cc], table[r, c])
+            target = (small if 0 < table[r, c] < t else other) if hidden[r, c] else shown
+            target[(r, c)] = entry
+    return pinned_cells(shown, small, other, t)
 
 
 small_counts = st.integers(min_value=0, max_value=40).map(lambda v: v if v > 12 else v % 7)

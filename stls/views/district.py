@@ -53,25 +53,32 @@ def _monthly_by_district(db, f: Filters) -> pd.DataFrame:
 
 
 def need_mix(db, f: Filters, code: str, year: int) -> charts.Chart:
-    """The district's referral mix and SEN pupil mix by area, with Kent's alongside in the table."""
-    m = needs.mix(db, f.with_(districts=()), year)   # one mix for every district (memoised)
-    idx = needs.index_by_geography(m).set_index("geography_code")["index"]
+    """The district's referral mix and SEN pupil mix by area, with Kent's alongside in the table
+    (every figure from the protected mix: a share whose count is hidden is hidden too)."""
+    m = needs.mix(db, f.with_(districts=()), year)   # one protected mix for every district (memoised)
     mine = m[m["geography_code"] == code]
-    name = ref.DISTRICT_NAMES[code]
-    biggest = mine.assign(diff=mine["referral_share"] - mine["pupil_share"]).sort_values("diff")
-    over = biggest.iloc[-1]
-    title = (f"In {name}, {over['area'].lower()} takes {over['referral_share']:.0f}% of referrals against "
-             f"{over['pupil_share']:.0f}% of pupils with SEN (dissimilarity {idx.get(code, float('nan')):.1f}; "
-             f"Kent {idx.get(ref.KENT_CODE, float('nan')):.1f})") if len(mine) else f"Need mix in {name}"
-    fig = charts.need_mix_bars(mine, title, "KCC STLS activity tracker; DfE school census")
     kent = m[m["geography_code"] == ref.KENT_CODE].set_index("need_area")
-    protected = disclosure.protect(mine[["area", "referrals", "pupils"]].reset_index(drop=True), counts=["referrals", "pupils"])
-    table = protected.display.assign(**{
-        "Referral share": [f"{v:.1f}%" if not h else "[c]" for v, h in zip(mine["referral_share"], protected.numeric["referrals"].isna())],
-        "Pupil share": [f"{v:.1f}%" for v in mine["pupil_share"]],
-        "Kent referral share": [f"{kent.loc[a, 'referral_share']:.1f}%" for a in mine["need_area"]],
-        "Kent pupil share": [f"{kent.loc[a, 'pupil_share']:.1f}%" for a in mine["need_area"]],
-    }).rename(columns={"area": "Area of need", "referrals": "Referrals", "pupils": "Pupils with SEN"})
+    name = ref.DISTRICT_NAMES[code]
+    index_text = lambda part: disclosure.cell(part["index"].iloc[0], bool(part["index_hidden"].iloc[0]), "{:.1f}".format)
+    shown = mine.dropna(subset=["referral_share", "pupil_share"])
+    if len(shown):
+        over = shown.assign(diff=shown["referral_share"] - shown["pupil_share"]).sort_values("diff").iloc[-1]
+        title = (f"In {name}, {over['area'].lower()} takes {over['referral_share']:.0f}% of referrals against "
+                 f"{over['pupil_share']:.0f}% of pupils with SEN (dissimilarity {index_text(mine)}; "
+                 f"Kent {index_text(kent)})")
+    else:
+        title = f"Need mix in {name}"
+    fig = charts.need_mix_bars(mine, title, "KCC STLS activity tracker; DfE school census")
+    pct = "{:.1f}%".format
+    k = kent.reindex(mine["need_area"])
+    table = pd.DataFrame({
+        "Area of need": mine["area"].to_numpy(),
+        "Referrals": disclosure.cells(mine["referrals"], mine["referrals_hidden"]),
+        "Pupils with SEN": disclosure.cells(mine["pupils"], mine["pupils_hidden"]),
+        "Referral share": disclosure.cells(mine["referral_share"], mine["referral_share_hidden"], pct),
+        "Pupil share": disclosure.cells(mine["pupil_share"], mine["pupil_share_hidden"], pct),
+        "Kent referral share": disclosure.cells(k["referral_share"], k["referral_share_hidden"], pct),
+        "Kent pupil share": disclosure.cells(k["pupil_share"], k["pupil_share_hidden"], pct)})
     alt = f"Grouped bar chart comparing the share of referrals and of pupils with SEN in each area of need, {name}, {ref.academic_year_label(year)}."
     return charts.Chart(fig, alt, table, title)
 

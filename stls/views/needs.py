@@ -10,13 +10,24 @@ from stls.filters import Filters
 SOURCE = "KCC STLS activity tracker; DfE school census (primary need)"
 
 
-def kent_mix(mix: pd.DataFrame, year: int, label: str) -> charts.Chart:
-    geo = ref.KENT_CODE
-    part = mix[mix["geography_code"] == geo]
-    idx = needs.index_by_geography(part)["index"].iloc[0] if len(part) else float("nan")
-    gap = part.assign(d=part["referral_share"] - part["pupil_share"]).sort_values("d")
-    title = (f"{label}: {gap.iloc[-1]['area']} is {abs(gap.iloc[-1]['d']):.0f} points more of referrals than of "
-             f"pupils with SEN; dissimilarity {idx:.1f} in {ref.academic_year_label(year)}") if len(gap) else label
+PERCENT = "{:.1f}%".format
+
+
+def _largest_gap(part: pd.DataFrame) -> pd.Series | None:
+    """The area whose referral share most exceeds its pupil share (shown figures only)."""
+    shown = part.dropna(subset=["referral_share", "pupil_share"])
+    if shown.empty:
+        return None
+    return shown.assign(d=shown["referral_share"] - shown["pupil_share"]).sort_values("d").iloc[-1]
+
+
+def kent_mix(mix: pd.DataFrame, year: int, label: str, geography: str = ref.KENT_CODE) -> charts.Chart:
+    part = mix[mix["geography_code"] == geography]
+    idx = part["index"].iloc[0] if len(part) else float("nan")
+    gap = _largest_gap(part)
+    index_text = disclosure.cell(idx, bool(len(part) and part["index_hidden"].iloc[0]), "{:.1f}".format)
+    title = (f"{label}: {gap['area']} is {abs(gap['d']):.0f} points more of referrals than of "
+             f"pupils with SEN; dissimilarity {index_text} in {ref.academic_year_label(year)}") if gap is not None else label
     fig = charts.need_mix_bars(part, title, SOURCE)
     table = _mix_table(part)
     alt = f"Grouped bars of referral share and SEN pupil share by area of need, {label}, {ref.academic_year_label(year)}. {title}."
@@ -24,22 +35,23 @@ def kent_mix(mix: pd.DataFrame, year: int, label: str) -> charts.Chart:
 
 
 def _mix_table(part: pd.DataFrame) -> pd.DataFrame:
-    p = disclosure.protect(part[["name", "area", "referrals", "pupils"]].reset_index(drop=True),
-                           counts=["referrals", "pupils"])
-    shares = lambda col, hidden: ["[c]" if h else ("[x]" if pd.isna(v) else f"{v:.1f}%")
-                                  for v, h in zip(part[col], hidden)]
-    return p.display.assign(**{"Referral share": shares("referral_share", p.numeric["referrals"].isna()),
-                               "Pupil share": shares("pupil_share", p.numeric["pupils"].isna())}) \
-        .rename(columns={"name": "Area", "area": "Area of need", "referrals": "Referrals", "pupils": "Pupils with SEN"})
+    """A protected mix as displayed (figures the gate hid as [c])."""
+    return pd.DataFrame({
+        "Area": part["name"].to_numpy(), "Area of need": part["area"].to_numpy(),
+        "Referrals": disclosure.cells(part["referrals"], part["referrals_hidden"]),
+        "Pupils with SEN": disclosure.cells(part["pupils"], part["pupils_hidden"]),
+        "Referral share": disclosure.cells(part["referral_share"], part["referral_share_hidden"], PERCENT),
+        "Pupil share": disclosure.cells(part["pupil_share"], part["pupil_share_hidden"], PERCENT)})
 
 
 def small_multiples(mix: pd.DataFrame, year: int) -> charts.Chart:
     idx = needs.index_by_geography(mix)
-    districts = idx[idx["geography_code"].isin(ref.DISTRICT_CODES)].sort_values("index")
+    districts = idx[idx["geography_code"].isin(ref.DISTRICT_CODES)].dropna(subset=["index"]).sort_values("index")
     title = (f"Need mix is closest to the SEN population in {districts.iloc[0]['name']} and furthest in "
              f"{districts.iloc[-1]['name']} ({ref.academic_year_label(year)})") if len(districts) else "Need mix by district"
-    fig = charts.need_small_multiples(mix, title, SOURCE)
-    table = _mix_table(mix.sort_values(["name", "need_area"]))
+    shown = mix[mix["geography_code"].isin([*ref.DISTRICT_CODES, ref.KENT_CODE])]
+    fig = charts.need_small_multiples(shown, title, SOURCE)
+    table = _mix_table(shown.sort_values(["name", "need_area"]))
     alt = ("Four panels, one per area of need; in each, every district and Kent shows its share of referrals "
            f"(diamond) and of pupils with SEN (circle). {title}.")
     return charts.Chart(fig, alt, table, title)
@@ -51,9 +63,9 @@ def district_multiples(db, f: Filters, year: int) -> charts.Chart:
 
 
 def index_table(mix: pd.DataFrame) -> pd.DataFrame:
-    idx = needs.index_by_geography(mix).sort_values("index")
-    return pd.DataFrame({"Area": idx["name"], "Dissimilarity index (0–100)": idx["index"].map(
-        lambda v: "[x]" if pd.isna(v) else f"{v:.1f}")}).reset_index(drop=True)
+    idx = needs.index_by_geography(mix[mix["geography_code"] != needs.SELECTION_CODE]).sort_values("index")
+    return pd.DataFrame({"Area": idx["name"], "Dissimilarity index (0–100)": disclosure.cells(
+        idx["index"], idx["index_hidden"], "{:.1f}".format)}).reset_index(drop=True)
 
 
 def trend_chart(db, f: Filters) -> charts.Chart:
@@ -77,10 +89,7 @@ def trend_chart(db, f: Filters) -> charts.Chart:
 
 
 def selection_mix(db, f: Filters, year: int) -> pd.DataFrame:
-    """The need mix for the selected districts taken together, labelled as the Kent row is."""
-    mix = needs.mix(db, f.with_(districts=()), year)
-    part = mix[mix["geography_code"].isin(f.districts)]
-    out = part.groupby(["need_area", "area"], as_index=False)[["referrals", "pupils"]].sum()
-    for col, share in (("referrals", "referral_share"), ("pupils", "pupil_share")):
-        out[share] = 100 * out[col] / out[col].sum() if out[col].sum() else float("nan")
-    return out.assign(geography_code=ref.KENT_CODE, name=f.geography_label())
+    """The need mix with the selected districts taken together (protected with every district
+    and Kent), labelled as the Kent row is: pass it to ``kent_mix`` with ``needs.SELECTION_CODE``."""
+    mix = needs.mix(db, f, year)
+    return mix.assign(name=mix["name"].where(mix["geography_code"] != needs.SELECTION_CODE, f.geography_label()))
