@@ -12,7 +12,11 @@ st.title("STLS overview")
 st.caption(f.caption())
 
 st.header("Headlines", divider="gray")
-cards = data.call(overview.headline_cards, f)
+types_key, types_init = state.page_choice("types", list(ref.ACTIVITY_TYPE_CODES), list(overview.DEFAULT_TYPES),
+                                          multi=True)
+types = tuple(st.session_state.get(types_key, types_init))
+shown = data.call(overview.page, f, types)   # cards and monthly chart through one disclosure gate
+cards = shown.cards
 for column, card in zip(st.columns(len(cards)), cards):
     with column:
         widgets.kpi_card(card)
@@ -21,13 +25,11 @@ if f.need or f.phase:
                "pupils on SEN support in the area.")
 
 st.header("Activity by month", divider="gray")
-types_key, types_init = state.page_choice("types", list(ref.ACTIVITY_TYPE_CODES), list(overview.DEFAULT_TYPES),
-                                          multi=True)
 types = st.multiselect("Activity types", list(ref.ACTIVITY_TYPE_CODES), default=types_init, key=types_key,
                        format_func=ref.ACTIVITY_LABELS.get, max_selections=6)
 state.remember("types", types)
 if types:
-    widgets.chart(data.call(overview.monthly_activity, f, tuple(types)), "ov_monthly", f.caption())
+    widgets.chart(shown.monthly, "ov_monthly", f.caption())
 else:
     st.info("Choose at least one activity type to see the monthly chart.")
 

@@ -137,6 +137,54 @@ def small_mask(kpi: Kpi, series: pd.DataFrame) -> np.ndarray:
     return hidden
 
 
+def child_columns(kpi: Kpi, body: pd.DataFrame) -> list[str]:
+    """The columns of a KPI's components that count children (need alignment's per-area counts
+    included: its index is built from them)."""
+    cols = [c for c in kpi.child_level_components if c in body.columns]
+    if kpi.compute.kind == "need_alignment":
+        cols += [c for c in body.columns if c.startswith(("ref_", "pup_"))]
+    return cols
+
+
+def gated_mask(kpi: Kpi, chosen: "metrics.Selection") -> np.ndarray:
+    """Which rows of a KPI's all-geographies result disclosure control hides, the 12 districts
+    and Kent protected together period by period (the districts matrix shows them side by
+    side): each district's count is an atom, Kent's the sum of its districts' where it is."""
+    body = chosen.split.body
+    cols = child_columns(kpi, body)
+    t = disclosure.threshold()
+    if not cols:
+        return np.zeros(len(body), dtype=bool)
+    counts = body[cols].to_numpy(float)
+    small = (counts > 0) & (counts < t)
+    if not small.any():
+        return np.zeros(len(body), dtype=bool)
+    periods = np.array(chosen.split.periods, dtype=object)
+    rows_of = {g: np.arange(*chosen.runs[g]) for g in chosen.runs}
+    gate = disclosure.Gate()
+    districts = [g for g in ref.DISTRICT_CODES if g in rows_of]
+    by_period: dict = {}
+    for g in districts:
+        for r in rows_of[g]:
+            by_period.setdefault(periods[r], {})[g] = r
+    for g, rows in rows_of.items():
+        for r in rows:
+            p = periods[r]
+            inputs = []
+            for j, c in enumerate(cols):
+                if g == ref.KENT_CODE:
+                    parts = by_period.get(p, {})
+                    whole = len(parts) == len(ref.DISTRICT_CODES) and \
+                        abs(sum(counts[i, j] for i in parts.values()) - counts[r, j]) < 1e-6
+                    atoms = [(c, d, p) for d in parts] if whole else [(c, g, p)]
+                else:
+                    atoms = [(c, g, p)]
+                inputs.append((atoms, counts[r, j]))
+            gate.derived(r, *inputs)
+    hidden = gate.hidden()
+    return np.array([r in hidden for r in range(len(body))], dtype=bool)
+
+
 def hide_small(kpi: Kpi, series: pd.DataFrame) -> pd.DataFrame:
     """Disclosure control on a KPI series: values built on small child counts become NaN."""
     series = series.copy()
@@ -235,7 +283,7 @@ def headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = No
         periods, kent, _ = everyone.arrays(ref.KENT_CODE)
         if (~np.isnan(kent)).any():
             return {g: _not_recorded(kpi) for g in geos}
-    hidden = small_mask(kpi, chosen.split.body)   # row by row, so computed once for every geography
+    hidden = gated_mask(kpi, chosen)   # row by row, so computed once for every geography
 
     def make(geo: str) -> Headline:
         periods, values, rows = chosen.arrays(geo)

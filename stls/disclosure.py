@@ -308,3 +308,14 @@ def _protect_group(part: list[frozenset], vals: list[float], primary: set[int], 
                        if not _Programme(part, vals, primary, secondary | {i}, t).pinned([leak])), ordered[0])
         secondary.add(choice)
     return secondary
+
+
+def cell(value, hidden: bool, fmt=lambda v: f"{v:,.0f}") -> str:
+    """One protected figure as shown: [c] when the gate hid it, [x] when missing, else ``fmt``."""
+    if hidden:
+        return "[c]"
+    return "[x]" if value is None or value != value else fmt(value)
+
+
+def cells(values, hidden, fmt=lambda v: f"{v:,.0f}") -> list[str]:
+    return [cell(v, bool(h), fmt) for v, h in zip(values, hidden)]

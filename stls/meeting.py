@@ -44,16 +44,15 @@ class Slide:
 def _headlines(db, f: Filters) -> Slide:
     rows, red, green, with_target = [], [], 0, 0
     for items in scorecard_view.themed(db, f, with_spc=False).values():
-        for h, _ in items:
-            k = h.kpi
-            rows.append({"Indicator": k.label, "Latest": h.label, "Value": h.display,
-                         "Target": k.fmt(k.target) if k.has_rag else "[z]",
-                         "RAG": scorecard_view.RAG_ICON.get(h.rag, "[z]"),
-                         "Change": k.fmt_change(h.change, h.previous) or "[x]", "Trend": h.direction})
+        for ln in items:
+            h, r = ln.headline, ln.fields
+            rows.append({"Indicator": r["label"], "Latest": r["period"], "Value": r["value"], "Target": r["target"],
+                         "RAG": scorecard_view.icon(scorecard_view.RAG_ICON, h.rag, r["rag"]),
+                         "Change": r["change"], "Trend": r["direction"]})
             with_target += bool(h.rag)
             green += h.rag == "Green"
             if h.rag == "Red":
-                red.append(k.label)
+                red.append(ln.kpi.label)
     title = f"{green} of {with_target} KPIs with a target met it" + (f"; {len(red)} red" if red else "; none red")
     notes = "\n\n".join(f"{k.label}: {k.description}" for k in catalogue.catalogue().values())
     return Slide("Headline scorecard", title, table=pd.DataFrame(rows), notes=notes)
@@ -71,9 +70,10 @@ def _exceptions(db, f: Filters) -> Slide:
             rows.append({"Indicator": kpi.label, "Signal": "Red: floor standard missed",
                          "Where": ", ".join(reds)})
     for items in scorecard_view.themed(db, f).values():
-        for h, s in items:
-            if s.variation in ("concerning", "improving", "high", "low"):
-                rows.append({"Indicator": h.kpi.label, "Signal": spc.VARIATION_TEXT[s.variation],
+        for ln in items:
+            s = ln.spc
+            if s is not None and s.variation in ("concerning", "improving", "high", "low"):
+                rows.append({"Indicator": ln.kpi.label, "Signal": spc.VARIATION_TEXT[s.variation],
                              "Where": f.geography_label()})
     table = pd.DataFrame(rows, columns=["Indicator", "Signal", "Where"])
     n_red = sum("Red" in r["Signal"] for r in rows)

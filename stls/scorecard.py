@@ -6,6 +6,7 @@ academic-year values otherwise, with limits recalculated at each service-regime 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -59,25 +60,49 @@ def _england(db, kpi: Kpi, f: Filters, year: int | None) -> float | None:
     return None if not hit or np.isnan(hit[0]) else float(hit[0])
 
 
-def row(db, kpi: Kpi, f: Filters, extent: dict) -> dict:
+@dataclass
+class Line:
+    """One KPI's scorecard line, built once for the page, the command line and the meeting pack:
+    ``fields`` are the figures and symbols as shown (after disclosure control)."""
+    kpi: Kpi
+    headline: compare.Headline
+    spc: spc.SpcResult | None
+    fields: dict
+
+
+def line(db, kpi: Kpi, f: Filters, extent: dict, with_spc: bool = True) -> Line:
     h = compare.headline(db, kpi.id, f, extent)
     kent = compare.headline(db, kpi.id, f.with_(districts=()), extent) if f.districts else h
     same_year = kent.year == h.year
-    s = spc_for(db, kpi, f)
-    return {
+    s = spc_for(db, kpi, f) if with_spc else None
+    attainment = kpi.compute.kind in ("attainment", "attainment_gap")
+    fields = {
         "id": kpi.id, "label": kpi.label, "theme": kpi.theme.value, "period": h.label,
         "value": h.display, "target": kpi.fmt(kpi.target) if kpi.has_rag else "[z]",
         "rag": h.rag or ("[z]" if not kpi.has_rag else "[x]"),
         "previous_period": h.previous_label or "[x]", "previous": kpi.fmt(h.previous),
         "change": kpi.fmt_change(h.change, h.previous) or "[x]",
         "kent": kent.display if same_year else "[x]",
-        "england": kpi.fmt(_england(db, kpi, f, h.year)) if kpi.compute.kind in ("attainment", "attainment_gap") else "[z]",
-        "direction": h.direction, "variation": spc.VARIATION_TEXT[s.variation],
-        "assurance": spc.ASSURANCE_TEXT.get(s.assurance, "[z]") if kpi.has_rag else "[z]",
+        "england": kpi.fmt(_england(db, kpi, f, h.year)) if attainment else "[z]",
+        "direction": h.direction,
+        # no variation or assurance without SPC; assurance needs a target ([z] without one) and
+        # enough points ([x] when too few)
+        "variation": spc.VARIATION_TEXT[s.variation] if s else "[x]",
+        "assurance": ("[z]" if not kpi.has_rag else spc.ASSURANCE_TEXT.get(s.assurance, "[x]") if s else "[x]"),
     }
+    return Line(kpi, h, s, fields)
+
+
+def lines(db, f: Filters, with_spc: bool = True) -> list[Line]:
+    """Every declared KPI's line, in catalogue order."""
+    extent = queries.data_extent(db)
+    return [line(db, kpi, f, extent, with_spc) for kpi in catalogue.catalogue().values()]
+
+
+def row(db, kpi: Kpi, f: Filters, extent: dict) -> dict:
+    return line(db, kpi, f, extent).fields
 
 
 def scorecard(db, f: Filters) -> pd.DataFrame:
     """One row per declared KPI, in catalogue order, as displayed (after disclosure control)."""
-    extent = queries.data_extent(db)
-    return pd.DataFrame([row(db, kpi, f, extent) for kpi in catalogue.catalogue().values()], columns=COLUMNS)
+    return pd.DataFrame([ln.fields for ln in lines(db, f)], columns=COLUMNS)

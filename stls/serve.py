@@ -28,6 +28,7 @@ def warm_imports() -> None:
     import plotly.graph_objects  # noqa: F401
     import plotly.io  # noqa: F401
     import plotly.tools  # noqa: F401
+    from scipy.optimize._highspy import _core  # noqa: F401 - the disclosure gate's solver
 
     from stls import catalogue, charts, compare, scorecard  # noqa: F401
     from stls.views import district, needs, outcomes, overview  # noqa: F401
@@ -49,8 +50,7 @@ def warm_default_view() -> None:
         extent = data.extent()
         data.meta()
         f = Filters(extent["first_year"], default_last_year(extent))
-        data.call(overview.headline_cards, f)
-        data.call(overview.monthly_activity, f, tuple(overview.DEFAULT_TYPES))
+        data.call(overview.page, f, tuple(overview.DEFAULT_TYPES))
         data.call(overview.district_comparison, f, overview.COMPARISON_KPIS[0])
     except Exception as exc:  # noqa: BLE001 - warming is an optimisation only: the page reports errors
         logging.getLogger(__name__).warning("warm-up of the Overview skipped: %s", exc)

@@ -10,7 +10,7 @@ from stls.views import overview
 
 from conftest import ROOT
 
-VIEWS = ("headline_cards", "monthly_activity", "district_comparison")
+VIEWS = ("page", "district_comparison")
 
 
 def _counting(monkeypatch) -> dict[str, int]:

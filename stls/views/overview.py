@@ -1,6 +1,10 @@
 """What the Overview page shows, computed: headline cards, monthly activity, district comparison."""
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass, replace
+
+import numpy as np
 import pandas as pd
 
 from stls import catalogue, charts, compare, disclosure, metrics, queries
@@ -15,8 +19,79 @@ TRACKER = "KCC STLS activity tracker"
 
 
 def headline_cards(db, f: Filters) -> list[compare.Headline]:
+    """The headline cards alone (unprotected against the monthly chart: pages use ``page``)."""
     extent = queries.data_extent(db)
     return [compare.headline(db, k, f, extent) for k in HEADLINE_KPIS]
+
+
+@dataclass
+class OverviewPage:
+    """What the Overview shows about the filtered area, after one disclosure gate."""
+    cards: list[compare.Headline]
+    monthly: charts.Chart | None
+
+
+def page(db, f: Filters, types: tuple[str, ...] = DEFAULT_TYPES) -> OverviewPage:
+    """The headline cards and the monthly activity chart, protected together: a card's yearly
+    count (and every year of its sparkline, and the year its change is on) is the sum of the
+    months the chart's table shows, so card minus the visible months must not give a hidden one."""
+    cards = headline_cards(db, f)
+    raw = _monthly_wide(db, f, types) if types else None
+    gate = disclosure.Gate()
+    months = list(raw.index) if raw is not None else []
+    child = [t for t in types if t in catalogue.CHILD_LEVEL_TYPES]
+    for t in child:
+        for m in months:
+            gate.count(("month", t, m), [(t, m)], raw.at[m, t])
+    if child and len(months) >= 24:
+        first = child[0] if child[0] == types[0] else None
+        if first:   # the title's 12-month change states the ratio of two sums of months
+            gate.derived(("title",), ([(first, m) for m in months[-12:]], float(raw[first].iloc[-12:].sum())),
+                         ([(first, m) for m in months[-24:-12]], float(raw[first].iloc[-24:-12].sum())))
+    extent = queries.data_extent(db)
+    upto = compare.months_covered(extent, f.year_to)
+    card_years = {}
+    for i, h in enumerate(cards):
+        kinds = getattr(h.kpi.compute, "activity_types", ())
+        if h.kpi.compute.kind != "activity_count" or not set(kinds) & catalogue.CHILD_LEVEL_TYPES or not h.trend:
+            continue
+        years = _trend_years(db, h.kpi.id, f, upto)
+        card_years[i] = years
+        for year, value in zip(years, h.trend):
+            atoms = [(t, m) for t in kinds for m in _year_months(year, upto)]
+            gate.count(("card", i, year), atoms, value)
+    hidden = gate.hidden()
+    for i, years in card_years.items():
+        cards[i] = _protect_card(cards[i], years, {y for y in years if ("card", i, y) in hidden})
+    monthly = _monthly_chart(raw, f, types, hidden, ("title",) in hidden) if raw is not None else None
+    return OverviewPage(cards, monthly)
+
+
+def _year_months(year: int, upto: int) -> list[dt.date]:
+    """The months of academic year ``year`` from September to academic month ``upto``."""
+    return [dt.date(year + (k + 8) // 12, (k + 8) % 12 + 1, 1) for k in range(upto + 1)]
+
+
+def _trend_years(db, kpi_id: str, f: Filters, upto: int) -> list[int]:
+    """The academic year of each point of a headline's trend (as ``compare.headline`` builds it)."""
+    geo = f.districts[0] if len(f.districts) == 1 else ref.KENT_CODE
+    if len(f.districts) > 1:
+        series = metrics.kpi_series(db, kpi_id, f, "academic_year", upto=upto)
+        return [ref.academic_year_start(p) for p in series["period"]]
+    periods, _, _ = metrics.selection(db, kpi_id, f.with_(districts=()), "academic_year", upto).arrays(geo)
+    return [ref.academic_year_start(p) for p in periods]
+
+
+def _protect_card(h: compare.Headline, years: list[int], hidden: set[int]) -> compare.Headline:
+    """A card with the years the gate hid taken out of its value, change and sparkline."""
+    if not hidden:
+        return h
+    trend = tuple(float("nan") if y in hidden else v for y, v in zip(years, h.trend))
+    prev_year = ref.academic_year_start(dt.date(h.year - 1, 9, 1)) if h.year else None
+    previous = None if prev_year in hidden else h.previous
+    if h.year in hidden:
+        return replace(h, value=None, previous=previous, rag=None, suppressed=True, trend=trend)
+    return replace(h, previous=previous, trend=trend)
 
 
 def _change_phrase(values, label: str) -> str:
@@ -35,26 +110,43 @@ def _change_phrase(values, label: str) -> str:
 
 
 def monthly_activity(db, f: Filters, types: tuple[str, ...] = DEFAULT_TYPES) -> charts.Chart:
-    """Monthly activity by type for the filtered area, with regime changes marked."""
+    """Monthly activity by type for the filtered area, with regime changes marked (protected on
+    its own; the Overview protects it with its cards through ``page``)."""
+    raw = _monthly_wide(db, f, types)
+    gate = disclosure.Gate()
+    for t in (t for t in types if t in catalogue.CHILD_LEVEL_TYPES):
+        for m in raw.index:
+            gate.count(("month", t, m), [(t, m)], raw.at[m, t])
+    return _monthly_chart(raw, f, types, gate.hidden(), False)
+
+
+def _monthly_wide(db, f: Filters, types: tuple[str, ...]) -> pd.DataFrame:
+    """Months × chosen activity types: every month with any of them, each type 0 where it had none."""
     raw = queries.monthly_activity_by_type(db, f)
     raw = raw[raw["activity_type"].isin(types)]
-    # every month with any of the chosen activity, each type zero where it had none
     wide = raw.pivot(index="month", columns="activity_type", values="activities") \
         .reindex(index=sorted(raw["month"].unique()), columns=list(types)).fillna(0)
     wide.columns.name = "activity_type"
-    child = [t for t in types if t in catalogue.CHILD_LEVEL_TYPES]
-    protected = disclosure.protect(wide.reset_index(), counts=child)
-    table = protected.display.rename(columns=ref.ACTIVITY_LABELS)
-    table["month"] = pd.to_datetime(wide.index).strftime("%b %Y")
-    long = protected.numeric.melt(id_vars="month", var_name="activity_type", value_name="value")
+    return wide
+
+
+def _monthly_chart(wide: pd.DataFrame, f: Filters, types: tuple[str, ...], hidden: set, title_hidden: bool) -> charts.Chart:
+    numeric = wide.copy()
+    for t in types:
+        mask = np.array([("month", t, m) in hidden for m in wide.index], dtype=bool)
+        numeric[t] = numeric[t].mask(mask)
+    table = pd.DataFrame({"Month": pd.to_datetime(wide.index).strftime("%b %Y")})
+    for t in types:
+        table[ref.ACTIVITY_LABELS[t]] = disclosure.cells(numeric[t], numeric[t].isna().to_numpy())
+    long = numeric.reset_index().melt(id_vars="month", var_name="activity_type", value_name="value")
     long["series"] = long["activity_type"].map(ref.ACTIVITY_LABELS)
     first = ref.ACTIVITY_LABELS[types[0]] if types else "Activity"
-    title = _change_phrase(wide[types[0]].to_numpy(), first) if types else "Activity by month"
+    title = _change_phrase(wide[types[0]].to_numpy(), first) if types and not title_hidden else f"{first} by month"
     fig = charts.monthly_lines(long, title, TRACKER + " · " + f.caption(), "Activities per month")
     alt = (f"Line chart of monthly STLS activity by type ({', '.join(ref.ACTIVITY_LABELS[t] for t in types)}) "
            f"for {f.caption()}. {title}. August is near zero each year (school holidays); "
            f"spring 2020 dips (first lockdown). {charts.REGIME_NOTE}")
-    return charts.Chart(fig, alt, table.rename(columns={"month": "Month"}), title)
+    return charts.Chart(fig, alt, table, title)
 
 
 def district_comparison(db, f: Filters, kpi_id: str) -> charts.Chart:

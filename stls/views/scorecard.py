@@ -14,15 +14,19 @@ ASSURANCE_ICON = {"hit_and_miss": "~ Hit and miss", "consistently_passing": "✔
                   "consistently_failing": "✖ Consistently failing"}
 
 
-def themed(db, f: Filters, with_spc: bool = True) -> dict[str, list[tuple[compare.Headline, spc.SpcResult | None]]]:
-    """Every KPI's headline and (unless ``with_spc`` is false) SPC result, grouped by outcome
-    theme in catalogue order. The SPC needs monthly series: leave it out where it is not shown."""
-    extent = queries.data_extent(db)
-    out: dict[str, list] = {}
-    for kpi in catalogue.catalogue().values():
-        h = compare.headline(db, kpi.id, f, extent)
-        out.setdefault(kpi.theme.value, []).append((h, scorecard.spc_for(db, kpi, f) if with_spc else None))
+def themed(db, f: Filters, with_spc: bool = True) -> dict[str, list[scorecard.Line]]:
+    """Every KPI's scorecard line (``scorecard.line``, the one builder the command line and the
+    pack use too), grouped by outcome theme in catalogue order. The SPC needs monthly series:
+    leave it out where it is not shown."""
+    out: dict[str, list[scorecard.Line]] = {}
+    for ln in scorecard.lines(db, f, with_spc):
+        out.setdefault(ln.kpi.theme.value, []).append(ln)
     return out
+
+
+def icon(table: dict, key: str | None, symbol: str) -> str:
+    """A status as icon and word, or the line's symbol where it has none."""
+    return table.get(key, symbol) if key else symbol
 
 
 def theme_tables(db, f: Filters) -> dict[str, pd.DataFrame]:
@@ -30,16 +34,14 @@ def theme_tables(db, f: Filters) -> dict[str, pd.DataFrame]:
     out = {}
     for theme, items in themed(db, f).items():
         rows = []
-        for h, s in items:
-            k = h.kpi
+        for ln in items:
+            r, s = ln.fields, ln.spc
             rows.append({
-                "Indicator": k.label, "Period": h.label, "Value": h.display,
-                "Target": k.fmt(k.target) if k.has_rag else "[z]",
-                "RAG": RAG_ICON[h.rag] if h.rag else ("[z]" if not k.has_rag else "[x]"),
-                "Change": k.fmt_change(h.change, h.previous) or "[x]",
-                "Trend": h.direction, "Variation": VARIATION_ICON[s.variation],
-                "Assurance": ASSURANCE_ICON.get(s.assurance, "[z]" if not k.has_rag else "[x]"),
-                "Trend line": [round(v, 2) for v in h.spark],
+                "Indicator": r["label"], "Period": r["period"], "Value": r["value"], "Target": r["target"],
+                "RAG": icon(RAG_ICON, ln.headline.rag, r["rag"]), "Change": r["change"], "Trend": r["direction"],
+                "Variation": icon(VARIATION_ICON, s.variation if s else None, r["variation"]),
+                "Assurance": icon(ASSURANCE_ICON, s.assurance if s else None, r["assurance"]),
+                "Trend line": [round(v, 2) for v in ln.headline.spark],
             })
         out[theme] = pd.DataFrame(rows)
     return out
