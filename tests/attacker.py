@@ -14,10 +14,13 @@ import numpy as np
 from scipy.optimize import linprog
 
 
-def pinned_cells(shown: dict, hidden_small: dict, hidden_other: dict, t: int = 5) -> list:
+def pinned_cells(shown: dict, hidden_small: dict, hidden_other: dict, t: int = 5, ratios=()) -> list:
     """shown / hidden_*: {name: (atoms, value)}; value is unknown to the attacker for hidden
-    entries (used only to know the class). Returns the names of small counts it can pin."""
-    atoms = sorted({a for d in (shown, hidden_small, hidden_other) for atoms, _ in d.values() for a in atoms}, key=repr)
+    entries (used only to know the class). ``ratios``: shown shares as (numerator atoms,
+    denominator atoms, low, high): low × denominator ≤ numerator ≤ high × denominator (a share
+    shown rounded gives the interval). Returns the names of small counts it can pin."""
+    atoms = sorted({a for d in (shown, hidden_small, hidden_other) for atoms, _ in d.values() for a in atoms}
+                   | {a for num, den, _, _ in ratios for a in (*num, *den)}, key=repr)
     col = {a: j for j, a in enumerate(atoms)}
 
     def row(names):
@@ -34,6 +37,9 @@ def pinned_cells(shown: dict, hidden_small: dict, hidden_other: dict, t: int = 5
     for a, _ in hidden_other.values():
         a_ub.append(-row(a))
         b_ub.append(-t)
+    for num, den, low, high in ratios:
+        a_ub += [low * row(den) - row(num), row(num) - high * row(den)]
+        b_ub += [0, 0]
     out = []
     for name, (a, _) in hidden_small.items():
         ends = []

@@ -57,9 +57,13 @@ def page(db, f: Filters, types: tuple[str, ...] = DEFAULT_TYPES) -> OverviewPage
             continue
         years = _trend_years(db, h.kpi.id, f, upto)
         card_years[i] = years
+        listed = set(months)
         for year, value in zip(years, h.trend):
-            atoms = [(t, m) for t in kinds for m in _year_months(year, upto)]
-            gate.count(("card", i, year), atoms, value)
+            # a month the table leaves out had none of the chosen types: a reader takes it as
+            # 0, so it is no unknown in the card's sum (types not in the table stay unknown)
+            atoms = [(t, m) for t in kinds for m in _year_months(year, upto) if t not in types or m in listed]
+            if atoms:
+                gate.count(("card", i, year), atoms, value)
     hidden = gate.hidden()
     for i, years in card_years.items():
         cards[i] = _protect_card(cards[i], years, {y for y in years if ("card", i, y) in hidden})

@@ -1,0 +1,221 @@
+"""Everything a view shows, attacked at once: no count from 1 to 4 can be worked out.
+
+For each view the test reads what a person (or a script reading the chart data sent to the
+browser, or the CSV) is given, writes down the relations it states (a Kent row adds up its
+districts, a card's yearly count adds up that year's months, a share is a count over its
+geography's total), and hands them to the independent attacker in ``tests/attacker.py``. The
+true values of hidden cells, from the raw tables, only tell the attacker which hidden cells are
+small (1 to 4) and which were hidden to protect them (the worst case: it knows each class).
+The property test runs on demo seeds the gate was not written against.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stls import compare, db as dbmod, disclosure, metrics, needs, queries
+from stls import reference as ref
+from stls.demo import build_demo
+from stls.filters import Filters
+from stls.views import needs as needs_view
+from stls.views import overview, scorecard as scorecard_view
+
+from tests.attacker import pinned_cells
+
+T = 5
+PHASES = (None, "early_years", "primary", "secondary", "post_16")
+
+
+@pytest.fixture(scope="module", params=[2019, 7, 31])
+def seeded(request, tmp_path_factory):
+    """Demo databases for three seeds (2019 is the suite's own; 7 and 31 are not)."""
+    path = tmp_path_factory.mktemp(f"seed{request.param}") / "stls.duckdb"
+    build_demo(path, seed=request.param, until=dt.date(2026, 10, 1))
+    return dbmod.Database(path)
+
+
+def _number(text: str) -> float | None:
+    """A displayed figure as a number; None for a symbol."""
+    text = str(text).split("  ")[0].strip()
+    if text.startswith("["):
+        return None
+    return float(text.replace(",", "").replace("%", "").replace("£", ""))
+
+
+def _classify(shown, small, other, name, atoms, text, truth):
+    value = _number(text)
+    if value is not None:
+        shown[name] = (atoms, value)
+    elif str(text).startswith("[c]"):
+        (small if 0 < truth < T else other)[name] = (atoms, truth)
+
+
+# --- need mix: counts, shares, Kent ------------------------------------------------------------
+
+def _raw_mix(db, year: int, phase: str | None) -> pd.DataFrame:
+    every = needs._mix_every(db, metrics.all_years(db, Filters(year, year)), ("referral",))
+    rows = (every["academic_year"] == year) & (every["phase_key"] == (phase or queries.ALL))
+    return every[rows]
+
+
+def attack_mix(db, year: int, phase: str | None) -> list:
+    """The areas-of-need page's small multiples table (every district and Kent: counts and
+    shares) and the district profile's table (a district's and Kent's shares)."""
+    mix = needs.mix(db, Filters(year, year, phase=phase), year)
+    table = needs_view.small_multiples(mix, year).table
+    raw = _raw_mix(db, year, phase).set_index(["name", "need_area"])
+    code_of = {v: k for k, v in ref.GEOGRAPHY_NAMES.items()}
+    area_of = {v: k for k, v in ref.NEED_AREAS.items()}
+    shown, small, other, ratios = {}, {}, {}, []
+    for _, r in table.iterrows():
+        geo, area = code_of[r["Area"]], area_of[r["Area of need"]]
+        members = ref.DISTRICT_CODES if geo == ref.KENT_CODE else (geo,)
+        for col, share_col, key in (("Referrals", "Referral share", "referrals"), ("Pupils with SEN", "Pupil share", "pupils")):
+            atoms = [(d, area, key) for d in members]
+            truth = float(raw.loc[(r["Area"], area), key])
+            _classify(shown, small, other, (geo, area, key), atoms, r[col], truth)
+            share = _number(r[share_col])
+            if share is not None:
+                total = [(d, a, key) for d in members for a in ref.NEED_AREAS]
+                ratios.append((atoms, total, (share - 0.05) / 100, (share + 0.05) / 100))
+    return pinned_cells(shown, small, other, T, ratios)
+
+
+# --- overview: the cards beside the monthly table --------------------------------------------
+
+def attack_overview(db, f: Filters) -> list:
+    page = overview.page(db, f)
+    card = page.cards[0]
+    assert card.kpi.id == "referrals"
+    table = page.monthly.table
+    truth = overview._monthly_wide(db, f, overview.DEFAULT_TYPES)["referral"]
+    months = list(truth.index)
+    shown, small, other = {}, {}, {}
+    for m, text in zip(months, table["Referrals"]):
+        _classify(shown, small, other, ("month", m), [m], text, float(truth[m]))
+    upto = compare.months_covered(queries.data_extent(db), f.year_to)
+    years = overview._trend_years(db, "referrals", f, upto)
+    for year, value in zip(years, card.trend):   # the sparkline, the card and its change
+        in_year = [m for m in overview._year_months(year, upto) if m in truth.index]
+        if value == value and in_year:
+            shown[("card", year)] = (in_year, float(value))
+            if len(in_year) == len(overview._year_months(year, upto)):
+                assert value == pytest.approx(truth[in_year].sum())   # the relation the attacker uses holds
+    if card.previous is not None and card.year is not None:
+        in_year = [m for m in overview._year_months(card.year - 1, upto) if m in truth.index]
+        if in_year:
+            shown[("previous",)] = (in_year, float(card.previous))
+    return pinned_cells(shown, small, other, T)
+
+
+# --- scorecard: 12 districts and Kent side by side -------------------------------------------
+
+def attack_matrix(db, f: Filters, kpi_id: str, column: str) -> list:
+    matrix = scorecard_view.district_matrix(db, f)
+    upto = compare.months_covered(queries.data_extent(db), f.year_to)
+    chosen = metrics.selection(db, kpi_id, f.with_(districts=()), "academic_year", upto)
+    shown, small, other = {}, {}, {}
+    heads = compare.headlines_by_geography(db, kpi_id, f.with_(districts=()))
+    for code, text in zip(matrix["code"], matrix[column]):
+        h = heads[code]
+        if h.year is None:
+            continue
+        periods, _, rows = chosen.arrays(code)
+        body = chosen.split.body.iloc[rows]
+        truth = float(body.loc[[p == dt.date(h.year, 9, 1) for p in periods], "n"].iloc[0])
+        members = ref.DISTRICT_CODES if code == ref.KENT_CODE else (code,)
+        _classify(shown, small, other, code, [(d, h.year) for d in members], text, truth)
+    return pinned_cells(shown, small, other, T)
+
+
+# --- the property test ---------------------------------------------------------------------
+
+def test_no_view_lets_a_small_count_be_worked_out(seeded):
+    """Every phase, single districts, whole and part years (2026/27 holds September only)."""
+    checked = 0
+    for phase in PHASES:
+        for year in (2024, 2025, 2026):
+            assert attack_mix(seeded, year, phase) == [], (phase, year)
+            checked += 1
+        for code in ref.DISTRICT_CODES[::3]:
+            for years in ((2023, 2025), (2024, 2026)):
+                f = Filters(*years, districts=(code,), phase=phase)
+                assert attack_overview(seeded, f) == [], (phase, code, years)
+                checked += 1
+        for years in ((2023, 2025), (2024, 2026)):
+            f = Filters(*years, phase=phase)
+            assert attack_matrix(seeded, f, "referrals", "Referrals") == [], (phase, years)
+            assert attack_matrix(seeded, f, "intensive_support", "Intensive support") == [], (phase, years)
+            checked += 2
+    assert checked == 5 * (3 + 4 * 2 + 4)
+
+
+# --- one test per leak class, on hand-made numbers -------------------------------------------
+
+def _mix_frame(referrals: dict, pupils: dict) -> pd.DataFrame:
+    """A raw need mix: ``referrals[district][area]`` (other districts and areas 0)."""
+    rows = []
+    for code in ref.DISTRICT_CODES:
+        for a in ref.NEED_AREAS:
+            rows.append({"geography_code": code, "need_area": a, "referrals": referrals.get(code, {}).get(a, 0),
+                         "pupils": pupils.get(code, {}).get(a, 100)})
+    frame = pd.DataFrame(rows)
+    kent = frame.groupby("need_area", as_index=False)[["referrals", "pupils"]].sum().assign(geography_code=ref.KENT_CODE)
+    frame = pd.concat([frame, kent[frame.columns]], ignore_index=True)
+    for col, share in (("referrals", "referral_share"), ("pupils", "pupil_share")):
+        total = frame.groupby("geography_code")[col].transform("sum")
+        frame[share] = 100 * frame[col] / total.where(total > 0)
+    frame["name"] = frame["geography_code"].map(ref.GEOGRAPHY_NAMES)
+    frame["area"] = frame["need_area"].map(ref.NEED_AREAS)
+    return frame
+
+
+def test_a_share_beside_a_hidden_count_is_hidden_too():
+    """Leak class 1: Ashford CI 3 of 3 + 40 + 30 + 27 = 100 referrals; its share (3.0%) with the
+    visible counts gives the 3. The share goes with the count, and the rest of the row is
+    protected so the total cannot give it back."""
+    ashford = ref.DISTRICT_CODES[0]
+    mix = needs.protect_mix(_mix_frame({ashford: {"CI": 3, "CL": 40, "SEMH": 30, "SP": 27}}, {}))
+    row = mix[(mix["geography_code"] == ashford) & (mix["need_area"] == "CI")].iloc[0]
+    assert row["referrals_hidden"] and row["referral_share_hidden"] and np.isnan(row["referral_share"])
+    others = mix[(mix["geography_code"] == ashford) & (mix["need_area"] != "CI")]
+    assert others["referrals_hidden"].sum() >= 1          # a second cell, so 100 − visible is not 3
+    shown = needs_view._mix_table(mix[mix["geography_code"] == ashford])
+    assert shown.loc[0, "Referrals"] == "[c]" and shown.loc[0, "Referral share"] == "[c]"
+
+
+def test_a_card_beside_the_months_of_its_year(demo_db):
+    """Leak class 2: the referrals card for one district and phase beside the monthly table. On
+    the demo, Dover's post-16 referrals have months of 1 to 4; the card's total minus the
+    visible months must not give any of them."""
+    f = Filters(2023, 2025, districts=("E07000108",), phase="post_16")
+    page = overview.page(demo_db, f)
+    assert (page.monthly.table["Referrals"] == "[c]").sum() > 0
+    assert attack_overview(demo_db, f) == []
+
+
+def test_kent_beside_its_districts_hides_a_second_district():
+    """Leak class 3: Kent 8 beside Ashford 5 gives Swale's 3: a second cell is hidden."""
+    gate = disclosure.Gate(t=5)
+    values = {"A": 5, "S": 3}
+    for d in ("A", "S", "B"):
+        gate.count(d, [d], values.get(d, 0))
+    gate.count("Kent", ["A", "S", "B"], 8)
+    assert gate.hidden() == {"S", "A"}
+
+
+def test_secondary_suppression_knows_hidden_cells_are_at_least_one():
+    """Leak class 4: a row 1, 1, 20 with its total 22. The old check (hidden cells may be 0)
+    called two hidden cells in a line safe; knowing each is 1 to 4, total − 20 = 2 pins both."""
+    table = np.array([[1, 1, 20, 22]], dtype=float)
+    hidden = disclosure.suppress_counts(table, row_totals=True, t=5)
+    assert hidden[0, 0] and hidden[0, 1] and (hidden[0, 2] or hidden[0, 3])
+    small = {(0, j): ([j], table[0, j]) for j in (0, 1)}
+    shown = {(0, j): ([j] if j < 3 else [0, 1, 2], table[0, j]) for j in (2, 3) if not hidden[0, j]}
+    other = {(0, j): ([j] if j < 3 else [0, 1, 2], table[0, j]) for j in (2, 3) if hidden[0, j]}
+    assert pinned_cells(shown, small, other, 5) == []
+    # and the independent attacker does pin them when only the primary cells are hidden
+    assert sorted(pinned_cells({(0, 2): ([2], 20), (0, 3): ([0, 1, 2], 22)}, small, {}, 5)) == [(0, 0), (0, 1)]
