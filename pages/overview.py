@@ -20,9 +20,6 @@ cards = shown.cards
 for column, card in zip(st.columns(len(cards)), cards):
     with column:
         widgets.kpi_card(card)
-if f.need or f.phase:
-    st.caption("Key stage 2 results are not split by area of need or phase: the card shows all "
-               "pupils on SEN support in the area.")
 
 st.header("Activity by month", divider="gray")
 types = st.multiselect("Activity types", list(ref.ACTIVITY_TYPE_CODES), default=types_init, key=types_key,

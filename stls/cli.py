@@ -111,8 +111,8 @@ def cmd_import(args) -> int:
 
 def cmd_imports(args) -> int:
     from stls.db import Database
-    log = Database(args.db).query("SELECT import_id AS id, kind, file_name, status, rows, period_from, period_to, "
-                                  "imported_at, message FROM import_log ORDER BY import_id")
+    from stls import queries
+    log = queries.import_log(Database(args.db), newest_first=False).rename(columns={"import_id": "id"})
     if log.empty:
         print("No imports yet.")
         return 0

@@ -95,6 +95,7 @@ class Headline:
     suppressed: bool = False          # disclosure control hid the value (shown as [c])
 
     not_applicable: bool = False      # e.g. LIFT meetings are not recorded by area of need
+    note: str = ""                    # the chosen filters the figure does not honour, in words
     trend: tuple[float, ...] = field(default=(), repr=False, compare=False)   # each period, NaN for gaps
 
     @property
@@ -221,7 +222,8 @@ def _from_arrays(kpi: Kpi, periods: list, values: np.ndarray, suppressed: np.nda
     return Headline(
         kpi, year, period_label(kpi, year, cut), value, pick(prev),
         period_label(kpi, prev_year, cut) if prev_year is not None else None,
-        rag=rag(kpi, value), suppressed=bool(suppressed[last]), trend=tuple(values.tolist()))
+        rag=rag(kpi, value), suppressed=bool(suppressed[last]), trend=tuple(values.tolist()),
+        note="; ".join(f.not_applied(kpi.compute.kind)))
 
 
 def _not_recorded(kpi: Kpi) -> Headline:

@@ -12,6 +12,17 @@ from dataclasses import dataclass, field, replace
 from stls import reference as ref
 
 
+# Which shared filters each kind of KPI cannot honour, and the words said where its figure is
+# shown (declared once: metrics resets these filters, pages, the CSV and the pack say so).
+_RESULTS_NEED = "all pupils: results are not published by area of need"
+_RESULTS_PHASE = "all phases: results are published for the key stage, not cut by phase"
+NOT_APPLIED: dict[str, dict[str, str]] = {
+    "attainment": {"need": _RESULTS_NEED, "phase": _RESULTS_PHASE},
+    "attainment_gap": {"need": _RESULTS_NEED, "phase": _RESULTS_PHASE},
+    "need_alignment": {"need": "all areas of need: the indicator compares the four areas"},
+}
+
+
 @dataclass(frozen=True)
 class Filters:
     year_from: int
@@ -48,6 +59,15 @@ class Filters:
         phase = ref.PHASES[self.phase] if self.phase else "all phases"
         return f"{where} · {years} · {need} · {phase}"
 
+    def not_applied(self, kind: str) -> tuple[str, ...]:
+        """What a KPI of compute ``kind`` says about the chosen filters it cannot honour."""
+        return tuple(words for name, words in NOT_APPLIED.get(kind, {}).items() if getattr(self, name))
+
+    def honoured_by(self, kind: str) -> "Filters":
+        """These filters with the ones a KPI of compute ``kind`` cannot honour reset."""
+        ignored = NOT_APPLIED.get(kind, {})
+        return self.with_(**{name: None for name in ignored}) if ignored else self
+
     def to_query_params(self) -> dict[str, str]:
         params = {"from": ref.academic_year_label(self.year_from),
                   "to": ref.academic_year_label(self.year_to)}
@@ -59,21 +79,20 @@ class Filters:
             params["phase"] = self.phase
         return params
 
-    def activity_where(self, alias: str = "") -> tuple[str, dict]:
-        """SQL conditions (bound parameters) for tables with district, need area and phase."""
-        a = f"{alias}." if alias else ""
-        parts = [f"{a}academic_year BETWEEN $year_from AND $year_to"]
+    def where(self, need: bool = True, phase: bool = True) -> tuple[list[str], dict]:
+        """The SQL conditions (bound parameters) of the years, area of need and phase, for the
+        tables with academic_year, need_area and phase columns: the conditions every query
+        runs (``queries._common``). ``need``/``phase`` false: that filter is split by instead.
+        Districts are matched per query (an activity's district, or a result's geography)."""
+        parts = ["academic_year BETWEEN $year_from AND $year_to"]
         params: dict = {"year_from": self.year_from, "year_to": self.year_to}
-        if self.districts:
-            parts.append(f"{a}district_code::VARCHAR IN (SELECT unnest($districts))")
-            params["districts"] = list(self.districts)
-        if self.need:
-            parts.append(f"{a}need_area = $need")
+        if need and self.need:
+            parts.append("need_area = $need")
             params["need"] = self.need
-        if self.phase:
-            parts.append(f"{a}phase = $phase")
+        if phase and self.phase:
+            parts.append("phase = $phase")
             params["phase"] = self.phase
-        return " AND ".join(parts), params
+        return parts, params
 
 
 @dataclass

@@ -48,14 +48,17 @@ def _headlines(db, f: Filters) -> Slide:
             h, r = ln.headline, ln.fields
             rows.append({"Indicator": r["label"], "Latest": r["period"], "Value": r["value"], "Target": r["target"],
                          "RAG": scorecard_view.icon(scorecard_view.RAG_ICON, h.rag, r["rag"]),
-                         "Change": r["change"], "Trend": r["direction"]})
+                         "Change": r["change"], "Trend": r["direction"], "Filters not applied": r["filters_not_applied"]})
             with_target += bool(h.rag)
             green += h.rag == "Green"
             if h.rag == "Red":
                 red.append(ln.kpi.label)
     title = f"{green} of {with_target} KPIs with a target met it" + (f"; {len(red)} red" if red else "; none red")
     notes = "\n\n".join(f"{k.label}: {k.description}" for k in catalogue.catalogue().values())
-    return Slide("Headline scorecard", title, table=pd.DataFrame(rows), notes=notes)
+    table = pd.DataFrame(rows)
+    if not table["Filters not applied"].astype(bool).any():   # the column only where it says something
+        table = table.drop(columns="Filters not applied")
+    return Slide("Headline scorecard", title, table=table, notes=notes)
 
 
 def _exceptions(db, f: Filters) -> Slide:
@@ -116,7 +119,7 @@ def _spotlight(db, f: Filters, code: str) -> Slide:
     chart = district_view.outcomes(db, f, code, "ks2_rwm_expected", "sen_support")
     t = chart.table
     native = Native("line", t["Academic year"].tolist(),
-                    {c: [None if v == "[x]" else float(v) for v in t[c]] for c in t.columns[1:]},
+                    {c: [None if v == "[x]" else float(v) for v in t[c]] for c in t.columns[1:] if c != "Filters not applied"},
                     "", "KS2 RWM expected (%), SEN support")
     return Slide(f"Spotlight: {ref.DISTRICT_NAMES[code]}", chart.title, chart=chart, native=native, table=table,
                  notes="\n\n".join(f"{d.kpi.label}: {d.kpi.description}" for d, _ in pairs))

@@ -133,11 +133,8 @@ def _independent_of(kpi: Kpi, f: Filters, upto: int) -> tuple[Filters, int]:
     """The filters and months that decide this KPI's values, the others reset: attainment is
     published for whole years and all pupils; need alignment compares the areas of need, so
     it cannot be cut by one."""
-    if kpi.compute.kind in ("attainment", "attainment_gap"):
-        return f.with_(need=None, phase=None), 11
-    if kpi.compute.kind == "need_alignment":
-        return f.with_(need=None), upto
-    return f, upto
+    honoured = f.honoured_by(kpi.compute.kind)   # the filters it cannot honour: filters.NOT_APPLIED
+    return honoured, 11 if kpi.compute.kind in ("attainment", "attainment_gap") else upto
 
 
 def _check_grain(kpi: Kpi, grain: str) -> None:

@@ -30,17 +30,11 @@ ACADEMIC_MONTH_SQL = "((month(month) + 3) % 12)"
 
 
 def _common(f: Filters, need: bool = True, phase: bool = True, upto: int = 11) -> tuple[str, dict]:
-    parts = ["academic_year BETWEEN $year_from AND $year_to"]
-    params: dict = {"year_from": f.year_from, "year_to": f.year_to}
+    """The filters' conditions (``Filters.where``), cut to September–``upto`` for a year to date."""
+    parts, params = f.where(need, phase)
     if upto < 11:  # year to date: only the months September to ``upto``
-        parts.append(f"{ACADEMIC_MONTH_SQL} <= $upto")
+        parts.insert(1, f"{ACADEMIC_MONTH_SQL} <= $upto")
         params["upto"] = upto
-    if need and f.need:
-        parts.append("need_area = $need")
-        params["need"] = f.need
-    if phase and f.phase:
-        parts.append("phase = $phase")
-        params["phase"] = f.phase
     return " AND ".join(parts), params
 
 
@@ -300,3 +294,27 @@ def data_extent(db) -> dict:
         return {"first_year": ref.FIRST_ACADEMIC_YEAR, "last_year": ref.FIRST_ACADEMIC_YEAR,
                 "first_month": None, "last_month": None, "last_outcome_year": None}
     return {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+
+
+def import_log(db, newest_first: bool = True) -> pd.DataFrame:
+    """Every import attempt, refused ones included."""
+    order = "DESC" if newest_first else ""
+    return db.query("SELECT import_id, kind, file_name, status, rows, period_from, period_to, imported_at, message "
+                    f"FROM import_log ORDER BY import_id {order}")
+
+
+def latest_held(db) -> dict:
+    """The latest period held for each kind of data, and how many settings (open) are listed."""
+    row = db.query("""SELECT (SELECT max(activity_date) FROM activity) AS activity,
+                             (SELECT max(academic_year) FROM attainment) AS attainment,
+                             (SELECT max(academic_year) FROM sen_pupils) AS sen_pupils,
+                             (SELECT count(*) FROM settings) AS settings,
+                             (SELECT count(*) FILTER (WHERE open) FROM settings) AS open_settings,
+                             (SELECT max(financial_year) FROM budget) AS budget""")
+    return row.iloc[0].to_dict()
+
+
+def activity_by_district_month(db) -> pd.DataFrame:
+    """All activity per district and month (the Data page's completeness check)."""
+    return db.query("""SELECT month, district_code::VARCHAR AS district, sum(activities)::BIGINT AS n
+                       FROM activity_monthly GROUP BY ALL""")

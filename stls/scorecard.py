@@ -18,7 +18,7 @@ from stls.filters import Filters
 from stls.memo import memoised
 
 COLUMNS = ["id", "label", "theme", "period", "value", "target", "rag", "previous_period", "previous",
-           "change", "kent", "england", "direction", "variation", "assurance"]
+           "change", "kent", "england", "direction", "variation", "assurance", "filters_not_applied"]
 
 
 def spc_series(db, kpi: Kpi, f: Filters) -> tuple[list, np.ndarray]:
@@ -89,6 +89,7 @@ def line(db, kpi: Kpi, f: Filters, extent: dict, with_spc: bool = True) -> Line:
         # enough points ([x] when too few)
         "variation": spc.VARIATION_TEXT[s.variation] if s else "[x]",
         "assurance": ("[z]" if not kpi.has_rag else spc.ASSURANCE_TEXT.get(s.assurance, "[x]") if s else "[x]"),
+        "filters_not_applied": h.note,
     }
     return Line(kpi, h, s, fields)
 

@@ -46,9 +46,22 @@ def test_very_long_values_are_truncated_in_messages():
 
 
 def test_caption_and_sql_agree():
+    """The caption names what the SQL the queries run filters on (queries._common)."""
+    from stls import queries
     f = Filters(2018, 2019, ("E07000105",), "CI", "early_years")
     assert f.caption() == "Ashford · 2018/19 to 2019/20 · Communication and interaction · Early years"
-    sql, params = f.activity_where()
-    assert params == {"year_from": 2018, "year_to": 2019, "districts": ["E07000105"], "need": "CI",
-                      "phase": "early_years"}
-    assert sql.count("$") == len(params)
+    sql, params = queries._common(f, upto=2)
+    assert params == {"year_from": 2018, "year_to": 2019, "need": "CI", "phase": "early_years", "upto": 2}
+    assert sql.count("$") == len(params) and "need_area = $need" in sql and "phase = $phase" in sql
+    sql, params = queries._common(f, need=False)
+    assert "need" not in params and "need_area" not in sql
+
+
+def test_filters_a_kpi_cannot_honour_are_named():
+    f = Filters(2023, 2024, need="CI", phase="early_years")
+    assert f.not_applied("attainment") == ("all pupils: results are not published by area of need",
+                                           "all phases: results are published for the key stage, not cut by phase")
+    assert f.not_applied("need_alignment") == ("all areas of need: the indicator compares the four areas",)
+    assert f.not_applied("activity_count") == ()
+    assert f.honoured_by("attainment") == Filters(2023, 2024)
+    assert f.honoured_by("need_alignment") == Filters(2023, 2024, phase="early_years")

@@ -40,6 +40,8 @@ def kpi_card(h: Headline) -> None:
     target = f" · target {kpi.fmt(kpi.target)}" if kpi.has_rag else ""
     # Not st.caption: captions are drawn faded, which takes coloured words below 4.5:1 contrast.
     st.markdown(f":small[{h.label} · {rag_badge(h.rag)}{target} · trend: {h.direction.lower()}]")
+    if h.note:
+        st.caption(f"Filter not applied: {h.note}.")
 
 
 def symbol_key(symbols: set[str]) -> None:

@@ -6,7 +6,7 @@ import io
 import numpy as np
 import pandas as pd
 
-from stls import catalogue, charts
+from stls import catalogue, charts, queries
 from stls import reference as ref
 from stls.ingest.schema import KINDS
 
@@ -36,8 +36,7 @@ def kpi_dictionary() -> pd.DataFrame:
 
 
 def history(db) -> pd.DataFrame:
-    log = db.query("SELECT import_id, kind, file_name, status, rows, period_from, period_to, imported_at, message "
-                   "FROM import_log ORDER BY import_id DESC")
+    log = queries.import_log(db)
     log["imported_at"] = pd.to_datetime(log["imported_at"]).dt.strftime("%d %b %Y %H:%M")
     for col in ("period_from", "period_to"):
         log[col] = [v.strftime("%b %Y") if pd.notna(v) else "[x]" for v in log[col]]
@@ -49,24 +48,21 @@ def history(db) -> pd.DataFrame:
 
 def latest(db) -> pd.DataFrame:
     """The latest data held for each kind."""
-    q = lambda sql: db.scalar(sql)
-    fy = q("SELECT max(financial_year) FROM budget")
-    ay = lambda table: q(f"SELECT max(academic_year) FROM {table}")
+    held = queries.latest_held(db)
     label = lambda v, f: "[x]" if v is None or pd.isna(v) else f(int(v))
-    month = q("SELECT max(activity_date) FROM activity")
+    month = held["activity"]
     return pd.DataFrame([
         ("Activity", "[x]" if month is None or pd.isna(month) else f"{pd.Timestamp(month):%d %b %Y}"),
-        ("Attainment", label(ay("attainment"), ref.academic_year_label)),
-        ("SEN pupils (census)", label(ay("sen_pupils"), ref.academic_year_label)),
-        ("Settings", f"{int(q('SELECT count(*) FROM settings') or 0):,} settings ({int(q('SELECT count(*) FROM settings WHERE open') or 0):,} open)"),
-        ("Budget", label(fy, ref.financial_year_label)),
+        ("Attainment", label(held["attainment"], ref.academic_year_label)),
+        ("SEN pupils (census)", label(held["sen_pupils"], ref.academic_year_label)),
+        ("Settings", f"{int(held['settings'] or 0):,} settings ({int(held['open_settings'] or 0):,} open)"),
+        ("Budget", label(held["budget"], ref.financial_year_label)),
     ], columns=["Data", "Latest held"])
 
 
 def completeness(db, last_months: int = 36) -> charts.Chart:
     """Months × districts: activity as a share of the district's usual term-time month; gaps and lows flagged."""
-    frame = db.query("""SELECT month, district_code::VARCHAR AS district, sum(activities)::BIGINT AS n
-                        FROM activity_monthly GROUP BY ALL""")
+    frame = queries.activity_by_district_month(db)
     if frame.empty:
         return charts.Chart(charts.empty("No activity loaded yet", "Import log"), "No data.", pd.DataFrame(), "No data")
     months = pd.date_range(end=pd.Timestamp(frame["month"].max()), periods=last_months, freq="MS").date

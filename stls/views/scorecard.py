@@ -42,8 +42,10 @@ def theme_tables(db, f: Filters) -> dict[str, pd.DataFrame]:
                 "Variation": icon(VARIATION_ICON, s.variation if s else None, r["variation"]),
                 "Assurance": icon(ASSURANCE_ICON, s.assurance if s else None, r["assurance"]),
                 "Trend line": [round(v, 2) for v in ln.headline.spark],
+                "Filters not applied": r["filters_not_applied"],
             })
-        out[theme] = pd.DataFrame(rows)
+        table = pd.DataFrame(rows)
+        out[theme] = table if table["Filters not applied"].astype(bool).any() else table.drop(columns="Filters not applied")
     return out
 
 
