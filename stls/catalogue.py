@@ -9,7 +9,7 @@ import functools
 import tomllib
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -105,8 +105,8 @@ class NeedAlignment(BaseModel):
     activity_types: tuple[_ActivityType, ...] = ("referral",)
 
 
-Compute = Annotated[Union[ActivityCount, ActivityRate, SettingsReached, Attainment, AttainmentGap,
-                          CostPerActivity, NeedAlignment], Field(discriminator="kind")]
+Compute = Annotated[ActivityCount | ActivityRate | SettingsReached | Attainment | AttainmentGap | CostPerActivity | NeedAlignment,
+                    Field(discriminator="kind")]
 
 
 class Kpi(BaseModel):
@@ -129,7 +129,7 @@ class Kpi(BaseModel):
     compute: Compute
 
     @model_validator(mode="after")
-    def _targets_fit_polarity(self) -> "Kpi":
+    def _targets_fit_polarity(self) -> Kpi:
         if self.polarity is Polarity.demand and (self.target is not None or self.floor is not None):
             raise ValueError("a demand indicator has no target or floor (no good direction)")
         if (self.target is None) != (self.floor is None):

@@ -44,6 +44,7 @@ def _district(text: str | None) -> tuple[str, ...]:
     if not text:
         return ()
     import difflib
+
     from stls import reference as ref
     code = ref.district_lookup().get(ref.normalise_name(text))
     if code in ref.DISTRICT_NAMES:
@@ -57,7 +58,8 @@ def _district(text: str | None) -> tuple[str, ...]:
 
 
 def _filters_for(args):
-    from stls import queries, reference as ref
+    from stls import queries
+    from stls import reference as ref
     from stls.db import Database
     from stls.filters import Filters
     db = Database(args.db)
@@ -78,6 +80,7 @@ def _filters_for(args):
 
 def cmd_kpis(args) -> int:
     import json
+
     from stls.scorecard import scorecard
     started = time.perf_counter()
     db, f = _filters_for(args)
@@ -110,8 +113,8 @@ def cmd_import(args) -> int:
 
 
 def cmd_imports(args) -> int:
-    from stls.db import Database
     from stls import queries
+    from stls.db import Database
     log = queries.import_log(Database(args.db), newest_first=False).rename(columns={"import_id": "id"})
     if log.empty:
         print("No imports yet.")
@@ -187,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["serve"]:  # everything after 'serve' goes to streamlit run
         from stls.serve import main as serve
         return serve(argv[1:])
-    from stls.db import default_path   # after 'serve': pandas and DuckDB would delay the server
+    from stls.db import default_path  # after 'serve': pandas and DuckDB would delay the server
     args = build_parser().parse_args(argv)
     args.db = args.db or default_path()
     if getattr(args, "seed", 0) is None:

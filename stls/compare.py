@@ -147,7 +147,7 @@ def child_columns(kpi: Kpi, body: pd.DataFrame) -> list[str]:
     return cols
 
 
-def gated_mask(kpi: Kpi, chosen: "metrics.Selection") -> np.ndarray:
+def gated_mask(kpi: Kpi, chosen: metrics.Selection) -> np.ndarray:
     """Which rows of a KPI's all-geographies result disclosure control hides, the 12 districts
     and Kent protected together period by period (the districts matrix shows them side by
     side): each district's count is an atom, Kent's the sum of its districts' where it is."""

@@ -208,7 +208,7 @@ class _Programme:
         # SciPy's own build of HiGHS (what ``linprog(method="highs")`` runs), used directly so the
         # model is built once and re-solved warm: 0.1 ms a solve against 2 ms through linprog.
         # The separate ``highspy`` package prints a banner to standard output on every model.
-        from scipy.optimize._highspy import _core as highspy   # imported when first needed
+        from scipy.optimize._highspy import _core as highspy  # imported when first needed
         atoms = sorted({a for e in exprs for a in e}, key=repr)
         col = {a: j for j, a in enumerate(atoms)}
         self.rows = np.zeros((len(exprs), len(atoms)))

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field, replace
 
 from stls import reference as ref
 
-
 # Which shared filters each kind of KPI cannot honour, and the words said where its figure is
 # shown (declared once: metrics resets these filters, pages, the CSV and the pack say so).
 _RESULTS_NEED = "all pupils: results are not published by area of need"
@@ -40,7 +39,7 @@ class Filters:
         """First day of the first academic year, and the day after the last one ends."""
         return dt.date(self.year_from, 9, 1), dt.date(self.year_to + 1, 9, 1)
 
-    def with_(self, **changes) -> "Filters":
+    def with_(self, **changes) -> Filters:
         return replace(self, **changes)
 
     def geography_label(self) -> str:
@@ -63,7 +62,7 @@ class Filters:
         """What a KPI of compute ``kind`` says about the chosen filters it cannot honour."""
         return tuple(words for name, words in NOT_APPLIED.get(kind, {}).items() if getattr(self, name))
 
-    def honoured_by(self, kind: str) -> "Filters":
+    def honoured_by(self, kind: str) -> Filters:
         """These filters with the ones a KPI of compute ``kind`` cannot honour reset."""
         ignored = NOT_APPLIED.get(kind, {})
         return self.with_(**{name: None for name in ignored}) if ignored else self

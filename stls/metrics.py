@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 
 from stls import catalogue, queries
-from stls.memo import memoised
 from stls import reference as ref
 from stls.catalogue import Kpi
 from stls.filters import Filters
+from stls.memo import memoised
 
 AREAS = tuple(ref.NEED_AREAS)
 # Components that are stocks (a level at a time) rather than flows (summed over time).
@@ -258,7 +258,7 @@ def series_by_geography(db, kpi_id: str, f: Filters, grain: str = "academic_year
     return selection(db, kpi_id, f, grain, upto).frames(geographies)
 
 
-def selection(db, kpi_id: str, f: Filters, grain: str = "academic_year", upto: int = 11) -> "Selection":
+def selection(db, kpi_id: str, f: Filters, grain: str = "academic_year", upto: int = 11) -> Selection:
     """The rows of one KPI's all-combinations result that the filters select (see ``Selection``)."""
     kpi = catalogue.get(kpi_id)
     same, upto = _independent_of(kpi, f, upto)   # a filter this KPI does not depend on: share one result
@@ -280,7 +280,7 @@ def all_years(db, f: Filters) -> Filters:
 
 
 @memoised
-def _every_combination(db, kpi_id: str, f: Filters, grain: str, upto: int) -> "Split":
+def _every_combination(db, kpi_id: str, f: Filters, grain: str, upto: int) -> Split:
     """One KPI's series for every geography and every combination of area of need and phase.
     Activity KPIs come from the shared block."""
     kpi = catalogue.get(kpi_id)
@@ -309,7 +309,7 @@ class Split:
         for a, b in zip(starts, ends):
             self._runs.setdefault((need[a], phase[a]), {})[codes[a]] = (a, b)
 
-    def select(self, need: str, phase: str, low: dt.date, high: dt.date) -> "Selection":
+    def select(self, need: str, phase: str, low: dt.date, high: dt.date) -> Selection:
         """Each geography's rows with period in [low, high) for one combination."""
         runs = {}
         for geo, (a, b) in self._runs.get((need, phase), {}).items():

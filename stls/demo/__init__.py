@@ -1,4 +1,4 @@
 """The deterministic synthetic demo database (``python -m stls demo``)."""
-from stls.demo.build import build_demo, DEFAULT_SEED
+from stls.demo.build import DEFAULT_SEED, build_demo
 
 __all__ = ["build_demo", "DEFAULT_SEED"]

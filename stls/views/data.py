@@ -79,7 +79,7 @@ def completeness(db, last_months: int = 36) -> charts.Chart:
     title = (f"{n_flags} district-months in the last {last_months} look missing or unusually low" if n_flags
              else f"No missing or unusually low months in the last {last_months} (August is the school holiday)")
     fig = charts.heatmap(share.clip(upper=150).to_numpy(dtype=float), labels, names, text, title,
-                         "Import log · STLS activity tracker", [l for i, l in enumerate(labels) if i % 3 == 0])
+                         "Import log · STLS activity tracker", labels[::3])
     table = wide.astype(int).astype(str).where(~flags, wide.astype(int).astype(str) + " (flagged)")
     table.columns = labels
     table.insert(0, "District", names)
