@@ -131,6 +131,35 @@ def attack_matrix(db, f: Filters, kpi_id: str, column: str) -> list:
     return pinned_cells(shown, small, other, T)
 
 
+def attack_comparison(db, f: Filters) -> list:
+    """The Overview's districts compared on referrals per 100 pupils on SEN support: each rate,
+    with the (published) census counts, gives an interval for the district's referrals."""
+    chart = overview.district_comparison(db, f, "referral_rate")
+    upto = compare.months_covered(queries.data_extent(db), f.year_to)
+    chosen = metrics.selection(db, "referral_rate", f.with_(districts=()), "academic_year", upto)
+    year = max(h.year for h in compare.headlines_by_geography(db, "referral_rate", f.with_(districts=())).values()
+               if h.year is not None)
+    code_of = {v: k for k, v in ref.GEOGRAPHY_NAMES.items()}
+    shown, small, other, ratios = {}, {}, {}, []
+    for name, text in zip(chart.table["Area"], chart.table["Referrals per 100 pupils on SEN support"]):
+        code = code_of[name]
+        periods, _, rows = chosen.arrays(code)
+        body = chosen.split.body.iloc[rows]
+        row = body.loc[[p == dt.date(year, 9, 1) for p in periods]]
+        if row.empty:
+            continue
+        members = ref.DISTRICT_CODES if code == ref.KENT_CODE else (code,)
+        n_atoms, p_atoms = [("n", d) for d in members], [("p", d) for d in members]
+        shown[("pupils", code)] = (p_atoms, float(row["pupils"].iloc[0]))
+        rate = _number(text)
+        if rate is not None:
+            ratios.append((n_atoms, p_atoms, (rate - 0.05) / 100, (rate + 0.05) / 100))
+        elif str(text).startswith("[c]"):
+            truth = float(row["n"].iloc[0])
+            (small if 0 < truth < T else other)[code] = (n_atoms, truth)
+    return pinned_cells(shown, small, other, T, ratios)
+
+
 # --- the property test ---------------------------------------------------------------------
 
 def test_no_view_lets_a_small_count_be_worked_out(seeded):
@@ -149,8 +178,9 @@ def test_no_view_lets_a_small_count_be_worked_out(seeded):
             f = Filters(*years, phase=phase)
             assert attack_matrix(seeded, f, "referrals", "Referrals") == [], (phase, years)
             assert attack_matrix(seeded, f, "intensive_support", "Intensive support") == [], (phase, years)
-            checked += 2
-    assert checked == 5 * (3 + 4 * 2 + 4)
+            assert attack_comparison(seeded, f) == [], (phase, years)
+            checked += 3
+    assert checked == 5 * (3 + 4 * 2 + 6)
 
 
 # --- one test per leak class, on hand-made numbers -------------------------------------------
@@ -219,3 +249,13 @@ def test_secondary_suppression_knows_hidden_cells_are_at_least_one():
     assert pinned_cells(shown, small, other, 5) == []
     # and the independent attacker does pin them when only the primary cells are hidden
     assert sorted(pinned_cells({(0, 2): ([2], 20), (0, 3): ([0, 1, 2], 22)}, small, {}, 5)) == [(0, 0), (0, 1)]
+
+
+def test_kent_beside_its_districts_on_the_demo(demo_db):
+    """Leak class 3 on real pages: post-16 referrals in 2026/27 (September only) leave districts
+    with 1 to 4; the scorecard's matrix and the Overview's comparison show Kent beside them."""
+    f = Filters(2024, 2026, phase="post_16")
+    matrix = scorecard_view.district_matrix(demo_db, f)
+    assert matrix["Referrals"].str.startswith("[c]").sum() >= 2
+    assert attack_matrix(demo_db, f, "referrals", "Referrals") == []
+    assert attack_comparison(demo_db, f) == []
