@@ -15,5 +15,6 @@ if [ ! -f .cache/axe/node_modules/axe-core/axe.min.js ]; then
   npm install --silent --no-audit --no-fund --prefix .cache/axe axe-core@4.14.1
 fi
 .venv/bin/python -m playwright --version >/dev/null
-.venv/bin/ruff check --quiet stls   # lint (pyproject.toml); fails the run on any finding
+.venv/bin/ruff check --quiet stls   # lint and type check (pyproject.toml); any finding fails the run
+.venv/bin/mypy --no-error-summary
 exec .venv/bin/python -m pytest "$@"

@@ -205,7 +205,7 @@ def analyse(db, o: Options, f: Filters) -> Result:
     slope, intercept = (np.polyfit(x, y, 1) if pearson else (None, None))
     flagged = frame.loc[frame["quadrant"] == "Activity up, outcome did not improve", "name"].tolist()
     period = _period(o, y0, y1)
-    span = f"{ref.academic_year_label(y0)} to {ref.academic_year_label(y1)}" if y0 is not None else "[x]"
+    span = f"{ref.academic_year_label(y0)} to {ref.academic_year_label(y1)}" if y0 is not None and y1 is not None else "[x]"
     return Result(o, frame, len(usable), pearson, spearman,
                   None if slope is None else float(slope), None if intercept is None else float(intercept),
                   x_label, y_label, period, _finding(o, len(usable), pearson, spearman, period, flagged, span),

@@ -9,7 +9,7 @@ import functools
 import tomllib
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -29,7 +29,7 @@ class Theme(str, Enum):
 
 class Polarity(str, Enum):
     higher = "higher_is_better"
-    lower = "lower_is_better"
+    lower = "lower_is_better"  # type: ignore[assignment]  # a member named like str.lower
     demand = "demand"
 
 
@@ -41,18 +41,22 @@ class Grain(str, Enum):
 
 
 class Unit(str, Enum):
-    count = "count"
+    count = "count"  # type: ignore[assignment]  # a member named like str.count
     percent = "percent"
     per_100 = "per_100"
     gbp = "gbp"
     score = "score"
     points = "points"    # percentage-point gap
-    index = "index"      # 0–100 dissimilarity
+    index = "index"  # type: ignore[assignment]  # 0–100 dissimilarity (named like str.index)
 
 
 _ActivityType = Literal[ref.ACTIVITY_TYPE_CODES]  # type: ignore[valid-type]
-_Measure = Literal[ref.MEASURE_CODES]  # type: ignore[valid-type]
-_Group = Literal[tuple(ref.SEN_GROUPS)]  # type: ignore[valid-type]
+if TYPE_CHECKING:   # built from the reference lists at run time, which a type checker cannot follow
+    _Measure = str
+    _Group = str
+else:
+    _Measure = Literal[ref.MEASURE_CODES]
+    _Group = Literal[tuple(ref.SEN_GROUPS)]
 
 # Activity that is about one child: its counts are personal data when small.
 CHILD_LEVEL_TYPES = {"referral", "intensive_support"}
@@ -105,6 +109,8 @@ class NeedAlignment(BaseModel):
     activity_types: tuple[_ActivityType, ...] = ("referral",)
 
 
+ActivityCompute = ActivityCount | ActivityRate | CostPerActivity | NeedAlignment   # kinds that count activity
+AttainmentCompute = Attainment | AttainmentGap                                    # kinds read from results
 Compute = Annotated[ActivityCount | ActivityRate | SettingsReached | Attainment | AttainmentGap | CostPerActivity | NeedAlignment,
                     Field(discriminator="kind")]
 
@@ -134,7 +140,7 @@ class Kpi(BaseModel):
             raise ValueError("a demand indicator has no target or floor (no good direction)")
         if (self.target is None) != (self.floor is None):
             raise ValueError("give both target and floor, or neither")
-        if self.target is not None:
+        if self.target is not None and self.floor is not None:
             ok = self.floor <= self.target if self.polarity is Polarity.higher else self.floor >= self.target
             if not ok:
                 raise ValueError(f"floor {self.floor} is on the wrong side of target {self.target} "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,7 +89,7 @@ def values(column) -> list:
 
 def axis(title: str | None = None, **settings) -> dict:
     """An axis in the shared look; ``settings`` are Plotly axis properties."""
-    base = dict(tickfont=dict(color="#0B0C0C", size=13), gridcolor="#E5E5E5", linecolor="#505A5F",
+    base: dict[str, Any] = dict(tickfont=dict(color="#0B0C0C", size=13), gridcolor="#E5E5E5", linecolor="#505A5F",
                 showline=True, zeroline=False, automargin=True, showgrid=True, ticks="",
                 title=dict(font=dict(color="#0B0C0C", size=14)))
     if title:
@@ -143,8 +144,8 @@ def _placement(layout: dict) -> None:
 
 
 def figure(traces: list[dict], title: str, source: str, *, height: int = 420, legend: bool = True,
-           xaxis: dict | None = None, yaxis: dict | None = None, shapes: list[dict] = (),
-           annotations: list[dict] = (), **layout: Any) -> Figure:
+           xaxis: dict | None = None, yaxis: dict | None = None, shapes: Sequence[dict] = (),
+           annotations: Sequence[dict] = (), **layout: Any) -> Figure:
     """The shared look: title stating the finding, Arial, palette, legend and source line below."""
     title = wrap(title)
     top, bottom = 70 + 22 * title.count("<br>"), 120 if legend else 70
@@ -226,7 +227,7 @@ def spc_chart(frame: pd.DataFrame, title: str, source: str, y_title: str, polari
               target: float | None = None, decimals: int = 0) -> Figure:
     """XmR chart: values, mean, process limits per segment, special-cause points marked by colour and shape."""
     period = values(frame["period"])
-    traces = [dict(type="scatter", x=period, y=values(frame["value"]), mode="lines+markers", name="Value",
+    traces: list[dict[str, Any]] = [dict(type="scatter", x=period, y=values(frame["value"]), mode="lines+markers", name="Value",
                    line=dict(color="#3D3D3D", width=1.5), marker=dict(size=6, color="#3D3D3D"))]
     first_segment = frame["segment"].iloc[0] if len(frame) else None
     for seg, part in frame.groupby("segment"):
@@ -287,7 +288,7 @@ def scatter_chart(points: pd.DataFrame, x_title: str, y_title: str, title: str, 
                    textposition=label_positions(x, y), customdata=values(pts["geography_code"]), name="Districts",
                    marker=dict(size=13, color=colours, line=dict(color="#0B0C0C", width=1)),
                    hovertemplate="%{text}<br>x %{x:.1f}, y %{y:.1f}<extra></extra>")]
-    if slope is not None and len(pts) > 1:
+    if slope is not None and intercept is not None and len(pts) > 1:
         xs = np.array([pts["x"].min(), pts["x"].max()], dtype=float)
         traces.append(dict(type="scatter", x=xs.tolist(), y=(intercept + slope * xs).tolist(), mode="lines",
                            name="Fitted line (least squares)", line=dict(color="#801650", dash="dash", width=2),
@@ -345,7 +346,9 @@ def need_small_multiples(frame: pd.DataFrame, title: str, source: str) -> Figure
     areas, gap = list(ref.NEED_AREAS), 0.03
     width = (1 - gap * (len(areas) - 1)) / len(areas)
     names = sorted(frame["name"].unique(), key=lambda n: (n != "Kent", n), reverse=True)
-    traces, axes, titles = [], {}, []
+    traces: list[dict[str, Any]] = []
+    axes: dict[str, Any] = {}
+    titles: list[dict[str, Any]] = []
     for i, area in enumerate(areas, start=1):
         part = frame[frame["need_area"] == area].set_index("name").reindex(names)
         suffix = "" if i == 1 else str(i)
@@ -393,7 +396,7 @@ def outcome_lines(frame: pd.DataFrame, title: str, source: str, y_title: str) ->
 def heatmap(z: np.ndarray, x: list[str], y: list[str], text: np.ndarray, title: str, source: str,
             tickvals: list[str]) -> Figure:
     """Rows × columns shaded white to dark blue from 0 to 150 (per cent of usual), with cell words."""
-    trace = dict(type="heatmap", z=np.where(np.isnan(z), None, z).tolist(), x=list(x), y=list(y),
+    trace = dict(type="heatmap", z=[[None if np.isnan(v) else float(v) for v in row] for row in z], x=list(x), y=list(y),
                  text=text.tolist(), texttemplate="%{text}", colorscale=[[0, "#FFFFFF"], [1, "#12436D"]],
                  zmin=0, zmax=150, colorbar=dict(title=dict(text="% of usual")),
                  hovertemplate="%{y}, %{x}: %{z:.0f}% of a usual month<extra></extra>")

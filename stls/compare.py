@@ -186,16 +186,6 @@ def gated_mask(kpi: Kpi, chosen: metrics.Selection) -> np.ndarray:
     return np.array([r in hidden for r in range(len(body))], dtype=bool)
 
 
-def hide_small(kpi: Kpi, series: pd.DataFrame) -> pd.DataFrame:
-    """Disclosure control on a KPI series: values built on small child counts become NaN."""
-    series = series.copy()
-    hidden = small_mask(kpi, series)
-    series["suppressed"] = hidden
-    if hidden.any():
-        series["value"] = np.where(hidden, np.nan, pd.to_numeric(series["value"], errors="coerce").to_numpy(float))
-    return series
-
-
 def _from_series(kpi: Kpi, series: pd.DataFrame, f: Filters, extent: dict, upto: int) -> Headline:
     """The headline for the latest year with data in ``series`` (already cut to ``upto``)."""
     if series.empty:
@@ -293,44 +283,3 @@ def headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = No
             return Headline(kpi, None, "no data", None, None, None)
         return _from_arrays(kpi, periods, values, hidden[rows], f, upto)
     return Headlines(make, geos)
-
-
-def _shift(period: dt.date, grain: str, back: str) -> dt.date:
-    """The period before (``back='previous'``) or a year before (``'last_year'``) ``period``."""
-    if back == "last_year":
-        return period.replace(year=period.year - 1)
-    if grain in ("month", "rolling_12"):
-        return (period - dt.timedelta(days=1)).replace(day=1)
-    if grain == "term":  # Autumn (Sep) ← Summer (Apr) ← Spring (Jan) ← Autumn
-        return {9: period.replace(month=4), 1: period.replace(year=period.year - 1, month=9),
-                4: period.replace(month=1)}[period.month]
-    return period.replace(year=period.year - 1)
-
-
-def compare_period(db, kpi_id: str, f: Filters, grain: str = "academic_year",
-                   period: dt.date | None = None) -> dict:
-    """A KPI in one period (default: the latest) with every comparison the design asks for.
-
-    Returns value, previous period, same period last year, target, Kent, England (where the
-    source publishes it), RAG and the direction of travel over the filters' years.
-    """
-    kpi = catalogue.get(kpi_id)
-    series = hide_small(kpi, metrics.kpi_series(db, kpi_id, f, grain))
-    shown = series.dropna(subset=["value"])
-    if shown.empty:
-        return {"kpi": kpi_id, "period": None, "value": None}
-    period = period or shown["period"].iloc[-1]
-    by_period = series.set_index("period")["value"]
-    pick = lambda frame, p: (None if frame is None or p not in frame.index or pd.isna(frame[p]) else float(frame[p]))
-    others = {}
-    for name, geo in (("kent", ref.KENT_CODE), ("england", ref.ENGLAND_CODE)):
-        other = metrics.kpi_series(db, kpi_id, f, grain, geography=geo)
-        others[name] = pick(hide_small(kpi, other).set_index("period")["value"], period) if not other.empty else None
-    value = pick(by_period, period)
-    return {
-        "kpi": kpi_id, "period": period, "value": value,
-        "previous_period": pick(by_period, _shift(period, grain, "previous")),
-        "same_period_last_year": pick(by_period, _shift(period, grain, "last_year")),
-        "target": kpi.target, "kent": others["kent"], "england": others["england"],
-        "rag": rag(kpi, value), "direction": direction(kpi, series["value"]),
-    }

@@ -9,8 +9,9 @@ hidden. Symbols follow the Analysis Function's guidance.
 from __future__ import annotations
 
 import os
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -63,7 +64,7 @@ def suppress_counts(values: np.ndarray, row_totals: bool = False, col_totals: bo
             gate.count((r, c), [(i, j) for i in rr for j in cc], values[r, c])
     hidden = gate.hidden()
     mask = np.zeros(values.shape, dtype=bool)
-    for r, c in hidden:
+    for r, c in cast(set[tuple[int, int]], hidden):   # every place is a (row, column) pair here
         mask[r, c] = True
     return mask
 
@@ -80,7 +81,7 @@ def _fmt(value, decimals: int) -> str:
     return f"{value:,.{decimals}f}"
 
 
-def protect(frame: pd.DataFrame, counts: list[str] = (), rates: dict[str, tuple[str | None, str | None]] | None = None,
+def protect(frame: pd.DataFrame, counts: Sequence[str] = (), rates: dict[str, tuple[str | None, str | None]] | None = None,
             total_row: bool = False, total_col: str | None = None, decimals: dict[str, int] | None = None,
             not_applicable: pd.DataFrame | None = None) -> Protected:
     """Disclosure control for one table.

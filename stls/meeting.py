@@ -25,7 +25,7 @@ class Native:
     """A chart as data, for a native PowerPoint chart: categories × named series."""
     kind: str                                   # line | bar | scatter
     categories: list[str]
-    series: dict[str, list[float | None]]
+    series: dict[str, list]   # values per category (line, bar) or (x, y) points (scatter)
     x_title: str = ""
     y_title: str = ""
 
@@ -114,7 +114,7 @@ def _needs(db, f: Filters) -> Slide:
 def _spotlight(db, f: Filters, code: str) -> Slide:
     pairs = district_view.headline_pairs(db, f, code)
     table = pd.DataFrame([{"Indicator": d.kpi.label, ref.DISTRICT_NAMES[code]: d.display, "Kent": k.display,
-                           "RAG": scorecard_view.RAG_ICON.get(d.rag, "[z]"),
+                           "RAG": scorecard_view.icon(scorecard_view.RAG_ICON, d.rag, "[z]" if not d.kpi.has_rag else "[x]"),
                            "Change": d.kpi.fmt_change(d.change, d.previous) or "[x]"} for d, k in pairs])
     chart = district_view.outcomes(db, f, code, "ks2_rwm_expected", "sen_support")
     t = chart.table

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+from typing import cast
 
 import numpy as np
 import pandas as pd
 
 from stls import catalogue, queries
 from stls import reference as ref
-from stls.catalogue import Kpi
+from stls.catalogue import ActivityCompute, AttainmentCompute, Kpi
 from stls.filters import Filters
 from stls.memo import memoised
 
@@ -62,8 +63,9 @@ def _activity_block(db, grain: str, f: Filters, upto: int) -> tuple[pd.DataFrame
     (``queries.activity_block``), and the KPI ids in its column order: a page showing ten of them
     pays for one statement, not ten, and a change of need or phase for none."""
     kpis = [k for k in catalogue.catalogue().values() if k.compute.kind in ACTIVITY_KINDS]
-    groups = tuple(sorted({k.compute.per_100 for k in kpis if k.compute.kind == "activity_rate"}))
-    block = queries.activity_block(db, {k.id: k.compute.activity_types for k in kpis}, groups, grain, f, upto)
+    groups = tuple(sorted({k.compute.per_100 for k in kpis if isinstance(k.compute, catalogue.ActivityRate)}))
+    block = queries.activity_block(db, {k.id: cast(ActivityCompute, k.compute).activity_types for k in kpis},
+                                   groups, grain, f, upto)
     return block, [k.id for k in kpis]
 
 
@@ -81,8 +83,8 @@ def _activity(db, kpi: Kpi, grain: str, f: Filters, upto: int) -> pd.DataFrame:
 
 def _attainment(db, kpi: Kpi, f: Filters) -> pd.DataFrame:
     """Published for all pupils: one combination, need and phase 'all'."""
-    c = kpi.compute
-    groups = [c.sen_group] + ([c.reference_group] if c.kind == "attainment_gap" else [])
+    c = cast(AttainmentCompute, kpi.compute)
+    groups = [c.sen_group] + ([c.reference_group] if isinstance(c, catalogue.AttainmentGap) else [])
     rows = queries.attainment(db, c.measure, groups, f).dropna(subset=["cohort"])
     rows["met"] = rows["value"] * rows["cohort"]
     wide = rows.pivot_table(index=["geography_code", "period"], columns="sen_group",
@@ -92,7 +94,7 @@ def _attainment(db, kpi: Kpi, f: Filters) -> pd.DataFrame:
 
 
 def _cost(db, kpi: Kpi, f: Filters, upto: int) -> pd.DataFrame:
-    counts = queries.activity_counts(db, kpi.compute.activity_types, "academic_year", f, upto,
+    counts = queries.activity_counts(db, cast(ActivityCompute, kpi.compute).activity_types, "academic_year", f, upto,
                                      by_service=True, split=SPLIT)
     money = _part_year(queries.budget(db, f), queries.data_extent(db), upto)
     own = counts[counts["service_code"] == counts["geography_code"]].groupby(
@@ -119,7 +121,7 @@ def _part_year(money: pd.DataFrame, extent: dict, upto: int) -> pd.DataFrame:
 
 def _need_alignment(db, kpi: Kpi, f: Filters, upto: int) -> pd.DataFrame:
     """Compares the areas of need, so it is split by phase only (need 'all')."""
-    refs = queries.referral_need_mix(db, kpi.compute.activity_types, f, upto, split=("phase",))
+    refs = queries.referral_need_mix(db, cast(ActivityCompute, kpi.compute).activity_types, f, upto, split=("phase",))
     pupils = queries.sen_pupils(db, "all_sen", f, by_need_area=True, split=("phase",)).dropna(subset=["need_area"])
     wide = [frame.pivot_table(index=["phase_key", "geography_code", "academic_year"], columns="need_area",
                               values=col, aggfunc="sum").reindex(columns=list(AREAS)).add_prefix(prefix)

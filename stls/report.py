@@ -57,6 +57,8 @@ def _native_chart(slide, s: Slide, left, top, width, height):
     from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION
     from pptx.util import Pt
     n = s.native
+    assert n is not None, "a native chart needs the slide's chart as data"
+    data: XyChartData | CategoryChartData
     if n.kind == "scatter":
         data = XyChartData()
         series = data.add_series(list(n.series)[0])

@@ -29,7 +29,10 @@ def spc_series(db, kpi: Kpi, f: Filters) -> tuple[list, np.ndarray]:
     if len(f.districts) <= 1:   # picked from the all-geographies result (memoised), as arrays
         chosen = metrics.selection(db, kpi.id, f, grain)
         periods, values, rows = chosen.arrays(f.districts[0] if f.districts else ref.KENT_CODE)
-        values = np.where(compare.small_mask(kpi, chosen.split.body.iloc[rows]), np.nan, values)
+        # yearly values as the districts matrix gates them (the 12 districts and Kent together)
+        hidden = compare.gated_mask(kpi, chosen)[rows] if grain == "academic_year" else \
+            compare.small_mask(kpi, chosen.split.body.iloc[rows])
+        values = np.where(hidden, np.nan, values)
     else:
         series = metrics.kpi_series(db, kpi.id, f, grain)
         periods = list(series["period"])

@@ -81,7 +81,7 @@ def _segment_rules(v: np.ndarray, mean: float, ucl: float, lcl: float) -> tuple[
                 near[start:start + 3] |= hi[start:start + 3]
     names = np.array(["beyond limit", "run of 7", "trend of 6", "2 of 3 near limit"])
     flags = np.column_stack([beyond, shift, trend, near])
-    special = flags.any(axis=1)
+    special = np.asarray(flags.any(axis=1), dtype=bool)
     rules = [""] * n
     for i in np.flatnonzero(special):
         rules[i] = ", ".join(names[flags[i]])

@@ -5,7 +5,7 @@ from fractions import Fraction
 import pandas as pd
 import pytest
 
-from stls import catalogue, compare, db as dbmod, metrics, queries
+from stls import catalogue, compare, db as dbmod, metrics, queries, scorecard
 from stls import reference as ref
 from stls.catalogue import CatalogueError, parse_catalogue
 from stls.filters import Filters
@@ -227,22 +227,9 @@ def test_every_kpi_computes_for_every_district_kent_and_year(demo_db):
             assert expected <= got_years, (kpi_id, geo, sorted(expected - got_years))
 
 
-def test_compare_period_month_grain(tiny):
-    c = compare.compare_period(tiny, "referrals", Filters(2022, 2023), "month", dt.date(2023, 10, 1))
-    assert c["value"] is None  # one referral in October 2023: suppressed
-    c = compare.compare_period(tiny, "training_sessions", Filters(2022, 2023), "month", dt.date(2024, 2, 1))
-    assert c["value"] == 4 and c["previous_period"] is None and c["same_period_last_year"] is None
-
-
-def test_compare_period_year_grain_with_kent_and_england(tiny):
-    c = compare.compare_period(tiny, "ks2_rwm_sen_support", Filters(2023, 2023, (ASHFORD,)))
-    assert (c["value"], c["kent"], c["england"], c["rag"]) == (25.0, 23.0, 24.0, "Green")
-
-
-def test_term_shift():
-    assert compare._shift(dt.date(2023, 9, 1), "term", "previous") == dt.date(2023, 4, 1)
-    assert compare._shift(dt.date(2024, 1, 1), "term", "previous") == dt.date(2023, 9, 1)
-    assert compare._shift(dt.date(2024, 4, 1), "term", "last_year") == dt.date(2023, 4, 1)
+def test_scorecard_line_with_kent_and_england(tiny):
+    ln = scorecard.line(tiny, catalogue.get("ks2_rwm_sen_support"), Filters(2023, 2023, (ASHFORD,)), queries.data_extent(tiny))
+    assert (ln.fields["value"], ln.fields["kent"], ln.fields["england"], ln.fields["rag"]) == ("25.0%", "23.0%", "24.0%", "Green")
 
 
 def test_activity_series_all_at_once_match_one_at_a_time(demo_db):

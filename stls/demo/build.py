@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -15,7 +16,7 @@ DEMO_IMPORT_ID = 1
 
 
 def demo_tables(seed: int = DEFAULT_SEED, scale: float = 1.0,
-                until: dt.date | None = None) -> dict[str, object]:
+                until: dt.date | None = None) -> dict[str, Any]:
     """Every contract table of the demo as frames (Arrow for activity). Same seed, same tables."""
     until = until or ref.last_complete_month()
     rng = np.random.default_rng(seed)
@@ -49,7 +50,7 @@ def build_demo(path: Path | str, seed: int = DEFAULT_SEED, scale: float = 1.0,
             con.unregister("_demo")
         _log_and_meta(con, seed, scale, until, tables["activity"].num_rows)
         db.refresh_derived(con)
-        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables}
     return counts
 
 

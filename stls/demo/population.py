@@ -48,7 +48,7 @@ def build_settings(rng: np.random.Generator) -> pd.DataFrame:
 
 def build_sen_pupils(rng: np.random.Generator) -> pd.DataFrame:
     """January census: pupils by district, SEN group, primary need and phase."""
-    rows = []
+    rows: list[tuple] = []
     shares = district_shares()
     for i, year in enumerate(p.YEARS):
         pupils, ehc = _lerp(p.KENT_PUPILS, i), _lerp(p.KENT_EHC, i)
@@ -77,7 +77,7 @@ def _england_rows(measure: str) -> list[tuple]:
     for i, year in enumerate(p.YEARS):
         if year in p.NO_ASSESSMENT.get(measure, ()):
             continue
-        series = p.ENGLAND[measure]
+        series: dict = p.ENGLAND[measure]   # type: ignore[assignment]  # group → values by year
         ehc, ss, allp = (series[g][i] for g in ("ehc_plan", "sen_support", "all_pupils"))
         e, s = p.cohort_shares(measure, i)
         cohort = p.COHORT_SHARES[measure][2]

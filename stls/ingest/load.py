@@ -180,6 +180,7 @@ def import_file(file: Path | str, kind: str | None, db_path: Path | str, *, repl
         with dbmod.writable_copy(db_path) as target:
             report.status = "loaded"
             report.import_id = target.execute("SELECT coalesce(max(import_id), 0) + 1 FROM import_log").fetchall()[0][0]
+            assert report.kind is not None   # set when the file was read
             report.replaced_rows = _write(target, report.kind, params, replace, report.import_id, frame)
             report.message = (f"loaded {report.rows:,} rows as import {report.import_id}"
                               + (f", replacing {report.replaced_rows:,} earlier rows" if report.replaced_rows else ""))

@@ -95,7 +95,7 @@ def detect_kind(header: list[str]) -> str | None:
     """The kind whose required columns the header holds (the best match), or None."""
     keys = {header_key(h) for h in header}
     scores = {k: sum(header_key(c) in keys for c in kind.required) / len(kind.required) for k, kind in KINDS.items()}
-    best = max(scores, key=scores.get)
+    best = max(scores, key=scores.__getitem__)
     return best if scores[best] >= 0.6 else None
 
 

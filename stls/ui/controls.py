@@ -37,7 +37,7 @@ def association_controls(f: Filters) -> association.Options:
     types_key, types_init = state.page_choice("types", list(ref.ACTIVITY_TYPE_CODES),
                                               list(association.Options().activity_types), multi=True)
     types = st.multiselect("Activity counted", list(ref.ACTIVITY_TYPE_CODES), default=types_init, key=types_key,
-                           format_func=ref.ACTIVITY_LABELS.get)
+                           format_func=lambda t: ref.ACTIVITY_LABELS[t])
     state.remember("types", types)
     c1, c2, c3 = st.columns(3)
     with c1:

@@ -74,7 +74,7 @@ def sidebar_filters(extent: dict) -> Filters:
             y0 = y1 = years[0]
         districts = st.multiselect("Districts (none = all of Kent)", list(ref.DISTRICT_CODES),
                                    default=list(init.districts), key="flt_districts",
-                                   format_func=ref.DISTRICT_NAMES.get, placeholder="All of Kent")
+                                   format_func=lambda c: ref.DISTRICT_NAMES[c], placeholder="All of Kent")
         need = st.selectbox("Area of need", needs, index=needs.index(init.need or "all"), key="flt_need",
                             format_func=lambda c: "All areas of need" if c == "all" else ref.NEED_AREAS[c])
         phase = st.selectbox("Phase", phases, index=phases.index(init.phase or "all"), key="flt_phase",

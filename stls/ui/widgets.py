@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 import pandas as pd
 import streamlit as st
@@ -30,7 +31,9 @@ def rag_badge(rating: str | None) -> str:
 
 def kpi_card(h: Headline) -> None:
     kpi = h.kpi
-    colour = {Polarity.higher: "normal", Polarity.lower: "inverse", Polarity.demand: "off"}[kpi.polarity]
+    colours: dict[Polarity, Literal["normal", "inverse", "off"]] = {
+        Polarity.higher: "normal", Polarity.lower: "inverse", Polarity.demand: "off"}
+    colour = colours[kpi.polarity]
     change = kpi.fmt_change(h.change, h.previous)
     st.metric(kpi.short_label or kpi.label, h.display, delta=change, delta_color=colour, border=True,
               help=kpi.description, chart_data=[round(v, 2) for v in h.spark] or None,

@@ -39,11 +39,11 @@ def page(db, f: Filters, types: tuple[str, ...] = DEFAULT_TYPES) -> OverviewPage
     raw = _monthly_wide(db, f, types) if types else None
     gate = disclosure.Gate()
     months = list(raw.index) if raw is not None else []
-    child = [t for t in types if t in catalogue.CHILD_LEVEL_TYPES]
+    child = [t for t in types if t in catalogue.CHILD_LEVEL_TYPES] if raw is not None else []
     for t in child:
         for m in months:
-            gate.count(("month", t, m), [(t, m)], raw.at[m, t])
-    if child and len(months) >= 24:
+            gate.count(("month", t, m), [(t, m)], float(raw.at[m, t]))   # type: ignore[union-attr]
+    if raw is not None and child and len(months) >= 24:
         first = child[0] if child[0] == types[0] else None
         if first:   # the title's 12-month change states the ratio of two sums of months
             gate.derived(("title",), ([(first, m) for m in months[-12:]], float(raw[first].iloc[-12:].sum())),
