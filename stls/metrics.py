@@ -72,12 +72,11 @@ def _activity_block(db, grain: str, f: Filters, upto: int) -> tuple[pd.DataFrame
 def _activity(db, kpi: Kpi, grain: str, f: Filters, upto: int) -> pd.DataFrame:
     """need_key, phase_key, geography_code, period, n (and pupils for a rate): districts × periods
     with a record of the KPI's activity types, zero where a district had none."""
-    block, ids = _activity_block(db, grain, f, upto)
-    i = ids.index(kpi.id)
-    cols = {k: k for k in KEYS} | {"geography_code": "geography_code", "period": "period", f"n{i}": "n"}
+    block, _ = _activity_block(db, grain, f, upto)
+    cols = {k: k for k in KEYS} | {"geography_code": "geography_code", "period": "period", f"n_{kpi.id}": "n"}
     if kpi.compute.kind == "activity_rate":
         cols[f"pupils_{kpi.compute.per_100}"] = "pupils"
-    rows = block[f"p{i}"].to_numpy(bool) & (block["geography_code"].to_numpy() != ref.KENT_CODE)
+    rows = block[f"p_{kpi.id}"].to_numpy(bool) & (block["geography_code"].to_numpy() != ref.KENT_CODE)
     return block.loc[rows, list(cols)].rename(columns=cols).reset_index(drop=True)
 
 
@@ -386,12 +385,12 @@ def _activity_every_combination(db, grain: str, f: Filters, upto: int) -> dict[s
     block, ids = _activity_block(db, grain, f, upto)
     geographies = list(ref.DISTRICT_CODES) + [ref.KENT_CODE]
     out = {}
-    for i, kpi_id in enumerate(ids):
+    for kpi_id in ids:
         kpi = catalogue.get(kpi_id)
-        cols = {k: k for k in KEYS} | {"geography_code": "geography_code", "period": "period", f"n{i}": "n"}
+        cols = {k: k for k in KEYS} | {"geography_code": "geography_code", "period": "period", f"n_{kpi_id}": "n"}
         if kpi.compute.kind == "activity_rate":
             cols[f"pupils_{kpi.compute.per_100}"] = "pupils"
-        body = block.loc[block[f"p{i}"].to_numpy(bool), list(cols)].rename(columns=cols)
+        body = block.loc[block[f"p_{kpi_id}"].to_numpy(bool), list(cols)].rename(columns=cols)
         body["value"] = finish(kpi, body)
         out[kpi_id] = Split(body, geographies)
     return out

@@ -122,8 +122,8 @@ def activity_block(db, type_sets: dict[str, tuple[str, ...]], per_100: tuple[str
 
     The filters' need and phase are not applied: every row has ``need_key`` and ``phase_key``
     (a code, or 'all'), so a change of either filter reads other rows of the same result. For
-    each set of activity types ``i`` (in ``type_sets`` order): ``n{i}``, its activities for
-    every district in every period, zero where a district had none, and ``p{i}``, whether the
+    KPI id ``k`` of ``type_sets`` (KPI id → its activity types): ``n_k``, its activities for
+    every district in every period, zero where a district had none, and ``p_k``, whether the
     period has any record of those types at all (a period without one is a gap, not a zero). For
     each SEN group in ``per_100``: ``pupils_{group}``, its pupils from the latest census at or before
     the period's academic year (none before the first census). Rows: districts × every period with
@@ -134,13 +134,13 @@ def activity_block(db, type_sets: dict[str, tuple[str, ...]], per_100: tuple[str
     where, params = _common(f, need=False, phase=False, upto=upto)
     params["all_types"] = sorted({t for types in type_sets.values() for t in types})
     sums, flags, cols, kent = [], [], [], []
-    for i, types in enumerate(type_sets.values()):
-        params[f"t{i}"] = list(types)
-        match = f"list_contains($t{i}::activity_type_t[], activity_type)"
-        sums.append(f"sum(activities) FILTER (WHERE {match})::BIGINT AS n{i}, count(*) FILTER (WHERE {match}) AS r{i}")
-        flags.append(f"sum(r{i}) > 0 AS p{i}")
-        cols.append(f"g.p{i}, coalesce(c.n{i}, 0)::BIGINT AS n{i}")
-        kent.append(f"bool_or(p{i}) AS p{i}, sum(n{i})::BIGINT AS n{i}")
+    for k, types in type_sets.items():   # KPI ids are lower-case identifiers (catalogue.Kpi.id)
+        params[f"t_{k}"] = list(types)
+        match = f"list_contains($t_{k}::activity_type_t[], activity_type)"
+        sums.append(f"sum(activities) FILTER (WHERE {match})::BIGINT AS n_{k}, count(*) FILTER (WHERE {match}) AS r_{k}")
+        flags.append(f"sum(r_{k}) > 0 AS p_{k}")
+        cols.append(f"g.p_{k}, coalesce(c.n_{k}, 0)::BIGINT AS n_{k}")
+        kent.append(f"bool_or(p_{k}) AS p_{k}, sum(n_{k})::BIGINT AS n_{k}")
     keys, _, sets, having = _split_sql(["district_code", "period", "academic_year"], SPLIT_COLUMNS)
     ctes, joins = [], []
     for j, group in enumerate(per_100):

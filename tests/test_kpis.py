@@ -232,26 +232,23 @@ def test_scorecard_line_with_kent_and_england(tiny):
     assert (ln.fields["value"], ln.fields["kent"], ln.fields["england"], ln.fields["rag"]) == ("25.0%", "23.0%", "24.0%", "Green")
 
 
-def test_activity_series_all_at_once_match_one_at_a_time(demo_db):
-    """Activity KPIs' series are computed together from one block (stls/metrics.py); for every
-    area of need × phase, each must equal the series built from that KPI's own components the
-    general way."""
-    import pandas.testing as pdt
-    f = metrics.all_years(demo_db, Filters(2016, 2025))
-    combinations = [(n, p) for n in (None, *ref.NEED_AREAS) for p in (None, *ref.PHASES)]
-    for grain in ("academic_year", "month", "term"):
-        for upto in (11, 1):
-            together = metrics._activity_every_combination(demo_db, grain, f, upto)
-            for kpi_id, split in together.items():
-                kpi = catalogue.get(kpi_id)
-                if grain not in {g.value for g in kpi.grains}:
-                    continue
-                general = metrics._series_from_components(kpi, metrics._components_split(demo_db, kpi, grain, f, upto), grain)
-                for need, phase in combinations:
-                    key = metrics.combination(f.with_(need=need, phase=phase))
-                    series = split.select(*key, *f.dates).frames()
-                    alone = general.select(*key, *f.dates).frames()
-                    assert list(series) == list(alone), kpi_id
-                    for geo in series:
-                        pdt.assert_frame_equal(series[geo].reset_index(drop=True), alone[geo].reset_index(drop=True),
-                                               obj=f"{kpi_id} {grain} {key} {geo}")
+def test_activity_months_zero_filled_for_districts_and_gaps_left_as_gaps(tiny):
+    """Worked by hand from ACTIVITY: a month with a referral anywhere gives every district a
+    value (0 where it had none); a month with no referral at all is no row (a gap, not a 0)."""
+    f = Filters(2022, 2023)
+
+    def months(geo, **cut):
+        periods, values, _ = metrics.selection(tiny, "referrals", f.with_(**cut), "month").arrays(geo)
+        return dict(zip(periods, values))
+    ashford, swale, kent = months(ASHFORD), months(SWALE), months(KENT)
+    assert list(kent) == [dt.date(2022, 10, 1), dt.date(2023, 9, 1), dt.date(2023, 10, 1), dt.date(2023, 11, 1),
+                          dt.date(2024, 1, 1)]
+    assert (ashford[dt.date(2022, 10, 1)], swale[dt.date(2022, 10, 1)], kent[dt.date(2022, 10, 1)]) == (1, 0, 1)
+    assert (ashford[dt.date(2023, 9, 1)], swale[dt.date(2023, 9, 1)], kent[dt.date(2023, 9, 1)]) == (1, 3, 4)
+    assert ashford[dt.date(2023, 11, 1)] == 1                     # the PD team's referral counts for Ashford
+    assert dt.date(2023, 12, 1) not in kent                       # no referral anywhere: a gap
+    semh = months(SWALE, need="SEMH")
+    assert semh == {dt.date(2024, 1, 1): 0}                       # Ashford's 2 SEMH referrals; Swale none
+    assert months(KENT, phase="early_years") == {dt.date(2023, 9, 1): 3}   # Swale's 3 only
+
+
