@@ -18,18 +18,20 @@ heading.title(f"District profile: {name}")
 g = f.with_(districts=(code,))
 st.caption(g.caption())
 
+types = list(ref.ACTIVITY_TYPE_CODES)
+tkey, tinit = state.page_choice("type", types, "referral")
+shown = data.call(district.profile_activity, f, code, st.session_state.get(tkey, tinit))   # one disclosure gate
+
 st.header("Headlines against Kent and last year", divider="gray")
-for column, (mine, kent) in zip(st.columns(5), data.call(district.headline_pairs, f, code)):
+for column, (mine, kent) in zip(st.columns(5), shown.pairs):
     with column:
         widgets.kpi_card(mine)
         st.caption(f"Kent: {kent.display} ({kent.label})")
 
 st.header("Monthly activity with control limits", divider="gray")
-types = list(ref.ACTIVITY_TYPE_CODES)
-tkey, tinit = state.page_choice("type", types, "referral")
 activity_type = st.selectbox("Activity type", types, index=types.index(tinit), key=tkey, format_func=ref.ACTIVITY_LABELS.get)
 state.remember("type", activity_type)
-widgets.chart(data.call(district.activity_spc, f, code, activity_type), "dp_spc", g.caption())
+widgets.chart(shown.spc, "dp_spc", g.caption())
 
 st.header("Areas of need against Kent", divider="gray")
 widgets.chart(data.call(district.need_mix, f, code, f.year_to), "dp_mix", g.caption())

@@ -283,3 +283,18 @@ def headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = No
             return Headline(kpi, None, "no data", None, None, None)
         return _from_arrays(kpi, periods, values, hidden[rows], f, upto)
     return Headlines(make, geos)
+
+
+def year_months(year: int, upto: int) -> list[dt.date]:
+    """The months of academic year ``year`` from September to academic month ``upto``."""
+    return [dt.date(year + (k + 8) // 12, (k + 8) % 12 + 1, 1) for k in range(upto + 1)]
+
+
+def trend_years(db, kpi_id: str, f: Filters, upto: int) -> list[int]:
+    """The academic year of each point of a headline's trend (as ``compare.headline`` builds it)."""
+    geo = f.districts[0] if len(f.districts) == 1 else ref.KENT_CODE
+    if len(f.districts) > 1:
+        series = metrics.kpi_series(db, kpi_id, f, "academic_year", upto=upto)
+        return [ref.academic_year_start(p) for p in series["period"]]
+    periods, _, _ = metrics.selection(db, kpi_id, f.with_(districts=()), "academic_year", upto).arrays(geo)
+    return [ref.academic_year_start(p) for p in periods]

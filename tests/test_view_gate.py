@@ -97,17 +97,44 @@ def attack_overview(db, f: Filters) -> list:
     for m, text in zip(months, table["Referrals"]):
         _classify(shown, small, other, ("month", m), [m], text, float(truth[m]))
     upto = compare.months_covered(queries.data_extent(db), f.year_to)
-    years = overview._trend_years(db, "referrals", f, upto)
+    years = compare.trend_years(db, "referrals", f, upto)
     for year, value in zip(years, card.trend):   # the sparkline, the card and its change
-        in_year = [m for m in overview._year_months(year, upto) if m in truth.index]
+        in_year = [m for m in compare.year_months(year, upto) if m in truth.index]
         if value == value and in_year:
             shown[("card", year)] = (in_year, float(value))
-            if len(in_year) == len(overview._year_months(year, upto)):
+            if len(in_year) == len(compare.year_months(year, upto)):
                 assert value == pytest.approx(truth[in_year].sum())   # the relation the attacker uses holds
     if card.previous is not None and card.year is not None:
-        in_year = [m for m in overview._year_months(card.year - 1, upto) if m in truth.index]
+        in_year = [m for m in compare.year_months(card.year - 1, upto) if m in truth.index]
         if in_year:
             shown[("previous",)] = (in_year, float(card.previous))
+    return pinned_cells(shown, small, other, T)
+
+
+# --- district profile: a rate card beside the monthly chart ----------------------------------
+
+def attack_profile(db, f: Filters, code: str) -> list:
+    """The referral-rate card (with the census, it gives the year's referrals) beside the monthly
+    referrals chart's table (term-time months; August is not shown)."""
+    from stls.views import district
+    shown_page = district.profile_activity(db, f, code, "referral")
+    truth = district._spc_months(db, f, code, "referral")
+    months = list(truth["month"])
+    shown, small, other = {}, {}, {}
+    for m, v, text in zip(months, truth["activities"], shown_page.spc.table["Referrals"]):
+        _classify(shown, small, other, ("month", m), [m], text, float(v))
+    card = shown_page.pairs[0][0]
+    assert card.kpi.id == "referral_rate"
+    if card.display != "[c]" and card.year is not None and months:
+        upto = compare.months_covered(queries.data_extent(db), f.year_to)
+        chosen = metrics.selection(db, "referral_rate", f.with_(districts=()), "academic_year", upto)
+        periods, _, rows = chosen.arrays(code)
+        n = dict(zip(periods, chosen.split.body["n"].to_numpy(float)[rows]))[dt.date(card.year, 9, 1)]
+        span = (months[0], months[-1])
+        atoms = [m for m in compare.year_months(card.year, upto)
+                 if m in months or m.month == 8 or not span[0] <= m <= span[1]]   # an in-span month with no row had none
+        if atoms:
+            shown[("card",)] = (atoms, n)
     return pinned_cells(shown, small, other, T)
 
 
@@ -173,14 +200,15 @@ def test_no_view_lets_a_small_count_be_worked_out(seeded):
             for years in ((2023, 2025), (2024, 2026)):
                 f = Filters(*years, districts=(code,), phase=phase)
                 assert attack_overview(seeded, f) == [], (phase, code, years)
-                checked += 1
+                assert attack_profile(seeded, f, code) == [], (phase, code, years)
+                checked += 2
         for years in ((2023, 2025), (2024, 2026)):
             f = Filters(*years, phase=phase)
             assert attack_matrix(seeded, f, "referrals", "Referrals") == [], (phase, years)
             assert attack_matrix(seeded, f, "intensive_support", "Intensive support") == [], (phase, years)
             assert attack_comparison(seeded, f) == [], (phase, years)
             checked += 3
-    assert checked == 5 * (3 + 4 * 2 + 6)
+    assert checked == 5 * (3 + 4 * 2 * 2 + 6)
 
 
 # --- one test per leak class, on hand-made numbers -------------------------------------------

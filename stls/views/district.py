@@ -1,6 +1,10 @@
 """The district profile: one district against Kent, England and its own last year."""
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass, replace
+
+import numpy as np
 import pandas as pd
 
 from stls import catalogue, charts, compare, disclosure, funnel, metrics, needs, queries, spc
@@ -19,18 +23,74 @@ def headline_pairs(db, f: Filters, code: str) -> list[tuple[compare.Headline, co
     return [(compare.headline(db, kpi, d, extent), compare.headline(db, kpi, k, extent)) for kpi in PROFILE_KPIS]
 
 
-def activity_spc(db, f: Filters, code: str, activity_type: str) -> charts.Chart:
-    """Monthly activity of one type (August left out) with XmR limits reset at each service change."""
+@dataclass
+class ProfileActivity:
+    """The profile's headline pairs and monthly control chart, after one disclosure gate."""
+    pairs: list[tuple[compare.Headline, compare.Headline]]
+    spc: charts.Chart
+
+
+def profile_activity(db, f: Filters, code: str, activity_type: str) -> ProfileActivity:
+    """Headlines (district and Kent) and the monthly chart of one activity type, protected
+    together: a card's rate on referrals reveals the year's referrals, the sum of the months the
+    chart's table shows (in a part year, September and October alone), so the gate sees both."""
+    pairs = headline_pairs(db, f, code)
+    frame = _spc_months(db, f, code, activity_type)
+    gate = disclosure.Gate()
+    child = activity_type in catalogue.CHILD_LEVEL_TYPES
+    months = list(frame["month"])
+    if child:
+        for m, v in zip(months, frame["activities"]):
+            gate.count(("month", m), [(activity_type, m)], float(v))
+    extent = queries.data_extent(db)
+    upto = compare.months_covered(extent, f.year_to)
+    cards = {}
+    for i, (mine, _) in enumerate(pairs):
+        kinds = getattr(mine.kpi.compute, "activity_types", ())
+        if "n" not in mine.kpi.child_level_components or mine.suppressed or mine.value is None or mine.year is None:
+            continue
+        chosen = metrics.selection(db, mine.kpi.id, f.with_(districts=()), "academic_year", upto)
+        periods, _, rows = chosen.arrays(code)
+        counts = dict(zip(periods, chosen.split.body["n"].to_numpy(float)[rows]))
+        n = counts.get(dt.date(mine.year, 9, 1))
+        if n is None:
+            continue
+        atoms = [(t, m) for t in kinds for m in compare.year_months(mine.year, upto)
+                 if t != activity_type or not child or m.month == 8 or m in months or not _has_month(frame, m)]
+        gate.derived(("card", i), (atoms, n))
+        cards[i] = mine
+    hidden = gate.hidden()
+    for i in cards:
+        if ("card", i) in hidden:
+            mine, kent = pairs[i]
+            pairs[i] = (replace(mine, value=None, rag=None, suppressed=True, previous=None), kent)
+    hide = [("month", m) in hidden for m in months]
+    return ProfileActivity(pairs, _spc_chart(frame, f, code, activity_type, np.array(hide, dtype=bool)))
+
+
+def _has_month(frame: pd.DataFrame, month) -> bool:
+    """Whether the chart's months span ``month`` (a month inside the span with no row had none)."""
+    return bool(len(frame)) and frame["month"].min() <= month <= frame["month"].max()
+
+
+def _spc_months(db, f: Filters, code: str, activity_type: str) -> pd.DataFrame:
     frame = _monthly_by_district(db, metrics.all_years(db, f.with_(districts=())))
     low, high = f.dates
-    frame = frame[(frame["district_code"] == code) & (frame["activity_type"] == activity_type) & frame["term_time"]
-                  & (frame["month"] >= low) & (frame["month"] < high)]
+    return frame[(frame["district_code"] == code) & (frame["activity_type"] == activity_type) & frame["term_time"]
+                 & (frame["month"] >= low) & (frame["month"] < high)]
+
+
+def activity_spc(db, f: Filters, code: str, activity_type: str) -> charts.Chart:
+    """Monthly activity of one type (August left out) with XmR limits reset at each service change
+    (protected on its own; the profile protects it with its cards through ``profile_activity``)."""
+    return profile_activity(db, f, code, activity_type).spc
+
+
+def _spc_chart(frame: pd.DataFrame, f: Filters, code: str, activity_type: str, hidden: np.ndarray) -> charts.Chart:
     label, name = ref.ACTIVITY_LABELS[activity_type], ref.DISTRICT_NAMES[code]
     if frame.empty:
         return charts.Chart(charts.empty(f"No {label.lower()} recorded in {name} for this selection", "KCC STLS activity tracker"),
                             "No data to chart.", pd.DataFrame(columns=["Month", label]), "No data")
-    hidden = frame["activities"].map(lambda v: disclosure.protect_value(v) is not None) \
-        if activity_type in catalogue.CHILD_LEVEL_TYPES else pd.Series(False, index=frame.index)
     values = frame["activities"].where(~hidden)
     res = spc.xmr(frame["month"], values, [r.start for r in ref.REGIMES[1:]], catalogue.Polarity.demand)
     variation = spc.VARIATION_TEXT[res.variation]
@@ -38,7 +98,7 @@ def activity_spc(db, f: Filters, code: str, activity_type: str) -> charts.Chart:
     fig = charts.spc_chart(res.frame, title, "KCC STLS activity tracker · " + f.with_(districts=(code,)).caption(),
                            f"{label} per month", "demand")
     table = pd.DataFrame({"Month": [m.strftime("%b %Y") for m in frame["month"]],
-                          label: ["[c]" if h else f"{int(v):,}" for v, h in zip(frame["activities"], hidden)]})
+                          label: disclosure.cells(frame["activities"], hidden)})
     res_specials = int(res.frame["special"].sum()) if len(res.frame) else 0
     alt = (f"Control chart of monthly {label.lower()} in {name}, September to July each year, with the mean and "
            f"process limits recalculated at each service change; {res_specials} months show special cause variation.")

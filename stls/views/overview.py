@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from stls import catalogue, charts, compare, disclosure, metrics, queries
+from stls import catalogue, charts, compare, disclosure, queries
 from stls import reference as ref
 from stls.filters import Filters
 from stls.memo import memoised
@@ -55,13 +55,13 @@ def page(db, f: Filters, types: tuple[str, ...] = DEFAULT_TYPES) -> OverviewPage
         kinds = getattr(h.kpi.compute, "activity_types", ())
         if h.kpi.compute.kind != "activity_count" or not set(kinds) & catalogue.CHILD_LEVEL_TYPES or not h.trend:
             continue
-        years = _trend_years(db, h.kpi.id, f, upto)
+        years = compare.trend_years(db, h.kpi.id, f, upto)
         card_years[i] = years
         listed = set(months)
         for year, value in zip(years, h.trend):
             # a month the table leaves out had none of the chosen types: a reader takes it as
             # 0, so it is no unknown in the card's sum (types not in the table stay unknown)
-            atoms = [(t, m) for t in kinds for m in _year_months(year, upto) if t not in types or m in listed]
+            atoms = [(t, m) for t in kinds for m in compare.year_months(year, upto) if t not in types or m in listed]
             if atoms:
                 gate.count(("card", i, year), atoms, value)
     hidden = gate.hidden()
@@ -69,21 +69,6 @@ def page(db, f: Filters, types: tuple[str, ...] = DEFAULT_TYPES) -> OverviewPage
         cards[i] = _protect_card(cards[i], years, {y for y in years if ("card", i, y) in hidden})
     monthly = _monthly_chart(raw, f, types, hidden, ("title",) in hidden) if raw is not None else None
     return OverviewPage(cards, monthly)
-
-
-def _year_months(year: int, upto: int) -> list[dt.date]:
-    """The months of academic year ``year`` from September to academic month ``upto``."""
-    return [dt.date(year + (k + 8) // 12, (k + 8) % 12 + 1, 1) for k in range(upto + 1)]
-
-
-def _trend_years(db, kpi_id: str, f: Filters, upto: int) -> list[int]:
-    """The academic year of each point of a headline's trend (as ``compare.headline`` builds it)."""
-    geo = f.districts[0] if len(f.districts) == 1 else ref.KENT_CODE
-    if len(f.districts) > 1:
-        series = metrics.kpi_series(db, kpi_id, f, "academic_year", upto=upto)
-        return [ref.academic_year_start(p) for p in series["period"]]
-    periods, _, _ = metrics.selection(db, kpi_id, f.with_(districts=()), "academic_year", upto).arrays(geo)
-    return [ref.academic_year_start(p) for p in periods]
 
 
 def _protect_card(h: compare.Headline, years: list[int], hidden: set[int]) -> compare.Headline:
