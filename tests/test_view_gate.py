@@ -81,6 +81,19 @@ def attack_mix(db, year: int, phase: str | None) -> list:
             if share is not None:
                 total = [(d, a, key) for d in members for a in ref.NEED_AREAS]
                 ratios.append((atoms, total, (share - 0.05) / 100, (share + 0.05) / 100))
+    # the chart's data (shares as sent to the browser) holds no share the table hides
+    checked_points: list = []
+    for trace in needs_view.small_multiples(mix, year).figure["data"]:
+        for name, share in zip(trace.get("y", []), trace.get("x", [])):
+            if share is None:
+                continue
+            panel = int(trace["xaxis"][1:] or 1)          # x, x2, x3, x4: one panel per area, in order
+            area = list(ref.NEED_AREAS.values())[panel - 1]
+            checked_points.append(name)
+            col = "Referral share" if trace["name"] == "Referrals" else "Pupil share"
+            cell = table[(table["Area"] == name) & (table["Area of need"] == area)][col]
+            assert len(cell) == 1 and cell.iloc[0] != "[c]", (name, area, col)
+    assert checked_points
     return pinned_cells(shown, small, other, T, ratios)
 
 
@@ -96,6 +109,11 @@ def attack_overview(db, f: Filters) -> list:
     shown, small, other = {}, {}, {}
     for m, text in zip(months, table["Referrals"]):
         _classify(shown, small, other, ("month", m), [m], text, float(truth[m]))
+    # the chart's data as sent to the browser holds no more than its table
+    trace = next(t for t in page.monthly.figure["data"] if t["name"] == "Referrals")
+    sent = dict(zip(trace["x"], trace["y"]))
+    for m, text in zip(months, table["Referrals"]):
+        assert (sent.get(m) is None) == (text == "[c]"), m
     upto = compare.months_covered(queries.data_extent(db), f.year_to)
     years = compare.trend_years(db, "referrals", f, upto)
     for year, value in zip(years, card.trend):   # the sparkline, the card and its change
