@@ -157,6 +157,46 @@ def trend(db, f: Filters, types=("referral",)) -> pd.DataFrame:
     return out.sort_values(["academic_year", "need_area"]).reset_index(drop=True)
 
 
+def protected_trend(db, f: Filters, types=("referral",)) -> pd.DataFrame:
+    """``trend`` after disclosure control: each year's counts and shares (a share reveals its
+    count and the year's total) through one gate per year. The last year is the need mix's own
+    figures for the same area, hidden exactly where the need mix hides them, since both views
+    show that year (the Areas of need page shows them side by side)."""
+    raw = trend(db, f, types)
+    if raw.empty:
+        return raw.assign(referrals_hidden=pd.Series(dtype=bool), share_hidden=pd.Series(dtype=bool))
+    # every area in every year with referrals: an area with none shows 0 (not [x]), as it is
+    grid = pd.MultiIndex.from_product([sorted(raw["academic_year"].unique()), AREAS], names=["academic_year", "need_area"])
+    raw = raw.set_index(["academic_year", "need_area"])[["referrals"]].reindex(grid, fill_value=0).reset_index()
+    raw["share"] = 100 * raw["referrals"] / raw.groupby("academic_year")["referrals"].transform("sum")
+    gate = disclosure.Gate()
+    totals = raw.groupby("academic_year")["referrals"].transform("sum").to_numpy(float)
+    years, areas = raw["academic_year"].to_numpy(), raw["need_area"].to_numpy()
+    for i, (y, a, n) in enumerate(zip(years, areas, raw["referrals"].to_numpy(float))):
+        if y == f.year_to:
+            continue
+        cell = ([(y, a)], n)
+        gate.count((i, "referrals"), *cell)
+        gate.derived((i, "share"), cell, ([(y, b) for b in AREAS], totals[i]))
+    hidden = gate.hidden()
+    out = raw.astype({"referrals": float})
+    flags = {col: np.array([(i, col) in hidden for i in range(len(raw))]) for col in ("referrals", "share")}
+    last = years == f.year_to
+    if last.any():
+        m = mix(db, f, f.year_to, types)
+        geo = SELECTION_CODE if len(f.districts) > 1 else (f.districts[0] if f.districts else ref.KENT_CODE)
+        mine = m[m["geography_code"] == geo].set_index("need_area")
+        for j in np.flatnonzero(last).tolist():
+            a = areas[j]
+            if a in mine.index:
+                flags["referrals"][j] = bool(mine.at[a, "referrals_hidden"])
+                flags["share"][j] = bool(mine.at[a, "referral_share_hidden"])
+    for col in ("referrals", "share"):
+        out[col] = out[col].mask(flags[col])
+        out[col + "_hidden"] = flags[col]
+    return out
+
+
 def alignment_series(db, f: Filters) -> pd.DataFrame:
     """The need_alignment KPI per year for the filters' area (same definition as the scorecard)."""
     return metrics.kpi_series(db, "need_alignment", f)

@@ -97,6 +97,31 @@ def attack_mix(db, year: int, phase: str | None) -> list:
     return pinned_cells(shown, small, other, T, ratios)
 
 
+def attack_trend(db, f: Filters) -> list:
+    """The Areas of need trend: shares (the chart) and counts (its table) by year and area, with
+    the need mix of the last year beside it (the same page)."""
+    chart = needs_view.trend_chart(db, f)
+    truth = needs.trend(db, f).set_index(["academic_year", "need_area"])["referrals"]
+    shown, small, other, ratios = {}, {}, {}, []
+    label_year = {ref.academic_year_label(y): y for y in truth.index.get_level_values(0)}
+    for _, r in chart.table.iterrows():
+        y = label_year[r["Academic year"]]
+        for area, label in ref.NEED_AREAS.items():
+            if (y, area) not in truth.index:
+                continue
+            _classify(shown, small, other, (y, area), [(y, area)], r[f"{label}: referrals"], float(truth[(y, area)]))
+            share = _number(r[f"{label}: share"])
+            if share is not None:
+                ratios.append(([(y, area)], [(y, a) for a in ref.NEED_AREAS if (y, a) in truth.index],
+                               (share - 0.05) / 100, (share + 0.05) / 100))
+    sent = {t["name"]: dict(zip(t["x"], t["y"])) for t in chart.figure["data"]}
+    for _, r in chart.table.iterrows():   # the chart's data holds no share the table hides
+        for label in ref.NEED_AREAS.values():
+            if r[f"{label}: share"] == "[c]":
+                assert sent[label].get(r["Academic year"]) is None
+    return pinned_cells(shown, small, other, T, ratios)
+
+
 # --- overview: the cards beside the monthly table --------------------------------------------
 
 def attack_overview(db, f: Filters) -> list:
@@ -219,14 +244,15 @@ def test_no_view_lets_a_small_count_be_worked_out(seeded):
                 f = Filters(*years, districts=(code,), phase=phase)
                 assert attack_overview(seeded, f) == [], (phase, code, years)
                 assert attack_profile(seeded, f, code) == [], (phase, code, years)
-                checked += 2
+                assert attack_trend(seeded, f) == [], (phase, code, years)
+                checked += 3
         for years in ((2023, 2025), (2024, 2026)):
             f = Filters(*years, phase=phase)
             assert attack_matrix(seeded, f, "referrals", "Referrals") == [], (phase, years)
             assert attack_matrix(seeded, f, "intensive_support", "Intensive support") == [], (phase, years)
             assert attack_comparison(seeded, f) == [], (phase, years)
             checked += 3
-    assert checked == 5 * (3 + 4 * 2 * 2 + 6)
+    assert checked == 5 * (3 + 4 * 2 * 3 + 6)
 
 
 # --- one test per leak class, on hand-made numbers -------------------------------------------

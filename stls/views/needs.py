@@ -69,21 +69,28 @@ def index_table(mix: pd.DataFrame) -> pd.DataFrame:
 
 
 def trend_chart(db, f: Filters) -> charts.Chart:
-    frame = needs.trend(db, f)
+    frame = needs.protected_trend(db, f)
     if frame.empty:
         return charts.Chart(charts.empty("No referrals with an area of need in this selection", SOURCE),
                             "No data to chart.", pd.DataFrame(columns=["Academic year"]), "No data")
     first, last = frame["academic_year"].min(), frame["academic_year"].max()
     change = frame.pivot(index="academic_year", columns="need_area", values="share")
-    delta = (change.loc[last] - change.loc[first]).sort_values()
-    rise = delta.index[-1]
-    title = (f"{ref.NEED_AREAS[rise]} rose from {change.loc[first, rise]:.0f}% to {change.loc[last, rise]:.0f}% "
-             f"of referrals between {ref.academic_year_label(first)} and {ref.academic_year_label(last)}")
+    delta = (change.loc[last] - change.loc[first]).dropna().sort_values()
+    if len(delta):
+        rise = delta.index[-1]
+        title = (f"{ref.NEED_AREAS[rise]} rose from {change.loc[first, rise]:.0f}% to {change.loc[last, rise]:.0f}% "
+                 f"of referrals between {ref.academic_year_label(first)} and {ref.academic_year_label(last)}")
+    else:
+        title = "Share of referrals by area of need"
     fig = charts.area_trend(frame, title, SOURCE + " · " + f.caption())
-    wide = frame.pivot(index="academic_year", columns="need_area", values="referrals").reindex(columns=list(ref.NEED_AREAS))
-    p = disclosure.protect(wide.reset_index(), counts=list(ref.NEED_AREAS))
-    table = p.display.rename(columns={"academic_year": "Academic year", **ref.NEED_AREAS})
-    table["Academic year"] = wide.index.map(ref.academic_year_label)
+    # the table gives what the chart draws (the shares) and the counts behind them
+    table = pd.DataFrame({"Academic year": [ref.academic_year_label(y) for y in sorted(frame["academic_year"].unique())]})
+    for area, label in ref.NEED_AREAS.items():
+        part = frame[frame["need_area"] == area].set_index("academic_year").reindex(sorted(frame["academic_year"].unique()))
+        hidden_n = part["referrals_hidden"].fillna(False).astype(bool).to_numpy()
+        hidden_s = part["share_hidden"].fillna(False).astype(bool).to_numpy()
+        table[f"{label}: share"] = disclosure.cells(part["share"], hidden_s, PERCENT)
+        table[f"{label}: referrals"] = disclosure.cells(part["referrals"], hidden_n)
     alt = f"Line chart of the share of referrals in each of the four areas of need by academic year. {title}."
     return charts.Chart(fig, alt, table, title)
 
