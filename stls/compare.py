@@ -147,19 +147,27 @@ def child_columns(kpi: Kpi, body: pd.DataFrame) -> list[str]:
     return cols
 
 
-def gated_mask(kpi: Kpi, chosen: metrics.Selection) -> np.ndarray:
+SELECTION = "selection"   # the key of the chosen districts taken together in ``headlines_by_geography``
+
+
+def gated_mask(kpi: Kpi, chosen: metrics.Selection, selection: tuple[str, ...] = (),
+               combined: pd.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Which rows of a KPI's all-geographies result disclosure control hides, the 12 districts
-    and Kent protected together period by period (the districts matrix shows them side by
-    side): each district's count is an atom, Kent's the sum of its districts' where it is."""
+    and Kent (and, given, several districts taken together: ``combined``, from
+    ``metrics.combine``) protected together period by period, as the districts matrix shows
+    them side by side: each district's count is an atom, Kent's the sum of its districts' where
+    it is, a selection's the sum of its districts'. Returns the rows' mask and ``combined``'s."""
     body = chosen.split.body
     cols = child_columns(kpi, body)
+    n_sel = 0 if combined is None else len(combined)
+    nothing = np.zeros(len(body), dtype=bool), np.zeros(n_sel, dtype=bool)
     t = disclosure.threshold()
     if not cols:
-        return np.zeros(len(body), dtype=bool)
+        return nothing
     counts = body[cols].to_numpy(float)
-    small = (counts > 0) & (counts < t)
-    if not small.any():
-        return np.zeros(len(body), dtype=bool)
+    sel_counts = combined[cols].to_numpy(float) if combined is not None and n_sel else np.zeros((0, len(cols)))
+    if not (((counts > 0) & (counts < t)).any() or ((sel_counts > 0) & (sel_counts < t)).any()):
+        return nothing
     periods = np.array(chosen.split.periods, dtype=object)
     rows_of = {g: np.arange(*chosen.runs[g]) for g in chosen.runs}
     gate = disclosure.Gate()
@@ -182,16 +190,14 @@ def gated_mask(kpi: Kpi, chosen: metrics.Selection) -> np.ndarray:
                     atoms = [(c, g, p)]
                 inputs.append((atoms, counts[r, j]))
             gate.derived(r, *inputs)
+    if combined is not None:
+        for k, p in enumerate(combined["period"]):
+            parts = [d for d in selection if d in by_period.get(p, {})]
+            if parts:
+                gate.derived((SELECTION, k), *[([(c, d, p) for d in parts], sel_counts[k, j]) for j, c in enumerate(cols)])
     hidden = gate.hidden()
-    return np.array([r in hidden for r in range(len(body))], dtype=bool)
-
-
-def _from_series(kpi: Kpi, series: pd.DataFrame, f: Filters, extent: dict, upto: int) -> Headline:
-    """The headline for the latest year with data in ``series`` (already cut to ``upto``)."""
-    if series.empty:
-        return Headline(kpi, None, "no data", None, None, None)
-    return _from_arrays(kpi, series["period"].tolist(), np.asarray(series["value"], dtype=float),
-                        small_mask(kpi, series), f, upto)
+    return (np.array([r in hidden for r in range(len(body))], dtype=bool),
+            np.array([(SELECTION, k) in hidden for k in range(n_sel)], dtype=bool))
 
 
 def _from_arrays(kpi: Kpi, periods: list, values: np.ndarray, suppressed: np.ndarray, f: Filters,
@@ -226,17 +232,10 @@ def headline(db, kpi_id: str, f: Filters, extent: dict | None = None) -> Headlin
     Kent or one district is picked out of the all-geographies result (computed once per
     filter set without districts), so moving between districts costs almost nothing.
     """
-    kpi = catalogue.get(kpi_id)
-    if len(f.districts) <= 1:
-        geo = f.districts[0] if f.districts else ref.KENT_CODE
-        return headlines_by_geography(db, kpi_id, f.with_(districts=()), extent)[geo]
-    extent = extent or queries.data_extent(db)
-    upto = months_covered(extent, f.year_to)
-    series = metrics.kpi_series(db, kpi_id, f, "academic_year", upto=upto)
-    if series["value"].isna().all() and (f.need or f.phase) and metrics.kpi_series(
-            db, kpi_id, f.with_(need=None, phase=None), "academic_year", upto=upto)["value"].notna().any():
-        return _not_recorded(kpi)
-    return _from_series(kpi, series, f, extent, upto)
+    heads = headlines_by_geography(db, kpi_id, f, extent)
+    if len(f.districts) > 1:
+        return heads[SELECTION]
+    return heads[f.districts[0] if f.districts else ref.KENT_CODE]
 
 
 class Headlines(Mapping):
@@ -260,10 +259,17 @@ class Headlines(Mapping):
         return len(self._geographies)
 
 
-@memoised
 def headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = None) -> Mapping[str, Headline]:
     """Headlines for the 12 districts and Kent from one set of queries (for the districts matrix),
-    read from plain arrays of the KPI's all-geographies result."""
+    read from plain arrays of the KPI's all-geographies result; with two or more districts
+    chosen, also for them taken together (key ``SELECTION``), protected with the others."""
+    if len(f.districts) <= 1 and f.districts:
+        f = f.with_(districts=())   # one result for Kent and every single district
+    return _headlines_by_geography(db, kpi_id, f, extent)
+
+
+@memoised
+def _headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = None) -> Mapping[str, Headline]:
     kpi = catalogue.get(kpi_id)
     extent = extent or queries.data_extent(db)
     upto = months_covered(extent, f.year_to)
@@ -274,15 +280,23 @@ def headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = No
         everyone = metrics.selection(db, kpi_id, f.with_(need=None, phase=None), "academic_year", upto)
         periods, kent, _ = everyone.arrays(ref.KENT_CODE)
         if (~np.isnan(kent)).any():
-            return {g: _not_recorded(kpi) for g in geos}
-    hidden = gated_mask(kpi, chosen)   # row by row, so computed once for every geography
+            return {g: _not_recorded(kpi) for g in geos + ([SELECTION] if len(f.districts) > 1 else [])}
+    selection = f.districts if len(f.districts) > 1 else ()
+    combined = metrics.combine(kpi, chosen, selection) if selection else None
+    hidden, selection_hidden = gated_mask(kpi, chosen, selection, combined)   # computed once for every geography
 
     def make(geo: str) -> Headline:
+        if geo == SELECTION:
+            assert combined is not None
+            if combined.empty:
+                return Headline(kpi, None, "no data", None, None, None)
+            return _from_arrays(kpi, combined["period"].tolist(), combined["value"].to_numpy(float),
+                                selection_hidden, f, upto)
         periods, values, rows = chosen.arrays(geo)
         if not len(periods):
             return Headline(kpi, None, "no data", None, None, None)
         return _from_arrays(kpi, periods, values, hidden[rows], f, upto)
-    return Headlines(make, geos)
+    return Headlines(make, geos + ([SELECTION] if selection else []))
 
 
 def year_months(year: int, upto: int) -> list[dt.date]:
@@ -291,10 +305,10 @@ def year_months(year: int, upto: int) -> list[dt.date]:
 
 
 def trend_years(db, kpi_id: str, f: Filters, upto: int) -> list[int]:
-    """The academic year of each point of a headline's trend (as ``compare.headline`` builds it)."""
-    geo = f.districts[0] if len(f.districts) == 1 else ref.KENT_CODE
+    """The academic year of each point of a headline's trend (as ``headline`` builds it)."""
+    chosen = metrics.selection(db, kpi_id, f.with_(districts=()), "academic_year", upto)
     if len(f.districts) > 1:
-        series = metrics.kpi_series(db, kpi_id, f, "academic_year", upto=upto)
-        return [ref.academic_year_start(p) for p in series["period"]]
-    periods, _, _ = metrics.selection(db, kpi_id, f.with_(districts=()), "academic_year", upto).arrays(geo)
+        combined = metrics.combine(catalogue.get(kpi_id), chosen, f.districts)
+        return [ref.academic_year_start(p) for p in combined["period"]]
+    periods, _, _ = chosen.arrays(f.districts[0] if f.districts else ref.KENT_CODE)
     return [ref.academic_year_start(p) for p in periods]

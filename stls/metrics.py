@@ -396,6 +396,18 @@ def _activity_every_combination(db, grain: str, f: Filters, upto: int) -> dict[s
     return out
 
 
+def combine(kpi: Kpi, chosen: Selection, districts: tuple[str, ...]) -> pd.DataFrame:
+    """Several districts taken together from the all-geographies result: their components summed
+    period by period (the same additive components Kent is the sum of), then finished."""
+    frames = [f for f in chosen.frames(list(districts)).values() if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=["period", "value"])
+    body = pd.concat(frames, ignore_index=True).drop(columns="value")
+    out = body.groupby("period", as_index=False, sort=True).sum(min_count=1)
+    out["value"] = finish(kpi, out)
+    return out
+
+
 def kpi_by_geography(db, kpi_id: str, f: Filters, grain: str = "academic_year", upto: int = 11) -> pd.DataFrame:
     """Long frame of geography_code, period, value for the 12 districts, Kent and (if stored) England."""
     parts = [frame.assign(geography_code=geo) for geo, frame in series_by_geography(db, kpi_id, f, grain, upto).items()]

@@ -195,8 +195,3 @@ def protected_trend(db, f: Filters, types=("referral",)) -> pd.DataFrame:
         out[col] = out[col].mask(flags[col])
         out[col + "_hidden"] = flags[col]
     return out
-
-
-def alignment_series(db, f: Filters) -> pd.DataFrame:
-    """The need_alignment KPI per year for the filters' area (same definition as the scorecard)."""
-    return metrics.kpi_series(db, "need_alignment", f)

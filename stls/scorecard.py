@@ -26,18 +26,17 @@ def spc_series(db, kpi: Kpi, f: Filters) -> tuple[list, np.ndarray]:
     academic years; values on small child counts are NaN (left out of the chart's limits)."""
     monthly = "month" in {g.value for g in kpi.grains} and kpi.compute.kind != "settings_reached"
     grain = "month" if monthly else "academic_year"
-    if len(f.districts) <= 1:   # picked from the all-geographies result (memoised), as arrays
-        chosen = metrics.selection(db, kpi.id, f, grain)
+    chosen = metrics.selection(db, kpi.id, f, grain)   # the all-geographies result (memoised)
+    yearly = grain == "academic_year"
+    if len(f.districts) <= 1:   # one geography's rows, as arrays
         periods, values, rows = chosen.arrays(f.districts[0] if f.districts else ref.KENT_CODE)
         # yearly values as the districts matrix gates them (the 12 districts and Kent together)
-        hidden = compare.gated_mask(kpi, chosen)[rows] if grain == "academic_year" else \
-            compare.small_mask(kpi, chosen.split.body.iloc[rows])
-        values = np.where(hidden, np.nan, values)
-    else:
-        series = metrics.kpi_series(db, kpi.id, f, grain)
-        periods = list(series["period"])
-        values = np.where(compare.small_mask(kpi, series), np.nan,
-                          pd.to_numeric(series["value"], errors="coerce").to_numpy(float))
+        hidden = compare.gated_mask(kpi, chosen)[0][rows] if yearly else compare.small_mask(kpi, chosen.split.body.iloc[rows])
+    else:                       # the chosen districts' components summed, gated with the others
+        combined = metrics.combine(kpi, chosen, f.districts)
+        periods, values = list(combined["period"]), combined["value"].to_numpy(float)
+        hidden = compare.gated_mask(kpi, chosen, f.districts, combined)[1] if yearly else compare.small_mask(kpi, combined)
+    values = np.where(hidden, np.nan, np.asarray(values, dtype=float))
     if not len(periods):
         return [], np.array([], dtype=float)
     if monthly:
@@ -74,8 +73,9 @@ class Line:
 
 
 def line(db, kpi: Kpi, f: Filters, extent: dict, with_spc: bool = True) -> Line:
+    heads = compare.headlines_by_geography(db, kpi.id, f, extent)   # gated together, the selection too
     h = compare.headline(db, kpi.id, f, extent)
-    kent = compare.headline(db, kpi.id, f.with_(districts=()), extent) if f.districts else h
+    kent = heads[ref.KENT_CODE]
     same_year = kent.year == h.year
     s = spc_for(db, kpi, f) if with_spc else None
     attainment = kpi.compute.kind in ("attainment", "attainment_gap")

@@ -252,3 +252,27 @@ def test_activity_months_zero_filled_for_districts_and_gaps_left_as_gaps(tiny):
     assert months(KENT, phase="early_years") == {dt.date(2023, 9, 1): 3}   # Swale's 3 only
 
 
+
+
+def test_several_districts_are_their_components_summed_and_gated_with_the_others(tiny):
+    """Worked by hand: 2023/24 (Sep–Jul) referrals Ashford 5, Swale 3, every other district 0,
+    Kent 8; SEN support pupils Ashford 70, Swale 20."""
+    both = Filters(2022, 2023, (ASHFORD, SWALE))
+    h = compare.headline(tiny, "referrals", both)
+    assert (h.value, h.display) == (8, "8")            # Ashford + Swale = Kent: nothing new
+    rate = compare.headline(tiny, "referral_rate", both)
+    assert rate.value == pytest.approx(100 * 8 / 90)
+    # Ashford with a district that had none gives Ashford's 5: beside Kent's 8 that would give
+    # Swale's 3, so the view that shows the selection with the districts and Kent hides Kent
+    dover = "E07000108"
+    pair = Filters(2022, 2023, (ASHFORD, dover))
+    heads = compare.headlines_by_geography(tiny, "referrals", pair)
+    assert (heads[compare.SELECTION].display, heads[KENT].display, heads[SWALE].display) == ("5", "[c]", "[c]")
+    shown = {g: ([g] if g != KENT else list(ref.DISTRICT_CODES), float(heads[g].display))
+             for g in (*ref.DISTRICT_CODES, KENT) if heads[g].display != "[c]"}
+    shown["sel"] = ([ASHFORD, dover], 5.0)
+    from tests.attacker import pinned_cells
+    assert pinned_cells(shown, {SWALE: ([SWALE], 3)}, {KENT: (list(ref.DISTRICT_CODES), 8)}) == []
+    # the scorecard line for the selection is the same headline
+    ln = scorecard.line(tiny, catalogue.get("referrals"), pair, queries.data_extent(tiny))
+    assert ln.fields["value"] == "5" and ln.fields["kent"] == "[c]"

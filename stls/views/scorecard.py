@@ -79,5 +79,5 @@ def district_matrix(db, f: Filters) -> pd.DataFrame:
     for kpi in catalogue.catalogue().values():
         heads = compare.headlines_by_geography(db, kpi.id, f, extent)
         frame[kpi.short_label or kpi.label] = [
-            heads[c].display + (f"  {RAG_ICON[heads[c].rag]}" if heads[c].rag else "") for c in frame["code"]]
+            heads[c].display + (f"  {icon(RAG_ICON, heads[c].rag, '')}" if heads[c].rag else "") for c in frame["code"]]
     return frame
