@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stls import compare, db as dbmod, disclosure, metrics, needs, queries
+from stls import compare, db as dbmod, disclosure, metrics, needs, queries, scorecard
 from stls import reference as ref
 from stls.demo import build_demo
 from stls.filters import Filters
@@ -184,6 +184,8 @@ def attack_profile(db, f: Filters, code: str) -> list:
 # --- scorecard: 12 districts and Kent side by side -------------------------------------------
 
 def attack_matrix(db, f: Filters, kpi_id: str, column: str) -> list:
+    """The scorecard page's districts matrix, with (two or more districts chosen) the value for
+    them taken together that its theme table shows."""
     matrix = scorecard_view.district_matrix(db, f)
     upto = compare.months_covered(queries.data_extent(db), f.year_to)
     chosen = metrics.selection(db, kpi_id, f.with_(districts=()), "academic_year", upto)
@@ -198,6 +200,13 @@ def attack_matrix(db, f: Filters, kpi_id: str, column: str) -> list:
         truth = float(body.loc[[p == dt.date(h.year, 9, 1) for p in periods], "n"].iloc[0])
         members = ref.DISTRICT_CODES if code == ref.KENT_CODE else (code,)
         _classify(shown, small, other, code, [(d, h.year) for d in members], text, truth)
+    if len(f.districts) > 1:
+        ln = next(ln for ln in scorecard.lines(db, f, with_spc=False) if ln.kpi.id == kpi_id)
+        h = ln.headline
+        if h.year is not None:
+            combined = metrics.combine(ln.kpi, chosen, f.districts)
+            truth = float(combined.loc[[p == dt.date(h.year, 9, 1) for p in combined["period"]], "n"].iloc[0])
+            _classify(shown, small, other, "selection", [(d, h.year) for d in f.districts], ln.fields["value"], truth)
     return pinned_cells(shown, small, other, T)
 
 
@@ -251,8 +260,10 @@ def test_no_view_lets_a_small_count_be_worked_out(seeded):
             assert attack_matrix(seeded, f, "referrals", "Referrals") == [], (phase, years)
             assert attack_matrix(seeded, f, "intensive_support", "Intensive support") == [], (phase, years)
             assert attack_comparison(seeded, f) == [], (phase, years)
-            checked += 3
-    assert checked == 5 * (3 + 4 * 2 * 3 + 6)
+            for pair in (ref.DISTRICT_CODES[3:5], ref.DISTRICT_CODES[7:10]):
+                assert attack_matrix(seeded, f.with_(districts=pair), "referrals", "Referrals") == [], (phase, years, pair)
+            checked += 5
+    assert checked == 5 * (3 + 4 * 2 * 3 + 10)
 
 
 # --- one test per leak class, on hand-made numbers -------------------------------------------
