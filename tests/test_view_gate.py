@@ -239,6 +239,30 @@ def attack_comparison(db, f: Filters) -> list:
     return pinned_cells(shown, small, other, T, ratios)
 
 
+def attack_spc(db, f: Filters) -> list:
+    """The scorecard page's control chart of monthly referrals (term-time months) beside the
+    referrals line's yearly values (value, change and sparkline)."""
+    chart = scorecard_view.spc_view(db, f, "referrals")
+    ln = next(ln for ln in scorecard.lines(db, f, with_spc=False) if ln.kpi.id == "referrals")
+    upto = compare.months_covered(queries.data_extent(db), f.year_to)
+    chosen = metrics.selection(db, "referrals", f.with_(districts=()), "month")
+    if len(f.districts) > 1:
+        truth = dict(zip(metrics.combine(ln.kpi, chosen, f.districts)["period"], metrics.combine(ln.kpi, chosen, f.districts)["n"]))
+    else:
+        ps, _, rows = chosen.arrays(f.districts[0] if f.districts else ref.KENT_CODE)
+        truth = dict(zip(ps, chosen.split.body["n"].to_numpy(float)[rows]))
+    months = {m.strftime("%b %Y"): m for m in truth}
+    shown, small, other = {}, {}, {}
+    for label, text in zip(chart.table["Period"], chart.table["Value"]):
+        m = months[label]
+        _classify(shown, small, other, m, [m], text, float(truth[m]))
+    for y, v in zip(compare.trend_years(db, "referrals", f, upto), ln.headline.trend):
+        atoms = [m for m in compare.year_months(y, upto) if m in truth]
+        if v == v and atoms:
+            shown[("year", y)] = (atoms, float(v))
+    return pinned_cells(shown, small, other, T)
+
+
 # --- the property test ---------------------------------------------------------------------
 
 def test_no_view_lets_a_small_count_be_worked_out(seeded):
@@ -260,10 +284,12 @@ def test_no_view_lets_a_small_count_be_worked_out(seeded):
             assert attack_matrix(seeded, f, "referrals", "Referrals") == [], (phase, years)
             assert attack_matrix(seeded, f, "intensive_support", "Intensive support") == [], (phase, years)
             assert attack_comparison(seeded, f) == [], (phase, years)
+            for code in ref.DISTRICT_CODES[1::4]:
+                assert attack_spc(seeded, f.with_(districts=(code,))) == [], (phase, years, code)
             for pair in (ref.DISTRICT_CODES[3:5], ref.DISTRICT_CODES[7:10]):
                 assert attack_matrix(seeded, f.with_(districts=pair), "referrals", "Referrals") == [], (phase, years, pair)
             checked += 5
-    assert checked == 5 * (3 + 4 * 2 * 3 + 10)
+    assert checked == 5 * (3 + 4 * 2 * 3 + 10)  # control charts counted with the matrix
 
 
 # --- one test per leak class, on hand-made numbers -------------------------------------------
