@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from stls import queries, stats
+from stls import catalogue, disclosure, queries, stats
 from stls import reference as ref
 from stls.filters import Filters
 from stls.memo import memoised
@@ -93,7 +93,7 @@ def _intensity(db, o: Options, f: Filters) -> pd.DataFrame:
     pupils = queries.sen_pupils(db, o.per_100, f)
     out = pupils.merge(counts, on=["geography_code", "academic_year"], how="left").fillna({"n": 0})
     out["intensity"] = 100 * out["n"] / out["pupils"].where(out["pupils"] > 0)
-    return out[["geography_code", "academic_year", "intensity"]]
+    return out[["geography_code", "academic_year", "intensity", "n"]]
 
 
 OUTCOMES = {"value": "The value", "gap": "Gap to pupils with no SEN", "vs_england": "Difference from England"}
@@ -192,12 +192,16 @@ def analyse(db, o: Options, f: Filters) -> Result:
             frame["outcome_change"] = b.get(y1) - b.get(y0)
             if o.view == "change":
                 frame["x"], frame["y"] = frame["activity_change"], frame["outcome_change"]
-    frame = frame.reindex(columns=["x", "y", "activity_change", "outcome_change"])
+    frame = frame.reindex(columns=["x", "y", "activity_change", "outcome_change"]).assign(x_hidden=False, change_hidden=False)
+    if y1 is not None and set(o.activity_types) & catalogue.CHILD_LEVEL_TYPES:
+        frame = _protect(frame, act.pivot_table(index="geography_code", columns="academic_year", values="n"),
+                         y1 - 1 if o.view == "lag" else y1, y0, y1, o.view == "change")
     frame["name"] = [ref.DISTRICT_NAMES[c] for c in frame.index]
     improved = frame["outcome_change"] < 0 if o.outcome == "gap" else frame["outcome_change"] > 0
     frame["quadrant"] = np.where(frame["activity_change"].isna() | frame["outcome_change"].isna(), "[x]",
                                  np.where(frame["activity_change"] > 0, "Activity up, ", "Activity down, ")
                                  + np.where(improved, "outcome improved", "outcome did not improve"))
+    frame.loc[frame["change_hidden"], "quadrant"] = "[c]"
     frame = frame.rename_axis("geography_code").reset_index()
     usable = frame.dropna(subset=["x", "y"])
     x, y = usable["x"].to_numpy(float), usable["y"].to_numpy(float)
@@ -210,6 +214,27 @@ def analyse(db, o: Options, f: Filters) -> Result:
                   None if slope is None else float(slope), None if intercept is None else float(intercept),
                   x_label, y_label, period, _finding(o, len(usable), pearson, spearman, period, flagged, span),
                   flagged, span)
+
+
+def _protect(frame: pd.DataFrame, n: pd.DataFrame, x_year: int, y0: int | None, y1: int,
+             change_view: bool) -> pd.DataFrame:
+    """Disclosure control on the districts' activity: an intensity reveals its count (the census
+    is published), a change reveals both years'. Hidden points leave the chart, the table and the
+    statistics (with 11 points and a correlation shown, the twelfth could be solved for)."""
+    gate = disclosure.Gate()
+    count = lambda d, y: float(n.at[d, y]) if y in n.columns and d in n.index else float("nan")
+    for d in frame.index:
+        gate.derived((d, "x"), ([(d, x_year)], count(d, x_year)))
+        if y0 is not None:
+            gate.derived((d, "change"), ([(d, y0)], count(d, y0)), ([(d, y1)], count(d, y1)))
+    hidden = gate.hidden()
+    out = frame.copy()
+    change = np.array([(d, "change") in hidden for d in frame.index], dtype=bool)
+    level = np.array([(d, "x") in hidden for d in frame.index], dtype=bool)
+    out["activity_change"] = out["activity_change"].mask(change)
+    out["x"] = out["x"].mask(change if change_view else level)
+    out["x_hidden"], out["change_hidden"] = (change if change_view else level), change
+    return out
 
 
 def _period(o: Options, y0: int | None, y1: int | None) -> str:

@@ -368,3 +368,33 @@ def test_kent_beside_its_districts_on_the_demo(demo_db):
     assert matrix["Referrals"].str.startswith("[c]").sum() >= 2
     assert attack_matrix(demo_db, f, "referrals", "Referrals") == []
     assert attack_comparison(demo_db, f) == []
+
+
+@pytest.mark.parametrize("view", ["same_year", "lag", "change"])
+def test_activity_and_outcomes_hides_small_activity_counts(demo_db, view):
+    """An intensity per 100 pupils, with the published census, gives the district's count; a
+    change gives both years'. Intensive Specialist Support in early years leaves districts with
+    1 to 4: their points, changes and quadrants are [c] and leave the statistics."""
+    from stls import association
+    from stls.views import outcomes
+    o = association.Options(activity_types=("intensive_support",), view=view, year=2024, base_year=2023)
+    f = Filters(2023, 2025, phase="early_years")
+    res = association.analyse(demo_db, o, f)
+    n = association._intensity(demo_db, o, f.with_(year_from=2016)).pivot_table(
+        index="geography_code", columns="academic_year", values="n")
+    x_year = 2023 if view == "lag" else 2024
+    table = outcomes.scatter(res, f).table.set_index("District")
+    quad = outcomes.quadrants(res).set_index("District")
+    small = lambda v: 0 < v < T
+    hidden_seen = 0
+    for code in ref.DISTRICT_CODES:
+        name = ref.DISTRICT_NAMES[code]
+        level = small(n.at[code, x_year])
+        change = small(n.at[code, 2023]) or small(n.at[code, 2024])
+        if (change if view == "change" else level):
+            assert table.loc[name, res.x_label] == "[c]", name
+            hidden_seen += 1
+        if change:
+            assert quad.loc[name, "Change in activity"] == "[c]" and quad.loc[name, "Quadrant"] == "[c]", name
+    assert hidden_seen > 0
+    assert res.n <= 12 - hidden_seen           # hidden points leave the correlations too

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from stls import association, charts
+from stls import association, charts, disclosure
 from stls import reference as ref
 from stls.filters import Filters
 
@@ -17,7 +17,7 @@ def scatter(res: association.Result, f: Filters) -> charts.Chart:
     fig = charts.scatter_chart(res.points, res.x_label, res.y_label, title, SOURCE, res.slope, res.intercept,
                                tuple(ref.DISTRICT_NAMES[d] for d in f.districts))
     table = pd.DataFrame({"District": res.points["name"],
-                          res.x_label: res.points["x"].map(lambda v: "[x]" if pd.isna(v) else f"{v:.1f}"),
+                          res.x_label: disclosure.cells(res.points["x"], res.points["x_hidden"], "{:.1f}".format),
                           res.y_label: res.points["y"].map(lambda v: "[x]" if pd.isna(v) else f"{v:.1f}")})
     alt = (f"Scatter plot of {res.y_label} against {res.x_label} for Kent's 12 districts, "
            f"{association.VIEWS[o.view]}, {res.period}, each point labelled with its district, and a fitted "
@@ -39,6 +39,6 @@ def coefficients(res: association.Result) -> pd.DataFrame:
 def quadrants(res: association.Result) -> pd.DataFrame:
     p = res.points
     fmt = lambda v: "[x]" if pd.isna(v) else f"{v:+.1f}"
-    return pd.DataFrame({"District": p["name"], "Change in activity": p["activity_change"].map(fmt),
+    return pd.DataFrame({"District": p["name"], "Change in activity": disclosure.cells(p["activity_change"], p["change_hidden"], "{:+.1f}".format),
                          "Change in outcome": p["outcome_change"].map(fmt), "Quadrant": p["quadrant"]}) \
         .sort_values(["Quadrant", "District"]).reset_index(drop=True)
