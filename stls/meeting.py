@@ -104,8 +104,9 @@ def _needs(db, f: Filters) -> Slide:
     mix = needs.mix(db, f.with_(districts=()), f.year_to)
     chart = needs_view.kent_mix(mix, f.year_to, "Kent")
     kent = mix[mix["geography_code"] == ref.KENT_CODE]
-    native = Native("bar", kent["area"].tolist(), {"Referrals (%)": kent["referral_share"].round(1).tolist(),
-                                                  "Pupils with SEN (%)": kent["pupil_share"].round(1).tolist()},
+    shares = lambda col: [None if v != v else round(float(v), 1) for v in kent[col]]   # a hidden share stays out
+    native = Native("bar", kent["area"].tolist(), {"Referrals (%)": shares("referral_share"),
+                                                  "Pupils with SEN (%)": shares("pupil_share")},
                     "", "Share (%)")
     return Slide("Areas of need", chart.title, chart=chart, native=native, table=chart.table,
                  notes=catalogue.get("need_alignment").description)

@@ -13,13 +13,16 @@ Speed, since every filter change asks for these (budgets in DESIGN.md §7):
   ``queries._split_sql``) and is kept in one sorted frame (``Split``): a change of need or phase
   is a slice too;
 - the activity KPIs' parts come from one query for all of them (``_activity_block``), and their
-  series from one pass (``_activity_every_combination``), equal to the general path (tested);
+  series from one pass (``_activity_every_combination``);
+- each kind of computation is one ``ComputeKind`` (its parts and its finish) in ``KINDS``;
 - a KPI's result is shared across filters it does not depend on (``_independent_of``).
 """
 from __future__ import annotations
 
 import bisect
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
@@ -147,18 +150,9 @@ def _check_grain(kpi: Kpi, grain: str) -> None:
 @memoised
 def _components_split(db, kpi: Kpi, grain: str, f: Filters, upto: int) -> pd.DataFrame:
     """Additive parts per need_key, phase_key, geography_code and period, for every combination
-    of area of need and phase the KPI depends on (``f`` has neither)."""
+    of area of need and phase the KPI depends on (``f`` has neither): its kind's ``parts``."""
     base_grain = "month" if grain == "rolling_12" else grain
-    kind = kpi.compute.kind
-    if kind in ACTIVITY_KINDS:
-        return _activity(db, kpi, base_grain, f, upto)
-    if kind == "settings_reached":
-        return queries.settings_reached(db, base_grain, f, upto)
-    if kind in ("attainment", "attainment_gap"):
-        return _attainment(db, kpi, f)
-    if kind == "cost_per_activity":
-        return _cost(db, kpi, f, upto)
-    return _need_alignment(db, kpi, f, upto)
+    return KINDS[kpi.compute.kind].parts(db, kpi, base_grain, f, upto)
 
 
 @memoised
@@ -175,28 +169,46 @@ def components(db, kpi: Kpi, grain: str, f: Filters, upto: int = 11) -> pd.DataF
     return every.loc[rows].drop(columns=KEYS).reset_index(drop=True)
 
 
-def finish(kpi: Kpi, frame: pd.DataFrame) -> pd.Series:
-    """The KPI value from summed components (NaN where a denominator is zero)."""
-    def ratio(a, b, k=1.0):
-        return k * a / b.where(b > 0)
-    kind = kpi.compute.kind
-    if kind == "activity_count":
-        return frame["n"].astype(float)
-    if kind == "activity_rate":
-        return ratio(frame["n"], frame["pupils"], 100)
-    if kind == "settings_reached":
-        return ratio(frame["reached"], frame["settings"], 100)
-    if kind == "attainment":
-        return ratio(frame["met_a"], frame["cohort_a"])
-    if kind == "attainment_gap":
-        return ratio(frame["met_b"], frame["cohort_b"]) - ratio(frame["met_a"], frame["cohort_a"])
-    if kind == "cost_per_activity":
-        return ratio(frame["gbp"], frame["n"])
+def _ratio(a: pd.Series, b: pd.Series, k: float = 1.0) -> pd.Series:
+    return k * a / b.where(b > 0)
+
+
+def _dissimilarity(frame: pd.DataFrame) -> pd.Series:
     refs = frame[[f"ref_{a}" for a in AREAS]].to_numpy(float)
     pups = frame[[f"pup_{a}" for a in AREAS]].to_numpy(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         diff = refs / refs.sum(axis=1, keepdims=True) - pups / pups.sum(axis=1, keepdims=True)
     return pd.Series(50 * np.abs(diff).sum(axis=1), index=frame.index)
+
+
+@dataclass(frozen=True)
+class ComputeKind:
+    """One kind of KPI computation (``compute.kind`` in kpis.toml): how its additive parts are
+    read (``parts``: need_key, phase_key, geography_code, period and the parts, every area of need
+    × phase at once) and how a value is finished from parts summed to any geography (``finish``)."""
+    parts: Callable[..., pd.DataFrame]
+    finish: Callable[[Kpi, pd.DataFrame], pd.Series]
+
+
+KINDS: dict[str, ComputeKind] = {
+    "activity_count": ComputeKind(_activity, lambda kpi, p: p["n"].astype(float)),
+    "activity_rate": ComputeKind(_activity, lambda kpi, p: _ratio(p["n"], p["pupils"], 100)),
+    "settings_reached": ComputeKind(lambda db, kpi, grain, f, upto: queries.settings_reached(db, grain, f, upto),
+                                    lambda kpi, p: _ratio(p["reached"], p["settings"], 100)),
+    "attainment": ComputeKind(lambda db, kpi, grain, f, upto: _attainment(db, kpi, f),
+                              lambda kpi, p: _ratio(p["met_a"], p["cohort_a"])),
+    "attainment_gap": ComputeKind(lambda db, kpi, grain, f, upto: _attainment(db, kpi, f),
+                                  lambda kpi, p: _ratio(p["met_b"], p["cohort_b"]) - _ratio(p["met_a"], p["cohort_a"])),
+    "cost_per_activity": ComputeKind(lambda db, kpi, grain, f, upto: _cost(db, kpi, f, upto),
+                                     lambda kpi, p: _ratio(p["gbp"], p["n"])),
+    "need_alignment": ComputeKind(lambda db, kpi, grain, f, upto: _need_alignment(db, kpi, f, upto),
+                                  lambda kpi, p: _dissimilarity(p)),
+}
+
+
+def finish(kpi: Kpi, frame: pd.DataFrame) -> pd.Series:
+    """The KPI value from summed components (NaN where a denominator is zero)."""
+    return KINDS[kpi.compute.kind].finish(kpi, frame)
 
 
 def aggregate(comps: pd.DataFrame, geography: Geography) -> pd.DataFrame:

@@ -276,3 +276,11 @@ def test_several_districts_are_their_components_summed_and_gated_with_the_others
     # the scorecard line for the selection is the same headline
     ln = scorecard.line(tiny, catalogue.get("referrals"), pair, queries.data_extent(tiny))
     assert ln.fields["value"] == "5" and ln.fields["kent"] == "[c]"
+
+
+def test_every_compute_kind_is_registered_once():
+    """Each kind in the catalogue's schema has one ComputeKind (its parts and its finish)."""
+    import typing
+    kinds = {typing.get_args(m.model_fields["kind"].annotation)[0] for m in typing.get_args(catalogue.Compute.__origin__)}
+    assert kinds == set(metrics.KINDS)
+    assert {k.compute.kind for k in catalogue.catalogue().values()} <= set(metrics.KINDS)
