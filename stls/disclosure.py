@@ -9,7 +9,7 @@ hidden. Symbols follow the Analysis Function's guidance.
 from __future__ import annotations
 
 import os
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -67,68 +67,6 @@ def suppress_counts(values: np.ndarray, row_totals: bool = False, col_totals: bo
     for r, c in cast(set[tuple[int, int]], hidden):   # every place is a (row, column) pair here
         mask[r, c] = True
     return mask
-
-
-@dataclass
-class Protected:
-    """A frame after disclosure control: numbers for charts, text with symbols for tables."""
-    numeric: pd.DataFrame          # hidden cells are NaN
-    display: pd.DataFrame          # strings, with [c] / [x] in place of hidden or missing values
-    symbols: set[str] = field(default_factory=set)
-
-
-def _fmt(value, decimals: int) -> str:
-    return f"{value:,.{decimals}f}"
-
-
-def protect(frame: pd.DataFrame, counts: Sequence[str] = (), rates: dict[str, tuple[str | None, str | None]] | None = None,
-            total_row: bool = False, total_col: str | None = None, decimals: dict[str, int] | None = None,
-            not_applicable: pd.DataFrame | None = None) -> Protected:
-    """Disclosure control for one table.
-
-    counts: child-level count columns (suppressed below the threshold, with secondary
-    suppression against ``total_row`` — the last row holds the column totals — and
-    ``total_col``, a counts column holding each row's total). rates: rate column →
-    (numerator count column or None, cohort column or None); hidden when the cohort is below
-    the threshold or the numerator is hidden. Missing values show as [x]; cells flagged in
-    ``not_applicable`` as [z].
-    """
-    rates, decimals = rates or {}, decimals or {}
-    numeric = frame.copy()
-    hidden = pd.DataFrame(False, index=frame.index, columns=frame.columns)
-    if counts:
-        cols = [c for c in counts if c != total_col] + ([total_col] if total_col else [])
-        mask = suppress_counts(frame[cols].to_numpy(float), bool(total_col), total_row)
-        hidden[cols] = mask
-    t = threshold()
-    for rate, (num, cohort) in rates.items():
-        small = frame[cohort].lt(t) & frame[cohort].gt(0) if cohort else False
-        hidden[rate] = hidden[rate] | small | (hidden[num] if num else False)
-    for col in hidden.columns[hidden.to_numpy().any(axis=0)]:   # only columns with a hidden cell
-        numeric[col] = numeric[col].mask(hidden[col])
-    display = pd.DataFrame(index=frame.index)
-    symbols: set[str] = set()
-    for col in frame.columns:
-        if col not in counts and col not in rates:
-            display[col] = frame[col].astype(str) if frame[col].dtype != object else frame[col]
-            continue
-        d = decimals.get(col, 0 if col in counts else 1)
-        text = frame[col].map(lambda v, d=d: "[x]" if pd.isna(v) else _fmt(v, d)).astype(object)
-        text[hidden[col]] = "[c]"
-        if not_applicable is not None and col in not_applicable:
-            text[not_applicable[col].fillna(False).astype(bool)] = "[z]"
-        symbols |= set(text[text.isin(list(SYMBOLS))])
-        display[col] = text
-    return Protected(numeric, display, symbols)
-
-
-def protect_value(count: float | None, cohort: float | None = None) -> str | None:
-    """A single headline figure: '[c]' if it (or its cohort) is a small child-level count."""
-    t = threshold()
-    for v in (count, cohort):
-        if v is not None and not pd.isna(v) and 0 < v < t:
-            return "[c]"
-    return None
 
 
 # --- The output gate: everything one view shows, protected at once ---------------------------

@@ -318,3 +318,30 @@ def activity_by_district_month(db) -> pd.DataFrame:
     """All activity per district and month (the Data page's completeness check)."""
     return db.query("""SELECT month, district_code::VARCHAR AS district, sum(activities)::BIGINT AS n
                        FROM activity_monthly GROUP BY ALL""")
+
+
+# --- reads the loader makes of the database it loads into (stls/ingest/load.py) -------------
+
+def rows_in_scope(db, table: str, where: str, params: dict) -> tuple[int, list[int]]:
+    """How many rows of ``table`` a load would overlap (``where``: the load's scope, from
+    ``ingest.load.SCOPE``), and the imports that put them there."""
+    n = int(db.scalar(f"SELECT count(*) FROM {table} WHERE {where}", params) or 0)
+    if not n or table == "settings":
+        return n, []
+    ids = db.query(f"SELECT DISTINCT import_id FROM {table} WHERE {where}", params)["import_id"].tolist()
+    return n, [int(i) for i in ids]
+
+
+def imports_by_id(db, ids: list[int]) -> pd.DataFrame:
+    return db.query("SELECT import_id, file_name, imported_at FROM import_log WHERE import_id IN "
+                    "(SELECT unnest($ids)) ORDER BY import_id", {"ids": ids})
+
+
+def loaded_import_with_sha(db, sha: str) -> pd.DataFrame:
+    """The first successful import of the file with this SHA-256 (empty if none)."""
+    return db.query("SELECT import_id, file_name, imported_at FROM import_log WHERE sha256 = $s AND "
+                    "status = 'loaded' ORDER BY import_id LIMIT 1", {"s": sha})
+
+
+def setting_urns(db) -> list[str]:
+    return db.query("SELECT urn FROM settings")["urn"].tolist()

@@ -54,28 +54,31 @@ def test_single_small_cell_in_a_two_way_table_gets_a_rectangle():
     assert hidden.sum() == 4 and hidden[0, 0] and hidden[0, 1] and hidden[1, 0] and hidden[1, 1]
 
 
-def test_protect_table_symbols_rates_and_display():
-    df = pd.DataFrame({"district": ["A", "B", "C", "Kent"], "referrals": [3, 40, 50, 93],
-                       "pupils": [60, 100, 120, 280], "rate": [5.0, 40.0, 41.7, 33.2],
-                       "ks2": [None, 30.0, 25.0, 27.0], "cohort": [30, 50, 60, 140]})
-    p = disclosure.protect(df, counts=["referrals"], total_row=True,
-                           rates={"rate": ("referrals", "pupils"), "ks2": (None, "cohort")})
-    assert p.display["referrals"].tolist() == ["[c]", "[c]", "50", "93"]
-    assert p.display["rate"].tolist()[:2] == ["[c]", "[c]"]
-    assert p.display["ks2"].tolist() == ["[x]", "30.0", "25.0", "27.0"]
-    assert np.isnan(p.numeric.loc[0, "referrals"]) and p.numeric.loc[2, "referrals"] == 50
-    assert p.symbols == {"[c]", "[x]"}
+def test_a_table_with_a_total_row_and_rates_on_its_counts():
+    """A 3, B 40, C 50 referrals, Kent 93; a rate on each district's referrals. A's 3 is hidden;
+    Kent − B − C would give it, so the cheapest sibling (B) goes too, and so do their rates."""
+    gate = disclosure.Gate(t=5)
+    for d, n, pupils in (("A", 3, 60), ("B", 40, 100), ("C", 50, 120)):
+        gate.count((d, "referrals"), [d], n)
+        gate.derived((d, "rate"), ([d], n), ([("pupils", d)], pupils))
+    gate.count(("Kent", "referrals"), ["A", "B", "C"], 93)
+    assert gate.hidden() == {("A", "referrals"), ("B", "referrals"), ("A", "rate"), ("B", "rate")}
+    assert disclosure.cells([3, 40, float("nan")], [True, False, False]) == ["[c]", "40", "[x]"]
 
 
 def test_rate_hidden_when_cohort_small():
-    df = pd.DataFrame({"value": [50.0, 60.0], "cohort": [4, 40]})
-    p = disclosure.protect(df, rates={"value": (None, "cohort")})
-    assert p.display["value"].tolist() == ["[c]", "60.0"]
+    gate = disclosure.Gate(t=5)
+    gate.derived("small", ([("cohort", 1)], 4))
+    gate.derived("large", ([("cohort", 2)], 40))
+    assert gate.hidden() == {"small"}
 
 
 def test_threshold_is_configurable(monkeypatch):
     monkeypatch.setenv("STLS_DISCLOSURE_THRESHOLD", "10")
-    assert disclosure.protect_value(7) == "[c]" and disclosure.protect_value(10) is None
+    gate = disclosure.Gate()
+    gate.count("seven", ["a"], 7)
+    gate.count("ten", ["b"], 10)
+    assert gate.t == 10 and gate.hidden() == {"seven"}
     monkeypatch.setenv("STLS_DISCLOSURE_THRESHOLD", "nonsense")
     assert disclosure.threshold() == 5
 

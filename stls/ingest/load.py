@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from stls import db as dbmod
+from stls import queries
 from stls import reference as ref
 from stls.ingest import read, validate
 
@@ -88,20 +89,17 @@ def _period(con, kind: str) -> tuple[dict, str, dt.date | None, dt.date | None]:
 
 def _existing(handle: dbmod.Database, kind: str, params: dict) -> tuple[int, str]:
     where, table = SCOPE[kind]
-    n = int(handle.scalar(f"SELECT count(*) FROM {table} WHERE {where}", params) or 0)
+    n, ids = queries.rows_in_scope(handle, table, where, params)
     first = ""
-    if n and kind != "settings":
-        ids = handle.query(f"SELECT DISTINCT import_id FROM {table} WHERE {where}", params)["import_id"].tolist()
-        log = handle.query("SELECT import_id, file_name, imported_at FROM import_log WHERE import_id IN "
-                           "(SELECT unnest($ids)) ORDER BY import_id", {"ids": [int(i) for i in ids]})
+    if ids:
+        log = queries.imports_by_id(handle, ids)
         first = "; ".join(f"import {r.import_id} ({r.file_name}, {pd.Timestamp(r.imported_at):%d %b %Y})"
                           for r in log.itertuples())
     return n, first
 
 
 def _duplicate(handle: dbmod.Database, sha: str) -> str | None:
-    hit = handle.query("SELECT import_id, file_name, imported_at FROM import_log WHERE sha256 = $s AND "
-                       "status = 'loaded' ORDER BY import_id LIMIT 1", {"s": sha})
+    hit = queries.loaded_import_with_sha(handle, sha)
     if hit.empty:
         return None
     r = hit.iloc[0]
@@ -152,7 +150,7 @@ def import_file(file: Path | str, kind: str | None, db_path: Path | str, *, repl
     try:
         raw = read.read(con, data, file.name, kind)
         report.kind, report.rows, report.notes = raw.kind, raw.rows, raw.notes
-        urns = handle.query("SELECT urn FROM settings")["urn"].tolist()
+        urns = queries.setting_urns(handle)
         validate.prepare(con, raw.kind, urns)
         report.problems, report.total_problems = validate.problems(con, raw.kind, today)
         if report.total_problems:
