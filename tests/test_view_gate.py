@@ -398,3 +398,21 @@ def test_activity_and_outcomes_hides_small_activity_counts(demo_db, view):
             assert quad.loc[name, "Change in activity"] == "[c]" and quad.loc[name, "Quadrant"] == "[c]", name
     assert hidden_seen > 0
     assert res.n <= 12 - hidden_seen           # hidden points leave the correlations too
+
+
+def test_a_small_cohort_hides_its_whole_funnel_point(demo_db, monkeypatch):
+    """A cohort of 1 to 4 is a count of children, and the point's limits are a function of it:
+    the table, the chart's data and the title leave it out."""
+    from stls import funnel
+    from stls.views import district
+    real = funnel.district_funnel(demo_db, "ks2_rwm_expected", "sen_support", 2024)
+    small = real.points.copy()
+    small.loc[0, ["cohort", "position"]] = [3, "below 99.8% limit"]
+    monkeypatch.setattr(funnel, "district_funnel", lambda *a: funnel.Funnel(small, real.curve, real.kent))
+    chart = district.funnel_view(demo_db, None, "ks2_rwm_expected", "sen_support", 2024)
+    row = chart.table.iloc[0]
+    assert (row["Pupils"], row["Value"], row["95% limits"], row["99.8% limits"], row["Position"]) == ("[c]",) * 5
+    assert chart.table.iloc[1]["Pupils"] != "[c]"
+    points = next(t for t in chart.figure["data"] if t.get("customdata"))
+    assert points["x"][0] is None and points["y"][0] is None
+    assert small.loc[0, "name"] not in chart.title

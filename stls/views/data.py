@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import io
+from typing import cast
 
 import numpy as np
 import pandas as pd
 
-from stls import catalogue, charts, queries
+from stls import catalogue, charts, disclosure, queries
 from stls import reference as ref
 from stls.ingest.schema import KINDS
 
@@ -78,9 +79,20 @@ def completeness(db, last_months: int = 36) -> charts.Chart:
     n_flags = int(flags.to_numpy().sum() - (wide[[m for m in months if m.month == 8]] == 0).to_numpy().sum())
     title = (f"{n_flags} district-months in the last {last_months} look missing or unusually low" if n_flags
              else f"No missing or unusually low months in the last {last_months} (August is the school holiday)")
-    fig = charts.heatmap(share.clip(upper=150).to_numpy(dtype=float), labels, names, text, title,
+    # a district-month of 1 to 4 activities may be 1 to 4 children (referrals are among them):
+    # hidden as [c] in the table, unshaded and unlabelled in the heat map (no totals are shown)
+    gate = disclosure.Gate()
+    values = wide.to_numpy(dtype=float)
+    for (r, c), v in np.ndenumerate(values):
+        gate.count((r, c), [(r, c)], v)
+    small = np.zeros(values.shape, dtype=bool)
+    for r, c in cast(set[tuple[int, int]], gate.hidden()):
+        small[r, c] = True
+    text = np.where(small, "[c]", text)
+    shaded = np.where(small, np.nan, share.clip(upper=150).to_numpy(dtype=float))
+    fig = charts.heatmap(shaded, labels, names, text, title,
                          "Import log · STLS activity tracker", labels[::3])
-    table = wide.astype(int).astype(str).where(~flags, wide.astype(int).astype(str) + " (flagged)")
+    table = wide.astype(int).astype(str).where(~flags, wide.astype(int).astype(str) + " (flagged)").mask(small, "[c]")
     table.columns = labels
     table.insert(0, "District", names)
     alt = (f"Heat map of monthly activity for each of the 12 districts over the last {last_months} months, shaded by "

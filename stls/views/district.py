@@ -211,17 +211,26 @@ def funnel_view(db, code: str | None, measure: str, group: str, year: int) -> ch
     if fn.points.empty:
         return charts.Chart(charts.empty(f"No {label} results in {ref.academic_year_label(year)}", OUTCOME_SOURCE),
                             "No data to chart.", pd.DataFrame(columns=["District"]), "No data")
-    out = fn.outside()
+    pts = fn.points.copy().reset_index(drop=True)
+    # a district's cohort is a count of children; its value and limits reveal it (the limits are
+    # a function of the cohort), so a hidden cohort hides the whole point
+    gate = disclosure.Gate()
+    for i, cohort in enumerate(pts["cohort"]):
+        gate.count(i, [i], float(cohort))
+    hidden = np.array([i in gate.hidden() for i in range(len(pts))], dtype=bool)
+    for col in ("value", "cohort", "lower_95", "upper_95", "lower_998", "upper_998"):
+        pts[col] = pts[col].mask(hidden)
+    pts["position"] = pts["position"].mask(hidden, "[c]")
+    out = [n for n in fn.outside() if n not in set(pts.loc[hidden, "name"])]
     title = (f"{', '.join(out)} {'lies' if len(out) == 1 else 'lie'} outside Kent's 99.8% limits" if out
+             else "Every district shown lies within Kent's 99.8% limits" if hidden.any()
              else "Every district lies within Kent's 99.8% limits") + f" ({ref.academic_year_label(year)})"
-    pts = fn.points.copy()
-    pts.loc[pts["cohort"] < disclosure.threshold(), "value"] = float("nan")
     name = ref.DISTRICT_NAMES.get(code) if code else None
     fig = charts.funnel_chart(pts, fn.curve, fn.kent, title, OUTCOME_SOURCE, y_label, name)
-    table = pd.DataFrame({"District": pts["name"], "Pupils": pts["cohort"].map("{:,.0f}".format),
-                          "Value": pts["value"].map(lambda v: "[c]" if pd.isna(v) else f"{v:.1f}%"),
-                          "95% limits": [f"{a:.1f}% to {b:.1f}%" for a, b in zip(pts["lower_95"], pts["upper_95"])],
-                          "99.8% limits": [f"{a:.1f}% to {b:.1f}%" for a, b in zip(pts["lower_998"], pts["upper_998"])],
+    limits = lambda lo, hi: ["[c]" if h else f"{a:.1f}% to {b:.1f}%" for a, b, h in zip(pts[lo], pts[hi], hidden)]
+    table = pd.DataFrame({"District": pts["name"], "Pupils": disclosure.cells(pts["cohort"], hidden),
+                          "Value": disclosure.cells(pts["value"], hidden, "{:.1f}%".format),
+                          "95% limits": limits("lower_95", "upper_95"), "99.8% limits": limits("lower_998", "upper_998"),
                           "Position": pts["position"]})
     alt = (f"Funnel plot of {label} for {ref.SEN_GROUPS[group]} pupils in Kent's 12 districts against cohort size, "
            f"with 95% and 99.8% limits around Kent's {fn.kent:.1f}%. {title}.")
