@@ -63,14 +63,16 @@ def slope_test(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return slope, stats.t_two_sided_p(t, n - 2)
 
 
-def direction(kpi: Kpi, values, alpha: float = 0.05) -> str:
-    """Direction of travel from a least-squares line over every period shown (not the last two).
+def direction(kpi: Kpi, values, alpha: float = 0.05, years=None) -> str:
+    """Direction of travel from a least-squares line over every period shown (not the last two),
+    against the academic year itself (``years``; the position in the series if not given), so a
+    gap such as 2019/20 and 2020/21 with no KS2 results stays a gap rather than being squeezed out.
 
     'No clear change' unless the slope differs from zero at the 5% level; demand indicators
     are 'Rising' or 'Falling', others 'Improving' or 'Worsening' by polarity.
     """
     y = values.astype(float) if isinstance(values, np.ndarray) else pd.to_numeric(values, errors="coerce").to_numpy(float)
-    x = np.arange(len(y), dtype=float)
+    x = np.arange(len(y), dtype=float) if years is None else np.asarray(years, dtype=float)
     ok = ~np.isnan(y)
     if ok.sum() < 3 or np.ptp(y[ok]) == 0:
         return "Not enough data" if ok.sum() < 3 else "No clear change"
@@ -97,6 +99,7 @@ class Headline:
     not_applicable: bool = False      # e.g. LIFT meetings are not recorded by area of need
     note: str = ""                    # the chosen filters the figure does not honour, in words
     trend: tuple[float, ...] = field(default=(), repr=False, compare=False)   # each period, NaN for gaps
+    trend_years: tuple[int, ...] = field(default=(), repr=False, compare=False)  # the academic year of each
 
     @property
     def spark(self) -> tuple[float, ...]:
@@ -107,7 +110,9 @@ class Headline:
     def direction(self) -> str:
         """Direction of travel over ``trend``, worked out when first asked for: the districts
         matrix makes 195 headlines and shows none of their directions."""
-        return direction(self.kpi, np.array(self.trend, dtype=float)) if self.trend else "Not enough data"
+        if not self.trend:
+            return "Not enough data"
+        return direction(self.kpi, np.array(self.trend, dtype=float), years=self.trend_years or None)
 
     @property
     def display(self) -> str:
@@ -219,6 +224,7 @@ def _from_arrays(kpi: Kpi, periods: list, values: np.ndarray, suppressed: np.nda
         kpi, year, period_label(kpi, year, cut), value, pick(prev),
         period_label(kpi, prev_year, cut) if prev_year is not None else None,
         rag=rag(kpi, value), suppressed=bool(suppressed[last]), trend=tuple(values.tolist()),
+        trend_years=tuple(ref.academic_year_start(p) for p in periods),
         note="; ".join(f.not_applied(kpi.compute.kind)))
 
 
