@@ -136,10 +136,9 @@ def small_mask(kpi: Kpi, series: pd.DataFrame) -> np.ndarray:
     """Which rows of a KPI series rest on a child count under the disclosure threshold."""
     t = disclosure.threshold()
     hidden = np.zeros(len(series), dtype=bool)
-    for c in kpi.child_level_components:
-        if c in series.columns:
-            v = np.asarray(series[c], dtype=float)
-            hidden |= (v > 0) & (v < t)
+    for c in child_columns(kpi, series):
+        v = np.asarray(series[c], dtype=float)
+        hidden |= (v > 0) & (v < t)
     return hidden
 
 

@@ -195,19 +195,6 @@ class _Programme:
         return out
 
 
-def bounds(exprs: list[frozenset], values: list[float], primary: set[int], secondary: set[int],
-           target: int, t: int) -> tuple[float, float]:
-    """The least and greatest value the attacker's linear programme allows expression ``target``."""
-    lp = _Programme(exprs, values, primary, secondary, t)
-    row = lp.rows[target]
-    return float(row @ lp.solve(row)), float(row @ lp.solve(-row))
-
-
-def pinned(low: float, high: float) -> bool:
-    """At most one whole number lies in [low, high]."""
-    return np.floor(high + 1e-7) - np.ceil(low - 1e-7) < 1
-
-
 def _suppress(values: dict[frozenset, float], t: int) -> set[frozenset]:
     """Expressions to hide: primary (1 to t − 1), then secondary until none is pinned."""
     hidden: set[frozenset] = {e for e, v in values.items() if 0 < v < t}

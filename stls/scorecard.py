@@ -63,7 +63,8 @@ def _months_against_years(db, kpi: Kpi, f: Filters, chosen: metrics.Selection, p
     years = compare.trend_years(db, kpi.id, f, upto)
     yearly = metrics.selection(db, kpi.id, f.with_(districts=()), "academic_year", upto)
     if len(f.districts) > 1:
-        year_n = dict(zip(metrics.combine(kpi, yearly, f.districts)["period"], metrics.combine(kpi, yearly, f.districts)["n"]))
+        together = metrics.combine(kpi, yearly, f.districts)
+        year_n = dict(zip(together["period"], together["n"]))
     else:
         ps, _, rows = yearly.arrays(f.districts[0] if f.districts else ref.KENT_CODE)
         year_n = dict(zip(ps, yearly.split.body["n"].to_numpy(float)[rows]))

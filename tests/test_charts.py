@@ -26,11 +26,11 @@ def _every_chart(db) -> dict[str, charts.Chart]:
     code = ref.DISTRICT_CODES[0]
     mix = needs.mix(db, F, 2024)
     return {
-        "monthly lines": overview.monthly_activity(db, F),
+        "monthly lines": overview.page(db, F).monthly,
         "district bars": overview.district_comparison(db, F, "referral_rate"),
         "spc (months)": scorecard.spc_view(db, F, "referrals"),
         "spc (years, target)": scorecard.spc_view(db, F, "ks2_rwm_sen_support"),
-        "spc (district)": district.activity_spc(db, F, code, "referral"),
+        "spc (district)": district.profile_activity(db, F, code, "referral").spc,
         "need mix bars": district.need_mix(db, F, code, 2024),
         "outcome lines": district.outcomes(db, F, code, "ks2_rwm_expected", "sen_support"),
         "funnel": district.funnel_view(db, code, "ks2_rwm_expected", "sen_support", 2024),

@@ -80,12 +80,6 @@ def _spc_months(db, f: Filters, code: str, activity_type: str) -> pd.DataFrame:
                  & (frame["month"] >= low) & (frame["month"] < high)]
 
 
-def activity_spc(db, f: Filters, code: str, activity_type: str) -> charts.Chart:
-    """Monthly activity of one type (August left out) with XmR limits reset at each service change
-    (protected on its own; the profile protects it with its cards through ``profile_activity``)."""
-    return profile_activity(db, f, code, activity_type).spc
-
-
 def _spc_chart(frame: pd.DataFrame, f: Filters, code: str, activity_type: str, hidden: np.ndarray) -> charts.Chart:
     label, name = ref.ACTIVITY_LABELS[activity_type], ref.DISTRICT_NAMES[code]
     if frame.empty:

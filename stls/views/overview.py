@@ -98,17 +98,6 @@ def _change_phrase(values, label: str) -> str:
     return f"{label} in the latest 12 months were {abs(change):.0f}% {word} than the 12 months before"
 
 
-def monthly_activity(db, f: Filters, types: tuple[str, ...] = DEFAULT_TYPES) -> charts.Chart:
-    """Monthly activity by type for the filtered area, with regime changes marked (protected on
-    its own; the Overview protects it with its cards through ``page``)."""
-    raw = _monthly_wide(db, f, types)
-    gate = disclosure.Gate()
-    for t in (t for t in types if t in catalogue.CHILD_LEVEL_TYPES):
-        for m in raw.index:
-            gate.count(("month", t, m), [(t, m)], raw.at[m, t])
-    return _monthly_chart(raw, f, types, gate.hidden(), False)
-
-
 def _monthly_wide(db, f: Filters, types: tuple[str, ...]) -> pd.DataFrame:
     """Months × chosen activity types: every month with any of them, each type 0 where it had none."""
     raw = queries.monthly_activity_by_type(db, f)
