@@ -22,6 +22,9 @@ controls.drill_from_selection(event, f)
 st.header("How strong is the association?", divider="gray")
 widgets.table(outcomes.coefficients(res), "Correlation coefficients", res.period, "ao_coef")
 st.header(f"Activity and outcome change, {res.change_period}", divider="gray")
-st.caption("Outcome 'improved' means it moved in the better direction (for a gap, it narrowed).")
+st.caption("An outcome is 'better' or 'worse' only when its change is larger than its 95% margin (the "
+           "chance variation of cohorts of that size); otherwise 'no clear change'. For a gap, better means narrower.")
+if res.span_note:
+    st.warning(res.span_note, icon=":material/warning:")
 widgets.table(outcomes.quadrants(res), "Districts by quadrant", res.change_period, "ao_quad")
 st.caption(association.CAVEATS)

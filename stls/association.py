@@ -12,6 +12,12 @@ Three views, each with one point per district (n ≤ 12):
   change     change in intensity from Y0 to Y1 against change in the outcome over the same span.
 Pearson r with a Fisher-z 95% interval; Spearman ρ with the Fieller–Hartley–Pearson interval
 (standard error sqrt(1.06 / (n − 3))). Association only: never evidence of cause.
+
+What the text may claim (``clear_direction``): a direction only when Pearson's interval excludes
+zero and Spearman does not disagree, and then with the interval's size; otherwise "no clear
+association", with the smallest correlation 12 districts could detect (``detectable``). A
+district's outcome change is "better" or "worse" only beyond its 95% margin from cohort sampling.
+A change's default span never crosses a break (``ref.ACTIVITY_BREAKS``, a measure's ``breaks``).
 """
 from __future__ import annotations
 
@@ -43,7 +49,7 @@ class Options:
     outcome: str = "vs_england"           # value | gap | vs_england
     view: str = "same_year"               # same_year | lag | change
     year: int | None = None               # outcome year (latest with data if None); Y1 for change
-    base_year: int | None = None          # Y0 for change (earliest with data if None)
+    base_year: int | None = None          # Y0 for changes (None: the earliest that crosses no break)
 
 
 @dataclass
@@ -67,8 +73,10 @@ class Result:
     y_label: str
     period: str
     finding: str
-    flagged: list[str] = field(default_factory=list)   # activity up, outcome not improved
+    flagged: list[str] = field(default_factory=list)   # activity up, outcome clearly worse
     change_period: str = ""                             # the span the quadrants compare
+    headline: str = ""                                  # the chart title: what the interval supports
+    span_note: str = ""                                 # why the change span may mislead, if it does
 
 
 def correlation(x: np.ndarray, y: np.ndarray, rank: bool = False) -> Correlation | None:
@@ -100,22 +108,30 @@ OUTCOMES = {"value": "The value", "gap": "Gap to pupils with no SEN", "vs_englan
 
 
 def _outcome(db, o: Options, f: Filters) -> pd.DataFrame:
+    """Per district and year: the outcome and its standard error from cohort sampling (the
+    percentage's binomial spread, or the declared pupil SD for a mean score; for a gap, both
+    groups'; for the difference from England, England's too)."""
     groups = [o.sen_group] + (["no_sen"] if o.outcome == "gap" else [])
     rows = queries.attainment(db, o.measure, groups, f)
     rows["academic_year"] = rows["period"].map(ref.academic_year_start)
+    info = catalogue.measure(o.measure)
+    small = disclosure.threshold()   # a margin reveals its cohort: none for a cohort under the threshold
+    rows["var"] = [info.se(v, c) ** 2 if c and c >= small else float("nan") for v, c in zip(rows["value"], rows["cohort"])]
     england = rows[(rows["geography_code"] == ref.ENGLAND_CODE) & (rows["sen_group"] == o.sen_group)]
     rows = rows[rows["geography_code"].isin(ref.DISTRICT_CODES)]
-    wide = rows.pivot_table(index=["geography_code", "academic_year"], columns="sen_group", values="value")
+    wide = rows.pivot_table(index=["geography_code", "academic_year"], columns="sen_group", values=["value", "var"])
     if wide.empty:
-        return pd.DataFrame(columns=["geography_code", "academic_year", "outcome"])
+        return pd.DataFrame(columns=["geography_code", "academic_year", "outcome", "se"])
+    value, var = wide["value"][o.sen_group], wide["var"][o.sen_group]
     if o.outcome == "gap":
-        value = wide["no_sen"] - wide[o.sen_group]
+        value, var = wide["value"]["no_sen"] - value, var + wide["var"]["no_sen"]
     elif o.outcome == "vs_england":
-        eng = england.set_index("academic_year")["value"]
-        value = wide[o.sen_group] - wide.index.get_level_values("academic_year").map(eng).to_numpy()
-    else:
-        value = wide[o.sen_group]
-    return value.rename("outcome").reset_index().dropna()
+        years = wide.index.get_level_values("academic_year")
+        eng = england.set_index("academic_year")
+        value = value - years.map(eng["value"]).to_numpy()
+        var = var + years.map(eng["var"]).to_numpy()
+    out = pd.DataFrame({"outcome": value, "se": var ** 0.5}).reset_index()
+    return out.dropna(subset=["outcome"])
 
 
 def _labels(o: Options) -> tuple[str, str]:
@@ -130,47 +146,112 @@ def _labels(o: Options) -> tuple[str, str]:
     return x, y
 
 
-def _strength(r: float) -> str:
-    a = abs(r)
-    return "no" if a < 0.1 else "a weak" if a < 0.3 else "a moderate" if a < 0.5 else "a strong"
+def detectable(n: int) -> float:
+    """The smallest |r| that n points could tell apart from no association at the 5% level:
+    both the two-sided t test (|r| ≥ t/sqrt(n − 2 + t²), t the 97.5% point on n − 2 df) and the
+    Fisher-z interval excluding zero (|r| ≥ tanh(1.96/sqrt(n − 3))) must agree. About 0.58 for 12."""
+    if n < 4:
+        return float("nan")
+    t = stats.t_quantile(0.05, n - 2)
+    return max(t / math.sqrt(n - 2 + t * t), math.tanh(Z / math.sqrt(n - 3)))
+
+
+def _size(a: float) -> str:
+    return "negligible" if a < 0.1 else "weak" if a < 0.3 else "moderate" if a < 0.5 else "strong"
+
+
+def clear_direction(pearson: Correlation | None, spearman: Correlation | None) -> int:
+    """+1 or −1 when the data support a direction (Pearson's interval excludes zero, its p-value is
+    under 0.05, and Spearman's ρ does not point the other way); 0 otherwise."""
+    if pearson is None or pearson.low <= 0 <= pearson.high or pearson.p >= 0.05:
+        return 0
+    sign = 1 if pearson.r > 0 else -1
+    if spearman is not None and spearman.r * sign <= 0:
+        return 0
+    return sign
+
+
+def _headline(o: Options, n: int, pearson: Correlation | None, spearman: Correlation | None, period: str) -> str:
+    if pearson is None:
+        return f"Too few districts with data for {period}"
+    when = f"From {period}" if o.view == "change" else f"In {period}"
+    subject = "a rise in activity" if o.view == "change" else "more activity"
+    interval = f"r = {pearson.r:.2f}, 95% interval {pearson.low:.2f} to {pearson.high:.2f}"
+    sign = clear_direction(pearson, spearman)
+    if not sign:
+        return f"{when}, no clear association between activity and outcomes ({interval})"
+    better = (sign > 0) == (o.outcome != "gap")
+    near, far = sorted((abs(pearson.low), abs(pearson.high)))
+    size = _size(near) if _size(near) == _size(far) else f"between {_size(near)} and {_size(far)}"
+    return (f"{when}, {subject} went with {'better' if better else 'worse'} outcomes "
+            f"({'positive' if sign > 0 else 'negative'} association, {size}: {interval})")
 
 
 def _finding(o: Options, res_n: int, pearson: Correlation | None, spearman: Correlation | None,
-             period: str, flagged: list[str], span: str = "") -> str:
+             period: str, flagged: list[str], span: str = "", straddles: str = "") -> str:
+    head = _headline(o, res_n, pearson, spearman, period)
     if pearson is None:
-        return (f"Too few districts with data ({res_n}) to measure an association for {period}. " + CAVEATS)
-    better = (pearson.r > 0) == (o.outcome != "gap")
-    subject = "a rise in activity" if o.view == "change" else "more activity"
-    word = "better" if better else "worse"
-    if _strength(pearson.r) == "no":
-        head = f"In {period}, {subject} went with no clear difference in outcomes"
-    else:
-        head = f"In {period}, {subject} went with {word} outcomes ({_strength(pearson.r)} " \
-               f"{'positive' if pearson.r > 0 else 'negative'} association)"
-    stats = (f"Pearson r = {pearson.r:.2f} (95% interval {pearson.low:.2f} to {pearson.high:.2f})"
+        return f"{head} ({res_n}) to measure an association. {CAVEATS}"
+    parts = [f"{head}. Pearson r = {pearson.r:.2f} (95% interval {pearson.low:.2f} to {pearson.high:.2f}, "
+             f"p = {pearson.p:.2f})"
              + (f", Spearman ρ = {spearman.r:.2f} ({spearman.low:.2f} to {spearman.high:.2f})" if spearman else "")
-             + f", n = {res_n} districts")
-    sure = ("The interval includes zero, so the data are also consistent with no association."
-            if pearson.low < 0 < pearson.high else
-            "The interval excludes zero, but with so few districts the size of the association is uncertain.")
-    flags = (f" From {span}, activity rose but outcomes did not improve in {len(flagged)} "
-             f"district{'s' if len(flagged) != 1 else ''}: {', '.join(flagged)}." if flagged else "")
-    return f"{head}: {stats}. {sure}{flags} {CAVEATS}"
+             + f", n = {res_n} districts."]
+    if clear_direction(pearson, spearman):
+        parts.append("The interval excludes zero, but with so few districts the size of the association is uncertain.")
+    else:
+        parts.append("The interval includes zero, so the data are consistent with no association.")
+    if spearman is not None and spearman.r * pearson.r < 0:
+        parts.append(f"Pearson and Spearman disagree in sign ({pearson.r:+.2f} against {spearman.r:+.2f}), "
+                     "so even the direction is unclear: the straight-line fit may rest on one or two districts.")
+    parts.append(f"With {res_n} districts, only a correlation of about {detectable(res_n):.2f} or more "
+                 "(either sign) could be told apart from none at the 5% level.")
+    if straddles:
+        parts.append(straddles)
+    if flagged:
+        parts.append(f"From {span}, activity rose and the outcome worsened by more than its 95% margin in "
+                     f"{len(flagged)} district{'s' if len(flagged) != 1 else ''}: {', '.join(flagged)}.")
+    return " ".join(parts + [CAVEATS])
 
 
-def _pick_years(o: Options, act: pd.DataFrame, out: pd.DataFrame, f: Filters) -> tuple[int | None, int | None]:
+def _comparable_from(o: Options, y1: int) -> int:
+    """The first outcome year a change to ``y1`` may start from without crossing a break: the
+    tiered model's new recording (on the activity side, so a year later in the lag view) or a
+    new assessment of the measure."""
+    lag = 1 if o.view == "lag" else 0
+    start = max([b for b in ref.ACTIVITY_BREAKS if b <= y1 - lag], default=ref.FIRST_ACADEMIC_YEAR) + lag
+    return max([start] + [b for b in catalogue.measure(o.measure).breaks if b <= y1])
+
+
+def _pick_years(o: Options, act: pd.DataFrame, out: pd.DataFrame, f: Filters) -> tuple[int | None, int | None, str]:
+    """(Y0, Y1, note): the outcome years a change compares, and a note when the span the user
+    chose crosses a break or a year assessed differently (the default span never does)."""
     years = sorted(y for y in out["academic_year"].unique() if f.year_from <= y <= f.year_to)
     have_act = set(act.dropna()["academic_year"].unique())
-    if o.view == "lag":
-        years = [y for y in years if y - 1 in have_act]
-    else:
-        years = [y for y in years if y in have_act]
+    lag = 1 if o.view == "lag" else 0
+    years = [y for y in years if y - lag in have_act]
     if not years:
-        return None, None
-    y1 = o.year if o.year in years else years[-1]
+        return None, None, ""
+    y1: int = o.year if o.year is not None and o.year in years else years[-1]
+    odd = set(catalogue.measure(o.measure).not_comparable)
     earlier = [y for y in years if y < y1]
-    y0 = o.base_year if o.base_year in earlier else (earlier[0] if earlier else None)
-    return y0, y1
+    y0: int | None
+    if o.base_year in earlier:
+        y0 = o.base_year
+    else:
+        fine = [y for y in earlier if y >= _comparable_from(o, y1) and y not in odd]
+        y0 = fine[0] if fine and y1 not in odd else None
+    note = ""
+    if y0 is not None:
+        label = ref.academic_year_label
+        crossed = sorted({b for b in ref.ACTIVITY_BREAKS if y0 - lag < b <= y1 - lag}
+                         | {b for b in catalogue.measure(o.measure).breaks if y0 < b <= y1})
+        if crossed:
+            note = (f"The span {label(y0)} to {label(y1)} crosses a break in {', '.join(label(b) for b in crossed)} "
+                    "(the tiered model's new recording, or a new assessment), so its change compares different things.")
+        elif {y0, y1} & odd:
+            note = (f"{' and '.join(label(y) for y in sorted({y0, y1} & odd))} results were assessed differently "
+                    "and are not comparable with other years.")
+    return y0, y1, note
 
 
 @memoised
@@ -179,44 +260,59 @@ def analyse(db, o: Options, f: Filters) -> Result:
     history = f.with_(districts=(), year_from=ref.FIRST_ACADEMIC_YEAR)
     act, out = _intensity(db, o, history), _outcome(db, o, history)
     x_label, y_label = _labels(o)
-    y0, y1 = _pick_years(o, act, out, f)
+    y0, y1, note = _pick_years(o, act, out, f)
+    lag = 1 if o.view == "lag" else 0
     a = act.pivot_table(index="geography_code", columns="academic_year", values="intensity")
     b = out.pivot_table(index="geography_code", columns="academic_year", values="outcome")
+    se = out.pivot_table(index="geography_code", columns="academic_year", values="se")
     frame = pd.DataFrame(index=list(ref.DISTRICT_CODES))
     if y1 is not None:
-        x_year = y1 - 1 if o.view == "lag" else y1
-        frame["x"] = a.get(x_year)
+        frame["x"] = a.get(y1 - lag)
         frame["y"] = b.get(y1)
-        if y0 is not None:
-            frame["activity_change"] = a.get(y1) - a.get(y0)
+        if y0 is not None:   # the lag view's change is the lagged activity's change
+            frame["activity_change"] = a.get(y1 - lag) - a.get(y0 - lag)
             frame["outcome_change"] = b.get(y1) - b.get(y0)
+            frame["outcome_margin"] = Z * np.sqrt(se.get(y1) ** 2 + se.get(y0) ** 2)
             if o.view == "change":
                 frame["x"], frame["y"] = frame["activity_change"], frame["outcome_change"]
-    frame = frame.reindex(columns=["x", "y", "activity_change", "outcome_change"]).assign(x_hidden=False, change_hidden=False)
+    frame = frame.reindex(columns=["x", "y", "activity_change", "outcome_change", "outcome_margin"]) \
+        .assign(x_hidden=False, change_hidden=False)
     if y1 is not None and set(o.activity_types) & catalogue.CHILD_LEVEL_TYPES:
         frame = _protect(frame, act.pivot_table(index="geography_code", columns="academic_year", values="n"),
-                         y1 - 1 if o.view == "lag" else y1, y0, y1, o.view == "change")
+                         y1 - lag, None if y0 is None else y0 - lag, o.view == "change")
     frame["name"] = [ref.DISTRICT_NAMES[c] for c in frame.index]
-    improved = frame["outcome_change"] < 0 if o.outcome == "gap" else frame["outcome_change"] > 0
-    frame["quadrant"] = np.where(frame["activity_change"].isna() | frame["outcome_change"].isna(), "[x]",
-                                 np.where(frame["activity_change"] > 0, "Activity up, ", "Activity down, ")
-                                 + np.where(improved, "outcome improved", "outcome did not improve"))
-    frame.loc[frame["change_hidden"], "quadrant"] = "[c]"
+    frame["quadrant"] = _quadrants(frame, o.outcome == "gap")
     frame = frame.rename_axis("geography_code").reset_index()
     usable = frame.dropna(subset=["x", "y"])
     x, y = usable["x"].to_numpy(float), usable["y"].to_numpy(float)
     pearson, spearman = correlation(x, y), correlation(x, y, rank=True)
     slope, intercept = (np.polyfit(x, y, 1) if pearson else (None, None))
-    flagged = frame.loc[frame["quadrant"] == "Activity up, outcome did not improve", "name"].tolist()
+    flagged = frame.loc[frame["quadrant"] == FLAG, "name"].tolist()
     period = _period(o, y0, y1)
     span = f"{ref.academic_year_label(y0)} to {ref.academic_year_label(y1)}" if y0 is not None and y1 is not None else "[x]"
     return Result(o, frame, len(usable), pearson, spearman,
                   None if slope is None else float(slope), None if intercept is None else float(intercept),
-                  x_label, y_label, period, _finding(o, len(usable), pearson, spearman, period, flagged, span),
-                  flagged, span)
+                  x_label, y_label, period, _finding(o, len(usable), pearson, spearman, period, flagged, span, note),
+                  flagged, span, _headline(o, len(usable), pearson, spearman, period), note)
 
 
-def _protect(frame: pd.DataFrame, n: pd.DataFrame, x_year: int, y0: int | None, y1: int,
+FLAG = "Activity up, outcome worse"
+
+
+def _quadrants(frame: pd.DataFrame, lower_is_better: bool) -> np.ndarray:
+    """Activity up or down (a count of what happened, so exact), and the outcome better or worse
+    only when its change is larger than its 95% margin; otherwise 'no clear change'."""
+    change = -frame["outcome_change"] if lower_is_better else frame["outcome_change"]
+    margin = frame["outcome_margin"]
+    outcome = np.where(change > margin, "outcome better",
+                       np.where(change < -margin, "outcome worse", "no clear change in outcome"))
+    activity = np.where(frame["activity_change"] > 0, "Activity up, ", "Activity down, ")
+    quadrant = np.where(frame["activity_change"].isna() | frame["outcome_change"].isna() | margin.isna(), "[x]",
+                        np.char.add(activity.astype(str), outcome.astype(str)))
+    return np.where(frame["change_hidden"], "[c]", quadrant)
+
+
+def _protect(frame: pd.DataFrame, n: pd.DataFrame, x_year: int, y0: int | None,
              change_view: bool) -> pd.DataFrame:
     """Disclosure control on the districts' activity: an intensity reveals its count (the census
     is published), a change reveals both years'. Hidden points leave the chart, the table and the
@@ -226,7 +322,7 @@ def _protect(frame: pd.DataFrame, n: pd.DataFrame, x_year: int, y0: int | None, 
     for d in frame.index:
         gate.derived((d, "x"), ([(d, x_year)], count(d, x_year)))
         if y0 is not None:
-            gate.derived((d, "change"), ([(d, y0)], count(d, y0)), ([(d, y1)], count(d, y1)))
+            gate.derived((d, "change"), ([(d, y0)], count(d, y0)), ([(d, x_year)], count(d, x_year)))
     hidden = gate.hidden()
     out = frame.copy()
     change = np.array([(d, "change") in hidden for d in frame.index], dtype=bool)

@@ -181,6 +181,33 @@ class Kpi(BaseModel):
         return f"{change:+,.{self.decimals}f}"
 
 
+class MeasureInfo(BaseModel):
+    """What statistics about an outcome measure need beyond its values (``[[measure]]`` in kpis.toml)."""
+    model_config = _strict
+    code: _Measure
+    pupil_sd: float | None = Field(default=None, gt=0)
+    pupil_sd_source: str = ""
+    not_comparable: tuple[int, ...] = ()
+    breaks: tuple[int, ...] = ()
+
+    @model_validator(mode="after")
+    def _sd_for_scores(self) -> MeasureInfo:
+        unit = {m.code: m.unit for m in ref.MEASURES}[self.code]
+        if unit == "score" and self.pupil_sd is None:
+            raise ValueError("a mean score needs pupil_sd (the spread of pupils' scores) for its limits")
+        if unit != "score" and self.pupil_sd is not None:
+            raise ValueError("pupil_sd is for mean scores; a percentage's spread follows from the percentage")
+        if self.pupil_sd is not None and len(self.pupil_sd_source) < 10:
+            raise ValueError("say where pupil_sd comes from (pupil_sd_source)")
+        return self
+
+    def se(self, value, cohort):
+        """Standard error of a cohort's result: sqrt(p(100 − p)/n) points for a percentage, SD/sqrt(n) for a score."""
+        if self.pupil_sd is not None:
+            return self.pupil_sd / cohort ** 0.5
+        return (value * (100 - value) / cohort) ** 0.5
+
+
 class CatalogueError(ValueError):
     """A KPI declaration that does not validate; the message names KPI and field."""
 
@@ -206,6 +233,36 @@ def parse_catalogue(text: str, source: str = "kpis.toml") -> dict[str, Kpi]:
     if not kpis:
         raise CatalogueError(f"{source}: no [[kpi]] tables found")
     return kpis
+
+
+def parse_measures(text: str, source: str = "kpis.toml") -> dict[str, MeasureInfo]:
+    """The ``[[measure]]`` tables: one per outcome measure, every measure declared."""
+    measures: dict[str, MeasureInfo] = {}
+    for position, item in enumerate(tomllib.loads(text).get("measure", []), start=1):
+        name = item.get("code", f"#{position}")
+        try:
+            info = MeasureInfo.model_validate(item)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"] if not str(p).startswith("function-")) or "(whole measure)"
+            raise CatalogueError(f"{source}: measure '{name}', field '{field}': {first['msg']}") from None
+        if info.code in measures:
+            raise CatalogueError(f"{source}: measure '{info.code}' declared twice")
+        measures[info.code] = info
+    missing = [m for m in ref.MEASURE_CODES if m not in measures]
+    if missing:
+        raise CatalogueError(f"{source}: no [[measure]] table for {', '.join(missing)}")
+    return measures
+
+
+@functools.cache
+def measures() -> dict[str, MeasureInfo]:
+    """The declared outcome measures."""
+    return parse_measures(CATALOGUE_PATH.read_text(encoding="utf-8"), CATALOGUE_PATH.name)
+
+
+def measure(code: str) -> MeasureInfo:
+    return measures()[code]
 
 
 @functools.cache

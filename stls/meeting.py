@@ -96,8 +96,8 @@ def _activity_outcomes(db, f: Filters) -> Slide:
                     res.x_label, res.y_label)
     return Slide("Activity and outcomes", chart.title, chart=chart, native=native,
                  table=outcomes_view.coefficients(res), notes=res.finding,
-                 bullets=[res.finding.split(". ")[0] + "."] + ([f"Activity up, outcome not improved: {', '.join(res.flagged)}"]
-                                                              if res.flagged else []))
+                 bullets=[res.headline + "."] + ([f"{association.FLAG} (beyond its 95% margin), "
+                                                  f"{res.change_period}: {', '.join(res.flagged)}"] if res.flagged else []))
 
 
 def _needs(db, f: Filters) -> Slide:

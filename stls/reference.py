@@ -159,6 +159,12 @@ REGIMES: tuple[Regime, ...] = (
     Regime(dt.date(2025, 9, 1), "In-house service"),
 )
 
+# The tiered model (September 2022) changed what the tracker records (drop-ins and Intensive
+# Specialist Support began; recording practice had differed between district SLAs before), so an
+# activity change from before 2022/23 to after it compares different things. A change view
+# spans such a break only when the user asks for it, and then says so.
+ACTIVITY_BREAKS: tuple[int, ...] = (2022,)
+
 FIRST_ACADEMIC_YEAR = 2016  # 2016/17, the first year of the demo data
 
 

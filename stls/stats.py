@@ -53,3 +53,20 @@ def t_two_sided_p(t: float, df: float) -> float:
     if math.isinf(t):
         return 0.0
     return regularised_beta(df / 2.0, 0.5, df / (df + t * t), t * t / (df + t * t))
+
+
+def t_quantile(p_two_sided: float, df: float) -> float:
+    """The t with P(|T| ≥ t) = ``p_two_sided`` (e.g. 0.05 → 2.228 for 10 df), by bisection on
+    ``t_two_sided_p`` (monotone decreasing in t); tests check it against SciPy's ``t.ppf``."""
+    lo, hi = 0.0, 1.0
+    while t_two_sided_p(hi, df) > p_two_sided:
+        hi *= 2.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if t_two_sided_p(mid, df) > p_two_sided:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-13 * hi:
+            break
+    return 0.5 * (lo + hi)

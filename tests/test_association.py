@@ -49,16 +49,57 @@ def test_same_year_view_against_direct_sql(demo_db, demo_sql):
     assert res.slope == pytest.approx(slope) and res.intercept == pytest.approx(intercept)
 
 
-def test_change_view_flags_the_disconnect_districts(demo_db):
-    res = assoc.analyse(demo_db, assoc.Options(view="change"), Filters(2016, 2025))
+def test_change_view_judges_each_district_against_its_own_margin(demo_db, demo_sql):
+    """The margin of a district's outcome change is recomputed here from the stored cohorts:
+    1.96 × sqrt(p0(100 − p0)/n0 + p1(100 − p1)/n1) percentage points."""
+    res = assoc.analyse(demo_db, assoc.Options(view="change", outcome="value", base_year=2016), Filters(2016, 2025))
     assert res.period == "2016/17 to 2025/26"
+    points = res.points.set_index("name")
+    for name, code in (("Swale", "E07000113"), ("Ashford", "E07000105"), ("Sevenoaks", "E07000111")):
+        (p0, n0), (p1, n1) = demo_sql(
+            "SELECT value, cohort FROM attainment WHERE geography_code = ? AND measure = 'ks2_rwm_expected' "
+            "AND sen_group = 'sen_support' AND academic_year IN (2016, 2025) ORDER BY academic_year", [code])
+        margin = 1.959964 * math.sqrt(p0 * (100 - p0) / n0 + p1 * (100 - p1) / n1)
+        assert points.loc[name, "outcome_margin"] == pytest.approx(margin)
+        assert points.loc[name, "outcome_change"] == pytest.approx(p1 - p0)
+    # the demo's disconnect districts: activity rose, outcomes flat, so no clear change either way
     for name in ("Swale", "Thanet", "Gravesham"):
-        assert name in res.flagged
-    for name in ("Maidstone", "Tunbridge Wells", "Sevenoaks"):
-        assert name not in res.flagged
+        assert points.loc[name, "quadrant"] == "Activity up, no clear change in outcome", name
+    for name in ("Ashford", "Canterbury", "Tunbridge Wells"):
+        assert points.loc[name, "quadrant"] == "Activity up, outcome better", name
+    change, margin = points["outcome_change"], points["outcome_margin"]
+    worse = points[(points["activity_change"] > 0) & (change < -margin)].index.tolist()
+    assert res.flagged == worse
     assert "association, not cause" in res.finding and "12 districts" in res.finding
     for banned in ("causes", "caused", "led to", "resulted in", "because of"):
         assert banned not in res.finding.lower()
+
+
+def test_default_change_span_stays_inside_the_tiered_model(demo_db):
+    """September 2022 changed what the tracker records: the default span starts there; a span the
+    user chooses across it is allowed and says so."""
+    default = assoc.analyse(demo_db, assoc.Options(view="change"), Filters(2016, 2025))
+    assert default.change_period == "2022/23 to 2025/26" and default.span_note == ""
+    chosen = assoc.analyse(demo_db, assoc.Options(view="change", base_year=2018), Filters(2016, 2025))
+    assert chosen.change_period == "2018/19 to 2025/26"
+    assert "crosses a break in 2022/23" in chosen.span_note and chosen.span_note in chosen.finding
+    # in the lag view the activity side is a year earlier: 2023/24 outcomes pair with 2022/23 activity
+    lag = assoc.analyse(demo_db, assoc.Options(view="lag"), Filters(2016, 2025))
+    assert lag.change_period == "2023/24 to 2025/26" and lag.span_note == ""
+    # KS4 2019/20 and 2020/21 were teacher-assessed: never a default end of a span
+    ks4 = assoc.analyse(demo_db, assoc.Options(view="change", measure="ks4_em_grade5", year=2020), Filters(2016, 2025))
+    assert ks4.change_period == "[x]"
+    ks4 = assoc.analyse(demo_db, assoc.Options(view="change", measure="ks4_em_grade5", year=2020, base_year=2017),
+                        Filters(2016, 2025))
+    assert "2020/21 results were assessed differently" in ks4.span_note
+
+
+def test_lag_view_quadrants_use_the_lagged_activity_change(demo_db):
+    lag = assoc.analyse(demo_db, assoc.Options(view="lag", year=2025, base_year=2023, outcome="value"), Filters(2016, 2025))
+    same = {y: assoc.analyse(demo_db, assoc.Options(view="same_year", year=y, outcome="value"), Filters(2016, 2025))
+            for y in (2022, 2024)}
+    expected = same[2024].points["x"].to_numpy() - same[2022].points["x"].to_numpy()
+    assert lag.points["activity_change"].to_numpy() == pytest.approx(expected)
 
 
 def test_lag_view_uses_previous_year_activity(demo_db):
@@ -73,3 +114,87 @@ def test_gap_outcome_and_no_data_years(demo_db):
     assert res.y_label.startswith("Gap to no SEN") and res.n == 12
     none = assoc.analyse(demo_db, assoc.Options(), Filters(2019, 2020))  # no KS2 in either year
     assert none.n == 0 and none.pearson is None and "Too few districts" in none.finding
+
+
+def test_detectable_correlation_matches_scipy():
+    """The smallest |r| n districts could tell from zero: the t test's and the Fisher interval's
+    thresholds, the larger of the two; about 0.58 for 12."""
+    from stls import stats as own
+    for n in (5, 8, 12, 20, 40):
+        t = stats.t.ppf(0.975, n - 2)
+        assert own.t_quantile(0.05, n - 2) == pytest.approx(t, rel=1e-10)
+        expected = max(t / math.sqrt(n - 2 + t * t), math.tanh(1.959964 / math.sqrt(n - 3)))
+        assert assoc.detectable(n) == pytest.approx(expected, rel=1e-9)
+        # below that |r| SciPy never has both p < 0.05 and an interval excluding zero; above it, always
+        x = np.arange(n, dtype=float)
+        noise = np.tile([1.0, -1.0], n)[:n]
+        for k in np.linspace(0, 40, 801):
+            res = stats.pearsonr(x, x + k * noise)
+            low = res.confidence_interval(0.95).low
+            clear = res.pvalue < 0.05 and low > 0
+            if abs(abs(res.statistic) - assoc.detectable(n)) > 1e-6:
+                assert clear == (abs(res.statistic) > assoc.detectable(n)), (n, res.statistic)
+    assert f"{assoc.detectable(12):.2f}" == "0.58"
+
+
+CLAIMS = ("went with better outcomes", "went with worse outcomes")
+
+
+def _supported(x, y) -> int:
+    """Direction the data support, decided here with SciPy: Pearson's 95% interval excludes zero,
+    p < 0.05, and Spearman's ρ has the same sign."""
+    if len(x) < 4:
+        return 0
+    p = stats.pearsonr(x, y)
+    ci = p.confidence_interval(0.95)
+    if ci.low <= 0 <= ci.high or p.pvalue >= 0.05:
+        return 0
+    rho = stats.spearmanr(x, y).statistic
+    return int(np.sign(p.statistic)) if rho * p.statistic > 0 else 0
+
+
+def test_every_finding_says_only_what_its_interval_supports(demo_db):
+    """Every view × measure × outcome × year × SEN group: a direction is claimed exactly when SciPy's
+    interval supports it; disagreement in sign is reported; no-claim texts say so."""
+    claims = 0
+    for view in assoc.VIEWS:
+        for measure in ("ks2_rwm_expected", "ks4_attainment8", "ks4_em_grade5", "eyfs_gld", "phonics_y1"):
+            for outcome in assoc.OUTCOMES:
+                for group in ("sen_support", "ehc_plan"):
+                    for year in range(2016, 2026):
+                        o = assoc.Options(view=view, measure=measure, outcome=outcome, sen_group=group, year=year)
+                        res = assoc.analyse(demo_db, o, Filters(2016, 2025))
+                        pts = res.points.dropna(subset=["x", "y"])
+                        x, y = pts["x"].to_numpy(float), pts["y"].to_numpy(float)
+                        if res.pearson is None:
+                            assert not any(c in res.finding for c in CLAIMS) and "Too few" in res.headline
+                            continue
+                        sign = _supported(x, y)
+                        better = (sign > 0) == (outcome != "gap")
+                        claimed = [c for c in CLAIMS if c in res.headline]
+                        if sign:
+                            claims += 1
+                            assert claimed == [CLAIMS[0] if better else CLAIMS[1]], (o, res.headline)
+                            lo, hi = stats.pearsonr(x, y).confidence_interval(0.95)
+                            assert f"{lo:.2f} to {hi:.2f}" in res.headline
+                        else:
+                            assert claimed == [] and "no clear association" in res.headline, (o, res.headline)
+                            assert not any(c in res.finding for c in CLAIMS)
+                        disagree = stats.spearmanr(x, y).statistic * stats.pearsonr(x, y).statistic < 0
+                        assert ("disagree in sign" in res.finding) == disagree, o
+                        assert f"about {assoc.detectable(len(x)):.2f} or more" in res.finding
+    assert claims > 0   # the sweep reaches both kinds of text
+
+
+@pytest.mark.parametrize("year_to", [2018, 2022, 2023, 2024, 2025])
+def test_the_meeting_slide_claims_only_what_its_interval_supports(demo_db, year_to):
+    from stls import meeting
+    f = Filters(2016, year_to)
+    slide = meeting.slide(demo_db, f, (), 2)
+    res = assoc.analyse(demo_db, assoc.Options(), f)
+    pts = res.points.dropna(subset=["x", "y"])
+    sign = _supported(pts["x"].to_numpy(float), pts["y"].to_numpy(float))
+    said = " ".join([slide.title, *slide.bullets, slide.notes])
+    assert any(c in said for c in CLAIMS) == bool(sign), said
+    if not sign:
+        assert "no clear association" in slide.title

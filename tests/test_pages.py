@@ -98,10 +98,14 @@ def test_areas_of_need_index(app_env, demo_sql, need):
     assert index.loc["Kent", "Dissimilarity index (0–100)"] == f"{expected:.1f}"
 
 
-@pytest.mark.parametrize("view", ["same_year", "lag", "change"])
-def test_activity_and_outcomes_coefficients(app_env, demo_sql, view):
-    at = _open("pages/activity_and_outcomes.py", {"view": view, "outcome": "value", "year": "2023"})
-    y1, y0 = 2023, 2016
+@pytest.mark.parametrize("view, base", [("same_year", None), ("lag", None), ("change", None), ("change", 2016)])
+def test_activity_and_outcomes_coefficients(app_env, demo_sql, view, base):
+    """The change view's span starts at the tiered model (2022/23) unless the user chooses an
+    earlier year, and then the page warns that the span crosses the break."""
+    params = {"view": view, "outcome": "value", "year": "2023"} | ({"base": str(base)} if base else {})
+    at = _open("pages/activity_and_outcomes.py", params)
+    y1, y0 = 2023, base or 2022
+    assert any("crosses a break in 2022/23" in w.value for w in at.warning) == (base is not None)
     xs, ys = [], []
     for d in ref.DISTRICT_CODES:
         value = lambda y: demo_sql("SELECT value FROM attainment WHERE geography_code = ? AND academic_year = ? AND "

@@ -51,10 +51,14 @@ def association_controls(f: Filters) -> association.Options:
         years = [str(y) for y in f.years]
         year = _select("Outcome year (latest with data if not available)", "year", years, years[-1],
                        lambda y: ref.academic_year_label(int(y)))
+        bases = ["auto"] + [y for y in years if int(y) < int(year)]
+        base = _select("Change from", "base", bases, "auto",
+                       lambda y: "Earliest year with no break between" if y == "auto" else ref.academic_year_label(int(y)))
     if not types:
         st.info("Choose at least one activity type; showing all contacts meanwhile.")
         types = list(association.Options().activity_types)
-    return association.Options(tuple(types), per, measure, group, outcome, view, int(year), f.year_from)
+    return association.Options(tuple(types), per, measure, group, outcome, view, int(year),
+                               None if base == "auto" else int(base))
 
 
 def profile_link(f: Filters, code: str) -> str:

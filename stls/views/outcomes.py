@@ -13,7 +13,7 @@ MEASURE_GROUPS = ("sen_support", "ehc_plan", "all_sen")
 
 def scatter(res: association.Result, f: Filters) -> charts.Chart:
     o = res.options
-    title = res.finding.split(":")[0] if res.pearson else f"Too few districts with data for {res.period}"
+    title = res.headline
     fig = charts.scatter_chart(res.points, res.x_label, res.y_label, title, SOURCE, res.slope, res.intercept,
                                tuple(ref.DISTRICT_NAMES[d] for d in f.districts))
     table = pd.DataFrame({"District": res.points["name"],
@@ -37,8 +37,10 @@ def coefficients(res: association.Result) -> pd.DataFrame:
 
 
 def quadrants(res: association.Result) -> pd.DataFrame:
+    """Each district's change in activity and in outcome, the outcome's with its 95% margin."""
     p = res.points
-    fmt = lambda v: "[x]" if pd.isna(v) else f"{v:+.1f}"
+    fmt = lambda v, m: "[x]" if pd.isna(v) else f"{v:+.1f}" + ("" if pd.isna(m) else f" (±{m:.1f})")
     return pd.DataFrame({"District": p["name"], "Change in activity": disclosure.cells(p["activity_change"], p["change_hidden"], "{:+.1f}".format),
-                         "Change in outcome": p["outcome_change"].map(fmt), "Quadrant": p["quadrant"]}) \
+                         "Change in outcome (95% margin)": [fmt(v, m) for v, m in zip(p["outcome_change"], p["outcome_margin"])],
+                         "Quadrant": p["quadrant"]}) \
         .sort_values(["Quadrant", "District"]).reset_index(drop=True)
