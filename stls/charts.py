@@ -42,6 +42,7 @@ class Chart:
     alt: str
     table: pd.DataFrame   # the table alternative, as displayed (strings, symbols)
     title: str
+    caption: str = ""     # shown under the chart: the method, where the reader needs it
 
 
 class _Prebuilt(go.Figure):
@@ -258,7 +259,9 @@ def spc_chart(frame: pd.DataFrame, title: str, source: str, y_title: str, polari
 
 
 def funnel_chart(points: pd.DataFrame, curve: pd.DataFrame, kent: float, title: str, source: str,
-                 y_title: str, highlight: str | None = None) -> Figure:
+                 y_title: str, highlight: str | None = None, unit: str = "percent") -> Figure:
+    """District results against cohort size; ``unit`` 'percent' or 'score' (points)."""
+    suffix = "%" if unit == "percent" else " points"
     cohort = values(curve["cohort"])
     traces = [dict(type="scatter", x=cohort, y=values(curve[col]), mode="lines", name=name, legendgroup=name,
                    showlegend=col.startswith("upper"), hoverinfo="skip", line=dict(color="#505A5F", dash=dash, width=1.5))
@@ -270,10 +273,10 @@ def funnel_chart(points: pd.DataFrame, curve: pd.DataFrame, kent: float, title: 
                        name="Districts", text=labels, textposition="top center", textfont=dict(size=13),
                        customdata=values(points["name"]),
                        marker=dict(size=11, color=colours, line=dict(color="#0B0C0C", width=1)),
-                       hovertemplate="%{customdata}: %{y:.1f}% of %{x:,} pupils<extra></extra>"))
+                       hovertemplate="%{customdata}: %{y:.1f}" + suffix + ", %{x:,} pupils<extra></extra>"))
     kent = float(kent)
     return figure(traces, title, source, height=480, shapes=[hline(kent, KENT_LINE, "solid", 2)],
-                  annotations=[label(f"Kent {kent:.1f}%", x=1, xref="x domain", y=kent, yref="y", xanchor="right",
+                  annotations=[label(f"Kent {kent:.1f}{suffix}", x=1, xref="x domain", y=kent, yref="y", xanchor="right",
                                      size=15, colour="#0B0C0C")],
                   xaxis=axis("Pupils in the cohort"), yaxis=axis(y_title))
 

@@ -84,6 +84,8 @@ def chart(c: Chart, key: str, caption: str = "", selectable: bool = False):
     event = st.plotly_chart(charts.plotly_figure(c.figure), key=key, alt=c.alt, theme=None, config={"displaylogo": False},
                             on_select="rerun" if selectable else "ignore",
                             selection_mode="points" if selectable else ("points", "box", "lasso"))
+    if c.caption:
+        st.caption(c.caption)
     with st.expander("Table alternative for this chart"):
         table(c.table, c.title, caption, key)
     return event

@@ -220,15 +220,15 @@ def funnel_view(db, code: str | None, measure: str, group: str, year: int) -> ch
              else "Every district shown lies within Kent's 99.8% limits" if hidden.any()
              else "Every district lies within Kent's 99.8% limits") + f" ({ref.academic_year_label(year)})"
     name = ref.DISTRICT_NAMES.get(code) if code else None
-    fig = charts.funnel_chart(pts, fn.curve, fn.kent, title, OUTCOME_SOURCE, y_label, name)
-    limits = lambda lo, hi: ["[c]" if h else f"{a:.1f}% to {b:.1f}%" for a, b, h in zip(pts[lo], pts[hi], hidden)]
+    fig = charts.funnel_chart(pts, fn.curve, fn.kent, title, OUTCOME_SOURCE, y_label, name, fn.unit)
+    limits = lambda lo, hi: ["[c]" if h else f"{fn.fmt(a)} to {fn.fmt(b)}" for a, b, h in zip(pts[lo], pts[hi], hidden)]
     table = pd.DataFrame({"District": pts["name"], "Pupils": disclosure.cells(pts["cohort"], hidden),
-                          "Value": disclosure.cells(pts["value"], hidden, "{:.1f}%".format),
+                          "Value": disclosure.cells(pts["value"], hidden, fn.fmt),
                           "95% limits": limits("lower_95", "upper_95"), "99.8% limits": limits("lower_998", "upper_998"),
                           "Position": pts["position"]})
     alt = (f"Funnel plot of {label} for {ref.SEN_GROUPS[group]} pupils in Kent's 12 districts against cohort size, "
-           f"with 95% and 99.8% limits around Kent's {fn.kent:.1f}%. {title}.")
-    return charts.Chart(fig, alt, table, title)
+           f"with 95% and 99.8% limits around Kent's {fn.fmt(fn.kent)}. {title}. {fn.method}")
+    return charts.Chart(fig, alt, table, title, caption=fn.method)
 
 
 def latest_outcome_year(db, measure: str, up_to: int) -> int | None:
