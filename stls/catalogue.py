@@ -152,6 +152,12 @@ class Kpi(BaseModel):
         return self.target is not None
 
     @property
+    def from_tracker(self) -> bool:
+        """Counted from the activity tracker (so a month with no return leaves activity out)."""
+        return self.compute.kind in ("activity_count", "activity_rate", "cost_per_activity", "need_alignment",
+                                     "settings_reached")
+
+    @property
     def child_level_components(self) -> tuple[str, ...]:
         """Components that count children (disclosure control applies to them)."""
         c = self.compute

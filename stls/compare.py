@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -100,6 +100,25 @@ class Headline:
     note: str = ""                    # the chosen filters the figure does not honour, in words
     trend: tuple[float, ...] = field(default=(), repr=False, compare=False)   # each period, NaN for gaps
     trend_years: tuple[int, ...] = field(default=(), repr=False, compare=False)  # the academic year of each
+    previous_year: int | None = None
+    not_returned: tuple[str, ...] = ()           # district-months with no tracker return in the value's period
+    previous_not_returned: tuple[str, ...] = ()  # ... and in the previous period's
+
+    @property
+    def incomplete(self) -> bool:
+        """The value counts a period in which some district made no tracker return."""
+        return bool(self.not_returned)
+
+    @property
+    def change_incomplete(self) -> bool:
+        return bool(self.not_returned or self.previous_not_returned)
+
+    @property
+    def returns_note(self) -> str:
+        """'2023/24 is incomplete: no tracker return from Dover, Mar 2024', for each period shown."""
+        return "; ".join(f"{label} is incomplete: no tracker return from {', '.join(gaps)}"
+                         for label, gaps in ((self.label, self.not_returned), (self.previous_label, self.previous_not_returned))
+                         if gaps)
 
     @property
     def spark(self) -> tuple[float, ...]:
@@ -223,8 +242,31 @@ def _from_arrays(kpi: Kpi, periods: list, values: np.ndarray, suppressed: np.nda
         kpi, year, period_label(kpi, year, cut), value, pick(prev),
         period_label(kpi, prev_year, cut) if prev_year is not None else None,
         rag=rag(kpi, value), suppressed=bool(suppressed[last]), trend=tuple(values.tolist()),
-        trend_years=tuple(ref.academic_year_start(p) for p in periods),
+        trend_years=tuple(ref.academic_year_start(p) for p in periods), previous_year=prev_year,
         note="; ".join(f.not_applied(kpi.compute.kind)))
+
+
+def not_returned_in(db, districts, months) -> tuple[str, ...]:
+    """'Dover, Mar 2024' for each of these districts' months with no tracker return
+    (``queries.not_returned``), in month order."""
+    gaps = queries.not_returned(db)
+    if gaps.empty:
+        return ()
+    months, districts = set(months), set(districts)
+    return tuple(f"{ref.DISTRICT_NAMES[d]}, {m:%b %Y}" for d, m in zip(gaps["district"], gaps["month"])
+                 if d in districts and m in months)
+
+
+def _with_returns(db, h: Headline, districts, upto: int, f: Filters) -> Headline:
+    """A tracker KPI's headline with the months its value and its previous value leave out."""
+    if not h.kpi.from_tracker or h.year is None:
+        return h
+    cut = upto if h.year == f.year_to else 11   # the previous period is cut to the same months
+    missing = not_returned_in(db, districts, year_months(h.year, cut))
+    before = not_returned_in(db, districts, year_months(h.previous_year, cut)) if h.previous_year is not None else ()
+    if not (missing or before):
+        return h
+    return replace(h, not_returned=missing, previous_not_returned=before)
 
 
 def _not_recorded(kpi: Kpi) -> Headline:
@@ -295,12 +337,13 @@ def _headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = N
             assert combined is not None
             if combined.empty:
                 return Headline(kpi, None, "no data", None, None, None)
-            return _from_arrays(kpi, combined["period"].tolist(), combined["value"].to_numpy(float),
-                                selection_hidden, f, upto)
+            return _with_returns(db, _from_arrays(kpi, combined["period"].tolist(), combined["value"].to_numpy(float),
+                                                  selection_hidden, f, upto), selection, upto, f)
         periods, values, rows = chosen.arrays(geo)
         if not len(periods):
             return Headline(kpi, None, "no data", None, None, None)
-        return _from_arrays(kpi, periods, values, hidden[rows], f, upto)
+        districts = ref.DISTRICT_CODES if geo == ref.KENT_CODE else (geo,)
+        return _with_returns(db, _from_arrays(kpi, periods, values, hidden[rows], f, upto), districts, upto, f)
     return Headlines(make, geos + ([SELECTION] if selection else []))
 
 

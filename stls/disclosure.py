@@ -18,7 +18,7 @@ import pandas as pd
 
 SYMBOLS = {
     "[c]": "confidential: fewer than {t} children, or a figure that would reveal one",
-    "[x]": "not available (for example, no assessments that year)",
+    "[x]": "not available (for example, no assessments that year, or a month with no tracker return)",
     "[z]": "not applicable",
     "[low]": "rounds to zero",
     "[u]": "low reliability",

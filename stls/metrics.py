@@ -299,7 +299,7 @@ def _every_combination(db, kpi_id: str, f: Filters, grain: str, upto: int) -> Sp
     kpi = catalogue.get(kpi_id)
     if kpi.compute.kind in ACTIVITY_KINDS and grain != "rolling_12":
         return _activity_every_combination(db, grain, f, upto)[kpi_id]
-    return _series_from_components(kpi, _components_split(db, kpi, grain, f, upto), grain)
+    return _series_from_components(db, kpi, _components_split(db, kpi, grain, f, upto), grain)
 
 
 class Split:
@@ -362,7 +362,7 @@ def _runs(*keys: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.r_[True, new])
 
 
-def _series_from_components(kpi: Kpi, comps: pd.DataFrame, grain: str) -> Split:
+def _series_from_components(db, kpi: Kpi, comps: pd.DataFrame, grain: str) -> Split:
     """Series per combination and geography from one KPI's components: districts straight from
     their rows; Kent from its stored row or the districts' sum; one vectorised ``finish`` gives
     every value."""
@@ -384,6 +384,8 @@ def _series_from_components(kpi: Kpi, comps: pd.DataFrame, grain: str) -> Split:
         frame = pd.concat([_rolling(p.drop(columns=where[:3])).assign(need_key=k[0], phase_key=k[1], geography_code=k[2])
                            for k, p in frame.groupby(where[:3])], ignore_index=True)
     frame["value"] = finish(kpi, frame)
+    if kpi.from_tracker:
+        frame["value"] = frame["value"].mask(not_returned_rows(db, frame, grain))
     return Split(frame.sort_values(where, kind="stable"), geographies)
 
 
@@ -396,16 +398,29 @@ def _activity_every_combination(db, grain: str, f: Filters, upto: int) -> dict[s
     """
     block, ids = _activity_block(db, grain, f, upto)
     geographies = list(ref.DISTRICT_CODES) + [ref.KENT_CODE]
+    gap = not_returned_rows(db, block, grain)
     out = {}
     for kpi_id in ids:
         kpi = catalogue.get(kpi_id)
         cols = {k: k for k in KEYS} | {"geography_code": "geography_code", "period": "period", f"n_{kpi_id}": "n"}
         if kpi.compute.kind == "activity_rate":
             cols[f"pupils_{kpi.compute.per_100}"] = "pupils"
-        body = block.loc[block[f"p_{kpi_id}"].to_numpy(bool), list(cols)].rename(columns=cols)
-        body["value"] = finish(kpi, body)
+        keep = block[f"p_{kpi_id}"].to_numpy(bool)
+        body = block.loc[keep, list(cols)].rename(columns=cols)
+        body["value"] = finish(kpi, body).mask(gap[keep])
         out[kpi_id] = Split(body, geographies)
     return out
+
+
+def not_returned_rows(db, frame: pd.DataFrame, grain: str) -> np.ndarray:
+    """Which rows of a monthly district series are months the district made no tracker return
+    (``queries.not_returned``): their value is not a zero but unknown, so NaN (shown as [x]).
+    Totals over them (a year, Kent's month) keep their value and are flagged by ``compare``."""
+    gaps = queries.not_returned(db)
+    if grain != "month" or gaps.empty or frame.empty:
+        return np.zeros(len(frame), dtype=bool)
+    rows = pd.MultiIndex.from_arrays([frame["geography_code"].to_numpy(), frame["period"].to_numpy()])
+    return np.asarray(rows.isin(list(zip(gaps["district"], gaps["month"]))), dtype=bool)
 
 
 def combine(kpi: Kpi, chosen: Selection, districts: tuple[str, ...]) -> pd.DataFrame:

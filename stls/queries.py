@@ -320,6 +320,24 @@ def activity_by_district_month(db) -> pd.DataFrame:
                        FROM activity_monthly GROUP BY ALL""")
 
 
+@memoised
+def not_returned(db) -> pd.DataFrame:
+    """District-months with no tracker return: between the first and the last month the tracker
+    holds, a month in which a district recorded no activity of any type (not even in August, when
+    every district records some). The single definition: the figures show such a month as [x]
+    and flag any total that includes it; the Data page's completeness check marks the same cells.
+    Columns: district (code), month (date), sorted."""
+    return db.query("""
+        WITH span AS (SELECT min(month) AS first, max(month) AS last FROM activity_monthly),
+        months AS (SELECT unnest(generate_series(first, last, INTERVAL 1 MONTH))::DATE AS month FROM span
+                   WHERE first IS NOT NULL),
+        held AS (SELECT DISTINCT district_code, month FROM activity_monthly)
+        SELECT d.code::VARCHAR AS district, m.month
+        FROM districts d CROSS JOIN months m
+        ANTI JOIN held h ON h.district_code = d.code AND h.month = m.month
+        ORDER BY m.month, d.code""")
+
+
 # --- reads the loader makes of the database it loads into (stls/ingest/load.py) -------------
 
 def rows_in_scope(db, table: str, where: str, params: dict) -> tuple[int, list[int]]:

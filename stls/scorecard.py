@@ -18,7 +18,8 @@ from stls.filters import Filters
 from stls.memo import memoised
 
 COLUMNS = ["id", "label", "theme", "period", "value", "target", "rag", "previous_period", "previous",
-           "change", "kent", "england", "direction", "variation", "assurance", "filters_not_applied"]
+           "change", "kent", "england", "direction", "variation", "assurance", "filters_not_applied", "not_returned"]
+INCOMPLETE = " (incomplete)"   # a figure over a period with a month not returned ("not_returned" says which)
 
 
 def spc_series(db, kpi: Kpi, f: Filters) -> tuple[list, np.ndarray]:
@@ -119,9 +120,10 @@ def line(db, kpi: Kpi, f: Filters, extent: dict, with_spc: bool = True) -> Line:
     fields = {
         "id": kpi.id, "label": kpi.label, "theme": kpi.theme.value, "period": h.label,
         "value": h.display, "target": kpi.fmt(kpi.target) if kpi.has_rag else "[z]",
-        "rag": h.rag or ("[z]" if not kpi.has_rag else "[x]"),
+        "rag": (h.rag + (INCOMPLETE if h.incomplete else "")) if h.rag else ("[z]" if not kpi.has_rag else "[x]"),
         "previous_period": h.previous_label or "[x]", "previous": kpi.fmt(h.previous),
-        "change": kpi.fmt_change(h.change, h.previous) or "[x]",
+        "change": (change + (INCOMPLETE if h.change_incomplete else "")) if (change := kpi.fmt_change(h.change, h.previous))
+        else "[x]",
         "kent": kent.display if same_year else "[x]",
         "england": kpi.fmt(_england(db, kpi, f, h.year)) if attainment else "[z]",
         "direction": h.direction,
@@ -130,6 +132,7 @@ def line(db, kpi: Kpi, f: Filters, extent: dict, with_spc: bool = True) -> Line:
         "variation": spc.VARIATION_TEXT[s.variation] if s else "[x]",
         "assurance": ("[z]" if not kpi.has_rag else spc.ASSURANCE_TEXT.get(s.assurance, "[x]") if s else "[x]"),
         "filters_not_applied": h.note,
+        "not_returned": "; ".join(h.not_returned + tuple(f"{m} (previous period)" for m in h.previous_not_returned)),
     }
     return Line(kpi, h, s, fields)
 

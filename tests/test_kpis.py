@@ -2,6 +2,7 @@
 import datetime as dt
 from fractions import Fraction
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -249,8 +250,10 @@ def test_scorecard_line_with_kent_and_england(tiny):
 
 
 def test_activity_months_zero_filled_for_districts_and_gaps_left_as_gaps(tiny):
-    """Worked by hand from ACTIVITY: a month with a referral anywhere gives every district a
-    value (0 where it had none); a month with no referral at all is no row (a gap, not a 0)."""
+    """Worked by hand from ACTIVITY: a month with a referral anywhere gives every district that
+    made a tracker return that month a value (0 where it had no referral); a district with no
+    record of any kind that month made no return, so its value is unknown (NaN, shown [x]), not
+    0; a month with no referral at all is no row (a gap)."""
     f = Filters(2022, 2023)
 
     def months(geo, **cut):
@@ -259,15 +262,54 @@ def test_activity_months_zero_filled_for_districts_and_gaps_left_as_gaps(tiny):
     ashford, swale, kent = months(ASHFORD), months(SWALE), months(KENT)
     assert list(kent) == [dt.date(2022, 10, 1), dt.date(2023, 9, 1), dt.date(2023, 10, 1), dt.date(2023, 11, 1),
                           dt.date(2024, 1, 1)]
-    assert (ashford[dt.date(2022, 10, 1)], swale[dt.date(2022, 10, 1)], kent[dt.date(2022, 10, 1)]) == (1, 0, 1)
+    assert (ashford[dt.date(2022, 10, 1)], kent[dt.date(2022, 10, 1)]) == (1, 1)
+    assert np.isnan(swale[dt.date(2022, 10, 1)])                  # Swale recorded nothing in Oct 2022
     assert (ashford[dt.date(2023, 9, 1)], swale[dt.date(2023, 9, 1)], kent[dt.date(2023, 9, 1)]) == (1, 3, 4)
     assert ashford[dt.date(2023, 11, 1)] == 1                     # the PD team's referral counts for Ashford
     assert dt.date(2023, 12, 1) not in kent                       # no referral anywhere: a gap
-    semh = months(SWALE, need="SEMH")
-    assert semh == {dt.date(2024, 1, 1): 0}                       # Ashford's 2 SEMH referrals; Swale none
+    assert months(ASHFORD, need="SEMH") == {dt.date(2024, 1, 1): 2}
+    semh = months(SWALE, need="SEMH")                             # Swale recorded nothing in Jan 2024
+    assert list(semh) == [dt.date(2024, 1, 1)] and np.isnan(semh[dt.date(2024, 1, 1)])
     assert months(KENT, phase="early_years") == {dt.date(2023, 9, 1): 3}   # Swale's 3 only
 
 
+
+
+def test_months_not_returned_by_hand(tiny):
+    """Worked by hand from ACTIVITY: the tracker spans Oct 2022 to Jul 2024. Ashford recorded
+    something in Oct 2022, Sep, Oct, Nov 2023 and Jan 2024; Swale in Sep 2023, Feb and Jul 2024;
+    the other ten districts never. Every other district-month of the span made no return."""
+    gaps = queries.not_returned(tiny)
+    months = pd.date_range("2022-10-01", "2024-07-01", freq="MS").date
+    held = {ASHFORD: {dt.date(2022, 10, 1), dt.date(2023, 9, 1), dt.date(2023, 10, 1), dt.date(2023, 11, 1),
+                      dt.date(2024, 1, 1)},
+            SWALE: {dt.date(2023, 9, 1), dt.date(2024, 2, 1), dt.date(2024, 7, 1)}}
+    expected = {(d, m) for d in ref.DISTRICT_CODES for m in months if m not in held.get(d, set())}
+    assert set(zip(gaps["district"], gaps["month"])) == expected and len(gaps) == 12 * 22 - 8
+    # Ashford's 2023/24 referrals (5, hidden: Kent's 8 less them is Swale's 3) leave out Dec 2023
+    # and Feb to Jul 2024; its 2022/23 (1, compared over the same Sep–Jul) every month of the span
+    # but Oct 2022 (Nov 2022 to Jul 2023)
+    h = compare.headline(tiny, "referrals", Filters(2022, 2023, (ASHFORD,)))
+    assert h.year == 2023 and h.suppressed and h.not_returned == tuple(
+        f"Ashford, {m}" for m in ("Dec 2023", "Feb 2024", "Mar 2024", "Apr 2024", "May 2024", "Jun 2024", "Jul 2024"))
+    assert h.previous_not_returned == tuple(f"Ashford, {m:%b %Y}" for m in pd.date_range("2022-11-01", "2023-07-01", freq="MS"))
+    assert h.incomplete and h.change_incomplete
+    row = scorecard.row(tiny, catalogue.get("referrals"), Filters(2022, 2023, (ASHFORD,)), queries.data_extent(tiny))
+    assert row["not_returned"].startswith("Ashford, Dec 2023; Ashford, Feb 2024; ")
+    assert "Ashford, Nov 2022 (previous period)" in row["not_returned"] and "Aug 2023" not in row["not_returned"]
+    # Swale's training (5 sessions, Feb and Jul 2024) leaves out Oct 2023 to Jan 2024 and Mar to Jun 2024
+    t = compare.headline(tiny, "training_sessions", Filters(2023, 2023, (SWALE,)))
+    assert t.value == 5 and t.not_returned == tuple(
+        f"Swale, {m}" for m in ("Oct 2023", "Nov 2023", "Dec 2023", "Jan 2024", "Mar 2024", "Apr 2024", "May 2024", "Jun 2024"))
+    # Kent's year counts every district's months: all 12 × 11 (Sep–Jul) but the 7 returns of
+    # 2023/24 (Ashford's 4, Swale's 3)
+    kent = compare.headline(tiny, "referrals", Filters(2022, 2023))
+    assert kent.value == 8 and len(kent.not_returned) == 12 * 11 - 7
+    # attainment is not from the tracker: never flagged
+    assert compare.headline(tiny, "ks2_rwm_sen_support", Filters(2022, 2023, (SWALE,))).not_returned == ()
+    # the monthly series: Swale's months without a return are NaN, its returned months numbers
+    periods, values, _ = metrics.selection(tiny, "training_sessions", Filters(2023, 2023), "month").arrays(SWALE)
+    assert dict(zip(periods, values)) == {dt.date(2024, 2, 1): 4, dt.date(2024, 7, 1): 1}
 
 
 def test_several_districts_are_their_components_summed_and_gated_with_the_others(tiny):

@@ -37,7 +37,7 @@ def kpi_card(h: Headline) -> None:
     change = kpi.fmt_change(h.change, h.previous)
     st.metric(kpi.short_label or kpi.label, h.display, delta=change, delta_color=colour, border=True,
               help=kpi.description, chart_data=[round(v, 2) for v in h.spark] or None,
-              delta_description=f"on {h.previous_label}" if change else None)
+              delta_description=(f"on {h.previous_label}" + (" (incomplete)" if h.change_incomplete else "")) if change else None)
     if kpi.short_label:
         st.caption(kpi.label)
     target = f" · target {kpi.fmt(kpi.target)}" if kpi.has_rag else ""
@@ -45,6 +45,8 @@ def kpi_card(h: Headline) -> None:
     st.markdown(f":small[{h.label} · {rag_badge(h.rag)}{target} · trend: {h.direction.lower()}]")
     if h.note:
         st.caption(f"Filter not applied: {h.note}.")
+    if h.returns_note:
+        st.markdown(f":small[{h.returns_note}.]")
 
 
 def symbol_key(symbols: set[str]) -> None:

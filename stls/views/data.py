@@ -72,13 +72,20 @@ def completeness(db, last_months: int = 36) -> charts.Chart:
     term = [m for m in months if m.month != 8]
     usual = wide[term].median(axis=1).replace(0, np.nan)
     share = wide.div(usual, axis=0) * 100
-    flags = (wide == 0) | ((share < LOW * 100) & np.array([m.month != 8 for m in months]))
+    # not returned: the same district-months the figures show as [x] (queries.not_returned)
+    gaps = queries.not_returned(db)
+    missing = pd.DataFrame(False, index=wide.index, columns=wide.columns)
+    for d, m in zip(gaps["district"], gaps["month"]):
+        if m in missing.columns:
+            missing.at[d, m] = True
+    low = (share < LOW * 100) & np.array([m.month != 8 for m in months]) & ~missing
     names = [ref.DISTRICT_NAMES[d] for d in wide.index]
     labels = [f"{m:%b %y}" for m in months]
-    text = np.where(wide.to_numpy() == 0, "none", np.where(flags.to_numpy(), "low", ""))
-    n_flags = int(flags.to_numpy().sum() - (wide[[m for m in months if m.month == 8]] == 0).to_numpy().sum())
-    title = (f"{n_flags} district-months in the last {last_months} look missing or unusually low" if n_flags
-             else f"No missing or unusually low months in the last {last_months} (August is the school holiday)")
+    text = np.where(missing.to_numpy(), "[x]", np.where(low.to_numpy(), "low", ""))
+    n_missing, n_low = int(missing.to_numpy().sum()), int(low.to_numpy().sum())
+    title = (f"In the last {last_months} months, {n_missing} district-month{'s' if n_missing != 1 else ''} not returned "
+             f"and {n_low} unusually low" if n_missing or n_low
+             else f"Every district returned every month of the last {last_months}, none unusually low")
     # a district-month of 1 to 4 activities may be 1 to 4 children (referrals are among them):
     # hidden as [c] in the table, unshaded and unlabelled in the heat map (no totals are shown)
     gate = disclosure.Gate()
@@ -92,10 +99,11 @@ def completeness(db, last_months: int = 36) -> charts.Chart:
     shaded = np.where(small, np.nan, share.clip(upper=150).to_numpy(dtype=float))
     fig = charts.heatmap(shaded, labels, names, text, title,
                          "Import log · STLS activity tracker", labels[::3])
-    table = wide.astype(int).astype(str).where(~flags, wide.astype(int).astype(str) + " (flagged)").mask(small, "[c]")
+    table = wide.astype(int).astype(str).where(~low, wide.astype(int).astype(str) + " (low)") \
+        .mask(small, "[c]").mask(missing, "[x]")
     table.columns = labels
     table.insert(0, "District", names)
     alt = (f"Heat map of monthly activity for each of the 12 districts over the last {last_months} months, shaded by "
-           f"the share of the district's usual term-time month; missing months are marked 'none' and months under "
-           f"{LOW:.0%} of usual 'low'. {title}.")
+           f"the share of the district's usual term-time month; months with no tracker return are marked [x] and "
+           f"months under {LOW:.0%} of usual 'low'. {title}.")
     return charts.Chart(fig, alt, table.reset_index(drop=True), title)

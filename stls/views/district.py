@@ -39,9 +39,9 @@ def profile_activity(db, f: Filters, code: str, activity_type: str) -> ProfileAc
     gate = disclosure.Gate()
     child = activity_type in catalogue.CHILD_LEVEL_TYPES
     months = list(frame["month"])
-    if child:
+    if child:   # a month not returned recorded nothing: a known zero to anyone reading the [x]
         for m, v in zip(months, frame["activities"]):
-            gate.count(("month", m), [(activity_type, m)], float(v))
+            gate.count(("month", m), [(activity_type, m)], 0.0 if v != v else float(v))
     extent = queries.data_extent(db)
     upto = compare.months_covered(extent, f.year_to)
     cards = {}
@@ -74,10 +74,20 @@ def _has_month(frame: pd.DataFrame, month) -> bool:
 
 
 def _spc_months(db, f: Filters, code: str, activity_type: str) -> pd.DataFrame:
+    """The district's term-time months of one activity type, with each month it made no tracker
+    return as a row of NaN (shown [x]: unknown, not none)."""
     frame = _monthly_by_district(db, metrics.all_years(db, f.with_(districts=())))
     low, high = f.dates
-    return frame[(frame["district_code"] == code) & (frame["activity_type"] == activity_type) & frame["term_time"]
+    mine = frame[(frame["district_code"] == code) & (frame["activity_type"] == activity_type) & frame["term_time"]
                  & (frame["month"] >= low) & (frame["month"] < high)]
+    gaps = queries.not_returned(db)
+    gaps = [m for d, m in zip(gaps["district"], gaps["month"]) if d == code and low <= m < high and m.month != 8]
+    if not gaps:
+        return mine
+    extra = pd.DataFrame({"month": gaps, "district_code": code, "activity_type": activity_type,
+                          "activities": float("nan"), "term_time": True})
+    return pd.concat([mine, extra[list(mine.columns)]], ignore_index=True).sort_values("month", kind="stable") \
+        .reset_index(drop=True)
 
 
 def _spc_chart(frame: pd.DataFrame, f: Filters, code: str, activity_type: str, hidden: np.ndarray) -> charts.Chart:
@@ -92,11 +102,14 @@ def _spc_chart(frame: pd.DataFrame, f: Filters, code: str, activity_type: str, h
     fig = charts.spc_chart(res.frame, title, "KCC STLS activity tracker · " + f.with_(districts=(code,)).caption(),
                            f"{label} per month", "demand")
     table = pd.DataFrame({"Month": [m.strftime("%b %Y") for m in frame["month"]],
-                          label: disclosure.cells(frame["activities"], hidden)})
+                          label: ["[x]" if v != v else c
+                                  for v, c in zip(frame["activities"], disclosure.cells(frame["activities"], hidden))]})
     res_specials = int(res.frame["special"].sum()) if len(res.frame) else 0
     alt = (f"Control chart of monthly {label.lower()} in {name}, September to July each year, with the mean and "
            f"process limits recalculated at each service change; {res_specials} months show special cause variation.")
-    return charts.Chart(fig, alt, table, title)
+    gaps = [m.strftime("%b %Y") for m, v in zip(frame["month"], frame["activities"]) if v != v]
+    note = f"No tracker return from {name} in {', '.join(gaps)} (shown as [x], left out of the limits)." if gaps else ""
+    return charts.Chart(fig, alt + (f" {note}" if note else ""), table, title, caption=note)
 
 
 @memoised

@@ -67,8 +67,19 @@ def page(db, f: Filters, types: tuple[str, ...] = DEFAULT_TYPES) -> OverviewPage
     hidden = gate.hidden()
     for i, years in card_years.items():
         cards[i] = _protect_card(cards[i], years, {y for y in years if ("card", i, y) in hidden})
-    monthly = _monthly_chart(raw, f, types, hidden, ("title",) in hidden) if raw is not None else None
+    monthly = _monthly_chart(raw, f, types, hidden, ("title",) in hidden, _gaps(db, f, months)) if raw is not None else None
     return OverviewPage(cards, monthly)
+
+
+def _gaps(db, f: Filters, months) -> dict:
+    """Month → names of the chosen districts (all 12 for Kent) that made no tracker return."""
+    chosen = set(f.districts or ref.DISTRICT_CODES)
+    gaps = queries.not_returned(db)
+    out: dict = {}
+    for d, m in zip(gaps["district"], gaps["month"]):
+        if d in chosen and m in set(months):
+            out.setdefault(m, []).append(ref.DISTRICT_NAMES[d])
+    return out
 
 
 def _protect_card(h: compare.Headline, years: list[int], hidden: set[int]) -> compare.Headline:
@@ -102,20 +113,32 @@ def _monthly_wide(db, f: Filters, types: tuple[str, ...]) -> pd.DataFrame:
     """Months × chosen activity types: every month with any of them, each type 0 where it had none."""
     raw = queries.monthly_activity_by_type(db, f)
     raw = raw[raw["activity_type"].isin(types)]
+    months = set(raw["month"])
+    gaps = queries.not_returned(db)   # a month the chosen districts made no return has no row: keep it (as 0 here)
+    low, high = f.dates
+    months |= {m for d, m in zip(gaps["district"], gaps["month"]) if low <= m < high and (not f.districts or d in f.districts)}
     wide = raw.pivot(index="month", columns="activity_type", values="activities") \
-        .reindex(index=sorted(raw["month"].unique()), columns=list(types)).fillna(0)
+        .reindex(index=sorted(months), columns=list(types)).fillna(0)
     wide.columns.name = "activity_type"
     return wide
 
 
-def _monthly_chart(wide: pd.DataFrame, f: Filters, types: tuple[str, ...], hidden: set, title_hidden: bool) -> charts.Chart:
+def _monthly_chart(wide: pd.DataFrame, f: Filters, types: tuple[str, ...], hidden: set, title_hidden: bool,
+                   gaps: dict) -> charts.Chart:
+    """The months as lines and a table. A month every chosen district left unreturned is [x]
+    (unknown, not none); a month some left unreturned is shown and flagged in 'Not returned'."""
     numeric = wide.copy()
+    everyone = len(f.districts or ref.DISTRICT_CODES)
+    absent = np.array([len(gaps.get(m, ())) == everyone for m in wide.index], dtype=bool)
     for t in types:
         mask = np.array([("month", t, m) in hidden for m in wide.index], dtype=bool)
-        numeric[t] = numeric[t].mask(mask)
+        numeric[t] = numeric[t].mask(mask | absent)
     table = pd.DataFrame({"Month": pd.to_datetime(wide.index).strftime("%b %Y")})
     for t in types:
-        table[ref.ACTIVITY_LABELS[t]] = disclosure.cells(numeric[t], numeric[t].isna().to_numpy())
+        cells = disclosure.cells(numeric[t], numeric[t].isna().to_numpy())
+        table[ref.ACTIVITY_LABELS[t]] = ["[x]" if a else c for a, c in zip(absent, cells)]
+    if gaps:
+        table["Not returned"] = [", ".join(gaps.get(m, ())) for m in wide.index]
     long = numeric.reset_index().melt(id_vars="month", var_name="activity_type", value_name="value")
     long["series"] = long["activity_type"].map(ref.ACTIVITY_LABELS)
     first = ref.ACTIVITY_LABELS[types[0]] if types else "Activity"
@@ -124,7 +147,11 @@ def _monthly_chart(wide: pd.DataFrame, f: Filters, types: tuple[str, ...], hidde
     alt = (f"Line chart of monthly STLS activity by type ({', '.join(ref.ACTIVITY_LABELS[t] for t in types)}) "
            f"for {f.caption()}. {title}. August is near zero each year (school holidays); "
            f"spring 2020 dips (first lockdown). {charts.REGIME_NOTE}")
-    return charts.Chart(fig, alt, table, title)
+    note = "; ".join(f"{m:%b %Y}, {', '.join(names)}" for m, names in sorted(gaps.items()))
+    if note:
+        note = (f"No tracker return: {note}. A month no chosen district returned is [x]; a month's total over "
+                "several districts leaves out those that did not return.")
+    return charts.Chart(fig, alt + (f" {note}" if note else ""), table, title, caption=note)
 
 
 def district_comparison(db, f: Filters, kpi_id: str) -> charts.Chart:

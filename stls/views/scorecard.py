@@ -38,15 +38,25 @@ def theme_tables(db, f: Filters) -> dict[str, pd.DataFrame]:
             r, s = ln.fields, ln.spc
             rows.append({
                 "Indicator": r["label"], "Period": r["period"], "Value": r["value"], "Target": r["target"],
-                "RAG": icon(RAG_ICON, ln.headline.rag, r["rag"]), "Change": r["change"], "Trend": r["direction"],
+                "RAG": rag_cell(ln), "Change": r["change"], "Trend": r["direction"],
                 "Variation": icon(VARIATION_ICON, s.variation if s else None, r["variation"]),
                 "Assurance": icon(ASSURANCE_ICON, s.assurance if s else None, r["assurance"]),
                 "Trend line": [round(v, 2) for v in ln.headline.spark],
-                "Filters not applied": r["filters_not_applied"],
+                "Filters not applied": r["filters_not_applied"], "Not returned": r["not_returned"],
             })
-        table = pd.DataFrame(rows)
-        out[theme] = table if table["Filters not applied"].astype(bool).any() else table.drop(columns="Filters not applied")
+        out[theme] = only_saying(pd.DataFrame(rows), "Filters not applied", "Not returned")
     return out
+
+
+def rag_cell(ln: scorecard.Line) -> str:
+    """The RAG as icon and word, flagged when its period has a month not returned."""
+    h = ln.headline
+    return icon(RAG_ICON, h.rag, ln.fields["rag"]) + (scorecard.INCOMPLETE if h.rag and h.incomplete else "")
+
+
+def only_saying(table: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """The table without those of ``columns`` that are empty on every row."""
+    return table.drop(columns=[c for c in columns if c in table and not table[c].astype(bool).any()])
 
 
 def spc_view(db, f: Filters, kpi_id: str) -> charts.Chart:
@@ -79,5 +89,6 @@ def district_matrix(db, f: Filters) -> pd.DataFrame:
     for kpi in catalogue.catalogue().values():
         heads = compare.headlines_by_geography(db, kpi.id, f, extent)
         frame[kpi.short_label or kpi.label] = [
-            heads[c].display + (f"  {icon(RAG_ICON, heads[c].rag, '')}" if heads[c].rag else "") for c in frame["code"]]
+            heads[c].display + (f"  {icon(RAG_ICON, heads[c].rag, '')}" if heads[c].rag else "")
+            + (scorecard.INCOMPLETE if heads[c].incomplete else "") for c in frame["code"]]
     return frame
