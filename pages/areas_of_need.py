@@ -1,7 +1,7 @@
 """Areas of need: the four broad areas for Kent and each district, against the SEN population."""
 import streamlit as st
 
-from stls import needs
+from stls import compare, needs
 from stls import reference as ref
 from stls.ui import data, frame, widgets
 from stls.views import needs as view
@@ -14,6 +14,9 @@ if f.need:
     st.info("This page compares all four areas of need, so the area-of-need filter is not applied here.")
 year = f.year_to
 mix = data.call(needs.mix, f.with_(districts=()), year)
+census = data.call(compare.census_note_for, year)
+if census:
+    st.caption(f"{census}.")
 
 st.header(f"{f.geography_label()}: referrals against pupils with SEN", divider="gray")
 label = f.geography_label()

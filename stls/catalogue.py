@@ -152,6 +152,11 @@ class Kpi(BaseModel):
         return self.target is not None
 
     @property
+    def per_pupil(self) -> bool:
+        """Divides by (or compares with) pupils from the school census (``census_rule``)."""
+        return self.compute.kind in ("activity_rate", "need_alignment")
+
+    @property
     def from_tracker(self) -> bool:
         """Counted from the activity tracker (so a month with no return leaves activity out)."""
         return self.compute.kind in ("activity_count", "activity_rate", "cost_per_activity", "need_alignment",
@@ -259,6 +264,22 @@ def parse_measures(text: str, source: str = "kpis.toml") -> dict[str, MeasureInf
     if missing:
         raise CatalogueError(f"{source}: no [[measure]] table for {', '.join(missing)}")
     return measures
+
+
+class CensusRule(BaseModel):
+    """``[census]`` in kpis.toml: which January census a figure per pupil uses."""
+    model_config = _strict
+    rule: Literal["same_year_else_latest_earlier"]
+    statement: str = Field(min_length=20)
+
+
+@functools.cache
+def census_rule() -> CensusRule:
+    raw = tomllib.loads(CATALOGUE_PATH.read_text(encoding="utf-8")).get("census")
+    try:
+        return CensusRule.model_validate(raw)
+    except ValidationError as exc:
+        raise CatalogueError(f"{CATALOGUE_PATH.name}: [census]: {exc.errors()[0]['msg']}") from None
 
 
 @functools.cache

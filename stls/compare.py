@@ -101,6 +101,7 @@ class Headline:
     trend: tuple[float, ...] = field(default=(), repr=False, compare=False)   # each period, NaN for gaps
     trend_years: tuple[int, ...] = field(default=(), repr=False, compare=False)  # the academic year of each
     previous_year: int | None = None
+    census_year: int | None = None               # the census a per-pupil value uses, when not its own year's
     not_returned: tuple[str, ...] = ()           # district-months with no tracker return in the value's period
     previous_not_returned: tuple[str, ...] = ()  # ... and in the previous period's
 
@@ -112,6 +113,11 @@ class Headline:
     @property
     def change_incomplete(self) -> bool:
         return bool(self.not_returned or self.previous_not_returned)
+
+    @property
+    def census_note(self) -> str:
+        """Said beside a per-pupil figure that uses an earlier year's census (the census rule)."""
+        return census_note(self.year, self.census_year)
 
     @property
     def returns_note(self) -> str:
@@ -246,6 +252,19 @@ def _from_arrays(kpi: Kpi, periods: list, values: np.ndarray, suppressed: np.nda
         note="; ".join(f.not_applied(kpi.compute.kind)))
 
 
+def census_note(year: int | None, used: int | None) -> str:
+    """What a per-pupil figure for ``year`` says when it uses an earlier census (``used``)."""
+    if year is None or used is None or used == year:
+        return ""
+    return (f"Per pupil from the January {used + 1} census: {ref.academic_year_label(year)}'s "
+            f"(January {year + 1}) is not loaded yet")
+
+
+def census_note_for(db, year: int) -> str:
+    """``census_note`` for a view of one academic year (the areas-of-need mix, the profile's mix)."""
+    return census_note(year, queries.census_for(db, year))
+
+
 def not_returned_in(db, districts, months) -> tuple[str, ...]:
     """'Dover, Mar 2024' for each of these districts' months with no tracker return
     (``queries.not_returned``), in month order."""
@@ -258,7 +277,12 @@ def not_returned_in(db, districts, months) -> tuple[str, ...]:
 
 
 def _with_returns(db, h: Headline, districts, upto: int, f: Filters) -> Headline:
-    """A tracker KPI's headline with the months its value and its previous value leave out."""
+    """A tracker KPI's headline with the months its value and its previous value leave out, and
+    a per-pupil one's census where it is not the value's own year's (``catalogue.census_rule``)."""
+    if h.year is not None and h.kpi.per_pupil:
+        used = queries.census_for(db, h.year)
+        if used is not None and used != h.year:
+            h = replace(h, census_year=used)
     if not h.kpi.from_tracker or h.year is None:
         return h
     cut = upto if h.year == f.year_to else 11   # the previous period is cut to the same months

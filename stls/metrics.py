@@ -124,13 +124,26 @@ def _part_year(money: pd.DataFrame, extent: dict, upto: int) -> pd.DataFrame:
 def _need_alignment(db, kpi: Kpi, f: Filters, upto: int) -> pd.DataFrame:
     """Compares the areas of need, so it is split by phase only (need 'all')."""
     refs = queries.referral_need_mix(db, cast(ActivityCompute, kpi.compute).activity_types, f, upto, split=("phase",))
-    pupils = queries.sen_pupils(db, "all_sen", f, by_need_area=True, split=("phase",)).dropna(subset=["need_area"])
+    pupils = census_by_year(db, queries.sen_pupils(db, "all_sen", f.with_(year_from=ref.FIRST_ACADEMIC_YEAR),
+                                                   by_need_area=True, split=("phase",)).dropna(subset=["need_area"]),
+                            sorted(set(refs["academic_year"])))
     wide = [frame.pivot_table(index=["phase_key", "geography_code", "academic_year"], columns="need_area",
                               values=col, aggfunc="sum").reindex(columns=list(AREAS)).add_prefix(prefix)
             for frame, col, prefix in ((refs, "n", "ref_"), (pupils, "pupils", "pup_"))]
     out = wide[0].join(wide[1], how="inner").fillna(0).astype("int64").reset_index()
     out["period"] = pd.to_datetime(out["academic_year"].astype(str) + "-09-01").dt.date
     return out.drop(columns="academic_year").assign(need_key=queries.ALL)
+
+
+def census_by_year(db, pupils: pd.DataFrame, years) -> pd.DataFrame:
+    """Census rows (with ``academic_year``) relabelled to each year that uses them under the
+    census rule (``queries.census_for``: its own year's census, else the latest earlier)."""
+    parts = []
+    for y in years:
+        used = queries.census_for(db, int(y))
+        if used is not None:
+            parts.append(pupils[pupils["academic_year"] == used].assign(academic_year=y))
+    return pd.concat(parts, ignore_index=True) if parts else pupils.iloc[:0]
 
 
 def _independent_of(kpi: Kpi, f: Filters, upto: int) -> tuple[Filters, int]:

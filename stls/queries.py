@@ -321,6 +321,21 @@ def activity_by_district_month(db) -> pd.DataFrame:
 
 
 @memoised
+def census_years(db) -> tuple[int, ...]:
+    """The academic years whose January census is held, in order."""
+    frame = db.query("SELECT DISTINCT academic_year FROM sen_pupils ORDER BY 1")
+    return tuple(int(y) for y in frame["academic_year"])
+
+
+def census_for(db, year: int) -> int | None:
+    """The census a figure for academic year ``year`` uses (``catalogue.census_rule``): its own
+    year's, else the latest earlier one held; None before the first. The activity block's ASOF
+    join applies the same rule in SQL."""
+    held = [y for y in census_years(db) if y <= year]
+    return held[-1] if held else None
+
+
+@memoised
 def not_returned(db) -> pd.DataFrame:
     """District-months with no tracker return: between the first and the last month the tracker
     holds, a month in which a district recorded no activity of any type (not even in August, when

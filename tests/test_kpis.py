@@ -342,3 +342,28 @@ def test_every_compute_kind_is_registered_once():
     kinds = {typing.get_args(m.model_fields["kind"].annotation)[0] for m in typing.get_args(catalogue.Compute.__origin__)}
     assert kinds == set(metrics.KINDS)
     assert {k.compute.kind for k in catalogue.catalogue().values()} <= set(metrics.KINDS)
+
+
+def test_one_census_rule_for_every_per_pupil_figure(demo_db, demo_sql):
+    """The demo's census runs to 2025/26 (January 2026); activity into 2026/27. Referral rate and
+    need alignment for 2026/27 both use the January 2026 census, and say so; 2025/26 uses its own.
+    Recomputed here from the raw tables."""
+    assert catalogue.census_rule().rule == "same_year_else_latest_earlier"
+    f = Filters(2016, 2026)
+    rate = compare.headline(demo_db, "referral_rate", f)
+    referrals = demo_sql("SELECT sum(count) FROM activity WHERE activity_type = 'referral' "
+                         "AND activity_date >= '2026-09-01'")[0][0]
+    pupils = demo_sql("SELECT sum(pupils) FROM sen_pupils WHERE academic_year = 2025 AND sen_group = 'sen_support'")[0][0]
+    assert rate.year == 2026 and rate.value == pytest.approx(100 * referrals / pupils)
+    assert rate.census_year == 2025 and "January 2026 census" in rate.census_note
+    align = compare.headline(demo_db, "need_alignment", f)
+    refs = dict(demo_sql("SELECT need_area, sum(count) FROM activity WHERE activity_type = 'referral' AND "
+                         "need_area IS NOT NULL AND activity_date >= '2026-09-01' GROUP BY 1"))
+    pups = dict(demo_sql("SELECT pn.need_area, sum(s.pupils) FROM sen_pupils s JOIN primary_needs pn ON "
+                         "s.primary_need = pn.code WHERE s.academic_year = 2025 AND pn.need_area IS NOT NULL GROUP BY 1"))
+    r, p = sum(refs.values()), sum(pups.values())
+    assert align.year == 2026 and align.census_year == 2025
+    assert align.value == pytest.approx(50 * sum(abs(refs[a] / r - pups[a] / p) for a in ref.NEED_AREAS))
+    own = compare.headline(demo_db, "referral_rate", Filters(2016, 2025))
+    assert own.year == 2025 and own.census_year is None and own.census_note == ""
+    assert compare.headline(demo_db, "referrals", f).census_note == ""   # not per pupil

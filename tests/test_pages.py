@@ -187,3 +187,19 @@ def test_every_sidebar_filter_change_after_the_first_run(app_env, page):
     if page == "pages/activity_and_outcomes.py":
         year = at.selectbox(key="pg_activity_and_outcomes_year")
         assert year.value == "2023" and year.options[-1] == "2023/24"
+
+
+def test_a_month_not_returned_is_named_on_every_page_that_counts_it(app_env):
+    """Dover made no return for March 2024 (the demo's one gap): Dover's Overview shows the month
+    as [x] and says its cards' 2023/24 is incomplete; the scorecard names it beside each tracker KPI."""
+    at = _open("pages/overview.py", {"district": "E07000108", "from": "2023/24", "to": "2023/24"})
+    said = [m.value for m in at.markdown]
+    assert any("2023/24 is incomplete: no tracker return from Dover, Mar 2024" in s for s in said)
+    months = _frame(at, "Month").set_index("Month")
+    assert (months.loc["Mar 2024"].drop("Not returned") == "[x]").all() and months.loc["Mar 2024", "Not returned"] == "Dover"
+    assert months.loc["Feb 2024", "Not returned"] == ""
+    at = _open("pages/scorecard.py", {"district": "E07000108", "from": "2023/24", "to": "2023/24"})
+    access = _frame(at, "Indicator", "Not returned").set_index("Indicator")
+    assert access.loc["Referrals", "Not returned"] == "Dover, Mar 2024"
+    at = _open("pages/scorecard.py", {"district": "E07000105", "from": "2023/24", "to": "2023/24"})
+    assert not any("Not returned" in df.value.columns for df in at.dataframe)   # Ashford returned every month

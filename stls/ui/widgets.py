@@ -45,8 +45,9 @@ def kpi_card(h: Headline) -> None:
     st.markdown(f":small[{h.label} · {rag_badge(h.rag)}{target} · trend: {h.direction.lower()}]")
     if h.note:
         st.caption(f"Filter not applied: {h.note}.")
-    if h.returns_note:
-        st.markdown(f":small[{h.returns_note}.]")
+    for note in (h.returns_note, h.census_note):
+        if note:
+            st.markdown(f":small[{note}.]")
 
 
 def symbol_key(symbols: set[str]) -> None:

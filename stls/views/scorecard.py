@@ -42,9 +42,9 @@ def theme_tables(db, f: Filters) -> dict[str, pd.DataFrame]:
                 "Variation": icon(VARIATION_ICON, s.variation if s else None, r["variation"]),
                 "Assurance": icon(ASSURANCE_ICON, s.assurance if s else None, r["assurance"]),
                 "Trend line": [round(v, 2) for v in ln.headline.spark],
-                "Filters not applied": r["filters_not_applied"], "Not returned": r["not_returned"],
+                "Filters not applied": r["filters_not_applied"], "Not returned": r["not_returned"], "Census": r["census"],
             })
-        out[theme] = only_saying(pd.DataFrame(rows), "Filters not applied", "Not returned")
+        out[theme] = only_saying(pd.DataFrame(rows), "Filters not applied", "Not returned", "Census")
     return out
 
 
