@@ -27,6 +27,7 @@ for column, (mine, kent) in zip(st.columns(5), shown.pairs):
     with column:
         widgets.kpi_card(mine)
         st.caption(f"Kent: {kent.display} ({kent.label})")
+widgets.card_symbols([h for pair in shown.pairs for h in pair])
 
 st.header("Monthly activity with control limits", divider="gray")
 activity_type = st.selectbox("Activity type", types, index=types.index(tinit), key=tkey, format_func=ref.ACTIVITY_LABELS.get)

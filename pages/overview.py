@@ -20,6 +20,7 @@ cards = shown.cards
 for column, card in zip(st.columns(len(cards)), cards):
     with column:
         widgets.kpi_card(card)
+widgets.card_symbols(cards)
 
 st.header("Activity by month", divider="gray")
 types = st.multiselect("Activity types", list(ref.ACTIVITY_TYPE_CODES), default=types_init, key=types_key,

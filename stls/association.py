@@ -76,6 +76,7 @@ class Result:
     flagged: list[str] = field(default_factory=list)   # activity up, outcome clearly worse
     change_period: str = ""                             # the span the quadrants compare
     headline: str = ""                                  # the chart title: what the interval supports
+    slope_interval: tuple[float, float] | None = None   # 95% (t on n − 2 df)
     span_note: str = ""                                 # why the change span may mislead, if it does
 
 
@@ -287,16 +288,27 @@ def analyse(db, o: Options, f: Filters) -> Result:
     x, y = usable["x"].to_numpy(float), usable["y"].to_numpy(float)
     pearson, spearman = correlation(x, y), correlation(x, y, rank=True)
     slope, intercept = (np.polyfit(x, y, 1) if pearson else (None, None))
+    slope_ci = _slope_interval(x, y, float(slope), float(intercept)) if slope is not None and intercept is not None else None
     flagged = frame.loc[frame["quadrant"] == FLAG, "name"].tolist()
     period = _period(o, y0, y1)
     span = f"{ref.academic_year_label(y0)} to {ref.academic_year_label(y1)}" if y0 is not None and y1 is not None else "[x]"
     return Result(o, frame, len(usable), pearson, spearman,
                   None if slope is None else float(slope), None if intercept is None else float(intercept),
                   x_label, y_label, period, _finding(o, len(usable), pearson, spearman, period, flagged, span, note),
-                  flagged, span, _headline(o, len(usable), pearson, spearman, period), note)
+                  flagged, span, headline=_headline(o, len(usable), pearson, spearman, period), span_note=note,
+                  slope_interval=slope_ci)
 
 
 FLAG = "Activity up, outcome worse"
+
+
+def _slope_interval(x: np.ndarray, y: np.ndarray, slope: float, intercept: float) -> tuple[float, float]:
+    """The least-squares slope's 95% interval: b ± t(0.975, n − 2) · sqrt(SSE/(n − 2) / Sxx)."""
+    n = len(x)
+    resid = y - (intercept + slope * x)
+    se = math.sqrt(float(resid @ resid) / (n - 2) / float(((x - x.mean()) ** 2).sum()))
+    t = stats.t_quantile(0.05, n - 2)
+    return slope - t * se, slope + t * se
 
 
 def _quadrants(frame: pd.DataFrame, lower_is_better: bool) -> np.ndarray:

@@ -152,6 +152,17 @@ class Kpi(BaseModel):
         return self.target is not None
 
     @property
+    def available_from(self):
+        """The first day this KPI can have a value (activity types that began later), or None."""
+        types = getattr(self.compute, "activity_types", None)
+        return ref.available_from(types) if types else None
+
+    def exists_in(self, year: int) -> bool:
+        """Whether academic year ``year`` can have a value (else the figure is [z])."""
+        start = self.available_from
+        return start is None or year >= ref.academic_year_start(start)
+
+    @property
     def per_pupil(self) -> bool:
         """Divides by (or compares with) pupils from the school census (``census_rule``)."""
         return self.compute.kind in ("activity_rate", "need_alignment")

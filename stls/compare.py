@@ -97,6 +97,7 @@ class Headline:
     suppressed: bool = False          # disclosure control hid the value (shown as [c])
 
     not_applicable: bool = False      # e.g. LIFT meetings are not recorded by area of need
+    previous_not_applicable: bool = False   # the previous year cannot have a value (the activity began later)
     note: str = ""                    # the chosen filters the figure does not honour, in words
     trend: tuple[float, ...] = field(default=(), repr=False, compare=False)   # each period, NaN for gaps
     trend_years: tuple[int, ...] = field(default=(), repr=False, compare=False)  # the academic year of each
@@ -236,7 +237,7 @@ def _from_arrays(kpi: Kpi, periods: list, values: np.ndarray, suppressed: np.nda
     values = np.where(suppressed, np.nan, values)
     shown = np.flatnonzero(~np.isnan(values) | suppressed)
     if not len(shown):
-        return Headline(kpi, None, "no data", None, None, None)
+        return _before_it_began(kpi, f) or Headline(kpi, None, "no data", None, None, None)
     last = int(shown[-1])
     year = ref.academic_year_start(periods[last])
     prev = int(shown[-2]) if len(shown) > 1 else None
@@ -249,7 +250,16 @@ def _from_arrays(kpi: Kpi, periods: list, values: np.ndarray, suppressed: np.nda
         period_label(kpi, prev_year, cut) if prev_year is not None else None,
         rag=rag(kpi, value), suppressed=bool(suppressed[last]), trend=tuple(values.tolist()),
         trend_years=tuple(ref.academic_year_start(p) for p in periods), previous_year=prev_year,
+        previous_not_applicable=prev is None and not kpi.exists_in(year - 1),
         note="; ".join(f.not_applied(kpi.compute.kind)))
+
+
+def _before_it_began(kpi: Kpi, f: Filters) -> Headline | None:
+    """The [z] headline of a KPI whose activity began after the years chosen, else None."""
+    if kpi.exists_in(f.year_to):
+        return None
+    start = kpi.available_from
+    return Headline(kpi, None, f"not applicable before {start:%B %Y}", None, None, None, not_applicable=True)
 
 
 def census_note(year: int | None, used: int | None) -> str:
@@ -360,12 +370,12 @@ def _headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = N
         if geo == SELECTION:
             assert combined is not None
             if combined.empty:
-                return Headline(kpi, None, "no data", None, None, None)
+                return _before_it_began(kpi, f) or Headline(kpi, None, "no data", None, None, None)
             return _with_returns(db, _from_arrays(kpi, combined["period"].tolist(), combined["value"].to_numpy(float),
                                                   selection_hidden, f, upto), selection, upto, f)
         periods, values, rows = chosen.arrays(geo)
         if not len(periods):
-            return Headline(kpi, None, "no data", None, None, None)
+            return _before_it_began(kpi, f) or Headline(kpi, None, "no data", None, None, None)
         districts = ref.DISTRICT_CODES if geo == ref.KENT_CODE else (geo,)
         return _with_returns(db, _from_arrays(kpi, periods, values, hidden[rows], f, upto), districts, upto, f)
     return Headlines(make, geos + ([SELECTION] if selection else []))

@@ -108,6 +108,13 @@ ACTIVITY_TYPES: tuple[ActivityType, ...] = (
     ActivityType("advice", "Advice and consultations", None),
 )
 ACTIVITY_TYPE_CODES = tuple(a.code for a in ACTIVITY_TYPES)
+
+
+def available_from(types) -> dt.date | None:
+    """The first day a figure counting only these activity types can exist (every one of them
+    began then or later); None if any type was always recorded. Before it a figure is [z]."""
+    starts = [a.available_from for a in ACTIVITY_TYPES if a.code in set(types)]
+    return min(starts) if starts and all(starts) else None  # type: ignore[type-var]
 ACTIVITY_LABELS = {a.code: a.label for a in ACTIVITY_TYPES}
 
 PHASES = {

@@ -131,7 +131,10 @@ def pptx(slides: list[Slide], info: PackInfo) -> bytes:
         elif s.table is not None:
             _table(slide, s.table, Inches(0.5), top, Inches(12.3))
         foot = slide.shapes.add_textbox(Inches(0.5), Inches(6.95), Inches(12.3), Inches(0.4))
-        _text(foot.text_frame, SOURCE + (" Synthetic demonstration data." if info.synthetic else ""), 10)
+        foot.text_frame.word_wrap = True
+        used = disclosure.symbols_in(s.table) if s.table is not None else set()
+        key = " Symbols: " + "; ".join(f"{k} {v}" for k, v in disclosure.symbol_key(used)) + "." if used else ""
+        _text(foot.text_frame, SOURCE + (" Synthetic demonstration data." if info.synthetic else "") + key, 9 if key else 10)
         slide.notes_slide.notes_text_frame.text = s.notes or s.title
     out = io.BytesIO()
     prs.save(out)

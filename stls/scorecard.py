@@ -121,9 +121,10 @@ def line(db, kpi: Kpi, f: Filters, extent: dict, with_spc: bool = True) -> Line:
         "id": kpi.id, "label": kpi.label, "theme": kpi.theme.value, "period": h.label,
         "value": h.display, "target": kpi.fmt(kpi.target) if kpi.has_rag else "[z]",
         "rag": (h.rag + (INCOMPLETE if h.incomplete else "")) if h.rag else ("[z]" if not kpi.has_rag else "[x]"),
-        "previous_period": h.previous_label or "[x]", "previous": kpi.fmt(h.previous),
+        "previous_period": h.previous_label or ("[z]" if h.previous_not_applicable else "[x]"),
+        "previous": "[z]" if h.previous_not_applicable else kpi.fmt(h.previous),
         "change": (change + (INCOMPLETE if h.change_incomplete else "")) if (change := kpi.fmt_change(h.change, h.previous))
-        else "[x]",
+        else ("[z]" if h.previous_not_applicable or h.not_applicable else "[x]"),
         "kent": kent.display if same_year else "[x]",
         "england": kpi.fmt(_england(db, kpi, f, h.year)) if attainment else "[z]",
         "direction": h.direction,
@@ -135,6 +136,8 @@ def line(db, kpi: Kpi, f: Filters, extent: dict, with_spc: bool = True) -> Line:
         "census": h.census_note,
         "not_returned": "; ".join(h.not_returned + tuple(f"{m} (previous period)" for m in h.previous_not_returned)),
     }
+    if h.not_applicable:   # nothing to compare or judge: the figure cannot exist
+        fields.update({k: "[z]" for k in ("previous_period", "previous", "change", "direction", "variation", "assurance")})
     return Line(kpi, h, s, fields)
 
 

@@ -198,3 +198,16 @@ def test_the_meeting_slide_claims_only_what_its_interval_supports(demo_db, year_
     assert any(c in said for c in CLAIMS) == bool(sign), said
     if not sign:
         assert "no clear association" in slide.title
+
+
+def test_slope_interval_and_p_match_scipy(demo_db):
+    from stls.views import outcomes
+    for view in assoc.VIEWS:
+        res = assoc.analyse(demo_db, assoc.Options(view=view, outcome="value"), Filters(2016, 2025))
+        pts = res.points.dropna(subset=["x", "y"])
+        fit = stats.linregress(pts["x"], pts["y"])
+        t = stats.t.ppf(0.975, len(pts) - 2)
+        assert res.slope_interval == pytest.approx((fit.slope - t * fit.stderr, fit.slope + t * fit.stderr))
+        row = outcomes.coefficients(res).set_index("Measure").loc["Fitted slope"]
+        assert row["95% interval"] == f"{fit.slope - t * fit.stderr:.3f} to {fit.slope + t * fit.stderr:.3f}"
+        assert row["p-value"] == f"{fit.pvalue:.3f}"

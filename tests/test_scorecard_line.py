@@ -74,3 +74,25 @@ def test_a_filter_a_kpi_cannot_honour_is_said_on_the_page_in_the_csv_and_the_cli
                           "--format", "json"], cwd=ROOT, capture_output=True, text=True, check=True)
     rows = {r["id"]: r for r in json.loads(out.stdout)["kpis"]}
     assert rows["ks4_a8_sen_support"]["filters_not_applied"] == ""     # the command line has no such filters
+
+
+def test_z_where_a_figure_cannot_exist_x_where_it_is_not_available(demo_db):
+    """Intensive Specialist Support began in September 2022: before it the figure cannot exist
+    ([z]), its first year has no previous year to compare with ([z]); a year with no KS2
+    assessments exists but is not available ([x])."""
+    from stls import catalogue, queries
+    extent = queries.data_extent(demo_db)
+    iss = catalogue.get("intensive_support")
+    before = scorecard.line(demo_db, iss, Filters(2016, 2021), extent).fields
+    assert before["value"] == "[z]" and before["period"] == "not applicable before September 2022"
+    assert all(before[k] == "[z]" for k in ("previous_period", "previous", "change", "direction", "variation"))
+    first = scorecard.line(demo_db, iss, Filters(2016, 2022), extent).fields
+    assert first["value"] not in SYMBOLS and first["previous"] == "[z]" and first["change"] == "[z]"
+    ks2 = scorecard.line(demo_db, catalogue.get("ks2_rwm_sen_support"), Filters(2019, 2020), extent).fields
+    assert ks2["value"] == "[x]"
+    # months before the activity began are [z] on the Overview's monthly table; months after are numbers
+    from stls.views import overview
+    table = overview.page(demo_db, Filters(2021, 2022), ("referral", "intensive_support")).monthly.table.set_index("Month")
+    assert table.loc["Aug 2022", "Intensive Specialist Support"] == "[z]"
+    assert table.loc["Sep 2022", "Intensive Specialist Support"] not in SYMBOLS
+    assert table.loc["Aug 2022", "Referrals"] not in SYMBOLS

@@ -51,7 +51,7 @@ def _classify(shown, small, other, name, atoms, text, truth):
         shown[name] = (atoms, value)
     elif str(text).startswith("[c]"):
         (small if 0 < truth < T else other)[name] = (atoms, truth)
-    elif str(text) == "[x]" and truth == 0:   # a month not returned: the reader knows nothing was recorded
+    elif str(text) in ("[x]", "[z]") and truth == 0:   # not returned, or before the activity began: a known zero
         shown[name] = (atoms, 0.0)
 
 
@@ -140,7 +140,7 @@ def attack_overview(db, f: Filters) -> list:
     trace = next(t for t in page.monthly.figure["data"] if t["name"] == "Referrals")
     sent = dict(zip(trace["x"], trace["y"]))
     for m, text in zip(months, table["Referrals"]):
-        assert (sent.get(m) is None) == (text in ("[c]", "[x]")), m
+        assert (sent.get(m) is None) == (text in ("[c]", "[x]", "[z]")), m
     upto = compare.months_covered(queries.data_extent(db), f.year_to)
     years = compare.trend_years(db, "referrals", f, upto)
     for year, value in zip(years, card.trend):   # the sparkline, the card and its change

@@ -50,6 +50,11 @@ def kpi_card(h: Headline) -> None:
             st.markdown(f":small[{note}.]")
 
 
+def card_symbols(cards) -> None:
+    """The symbol key for the symbols a row of cards shows (none: nothing)."""
+    symbol_key({c.display for c in cards} & set(disclosure.SYMBOLS))
+
+
 def symbol_key(symbols: set[str]) -> None:
     if symbols:
         st.caption("Symbols: " + "; ".join(f"{s} {m}" for s, m in disclosure.symbol_key(symbols)))

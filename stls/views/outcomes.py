@@ -31,8 +31,11 @@ def coefficients(res: association.Result) -> pd.DataFrame:
         rows.append({"Measure": name, "Estimate": "[x]" if c is None else f"{c.r:.2f}",
                      "95% interval": "[x]" if c is None else f"{c.low:.2f} to {c.high:.2f}",
                      "p-value": "[x]" if c is None else f"{c.p:.3f}", "Districts (n)": str(res.n)})
+    ci = res.slope_interval
     rows.append({"Measure": "Fitted slope", "Estimate": "[x]" if res.slope is None else f"{res.slope:.3f}",
-                 "95% interval": "[z]", "p-value": "[z]", "Districts (n)": str(res.n)})
+                 "95% interval": "[x]" if ci is None else f"{ci[0]:.3f} to {ci[1]:.3f}",
+                 # the slope's t test is Pearson's: the same p-value
+                 "p-value": "[x]" if res.pearson is None else f"{res.pearson.p:.3f}", "Districts (n)": str(res.n)})
     return pd.DataFrame(rows)
 
 

@@ -130,13 +130,15 @@ def _monthly_chart(wide: pd.DataFrame, f: Filters, types: tuple[str, ...], hidde
     numeric = wide.copy()
     everyone = len(f.districts or ref.DISTRICT_CODES)
     absent = np.array([len(gaps.get(m, ())) == everyone for m in wide.index], dtype=bool)
+    before = {t: np.array([(start := ref.available_from([t])) is not None and m < start for m in wide.index], dtype=bool)
+              for t in types}   # months before the activity began: [z], it cannot exist
     for t in types:
         mask = np.array([("month", t, m) in hidden for m in wide.index], dtype=bool)
-        numeric[t] = numeric[t].mask(mask | absent)
+        numeric[t] = numeric[t].mask(mask | absent | before[t])
     table = pd.DataFrame({"Month": pd.to_datetime(wide.index).strftime("%b %Y")})
     for t in types:
         cells = disclosure.cells(numeric[t], numeric[t].isna().to_numpy())
-        table[ref.ACTIVITY_LABELS[t]] = ["[x]" if a else c for a, c in zip(absent, cells)]
+        table[ref.ACTIVITY_LABELS[t]] = ["[z]" if z else "[x]" if a else c for z, a, c in zip(before[t], absent, cells)]
     if gaps:
         table["Not returned"] = [", ".join(gaps.get(m, ())) for m in wide.index]
     long = numeric.reset_index().melt(id_vars="month", var_name="activity_type", value_name="value")

@@ -35,12 +35,12 @@ def theme_tables(db, f: Filters) -> dict[str, pd.DataFrame]:
     for theme, items in themed(db, f).items():
         rows = []
         for ln in items:
-            r, s = ln.fields, ln.spc
+            r, s, na = ln.fields, ln.spc, ln.headline.not_applicable   # [z]: nothing to judge
             rows.append({
                 "Indicator": r["label"], "Period": r["period"], "Value": r["value"], "Target": r["target"],
                 "RAG": rag_cell(ln), "Change": r["change"], "Trend": r["direction"],
-                "Variation": icon(VARIATION_ICON, s.variation if s else None, r["variation"]),
-                "Assurance": icon(ASSURANCE_ICON, s.assurance if s else None, r["assurance"]),
+                "Variation": icon(VARIATION_ICON, s.variation if s and not na else None, r["variation"]),
+                "Assurance": icon(ASSURANCE_ICON, s.assurance if s and not na else None, r["assurance"]),
                 "Trend line": [round(v, 2) for v in ln.headline.spark],
                 "Filters not applied": r["filters_not_applied"], "Not returned": r["not_returned"], "Census": r["census"],
             })
