@@ -132,6 +132,10 @@ class Kpi(BaseModel):
     target: float | None = None
     floor: float | None = None
     targets_illustrative: bool = True
+    # how a part year (Sep to the latest month) is judged against the target: "scaled_target"
+    # (the target scaled by earlier years' profile, for a seasonal KPI) or "full_year_target"
+    # (the full-year target as it stands, said so beside the RAG)
+    part_year: Literal["scaled_target", "full_year_target"] = "full_year_target"
     compute: Compute
 
     @model_validator(mode="after")

@@ -103,6 +103,7 @@ class Headline:
     trend_years: tuple[int, ...] = field(default=(), repr=False, compare=False)  # the academic year of each
     previous_year: int | None = None
     census_year: int | None = None               # the census a per-pupil value uses, when not its own year's
+    rag_basis: str = ""                          # how a part year's RAG was judged (a scaled target)
     not_returned: tuple[str, ...] = ()           # district-months with no tracker return in the value's period
     previous_not_returned: tuple[str, ...] = ()  # ... and in the previous period's
 
@@ -254,6 +255,46 @@ def _from_arrays(kpi: Kpi, periods: list, values: np.ndarray, suppressed: np.nda
         note="; ".join(f.not_applied(kpi.compute.kind)))
 
 
+SEASONAL_YEARS = 3   # complete earlier years whose profile scales a part year's target
+
+
+def seasonal_ratio(year: int, cut: dict, full: dict) -> tuple[float, list[int]] | None:
+    """The median, over the latest ``SEASONAL_YEARS`` complete years before ``year``, of each
+    year's value over the same months (``cut``: period → value) to its full-year value
+    (``full``), and the years used; None without one."""
+    ratios = []
+    for p in sorted(full, reverse=True):
+        y = ref.academic_year_start(p)
+        a, b = cut.get(p), full.get(p)
+        if y < year and a is not None and b is not None and a == a and b == b and b != 0:
+            ratios.append((y, a / b))
+        if len(ratios) == SEASONAL_YEARS:
+            break
+    if not ratios:
+        return None
+    return float(np.median([r for _, r in ratios])), sorted(y for y, _ in ratios)
+
+
+def _seasonal_rag(h: Headline, cut: dict, full: dict, upto: int) -> Headline:
+    """A part year's RAG as its KPI declares (``Kpi.part_year``): against the target and floor
+    scaled by the seasonal profile (a seasonal KPI such as cost per referral would otherwise show
+    Green in November for a year that ends Amber), or against the full-year target, said so."""
+    kpi = h.kpi
+    assert kpi.target is not None and kpi.floor is not None and h.year is not None and h.value is not None
+    months = f"Sep–{MONTH_NAMES[upto]}" if upto else "Sep"
+    if kpi.part_year == "full_year_target":
+        return replace(h, rag_basis=f"provisional: {months} against the full-year target")
+    found = seasonal_ratio(h.year, cut, full)
+    if found is None:
+        return replace(h, rag=None, rag_basis=f"no RAG: no complete earlier year to scale the full-year target to {months}")
+    ratio, years = found
+    scaled = kpi.model_copy(update={"target": kpi.target * ratio, "floor": kpi.floor * ratio})
+    span = ref.academic_year_label(years[0]) + ("" if len(years) == 1 else f" to {ref.academic_year_label(years[-1])}")
+    basis = (f"against the target scaled to {months}: {kpi.fmt(scaled.target)}, floor {kpi.fmt(scaled.floor)} "
+             f"(×{ratio:.2f}, {months} to full year in {span})")
+    return replace(h, rag=rag(scaled, h.value), rag_basis=basis)
+
+
 def _before_it_began(kpi: Kpi, f: Filters) -> Headline | None:
     """The [z] headline of a KPI whose activity began after the years chosen, else None."""
     if kpi.exists_in(f.year_to):
@@ -365,19 +406,33 @@ def _headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = N
     selection = f.districts if len(f.districts) > 1 else ()
     combined = metrics.combine(kpi, chosen, selection) if selection else None
     hidden, selection_hidden = gated_mask(kpi, chosen, selection, combined)   # computed once for every geography
+    seasonal = kpi.has_rag and kpi.from_tracker and upto < 11
+    full = metrics.selection(db, kpi_id, f, "academic_year", 11) if seasonal else None
+
+    def part_year(h: Headline, cut_periods, cut_values, geo: str) -> Headline:
+        if full is None or h.year != f.year_to or h.value is None:
+            return h
+        if geo == SELECTION:
+            whole = metrics.combine(kpi, full, selection)
+            full_periods, full_values = whole["period"].tolist(), whole["value"].to_numpy(float)
+        else:
+            full_periods, full_values, _ = full.arrays(geo)
+        return _seasonal_rag(h, dict(zip(cut_periods, cut_values)), dict(zip(full_periods, full_values)), upto)
 
     def make(geo: str) -> Headline:
         if geo == SELECTION:
             assert combined is not None
             if combined.empty:
                 return _before_it_began(kpi, f) or Headline(kpi, None, "no data", None, None, None)
-            return _with_returns(db, _from_arrays(kpi, combined["period"].tolist(), combined["value"].to_numpy(float),
-                                                  selection_hidden, f, upto), selection, upto, f)
+            periods, values = combined["period"].tolist(), combined["value"].to_numpy(float)
+            h = _from_arrays(kpi, periods, values, selection_hidden, f, upto)
+            return _with_returns(db, part_year(h, periods, values, geo), selection, upto, f)
         periods, values, rows = chosen.arrays(geo)
         if not len(periods):
             return _before_it_began(kpi, f) or Headline(kpi, None, "no data", None, None, None)
         districts = ref.DISTRICT_CODES if geo == ref.KENT_CODE else (geo,)
-        return _with_returns(db, _from_arrays(kpi, periods, values, hidden[rows], f, upto), districts, upto, f)
+        h = _from_arrays(kpi, periods, values, hidden[rows], f, upto)
+        return _with_returns(db, part_year(h, periods, values, geo), districts, upto, f)
     return Headlines(make, geos + ([SELECTION] if selection else []))
 
 

@@ -48,14 +48,15 @@ def _headlines(db, f: Filters) -> Slide:
             h, r = ln.headline, ln.fields
             rows.append({"Indicator": r["label"], "Latest": r["period"], "Value": r["value"], "Target": r["target"],
                          "RAG": scorecard_view.rag_cell(ln), "Change": r["change"], "Trend": r["direction"],
-                         "Filters not applied": r["filters_not_applied"], "Not returned": r["not_returned"]})
+                         "Filters not applied": r["filters_not_applied"], "Not returned": r["not_returned"],
+                         "RAG basis": r["rag_basis"]})
             with_target += bool(h.rag)
             green += h.rag == "Green"
             if h.rag == "Red":
                 red.append(ln.kpi.label)
     title = f"{green} of {with_target} KPIs with a target met it" + (f"; {len(red)} red" if red else "; none red")
     notes = "\n\n".join(f"{k.label}: {k.description}" for k in catalogue.catalogue().values())
-    table = scorecard_view.only_saying(pd.DataFrame(rows), "Filters not applied", "Not returned")
+    table = scorecard_view.only_saying(pd.DataFrame(rows), "Filters not applied", "Not returned", "RAG basis")
     return Slide("Headline scorecard", title, table=table, notes=notes)
 
 

@@ -18,7 +18,7 @@ from stls.filters import Filters
 from stls.memo import memoised
 
 COLUMNS = ["id", "label", "theme", "period", "value", "target", "rag", "previous_period", "previous",
-           "change", "kent", "england", "direction", "variation", "assurance", "filters_not_applied", "not_returned", "census"]
+           "change", "kent", "england", "direction", "variation", "assurance", "filters_not_applied", "not_returned", "census", "rag_basis"]
 INCOMPLETE = " (incomplete)"   # a figure over a period with a month not returned ("not_returned" says which)
 
 
@@ -134,6 +134,7 @@ def line(db, kpi: Kpi, f: Filters, extent: dict, with_spc: bool = True) -> Line:
         "assurance": ("[z]" if not kpi.has_rag else spc.ASSURANCE_TEXT.get(s.assurance, "[x]") if s else "[x]"),
         "filters_not_applied": h.note,
         "census": h.census_note,
+        "rag_basis": h.rag_basis,
         "not_returned": "; ".join(h.not_returned + tuple(f"{m} (previous period)" for m in h.previous_not_returned)),
     }
     if h.not_applicable:   # nothing to compare or judge: the figure cannot exist

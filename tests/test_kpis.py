@@ -367,3 +367,33 @@ def test_one_census_rule_for_every_per_pupil_figure(demo_db, demo_sql):
     own = compare.headline(demo_db, "referral_rate", Filters(2016, 2025))
     assert own.year == 2025 and own.census_year is None and own.census_note == ""
     assert compare.headline(demo_db, "referrals", f).census_note == ""   # not per pupil
+
+
+def test_a_part_year_is_judged_against_a_seasonally_scaled_target(demo_db, demo_sql):
+    """The test demo's 2026/27 runs Sep–Oct. Kent's cost per referral is the budget's share for
+    the months (2/12) over the months' referrals, so a year's Sep–Oct to full-year ratio is
+    2/12 × full-year referrals / Sep–Oct referrals. Recomputed here from the raw activity rows
+    for 2023/24 to 2025/26; the target and floor are scaled by the median."""
+    def referrals(y, last):
+        return demo_sql("SELECT sum(count) FROM activity WHERE activity_type = 'referral' AND activity_date >= ? "
+                        "AND activity_date < ?", [dt.date(y, 9, 1), last])[0][0]
+    ratios = [2 / 12 * referrals(y, dt.date(y + 1, 9, 1)) / referrals(y, dt.date(y, 11, 1)) for y in (2023, 2024, 2025)]
+    ratio = sorted(ratios)[1]
+    kpi = catalogue.get("cost_per_referral")
+    h = compare.headline(demo_db, "cost_per_referral", Filters(2016, 2026))
+    assert h.label == "2026/27 (Sep–Oct)"
+    assert h.rag_basis == (f"against the target scaled to Sep–Oct: {kpi.fmt(kpi.target * ratio)}, floor "
+                           f"{kpi.fmt(kpi.floor * ratio)} (×{ratio:.2f}, Sep–Oct to full year in 2023/24 to 2025/26)")
+    expected = "Green" if h.value <= kpi.target * ratio else "Amber" if h.value <= kpi.floor * ratio else "Red"
+    assert h.rag == expected
+    # a complete year is judged against the full-year target, with nothing to say about it
+    whole = compare.headline(demo_db, "cost_per_referral", Filters(2016, 2025))
+    assert whole.rag_basis == "" and whole.rag == compare.rag(kpi, whole.value)
+    # a demand indicator has no RAG, part year or not
+    assert compare.headline(demo_db, "referrals", Filters(2016, 2026)).rag_basis == ""
+
+
+def test_a_part_year_of_a_kpi_without_a_seasonal_target_says_it_is_provisional(demo_db):
+    h = compare.headline(demo_db, "need_alignment", Filters(2016, 2026))
+    assert h.label == "2026/27 (Sep–Oct)" and h.rag_basis == "provisional: Sep–Oct against the full-year target"
+    assert h.rag == compare.rag(catalogue.get("need_alignment"), h.value)

@@ -45,7 +45,7 @@ def kpi_card(h: Headline) -> None:
     st.markdown(f":small[{h.label} · {rag_badge(h.rag)}{target} · trend: {h.direction.lower()}]")
     if h.note:
         st.caption(f"Filter not applied: {h.note}.")
-    for note in (h.returns_note, h.census_note):
+    for note in (h.returns_note, h.census_note, f"RAG {h.rag_basis}" if h.rag_basis else ""):
         if note:
             st.markdown(f":small[{note}.]")
 

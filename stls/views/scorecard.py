@@ -43,8 +43,9 @@ def theme_tables(db, f: Filters) -> dict[str, pd.DataFrame]:
                 "Assurance": icon(ASSURANCE_ICON, s.assurance if s and not na else None, r["assurance"]),
                 "Trend line": [round(v, 2) for v in ln.headline.spark],
                 "Filters not applied": r["filters_not_applied"], "Not returned": r["not_returned"], "Census": r["census"],
+                "RAG basis": r["rag_basis"],
             })
-        out[theme] = only_saying(pd.DataFrame(rows), "Filters not applied", "Not returned", "Census")
+        out[theme] = only_saying(pd.DataFrame(rows), "Filters not applied", "Not returned", "Census", "RAG basis")
     return out
 
 
