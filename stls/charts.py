@@ -238,9 +238,10 @@ def spc_chart(frame: pd.DataFrame, title: str, source: str, y_title: str, polari
                                line=dict(color="#12436D" if col == "mean" else "#505A5F", dash=dash, width=1.5),
                                hoverinfo="skip"))
     special = frame[frame["special"]]
-    if not special.empty:
-        good = (special["side"] > 0) == (polarity == "higher_is_better")
-        kind = np.where(polarity == "demand", "neutral", np.where(good, "improving", "concerning"))
+    if not special.empty:   # coloured by the direction of the point's rules (a trend's own way); mixed: neutral
+        way = special["direction"] if "direction" in special else special["side"]
+        good = (way > 0) == (polarity == "higher_is_better")
+        kind = np.where((polarity == "demand") | (way == 0), "neutral", np.where(good, "improving", "concerning"))
         for k, symbol in (("improving", "circle"), ("concerning", "diamond"), ("neutral", "square")):
             pts = special[kind == k]
             if len(pts):

@@ -83,13 +83,36 @@ def _months_against_years(db, kpi: Kpi, f: Filters, chosen: metrics.Selection, p
     return np.array([("month", i) in out for i in range(len(periods))], dtype=bool) & ~hidden
 
 
+def spc_breaks(kpi: Kpi) -> list[dt.date]:
+    """Where a KPI's control limits restart: the service regimes for what the tracker counts; a
+    new assessment (``[[measure]] breaks`` in kpis.toml) for an outcome."""
+    c = kpi.compute
+    if kpi.from_tracker:
+        return [r.start for r in ref.REGIMES[1:]]
+    measure = getattr(c, "measure", None)
+    return [dt.date(y, 9, 1) for y in catalogue.measure(measure).breaks] if measure else []
+
+
 @memoised
 def spc_for(db, kpi: Kpi, f: Filters) -> spc.SpcResult:
+    """The KPI's control chart: monthly activity seasonally adjusted (``spc.seasonally_adjusted``),
+    yearly outcomes without the years assessed differently; limits restart at ``spc_breaks``.
+    ``columns['raw']`` keeps each point's value before adjustment; ``adjusted`` says whether."""
     periods, values = spc_series(db, kpi, f)
     monthly = len(periods) > 0 and len({p.year for p in periods}) < len(periods)
-    # Regime changes reset the limits of monthly activity; yearly series are too short to split.
-    breaks = [r.start for r in ref.REGIMES[1:]] if monthly else []
-    return spc.xmr(periods, values, breaks, kpi.polarity, kpi.target)
+    raw = dict(zip(periods, values))
+    factors = None
+    if monthly:   # factors from every year held (the filters' years may hold too few complete ones)
+        history = spc_series(db, kpi, metrics.all_years(db, f))
+        values, factors = spc.seasonally_adjusted(periods, values, spc.seasonal_factors(*history))
+    else:
+        measure = getattr(kpi.compute, "measure", None)
+        odd = set(catalogue.measure(measure).not_comparable) if measure else set()
+        values = np.array([np.nan if p.year in odd else v for p, v in zip(periods, values)], dtype=float)
+    res = spc.xmr(periods, values, spc_breaks(kpi), kpi.polarity, kpi.target)
+    res.columns["raw"] = np.array([raw[p] for p in res.columns["period"]], dtype=float)
+    res.adjusted = factors is not None
+    return res
 
 
 def _england(db, kpi: Kpi, f: Filters, year: int | None) -> float | None:

@@ -8,6 +8,15 @@ sigma ≈ mR̄ / 1.128). Special cause when, within one segment:
   4. 2 of 3 points in a row lie beyond two-thirds of the way to a limit (2 sigma), on the same side.
 Limits are recalculated from each break (e.g. September 2022, when the service model changed):
 moving ranges never span a break.
+
+A special cause's direction follows its rule: a trend's is the way it runs, the others' the side
+of the mean. When the latest point's rules disagree (rising six times in a row, yet still below
+the mean) the verdict is "mixed" and the text says why, rather than calling a rise concerning.
+
+Monthly activity is seasonal (autumn high, August near zero), so limits on raw months are wide
+and "common cause" almost certain. ``seasonally_adjusted`` divides each month by its seasonal
+factor (the median over complete years of that month's share of its year's monthly mean) so the
+chart judges the level net of the season.
 """
 from __future__ import annotations
 
@@ -24,9 +33,11 @@ MIN_POINTS = 8   # fewer points than this in the latest segment: no SPC judgemen
 
 @dataclass
 class SpcResult:
-    columns: dict         # period, value, segment, mean, ucl, lcl, upper_2s, lower_2s, special, rules, side
-    variation: str        # improving | concerning | common_cause | high | low | too_few_points
+    columns: dict         # period, value, segment, mean, ucl, lcl, upper_2s, lower_2s, special, rules, side, direction
+    variation: str        # improving | concerning | high | low | mixed | common_cause | too_few_points
     assurance: str | None  # hit_and_miss | consistently_passing | consistently_failing | None
+    reason: str = ""      # the latest point's special-cause rules, in words
+    adjusted: bool = False  # the values are seasonally adjusted (``columns['raw']`` holds them before)
 
     @functools.cached_property
     def frame(self) -> pd.DataFrame:
@@ -41,7 +52,8 @@ class SpcResult:
 VARIATION_TEXT = {
     "improving": "Special cause: improving", "concerning": "Special cause: concerning",
     "common_cause": "Common cause: no significant change", "high": "Special cause: higher",
-    "low": "Special cause: lower", "too_few_points": "Too few points to judge",
+    "low": "Special cause: lower", "mixed": "Special cause in both directions",
+    "too_few_points": "Too few points to judge",
 }
 ASSURANCE_TEXT = {
     "hit_and_miss": "Hit and miss: the target lies inside the process limits",
@@ -61,7 +73,7 @@ def _runs(flags: np.ndarray, length: int) -> np.ndarray:
     return out
 
 
-def _segment_rules(v: np.ndarray, mean: float, ucl: float, lcl: float) -> tuple[np.ndarray, list[str], np.ndarray]:
+def _segment_rules(v: np.ndarray, mean: float, ucl: float, lcl: float) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
     n = len(v)
     side = np.sign(v - mean)
     beyond = (v > ucl) | (v < lcl)
@@ -83,9 +95,19 @@ def _segment_rules(v: np.ndarray, mean: float, ucl: float, lcl: float) -> tuple[
     flags = np.column_stack([beyond, shift, trend, near])
     special = np.asarray(flags.any(axis=1), dtype=bool)
     rules = [""] * n
+    # each rule's direction at each point: the side of the mean, but a trend's own way
+    rise_run = np.zeros(n, dtype=bool)
+    marked = _runs(rising, 5)
+    rise_run |= marked | np.r_[marked[1:], False]
+    trend_way = np.where(rise_run, 1.0, -1.0)
+    direction = np.zeros(n)
     for i in np.flatnonzero(special):
         rules[i] = ", ".join(names[flags[i]])
-    return special, rules, side
+        ways = {float(side[i])} if (beyond[i] or shift[i] or near[i]) and side[i] != 0 else set()
+        if trend[i]:
+            ways.add(float(trend_way[i]))
+        direction[i] = ways.pop() if len(ways) == 1 else 0.0
+    return special, rules, side, direction
 
 
 def xmr(periods, values, breaks=(), polarity: Polarity = Polarity.higher, target: float | None = None) -> SpcResult:
@@ -100,7 +122,7 @@ def xmr(periods, values, breaks=(), polarity: Polarity = Polarity.higher, target
     segment = (np.searchsorted(np.array(sorted(breaks), dtype=object), period, side="right")
                if len(breaks) and len(period) else np.zeros(len(period), dtype=int))
     n = len(v_all)
-    cols = {name: np.full(n, np.nan) for name in ("mean", "ucl", "lcl", "upper_2s", "lower_2s", "side")}
+    cols = {name: np.full(n, np.nan) for name in ("mean", "ucl", "lcl", "upper_2s", "lower_2s", "side", "direction")}
     special, rules = np.zeros(n, dtype=bool), [""] * n
     for seg in np.unique(segment):
         idx = np.flatnonzero(segment == seg)
@@ -108,29 +130,47 @@ def xmr(periods, values, breaks=(), polarity: Polarity = Polarity.higher, target
         mean = float(v.mean())
         mr = float(np.abs(np.diff(v)).mean()) if len(v) > 1 else 0.0
         ucl, lcl = mean + 2.66 * mr, mean - 2.66 * mr
-        flags, seg_rules, side = _segment_rules(v, mean, ucl, lcl)
+        flags, seg_rules, side, way = _segment_rules(v, mean, ucl, lcl)
         for name, value in (("mean", mean), ("ucl", ucl), ("lcl", lcl), ("upper_2s", mean + 2 / 3 * 2.66 * mr),
                             ("lower_2s", mean - 2 / 3 * 2.66 * mr)):
             cols[name][idx] = value
         cols["side"][idx] = side
+        cols["direction"][idx] = way
         special[idx] = flags
         for i, r in zip(idx, seg_rules):
             rules[i] = r
     out = {"period": period, "value": v_all, "segment": segment,
            **{k: cols[k] for k in ("mean", "ucl", "lcl", "upper_2s", "lower_2s")},
-           "special": special, "rules": rules, "side": cols["side"]}
-    variation = _variation(segment, special, cols["side"], polarity)
+           "special": special, "rules": rules, "side": cols["side"], "direction": cols["direction"]}
+    variation = _variation(segment, special, cols["direction"], polarity)
     assurance = _assurance(segment, cols["lcl"][-1], cols["ucl"][-1], polarity, target) if n else None
-    return SpcResult(out, variation, assurance)
+    return SpcResult(out, variation, assurance, _reason(rules[-1], cols["side"][-1], variation) if n else "")
 
 
-def _variation(segment: np.ndarray, special: np.ndarray, side: np.ndarray, polarity: Polarity) -> str:
-    """The latest point's variation icon: special cause (by direction and polarity) or common cause."""
+RULE_WORDS = {"beyond limit": "beyond a process limit", "run of 7": "7 or more points on one side of the mean",
+              "trend of 6": "6 or more points rising or falling in a row", "2 of 3 near limit": "2 of 3 points near a limit"}
+
+
+def _reason(rules: str, side: float, variation: str) -> str:
+    """The latest point's rules in words; for 'mixed', which way each points."""
+    if not rules or variation in ("too_few_points", "common_cause"):
+        return ""
+    words = "; ".join(RULE_WORDS[r] for r in rules.split(", "))
+    if variation == "mixed":
+        words += f" (the trend and the point's place {'above' if side > 0 else 'below'} the mean point opposite ways)"
+    return words
+
+
+def _variation(segment: np.ndarray, special: np.ndarray, direction: np.ndarray, polarity: Polarity) -> str:
+    """The latest point's variation icon: special cause (by the direction of its rules and the
+    polarity), mixed when its rules point opposite ways, or common cause."""
     if len(segment) == 0 or (segment == segment[-1]).sum() < MIN_POINTS:
         return "too_few_points"
-    if not special[-1] or side[-1] == 0:
+    if not special[-1]:
         return "common_cause"
-    high = side[-1] > 0
+    if direction[-1] == 0:
+        return "mixed"
+    high = direction[-1] > 0
     if polarity is Polarity.demand:
         return "high" if high else "low"
     return "improving" if high == (polarity is Polarity.higher) else "concerning"
@@ -146,3 +186,35 @@ def _assurance(segment: np.ndarray, lcl: float, ucl: float, polarity: Polarity, 
         return "hit_and_miss"
     above = target < lcl  # the whole process runs above the target
     return "consistently_passing" if above == (polarity is Polarity.higher) else "consistently_failing"
+
+
+def seasonal_factors(periods, values, min_years: int = 2) -> dict[int, float] | None:
+    """Calendar month → seasonal factor, from complete academic years (every term-time month,
+    September to July, present): the median over those years of the month's value over the
+    year's mean month, scaled so the factors average 1. None with fewer than ``min_years``."""
+    by_year: dict[int, dict[int, float]] = {}
+    for p, v in zip(periods, values):
+        if v == v and p.month != 8:
+            by_year.setdefault(p.year if p.month >= 9 else p.year - 1, {})[p.month] = float(v)
+    shares: dict[int, list[float]] = {}
+    for months in by_year.values():
+        mean = sum(months.values()) / len(months) if months else 0.0
+        if len(months) == 11 and mean > 0:
+            for m, v in months.items():
+                shares.setdefault(m, []).append(v / mean)
+    if not shares or min(len(v) for v in shares.values()) < min_years:
+        return None
+    factors = {m: float(np.median(v)) for m, v in shares.items()}
+    scale = float(np.mean(list(factors.values())))
+    return {m: f / scale for m, f in factors.items()}
+
+
+def seasonally_adjusted(periods, values, factors: dict[int, float] | None = None) -> tuple[np.ndarray, dict[int, float] | None]:
+    """Each month's value over its seasonal factor (``factors``, or estimated from these months);
+    the values unchanged when there are too few complete years (the second item is then None)."""
+    v = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").to_numpy(float)
+    factors = factors if factors is not None else seasonal_factors(periods, v)
+    if factors is None:
+        return v, None
+    return np.array([x / factors[p.month] if p.month in factors and factors[p.month] > 0 else np.nan
+                     for p, x in zip(periods, v)], dtype=float), factors

@@ -94,3 +94,99 @@ def test_assurance(target, polarity, expected):
 
 def test_too_few_points():
     assert xmr(_months(5), [1, 2, 3, 4, 5]).variation == "too_few_points"
+
+
+def test_a_rising_trend_below_the_mean_is_not_called_concerning():
+    """Six rising points, all below the mean, the latest flagged only by the trend: its direction
+    is the trend's (rising), so a higher-is-better KPI is improving, not concerning."""
+    values = [16, 15, 16, 15, 16, 15, 16, 15, 8, 9, 10, 11, 12, 13]   # mean 187/14 = 13.36
+    res = xmr(_months(14), values, polarity=Polarity.higher)
+    last = res.frame.iloc[-1]
+    assert last["value"] < last["mean"] and last["rules"] == "trend of 6"
+    assert res.variation == "improving" and "rising or falling in a row" in res.reason
+    # add a seventh point below the mean: the run of 7 (below) and the trend (rising) disagree
+    mixed = xmr(_months(15), values[:8] + [6, 7, 8, 9, 10, 11, 12], polarity=Polarity.higher)   # mean 12.47
+    assert "run of 7" in mixed.frame["rules"].iloc[-1] and "trend of 6" in mixed.frame["rules"].iloc[-1]
+    assert mixed.variation == "mixed" and "below the mean" in mixed.reason
+
+
+def _academic_months(years, first=2018):
+    """Term-time months (Sep–Jul) of ``years`` academic years from ``first``."""
+    return [dt.date(y + (m < 9), m, 1) for y in range(first, first + years) for m in (9, 10, 11, 12, 1, 2, 3, 4, 5, 6, 7)]
+
+
+def test_seasonal_factors_by_hand():
+    from stls import spc
+    months = _academic_months(2)
+    pattern = [2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0.5]            # autumn high, July low
+    year1 = [10 * p for p in pattern]
+    year2 = [20 * p for p in pattern]                          # twice the level, same shape
+    factors = spc.seasonal_factors(months, year1 + year2)
+    mean = sum(pattern) / 11
+    assert factors == pytest.approx({m.month: p / mean for m, p in zip(months[:11], pattern)})
+    adjusted, used = spc.seasonally_adjusted(months, year1 + year2)
+    assert used == factors and adjusted == pytest.approx([10 * mean] * 11 + [20 * mean] * 11)
+    assert spc.seasonal_factors(months[:11], year1) is None   # one complete year is too few
+
+
+def test_seasonal_adjustment_narrows_the_limits_and_finds_a_real_drop():
+    """A strongly seasonal series with a 25% drop in one month: on raw months the limits are
+    wide and the drop passes as common cause; on adjusted months it is beyond the lower limit."""
+    from stls import spc
+    rng = __import__("numpy").random.default_rng(3)
+    pattern = [1.3, 1.5, 1.4, 0.8, 1.0, 1.0, 1.1, 0.8, 1.0, 1.0, 0.7]
+    months = _academic_months(4)
+    values = [1000 * p * (1 + rng.normal(0, 0.02)) for _ in range(4) for p in pattern]
+    values[-3] *= 0.75                                          # May of the last year
+    raw = xmr(months, values, polarity=Polarity.demand)
+    adjusted, factors = spc.seasonally_adjusted(months, values)
+    adj = xmr(months, adjusted, polarity=Polarity.demand)
+    width = lambda r: float((r.frame["ucl"] - r.frame["lcl"]).iloc[-1] / r.frame["mean"].iloc[-1])
+    assert width(raw) > 1.0 and width(adj) < 0.3
+    assert not raw.frame["special"].iloc[-3] and "beyond limit" in adj.frame["rules"].iloc[-3]
+
+
+def test_the_scorecards_monthly_chart_is_seasonally_adjusted_from_the_raw_rows(demo_db, demo_sql):
+    """Kent's referrals: seasonal factors recomputed here from the raw activity rows (complete
+    academic years, term-time months, median share of the year's mean month, scaled to mean 1);
+    each charted point is the raw month over its factor; limits restart in Sep 2022 and Sep 2025."""
+    import numpy as np
+
+    from stls import catalogue, scorecard
+    from stls.filters import Filters
+    rows = demo_sql("SELECT date_trunc('month', activity_date)::DATE AS m, sum(count) FROM activity "
+                    "WHERE activity_type = 'referral' GROUP BY 1 ORDER BY 1")
+    by_year: dict = {}
+    for m, n in rows:
+        if m.month != 8:
+            by_year.setdefault(m.year if m.month >= 9 else m.year - 1, {})[m.month] = n
+    shares: dict = {}
+    for months in by_year.values():
+        if len(months) == 11:
+            mean = sum(months.values()) / 11
+            for k, n in months.items():
+                shares.setdefault(k, []).append(n / mean)
+    factors = {k: float(np.median(v)) for k, v in shares.items()}
+    scale = sum(factors.values()) / 11
+    res = scorecard.spc_for(demo_db, catalogue.get("referrals"), Filters(2016, 2026))
+    frame = res.frame
+    assert res.adjusted
+    raw = dict(rows)
+    for _, r in frame.iterrows():
+        assert r["raw"] == raw[r["period"]]
+        assert r["value"] == pytest.approx(raw[r["period"]] / (factors[r["period"].month] / scale))
+    starts = frame.groupby("segment")["period"].min().tolist()
+    assert starts[1:] == [dt.date(2022, 9, 1), dt.date(2025, 9, 1)]
+    # before: limits on raw months spanned about ±55% of the mean; now a few per cent
+    last = frame[frame["segment"] == frame["segment"].max()].iloc[-1]
+    assert (last["ucl"] - last["lcl"]) / last["mean"] < 0.3
+
+
+def test_yearly_outcome_charts_leave_out_years_assessed_differently_and_restart_at_a_new_assessment(demo_db):
+    from stls import catalogue, scorecard
+    from stls.filters import Filters
+    ks4 = scorecard.spc_for(demo_db, catalogue.get("ks4_a8_sen_support"), Filters(2016, 2025)).frame
+    assert not {p.year for p in ks4["period"]} & {2019, 2020}      # teacher-assessed grades
+    eyfs = scorecard.spc_for(demo_db, catalogue.get("eyfs_gld_sen_support"), Filters(2016, 2025)).frame
+    starts = eyfs.groupby("segment")["period"].min().tolist()
+    assert dt.date(2021, 9, 1) in starts                             # the reformed EYFS profile

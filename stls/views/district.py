@@ -65,7 +65,17 @@ def profile_activity(db, f: Filters, code: str, activity_type: str) -> ProfileAc
             mine, kent = pairs[i]
             pairs[i] = (replace(mine, value=None, rag=None, suppressed=True, previous=None), kent)
     hide = [("month", m) in hidden for m in months]
-    return ProfileActivity(pairs, _spc_chart(frame, f, code, activity_type, np.array(hide, dtype=bool)))
+    return ProfileActivity(pairs, _spc_chart(frame, f, code, activity_type, np.array(hide, dtype=bool),
+                                             _seasonal_factors(db, f, code, activity_type)))
+
+
+def _seasonal_factors(db, f: Filters, code: str, activity_type: str) -> dict[int, float] | None:
+    """The district's seasonal factors for one activity type from every year held (months on
+    counts under the disclosure threshold left out, so a factor carries nothing of them)."""
+    history = _spc_months(db, metrics.all_years(db, f), code, activity_type)
+    v = history["activities"].to_numpy(float)
+    t = disclosure.threshold() if activity_type in catalogue.CHILD_LEVEL_TYPES else 0
+    return spc.seasonal_factors(list(history["month"]), np.where((v > 0) & (v < t), np.nan, v))
 
 
 def _has_month(frame: pd.DataFrame, month) -> bool:
@@ -90,26 +100,34 @@ def _spc_months(db, f: Filters, code: str, activity_type: str) -> pd.DataFrame:
         .reset_index(drop=True)
 
 
-def _spc_chart(frame: pd.DataFrame, f: Filters, code: str, activity_type: str, hidden: np.ndarray) -> charts.Chart:
+def _spc_chart(frame: pd.DataFrame, f: Filters, code: str, activity_type: str, hidden: np.ndarray,
+               factors: dict[int, float] | None = None) -> charts.Chart:
     label, name = ref.ACTIVITY_LABELS[activity_type], ref.DISTRICT_NAMES[code]
     if frame.empty:
         return charts.Chart(charts.empty(f"No {label.lower()} recorded in {name} for this selection", "KCC STLS activity tracker"),
                             "No data to chart.", pd.DataFrame(columns=["Month", label]), "No data")
     values = frame["activities"].where(~hidden)
-    res = spc.xmr(frame["month"], values, [r.start for r in ref.REGIMES[1:]], catalogue.Polarity.demand)
+    adjusted, factors = spc.seasonally_adjusted(list(frame["month"]), values, factors)
+    res = spc.xmr(frame["month"], adjusted, [r.start for r in ref.REGIMES[1:]], catalogue.Polarity.demand)
     variation = spc.VARIATION_TEXT[res.variation]
     title = f"{label} in {name} by month: latest month {variation[0].lower() + variation[1:]}"
     fig = charts.spc_chart(res.frame, title, "KCC STLS activity tracker · " + f.with_(districts=(code,)).caption(),
-                           f"{label} per month", "demand")
-    table = pd.DataFrame({"Month": [m.strftime("%b %Y") for m in frame["month"]],
-                          label: ["[x]" if v != v else c
-                                  for v, c in zip(frame["activities"], disclosure.cells(frame["activities"], hidden))]})
+                           f"{label} per month" + (", seasonally adjusted" if factors else ""), "demand")
+    cells = ["[x]" if v != v else c for v, c in zip(frame["activities"], disclosure.cells(frame["activities"], hidden))]
+    table = pd.DataFrame({"Month": [m.strftime("%b %Y") for m in frame["month"]], label: cells})
+    if factors:
+        table["Seasonally adjusted"] = [c if c.startswith("[") else f"{a:,.1f}" for c, a in zip(cells, adjusted)]
     res_specials = int(res.frame["special"].sum()) if len(res.frame) else 0
     alt = (f"Control chart of monthly {label.lower()} in {name}, September to July each year, with the mean and "
            f"process limits recalculated at each service change; {res_specials} months show special cause variation.")
     gaps = [m.strftime("%b %Y") for m, v in zip(frame["month"], frame["activities"]) if v != v]
-    note = f"No tracker return from {name} in {', '.join(gaps)} (shown as [x], left out of the limits)." if gaps else ""
-    return charts.Chart(fig, alt + (f" {note}" if note else ""), table, title, caption=note)
+    notes = [f"No tracker return from {name} in {', '.join(gaps)} (shown as [x], left out of the limits)." if gaps else "",
+             "Each month is divided by its seasonal factor (its median share of the year's mean month over complete "
+             "years), so the limits judge the level net of the season." if factors else
+             "Too few complete years to adjust for the season: the limits include seasonal swings.",
+             f"Latest month: {res.reason}." if res.reason else ""]
+    note = " ".join(n for n in notes if n)
+    return charts.Chart(fig, f"{alt} {note}", table, title, caption=note)
 
 
 @memoised

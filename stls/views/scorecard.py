@@ -9,7 +9,7 @@ from stls.filters import Filters
 
 RAG_ICON = {"Green": "✔ Green", "Amber": "▲ Amber", "Red": "✖ Red"}
 VARIATION_ICON = {"improving": "⬆ Improving", "concerning": "⬇ Concerning", "common_cause": "● Common cause",
-                  "high": "⬆ Higher", "low": "⬇ Lower", "too_few_points": "… Too few points"}
+                  "high": "⬆ Higher", "low": "⬇ Lower", "mixed": "⇅ Mixed", "too_few_points": "… Too few points"}
 ASSURANCE_ICON = {"hit_and_miss": "~ Hit and miss", "consistently_passing": "✔ Consistently passing",
                   "consistently_failing": "✖ Consistently failing"}
 
@@ -64,22 +64,32 @@ def spc_view(db, f: Filters, kpi_id: str) -> charts.Chart:
     kpi = catalogue.get(kpi_id)
     res = scorecard.spc_for(db, kpi, f)
     frame = res.frame
-    grain = "month (August left out)" if len(frame) and len({p.year for p in frame["period"]}) < len(frame) else "academic year"
+    monthly = bool(len(frame)) and len({p.year for p in frame["period"]}) < len(frame)
+    grain = "month (August left out)" if monthly else "academic year"
     variation = spc.VARIATION_TEXT[res.variation]
     title = f"{kpi.label}, {f.geography_label()}: {variation[0].lower() + variation[1:]}"
     if res.assurance:
         title += f"; {spc.ASSURANCE_TEXT[res.assurance].split(':')[0].lower()}"
-    fig = charts.spc_chart(frame, title, kpi.source, kpi.label, kpi.polarity.value, kpi.target, kpi.decimals)
-    table = pd.DataFrame({
-        "Period": [p.strftime("%b %Y") if "month" in grain else ref.academic_year_label(p.year) for p in frame["period"]],
-        "Value": [kpi.fmt(v) for v in frame["value"]], "Mean": [kpi.fmt(v) for v in frame["mean"]],
+    y_title = kpi.label + (", seasonally adjusted" if res.adjusted else "")
+    fig = charts.spc_chart(frame, title, kpi.source, y_title, kpi.polarity.value, kpi.target, kpi.decimals)
+    columns = {"Period": [p.strftime("%b %Y") if monthly else ref.academic_year_label(p.year) for p in frame["period"]],
+               "Value": [kpi.fmt(v) for v in frame["raw"]]}
+    if res.adjusted:
+        columns["Seasonally adjusted"] = [kpi.fmt(v) for v in frame["value"]]
+    table = pd.DataFrame(columns | {
+        "Mean": [kpi.fmt(v) for v in frame["mean"]],
         "Lower limit": [kpi.fmt(v) for v in frame["lcl"]], "Upper limit": [kpi.fmt(v) for v in frame["ucl"]],
         "Special cause": [r or "" for r in frame["rules"]]})
     n_special = int(frame["special"].sum()) if len(frame) else 0
+    breaks = ", ".join(f"{d:%B %Y}" for d in scorecard.spc_breaks(kpi))
+    method = ((f"Limits restart at {breaks}. " if breaks else "")
+              + ("Each month is divided by its seasonal factor (its median share of the year's mean month over "
+                 "complete years), so the limits judge the level net of the season. " if res.adjusted else "")
+              + (f"Latest point: {res.reason}." if res.reason else ""))
     alt = (f"Statistical process control chart of {kpi.label} by {grain} for {f.geography_label()}, "
-           f"{len(frame)} points, with mean and process limits recalculated at each service change. "
-           f"{n_special} points show special cause variation. Latest point: {variation}.")
-    return charts.Chart(fig, alt, table, title)
+           f"{len(frame)} points, with mean and process limits. {n_special} points show special cause variation. "
+           f"Latest point: {variation}. {method}")
+    return charts.Chart(fig, alt, table, title, caption=method.strip())
 
 
 def district_matrix(db, f: Filters) -> pd.DataFrame:
