@@ -95,6 +95,7 @@ class Headline:
     previous_label: str | None
     rag: str | None = None
     suppressed: bool = False          # disclosure control hid the value (shown as [c])
+    previous_suppressed: bool = False  # ... and the previous value (so the change too)
 
     not_applicable: bool = False      # e.g. LIFT meetings are not recorded by area of need
     previous_not_applicable: bool = False   # the previous year cannot have a value (the activity began later)
@@ -146,6 +147,22 @@ class Headline:
         if self.not_applicable:
             return "[z]"
         return "[c]" if self.suppressed else self.kpi.fmt(self.value)
+
+    @property
+    def previous_display(self) -> str:
+        """The previous value as shown: [c] hidden, [z] cannot exist, [x] not held."""
+        if self.previous_suppressed:
+            return "[c]"
+        return "[z]" if self.previous_not_applicable or self.not_applicable else self.kpi.fmt(self.previous)
+
+    @property
+    def change_display(self) -> str | None:
+        """The change as shown, or the symbol it takes: a change beside a hidden value is hidden."""
+        if self.suppressed or self.previous_suppressed:
+            return "[c]"
+        if self.not_applicable or self.previous_not_applicable:
+            return "[z]"
+        return self.kpi.fmt_change(self.change, self.previous)
 
     @property
     def change(self) -> float | None:
@@ -250,6 +267,7 @@ def _from_arrays(kpi: Kpi, periods: list, values: np.ndarray, suppressed: np.nda
         kpi, year, period_label(kpi, year, cut), value, pick(prev),
         period_label(kpi, prev_year, cut) if prev_year is not None else None,
         rag=rag(kpi, value), suppressed=bool(suppressed[last]), trend=tuple(values.tolist()),
+        previous_suppressed=prev is not None and bool(suppressed[prev]),
         trend_years=tuple(ref.academic_year_start(p) for p in periods), previous_year=prev_year,
         previous_not_applicable=prev is None and not kpi.exists_in(year - 1),
         note="; ".join(f.not_applied(kpi.compute.kind)))

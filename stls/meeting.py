@@ -115,7 +115,7 @@ def _spotlight(db, f: Filters, code: str) -> Slide:
     pairs = district_view.headline_pairs(db, f, code)
     table = pd.DataFrame([{"Indicator": d.kpi.label, ref.DISTRICT_NAMES[code]: d.display, "Kent": k.display,
                            "RAG": scorecard_view.icon(scorecard_view.RAG_ICON, d.rag, "[z]" if not d.kpi.has_rag else "[x]"),
-                           "Change": d.kpi.fmt_change(d.change, d.previous) or "[x]"} for d, k in pairs])
+                           "Change": d.change_display or "[x]"} for d, k in pairs])
     chart = district_view.outcomes(db, f, code, "ks2_rwm_expected", "sen_support")
     t = chart.table
     native = Native("line", t["Academic year"].tolist(),

@@ -145,9 +145,9 @@ def line(db, kpi: Kpi, f: Filters, extent: dict, with_spc: bool = True) -> Line:
         "value": h.display, "target": kpi.fmt(kpi.target) if kpi.has_rag else "[z]",
         "rag": (h.rag + (INCOMPLETE if h.incomplete else "")) if h.rag else ("[z]" if not kpi.has_rag else "[x]"),
         "previous_period": h.previous_label or ("[z]" if h.previous_not_applicable else "[x]"),
-        "previous": "[z]" if h.previous_not_applicable else kpi.fmt(h.previous),
-        "change": (change + (INCOMPLETE if h.change_incomplete else "")) if (change := kpi.fmt_change(h.change, h.previous))
-        else ("[z]" if h.previous_not_applicable or h.not_applicable else "[x]"),
+        "previous": h.previous_display,
+        "change": (change + (INCOMPLETE if h.change_incomplete and not change.startswith("[") else ""))
+        if (change := h.change_display) else "[x]",
         "kent": kent.display if same_year else "[x]",
         "england": kpi.fmt(_england(db, kpi, f, h.year)) if attainment else "[z]",
         "direction": h.direction,

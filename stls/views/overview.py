@@ -89,9 +89,10 @@ def _protect_card(h: compare.Headline, years: list[int], hidden: set[int]) -> co
     trend = tuple(float("nan") if y in hidden else v for y, v in zip(years, h.trend))
     prev_year = ref.academic_year_start(dt.date(h.year - 1, 9, 1)) if h.year else None
     previous = None if prev_year in hidden else h.previous
+    gone = h.previous_suppressed or prev_year in hidden
     if h.year in hidden:
-        return replace(h, value=None, previous=previous, rag=None, suppressed=True, trend=trend)
-    return replace(h, previous=previous, trend=trend)
+        return replace(h, value=None, previous=previous, rag=None, suppressed=True, trend=trend, previous_suppressed=gone)
+    return replace(h, previous=previous, trend=trend, previous_suppressed=gone)
 
 
 def _change_phrase(values, label: str) -> str:
