@@ -53,7 +53,7 @@ def association_controls(f: Filters) -> association.Options:
                        lambda y: ref.academic_year_label(int(y)))
         bases = ["auto"] + [y for y in years if int(y) < int(year)]
         base = _select("Change from", "base", bases, "auto",
-                       lambda y: "Earliest year with no break between" if y == "auto" else ref.academic_year_label(int(y)))
+                       lambda y: "Earliest year without a break (default)" if y == "auto" else ref.academic_year_label(int(y)))
     if not types:
         st.info("Choose at least one activity type; showing all contacts meanwhile.")
         types = list(association.Options().activity_types)
