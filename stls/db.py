@@ -225,6 +225,25 @@ def _open_version(path: Path) -> tuple[str, duckdb.DuckDBPyConnection]:
     raise RuntimeError(f"{path} kept changing while it was being opened")
 
 
+class Reader:
+    """``Database``'s two reads on an open connection: the loader's checks run through it on the
+    copy it writes, under the writer lock, so they see the data as it is when it writes."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self._con = con
+
+    def query(self, sql: str, params: dict | list | None = None) -> pd.DataFrame:
+        frame = self._con.execute(sql, params).df()
+        for col in frame.columns:
+            if isinstance(frame[col].dtype, pd.CategoricalDtype):
+                frame[col] = frame[col].astype("str")
+        return frame
+
+    def scalar(self, sql: str, params: dict | list | None = None):
+        frame = self.query(sql, params)
+        return None if frame.empty else frame.iat[0, 0]
+
+
 class Database:
     """A read-only handle on one version of the file; safe to share between threads.
 

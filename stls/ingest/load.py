@@ -176,13 +176,18 @@ def import_file(file: Path | str, kind: str | None, db_path: Path | str, *, repl
     if report.status == "ready":
         frame = con.sql("SELECT * EXCLUDE (line) FROM clean").to_arrow_table()
         with dbmod.writable_copy(db_path) as target:
-            report.status = "loaded"
-            report.import_id = target.execute("SELECT coalesce(max(import_id), 0) + 1 FROM import_log").fetchall()[0][0]
+            # the repeat and overlap checks again, under the writer lock, against the data as it
+            # is now: another import of the same file may have landed since the first look
             assert report.kind is not None   # set when the file was read
-            report.replaced_rows = _write(target, report.kind, params, replace, report.import_id, frame)
-            report.message = (f"loaded {report.rows:,} rows as import {report.import_id}"
-                              + (f", replacing {report.replaced_rows:,} earlier rows" if report.replaced_rows else ""))
-            _log_row(target, report, sha, first, last)
+            report.status = "refused"
+            report.message = _decide(dbmod.Reader(target), report.kind, params, sha, replace, report)
+            if report.status == "ready":
+                report.status = "loaded"
+                report.import_id = target.execute("SELECT coalesce(max(import_id), 0) + 1 FROM import_log").fetchall()[0][0]
+                report.replaced_rows = _write(target, report.kind, params, replace, report.import_id, frame)
+                report.message = (f"loaded {report.rows:,} rows as import {report.import_id}"
+                                  + (f", replacing {report.replaced_rows:,} earlier rows" if report.replaced_rows else ""))
+            report.import_id = _log_row(target, report, sha, first, last)
     else:
         report.status = "refused"
         report.import_id = _log(db_path, report, sha, first, last)
