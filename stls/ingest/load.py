@@ -151,7 +151,9 @@ def import_file(file: Path | str, kind: str | None, db_path: Path | str, *, repl
         raw = read.read(con, data, file.name, kind)
         report.kind, report.rows, report.notes = raw.kind, raw.rows, raw.notes
         urns = queries.setting_urns(handle)
-        validate.prepare(con, raw.kind, urns)
+        note = validate.prepare(con, raw.kind, urns, file.name)
+        if note:
+            report.notes.append(note)
         report.problems, report.total_problems = validate.problems(con, raw.kind, today)
         if report.total_problems:
             report.message = f"refused: {report.total_problems:,} problem(s) found; nothing was loaded"

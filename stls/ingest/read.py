@@ -9,6 +9,7 @@ import csv
 import datetime as dt
 import io
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from stls.ingest.schema import KINDS, header_key
 
 MAX_TITLE_ROWS = 10
 DEFAULT_MAX_MB = 200
+MAX_LINE = 1_000_000   # bytes in one row: a longer one is refused with its row number
 
 
 class FileProblem(Exception):
@@ -42,9 +44,43 @@ def max_bytes() -> int:
         return DEFAULT_MAX_MB * 1024 * 1024
 
 
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"   # an old .xls, or any password-protected Office file
+
+
 def _refuse_binary(data: bytes, name: str) -> None:
-    if b"\x00" in data[:65536]:
-        raise FileProblem(f"{name}: this is not a CSV or XLSX file (it contains binary data)")
+    """A NUL byte anywhere (not only in the first 64 KiB) would end up inside a cell."""
+    if data[:8] == OLE:
+        raise FileProblem(f"{name}: a password-protected workbook or an old .xls file; save it in Excel as an "
+                          "unprotected .xlsx (or CSV) and load that")
+    at = data.find(b"\x00")
+    if at >= 0:
+        raise FileProblem(f"{name}: not a CSV or XLSX file: it holds binary data (a NUL byte at byte {at:,}); "
+                          "save it from Excel as CSV UTF-8 or XLSX")
+
+
+def _utf16(data: bytes, name: str) -> bytes:
+    """A UTF-16 text file (Excel's 'Unicode text') as UTF-8 bytes; others as they are."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            raise FileProblem(f"{name}: starts as UTF-16 text but is not valid UTF-16") from None
+    return data
+
+
+def _keep_blank_records(text: str, delim: str) -> str:
+    """Blank lines as rows of empty cells, so row numbers stay as a spreadsheet counts them (the
+    CSV reader skips blank lines); a blank line inside a quoted cell is left alone."""
+    if "\n\n" not in text and "\n\r\n" not in text:
+        return text
+    lines = text.split("\n")
+    inside = False
+    for i, line in enumerate(lines[:-1] if text.endswith("\n") else lines):
+        if not inside and not line.strip("\r"):
+            lines[i] = delim + ("\r" if line.endswith("\r") else "")
+        if line.count('"') % 2:
+            inside = not inside
+    return "\n".join(lines)
 
 
 def _decode(data: bytes, name: str) -> tuple[str, str]:
@@ -69,58 +105,166 @@ def _delimiter(sample: str) -> str:
     return best
 
 
+XLSX_MAX_COLUMNS = 200            # no file kind has more than a dozen; a sheet declaring 16,384 is not read so
+XLSX_MAX_ROWS = 2_000_000
+XLSX_MAX_EXPANSION = 100           # a member that inflates more than this (and past 20 MB) is a zip bomb
+XLSX_MAX_INFLATED = 1024 * 2**20   # the whole workbook, inflated
+
+
+def _check_zip(data: bytes, name: str):
+    """The workbook's zip directory, refused cheaply (before anything is inflated) when it is
+    not a workbook, is encrypted, or would inflate past the limits."""
+    import zipfile
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise FileProblem(f"{name}: not a readable XLSX workbook (the zip structure is damaged)") from None
+    infos = archive.infolist()
+    if "xl/workbook.xml" not in {i.filename for i in infos}:
+        raise FileProblem(f"{name}: a zip file, but not an Excel workbook (it has no xl/workbook.xml)")
+    if any(i.flag_bits & 0x1 for i in infos):
+        raise FileProblem(f"{name}: the workbook is encrypted; save an unprotected copy and load that")
+    total = sum(i.file_size for i in infos)
+    for i in infos:
+        if i.file_size > 20 * 2**20 and i.file_size > XLSX_MAX_EXPANSION * max(i.compress_size, 1):
+            raise FileProblem(f"{name}: not read: '{i.filename}' would inflate from {i.compress_size / 2**20:,.1f} MB "
+                              f"to {i.file_size / 2**20:,.0f} MB, more than {XLSX_MAX_EXPANSION} times (a zip bomb, or "
+                              "a sheet of empty formatted cells); save it again from Excel, or as CSV")
+    if total > XLSX_MAX_INFLATED:
+        raise FileProblem(f"{name}: not read: it would inflate to {total / 2**20:,.0f} MB, over the "
+                          f"{XLSX_MAX_INFLATED / 2**20:,.0f} MB limit; split it by month or save it as CSV")
+    return archive
+
+
+def _sheet_choice(book, notes: list[str], name: str):
+    """The active sheet if it is visible, else the first visible one; the note says which and
+    names the others, hidden ones as hidden."""
+    sheets = book.worksheets
+    visible = [ws for ws in sheets if ws.sheet_state == "visible"]
+    if not visible:
+        raise FileProblem(f"{name}: every sheet in the workbook is hidden; unhide the one to load")
+    active = book.active if book.active is not None and book.active.sheet_state == "visible" else visible[0]
+    if len(sheets) > 1:
+        others = [f"'{ws.title}'" + ("" if ws.sheet_state == "visible" else f" ({ws.sheet_state})")
+                  for ws in sheets if ws is not active]
+        why = "the active sheet" if active is book.active else "the first visible sheet"
+        notes.append(f"Read sheet '{active.title}' ({why}); {len(others)} other sheet(s) ignored: {', '.join(others)}")
+    return active
+
+
+def _xlsx_cell(v, number_format: str | None) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, dt.datetime):
+        return v.date().isoformat() if v.time() == dt.time() else v.isoformat(sep=" ")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, (int, float)) and number_format and "%" in number_format:
+        v = v * 100            # a cell shown as 21.4% holds 0.214: read it as the person sees it
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() else repr(round(v, 10))
+    return str(v)
+
+
 def _xlsx_rows(data: bytes, name: str, notes: list[str]) -> pd.DataFrame:
     from openpyxl import load_workbook
+    archive = _check_zip(data, name)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable workbook is one message
         raise FileProblem(f"{name}: not a readable XLSX workbook ({exc.__class__.__name__})") from None
-    sheets = book.sheetnames
-    if len(sheets) > 1:
-        notes.append(f"Read the first sheet, '{sheets[0]}'; {len(sheets) - 1} other sheet(s) ignored: "
-                     + ", ".join(f"'{s}'" for s in sheets[1:]))
-
-    def cell(v) -> str:
-        if v is None:
-            return ""
-        if isinstance(v, dt.datetime):
-            return v.date().isoformat() if v.time() == dt.time() else v.isoformat(sep=" ")
-        if isinstance(v, dt.date):
-            return v.isoformat()
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))
-        return str(v)
-
-    rows = [[cell(v) for v in row] for row in book[sheets[0]].iter_rows(values_only=True)]
+    ws = _sheet_choice(book, notes, name)
+    ws.reset_dimensions()          # iterate the cells there are, not the range the sheet declares
+    rows: list[list[str]] = []
+    percent = False
+    for row in ws.iter_rows():
+        row = row[:XLSX_MAX_COLUMNS]
+        cells = [_xlsx_cell(c.value, getattr(c, "number_format", None)) for c in row]
+        while cells and cells[-1] == "":
+            cells.pop()
+        percent = percent or any("%" in (getattr(c, "number_format", None) or "") for c in row if c.value is not None)
+        rows.append(cells)
+        if len(rows) > XLSX_MAX_ROWS:
+            raise FileProblem(f"{name}: more than {XLSX_MAX_ROWS:,} rows; split it by month or save it as CSV")
+    _refuse_unsaved_formulas(archive, data, ws.title, rows, name)
     book.close()
+    if percent:
+        notes.append("Cells formatted as percentages read as shown (a cell showing 21.4% read as 21.4)")
     width = max((len(r) for r in rows), default=0)
     return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], columns=[f"column{i}" for i in range(width)])
 
 
+def _refuse_unsaved_formulas(archive, data: bytes, title: str, rows: list[list[str]], name: str) -> None:
+    """A formula whose result was never saved (written by a program, not Excel) reads as a blank,
+    which would load as a default (a count of 1): refuse it, naming the cell."""
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+    if not any(b"<f" in archive.read(i.filename) for i in archive.infolist()
+               if i.filename.startswith("xl/worksheets/")):
+        return
+    book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    ws = book[title]
+    ws.reset_dimensions()
+    for r, row in enumerate(ws.iter_rows()):
+        for c, cell in enumerate(row[:XLSX_MAX_COLUMNS]):
+            if cell.data_type == "f" and r < len(rows) and (c >= len(rows[r]) or rows[r][c] == ""):
+                book.close()
+                raise FileProblem(f"{name}: row {r + 1}, column {get_column_letter(c + 1)}: the formula {str(cell.value)[:60]!r} "
+                                  "has no saved result (the workbook was not saved by Excel after calculating); open "
+                                  "it in Excel, save it, and load it again")
+    book.close()
+
+
 def _load_text(con: duckdb.DuckDBPyConnection, data: bytes, name: str, tmpdir: str) -> None:
+    data = _utf16(data, name)
     _refuse_binary(data, name)
     path = Path(tmpdir) / "file.csv"
     try:
-        text = data.decode("utf-8")
-        path.write_bytes(data[3:] if data[:3] == b"\xef\xbb\xbf" else data)   # bytes as they are
+        text, as_is = data.decode("utf-8"), True
+        if text.startswith("\ufeff"):
+            text, as_is = text[1:], False
     except UnicodeDecodeError:
-        text, _ = _decode(data, name)
-        path.write_text(text, encoding="utf-8")
+        (text, _), as_is = _decode(data, name), False
     if not text.strip():
         raise FileProblem(f"{name}: the file is empty")
     sample = text[:200_000]
     delim = _delimiter(sample[:20000])
-    width = max((len(row) for row in csv.reader(io.StringIO(sample), delimiter=delim)), default=1) + 2
+    kept = _keep_blank_records(text, delim)
+    if kept is text and as_is:
+        path.write_bytes(data)                   # UTF-8 as it is: no re-encoding
+    else:
+        path.write_text(kept, encoding="utf-8")
+    reader = csv.reader(io.StringIO(sample), delimiter=delim)
+    try:
+        width = max((len(row) for row in reader), default=1) + 2
+    except csv.Error:
+        raise FileProblem(f"{name}: row {reader.line_num} holds a cell longer than {csv.field_size_limit():,} "
+                          "characters; no row of a tracker export is anywhere near that (a broken quote, or not a "
+                          "CSV file)") from None
     columns = "{" + ", ".join(f"'column{i}': 'VARCHAR'" for i in range(width)) + "}"
     try:
         # A new table's rowid follows the file's order, so no window function is needed for line numbers.
-        con.execute(f"""CREATE TABLE cells_in AS SELECT *
+        read_sql = f"""CREATE TABLE cells_in AS SELECT *
                         FROM read_csv(?, header = false, auto_detect = false, columns = {columns}, delim = ?,
                                       quote = '"', escape = '"', null_padding = true, strict_mode = false,
-                                      max_line_size = 1000000)""", [str(path), delim])
+                                      max_line_size = {MAX_LINE}, parallel = PARALLEL)"""
+        try:
+            con.execute(read_sql.replace("PARALLEL", "true"), [str(path), delim])
+        except duckdb.Error as exc:   # a line break inside a quoted cell needs the serial reader
+            if "quoted new lines" not in str(exc):
+                raise
+            con.execute(read_sql.replace("PARALLEL", "false"), [str(path), delim])
         con.execute("CREATE VIEW cells AS SELECT rowid + 1 AS line, * FROM cells_in")
+        con.execute("CREATE TABLE file_info AS SELECT ? AS delimiter", [delim])
     except duckdb.Error as exc:
-        detail = str(exc).split("\n")[0][:300]
+        text_of = str(exc)
+        line = re.search(r"CSV Error on Line: (\d+)", text_of)
+        if "Maximum line size" in text_of or "max_line_size" in text_of:
+            raise FileProblem(f"{name}: row {line.group(1) if line else '?'} is longer than {MAX_LINE:,} characters; "
+                              "no row of a tracker export is anywhere near that (a broken quote, or not a CSV file)") from None
+        detail = text_of.split("\n")[0][:300]
         raise FileProblem(f"{name}: could not be read as a table of cells ({detail})") from None
 
 
@@ -154,6 +298,7 @@ def read(con: duckdb.DuckDBPyConnection, data: bytes, name: str, kind: str | Non
             con.register("_xlsx", frame)
             con.execute("CREATE TABLE cells_in AS SELECT * FROM _xlsx")
             con.execute("CREATE VIEW cells AS SELECT rowid + 1 AS line, * FROM cells_in")
+            con.execute("CREATE TABLE file_info AS SELECT NULL::VARCHAR AS delimiter")   # cells hold numbers as numbers
             con.unregister("_xlsx")
         else:
             _load_text(con, data, name, tmpdir)

@@ -50,7 +50,54 @@ def _year_expr(v: str, sep: str) -> str:
             f"THEN try_cast({m}.a AS INTEGER) END)")
 
 
-def expressions(col: Column) -> tuple[str, str]:
+# Numbers as people write them, one style per file (``number_style``): with a decimal point and
+# commas only between thousands (21.4, 1,234.5), or, in a file that uses them, a decimal comma
+# and full stops between thousands (21,4; 1.234,5). Anything else (8,5 in a decimal-point file,
+# NaN, Infinity, 1e300) is refused, never guessed.
+POINT_NUMBER = "^-?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)([.][0-9]+)?$"
+COMMA_NUMBER = "^-?([0-9]{1,3}([.][0-9]{3})+|[0-9]+)(,[0-9]+)?$"
+# evidence of a style: a separator followed by one or two digits can only be a decimal one
+COMMA_EVIDENCE = "^-?[0-9.]*[0-9],[0-9]{1,2}$"
+POINT_EVIDENCE = "^-?[0-9,]*[0-9][.][0-9]{1,2}$"
+MAX_MONEY = 1e9   # a service's yearly budget over £1bn is a typing error
+
+
+def _decimal(text: str, decimal_comma: bool) -> str:
+    """SQL: ``text`` as a DOUBLE under the file's number style, NULL if it is not written that way."""
+    if decimal_comma:
+        return (f"CASE WHEN regexp_full_match({text}, '{COMMA_NUMBER}') "
+                f"THEN try_cast(replace(replace({text}, '.', ''), ',', '.') AS DOUBLE) END")
+    return f"CASE WHEN regexp_full_match({text}, '{POINT_NUMBER}') THEN try_cast(replace({text}, ',', '') AS DOUBLE) END"
+
+
+def number_style(con: duckdb.DuckDBPyConnection, kind: str, name: str = "file") -> tuple[bool, str]:
+    """(decimal comma?, a note) from the file's number and money cells: a decimal comma when some
+    cell can only be read that way (8,5; 1.234,56); refused when others can only be read with a
+    decimal point (the file mixes the two)."""
+    cols = [c.name for c in KINDS[kind].columns if c.type in ("number", "money")]
+    info = con.execute("SELECT delimiter FROM file_info").fetchall() if con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'file_info'").fetchall()[0][0] else [(None,)]
+    if not cols or info[0][0] in (",", None):   # a decimal comma needs a file not split by commas
+        return False, ""
+    def first(pattern: str):
+        union = " UNION ALL ".join(f"SELECT line, '{c}' AS col, trim(regexp_replace(trim(\"{c}\"), '^£\\s*', '')) AS v "
+                                   f"FROM raw" for c in cols)
+        hit = con.execute(f"SELECT line, col, v FROM ({union}) WHERE regexp_full_match(v, '{pattern}') "
+                          "ORDER BY line LIMIT 1").fetchall()
+        return hit[0] if hit else None
+    comma, point = first(COMMA_EVIDENCE), first(POINT_EVIDENCE)
+    if comma and point:
+        from stls.ingest.read import FileProblem
+        raise FileProblem(f"{name}: numbers are written two ways: '{comma[2]}' (row {comma[0]}, column '{comma[1]}') has a "
+                          f"decimal comma but '{point[2]}' (row {point[0]}, column '{point[1]}') a decimal point; "
+                          "use one style throughout")
+    if comma:
+        return True, (f"Numbers read with a decimal comma and full stops between thousands, as the file writes them "
+                      f"('{comma[2]}' on row {comma[0]} read as {comma[2].replace('.', '').replace(',', '.')})")
+    return False, ""
+
+
+def expressions(col: Column, decimal_comma: bool = False) -> tuple[str, str]:
     """(normalised value SQL, expected-text) for a column; the source cell is ``r."name"``."""
     v = _cell(col.name)
     t = col.type
@@ -72,10 +119,11 @@ def expressions(col: Column) -> tuple[str, str]:
                 "a whole number of 1 or more" if t == "count" else "a whole number (0 or more)")
     if t == "number":
         blanks = ", ".join(f"'{b}'" for b in NOT_PUBLISHED)
-        return (f"CASE WHEN lower(coalesce(trim({v}), '')) IN ({blanks}) THEN NULL "
-                f"ELSE try_cast(replace(trim({v}), ',', '') AS DOUBLE) END", "a number, or blank/x if not published")
+        return (f"CASE WHEN lower(coalesce(trim({v}), '')) IN ({blanks}) THEN NULL ELSE {_decimal(f'trim({v})', decimal_comma)} END",
+                "a number such as " + ("21,4" if decimal_comma else "21.4") + ", or blank/x if not published")
     if t == "money":
-        return (f"try_cast(replace(replace(trim({v}), '£', ''), ',', '') AS DOUBLE)", "an amount in pounds, such as 512000")
+        return (_decimal(f"trim(regexp_replace(trim({v}), '^£\\s*', ''))", decimal_comma),
+                "an amount in pounds, such as " + ("512000 or £512.000,00" if decimal_comma else "512000 or £512,000.00"))
     if t == "academic_year":
         return _year_expr(v, "/"), "an academic year such as 2023/24"
     if t == "financial_year":
@@ -83,15 +131,17 @@ def expressions(col: Column) -> tuple[str, str]:
     return f"trim({v})", "text"
 
 
-def _problem_sql(col: Column, today: dt.date) -> str:
+def _problem_sql(col: Column, today: dt.date, decimal_comma: bool = False) -> str:
     """SELECT line, column, value, expected for the column's bad cells, from table ``checked``."""
     v, norm = f'c."{col.name}"', f'c."n_{col.name}"'
     blank = f"coalesce(trim({v}), '') = ''"
     cases: list[tuple[str, str]] = []
     if not col.blank_ok:
         cases.append((blank, "a value is required here"))
-    expected = expressions(col)[1]
-    if col.type in LOOKUP_TYPES:
+    expected = expressions(col, decimal_comma)[1]
+    if col.type == "bool":
+        cases.append((f"NOT {blank} AND {norm} IS NULL", "yes or no (or true/false, y/n, 1/0)"))
+    elif col.type in LOOKUP_TYPES:
         cases.append((f"NOT {blank} AND {norm} IS NULL", f"one of: {', '.join(canonical_names(col.type)[:14])}"))
     elif col.type == "date":
         cases += [(f"NOT {blank} AND {norm} IS NULL", f"{expected} (a real date)"),
@@ -109,9 +159,13 @@ def _problem_sql(col: Column, today: dt.date) -> str:
         cases.append((f"NOT {blank} AND {norm} IS NULL", expected))
         if col.type in ("whole", "money"):
             cases.append((f"{norm} < 0", "a value that is not negative"))
+        if col.type == "money":
+            cases.append((f"{norm} > {MAX_MONEY}", f"an amount up to £{MAX_MONEY:,.0f} (a service's yearly budget)"))
     elif col.type == "text":
-        cases.append((f"regexp_matches(trim({v}), '^[=+@]|^-[^0-9]')",
-                      "plain text: a cell starting with = + - or @ would run as a spreadsheet formula"))
+        cases.append((f"regexp_matches({v}, '^\\s*([=+@]|-[^0-9])')",
+                      "plain text: a cell starting with = + - or @ (even after spaces or a tab) would run as a spreadsheet formula"))
+        cases.append((f"regexp_matches({v}, '[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]')",
+                      "plain text without control characters"))
     return " UNION ALL ".join(
         f"SELECT c.line, '{col.name}' AS col, coalesce({v}, '') AS value, '{exp.replace(chr(39), chr(39) * 2)}' AS expected "
         f"FROM checked c WHERE {cond}" for cond, exp in cases)
@@ -194,8 +248,9 @@ def _cross_checks(kind: str) -> list[str]:
     return checks
 
 
-def prepare(con: duckdb.DuckDBPyConnection, kind: str, known_urns: list[str]) -> None:
-    """Lookup tables, the settings list, and NULL columns for optional columns the file lacks."""
+def prepare(con: duckdb.DuckDBPyConnection, kind: str, known_urns: list[str], name: str = "file") -> str:
+    """Lookup tables, the settings list, and NULL columns for optional columns the file lacks;
+    the file's number style (``number_style``). Returns a note to show, or ''."""
     _register_lookups(con)
     con.register("_urns", pd.DataFrame({"urn": known_urns}, dtype=object))
     con.execute("CREATE OR REPLACE TEMP TABLE known_urns AS SELECT urn::VARCHAR AS urn FROM _urns")
@@ -205,14 +260,18 @@ def prepare(con: duckdb.DuckDBPyConnection, kind: str, known_urns: list[str]) ->
             con.execute(f'ALTER TABLE raw ADD COLUMN "{col.name}" VARCHAR')
     cols = KINDS[kind].columns
     _column_maps(con, cols)
-    norm = ", ".join(f'{_cell(c.name)} AS "{c.name}", {expressions(c)[0]} AS "n_{c.name}"' for c in cols)
+    comma, note = number_style(con, kind, name)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE number_style AS SELECT {comma} AS decimal_comma")
+    norm = ", ".join(f'{_cell(c.name)} AS "{c.name}", {expressions(c, comma)[0]} AS "n_{c.name}"' for c in cols)
     con.execute(f"CREATE OR REPLACE TABLE checked AS SELECT r.line, {norm} FROM raw r {_joins(cols)}")
+    return note
 
 
 def problems(con: duckdb.DuckDBPyConnection, kind: str, today: dt.date | None = None) -> tuple[list[Problem], int]:
     """The first problems (by row) and how many there are in all."""
     today = today or dt.date.today()
-    parts = [sql for col in KINDS[kind].columns for sql in [_problem_sql(col, today)] if sql] + _cross_checks(kind)
+    comma = bool(con.execute("SELECT decimal_comma FROM number_style").fetchall()[0][0])
+    parts = [sql for col in KINDS[kind].columns for sql in [_problem_sql(col, today, comma)] if sql] + _cross_checks(kind)
     con.execute("CREATE OR REPLACE TEMP TABLE problems AS " + " UNION ALL ".join(parts))
     total = con.execute("SELECT count(*) FROM problems").fetchall()[0][0]
     whens = " ".join(f"WHEN '{c.name}' THEN {i}" for i, c in enumerate(KINDS[kind].columns))
