@@ -196,8 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "seed", 0) is None:
         from stls.demo import DEFAULT_SEED
         args.seed = DEFAULT_SEED
+    from stls.db import DatabaseError
     try:
         return args.func(args)
-    except CliError as exc:
+    except (CliError, DatabaseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:   # a full disk, a read-only folder: one line, not a traceback
+        print(f"error: {exc.filename or args.db}: {exc.strerror or exc}", file=sys.stderr)
         return 2

@@ -191,12 +191,49 @@ def _write_copy(path: Path, fresh: bool):
             leftover.unlink(missing_ok=True)
 
 
+class DatabaseError(ValueError):
+    """``--db`` or ``STLS_DB`` names something that is not this dashboard's database; the message
+    says what it is instead."""
+
+
+REQUIRED_TABLES = ("activity", "attainment", "sen_pupils", "settings", "budget", "import_log", "meta")
+
+
+def check_database(path: Path) -> None:
+    """Refuse, in one line, a file that is not a DuckDB database or is another application's."""
+    if path.is_dir():
+        raise DatabaseError(f"{path}: a folder, not a database file")
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+    if len(head) < 12 or head[8:12] != b"DUCK":
+        raise DatabaseError(f"{path}: not a DuckDB database file; point --db (or STLS_DB) at the dashboard's "
+                            "database, or at a new path to start an empty one")
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise DatabaseError(f"{path}: a DuckDB file that cannot be opened ({str(exc).splitlines()[0][:200]})") from None
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    finally:
+        con.close()
+    missing = [t for t in REQUIRED_TABLES if t not in tables]
+    if missing:
+        raise DatabaseError(f"{path}: a DuckDB database, but not STLS Insight's (it has no {', '.join(missing)} "
+                            "table); point --db at the dashboard's database")
+
+
 def ensure_database(path: Path | str) -> Path:
-    """Create an empty database (schema and reference lists, no data) if none exists."""
+    """Create an empty database (schema and reference lists, no data) if none exists; refuse a
+    file that is not one of ours (``check_database``)."""
     path = Path(path)
     if not path.exists():
-        with writable_copy(path, fresh=True):
-            pass
+        try:
+            with writable_copy(path, fresh=True):
+                pass
+        except OSError as exc:
+            raise DatabaseError(f"{path}: cannot create the database here ({exc.strerror or exc})") from None
+    else:
+        check_database(path)
     return path
 
 

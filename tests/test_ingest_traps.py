@@ -47,3 +47,53 @@ def test_two_imports_of_one_file_at_once_load_it_once(tmp_path):
         con = duckdb.connect(str(db), read_only=True)
         assert con.execute("SELECT list(status ORDER BY import_id) FROM import_log").fetchall()[0][0] == ["loaded", "refused"]
         con.close()
+
+
+HOSTILE = ["[Your session has expired: sign in here](https://evil.example/login)", "![x](https://evil.example/pixel.png)",
+           ":red[**URGENT**] call 0800", "<img src=x onerror=alert(1)>", "$\\frac{1}{2}$", "a\\\\[b]", "www.evil.example"]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_text_from_outside_is_shown_as_typed(text):
+    """Every Markdown character is escaped: undoing CommonMark's backslash escapes gives the text
+    back, and no bracket, parenthesis, colon, angle bracket or dollar is left unescaped."""
+    import re
+
+    from stls.ui.widgets import plain
+    shown = plain(text)
+    assert re.sub(r"\\(.)", r"\1", shown) == " ".join(text.split())
+    bare = re.sub(r"\\.", "", shown)
+    assert not set(bare) & set("[]()!:<>$`*_"), shown
+
+
+def test_a_hostile_link_is_echoed_as_plain_text(app_env):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params.update({"from": HOSTILE[0], "district": HOSTILE[1]})
+    at.run()
+    assert not at.exception
+    notices = [i.value for i in at.info]
+    assert notices and all("](" not in n.replace("\\]\\(", "") for n in notices)
+    assert any("\\[Your session has expired\\: sign in here\\]\\(https\\://evil\\.example/login\\)" in n for n in notices)
+
+
+def test_wrong_import_keys_wait_longer_then_lock_the_session(monkeypatch):
+    import hashlib
+
+    from stls.ui import importer
+    monkeypatch.setattr(importer, "_server_failures", [])
+    good = hashlib.sha256(b"the right import key").hexdigest()
+    session, waits = {}, []
+    for i in range(4):
+        assert importer.check_key("guess", good, session, now=100.0 + i, sleep=waits.append) == "That import key is not right."
+    assert waits == [1.0, 2.0, 4.0, 8.0]
+    assert "locked for this session for 15 minutes" in importer.check_key("guess", good, session, now=110.0, sleep=waits.append)
+    # locked: even the right key is refused until the lockout ends, then accepted
+    assert "locked for this session" in importer.check_key("the right import key", good, session, now=500.0)
+    assert importer.check_key("the right import key", good, session, now=110.0 + 15 * 60 + 1) is None
+    # many sessions guessing lock uploading for everyone
+    for k in range(importer.SERVER_LIMIT):
+        importer.check_key("guess", good, {}, now=2000.0 + k, sleep=lambda s: None)
+    assert "locked for everyone" in importer.check_key("the right import key", good, {}, now=2100.0)

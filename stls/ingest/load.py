@@ -147,6 +147,7 @@ def import_file(file: Path | str, kind: str | None, db_path: Path | str, *, repl
     handle = dbmod.Database(db_path)
     con = duckdb.connect()
     first = last = None
+    params: dict = {}
     try:
         raw = read.read(con, data, file.name, kind)
         report.kind, report.rows, report.notes = raw.kind, raw.rows, raw.notes
@@ -175,6 +176,22 @@ def import_file(file: Path | str, kind: str | None, db_path: Path | str, *, repl
             report.message = "checked (dry run): " + report.message
         con.close()
         return report
+    try:
+        _commit(con, report, db_path, params, sha, first, last, replace)
+    except (OSError, duckdb.Error) as exc:   # a full disk, a read-only folder: nothing was loaded
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0][:200]
+        report.status, report.import_id = "refused", None
+        report.message = f"refused: the database could not be written ({reason}); nothing was loaded"
+        try:
+            report.import_id = _log(db_path, report, sha, first, last)
+        except (OSError, duckdb.Error):
+            report.notes.append("The refusal could not be logged either: the database cannot be written")
+    con.close()
+    return report
+
+
+def _commit(con, report: Report, db_path: Path, params: dict, sha: str, first, last, replace: bool) -> None:
+    """Write the checked file (checks again under the writer lock), or log its refusal."""
     if report.status == "ready":
         frame = con.sql("SELECT * EXCLUDE (line) FROM clean").to_arrow_table()
         with dbmod.writable_copy(db_path) as target:
@@ -193,8 +210,6 @@ def import_file(file: Path | str, kind: str | None, db_path: Path | str, *, repl
     else:
         report.status = "refused"
         report.import_id = _log(db_path, report, sha, first, last)
-    con.close()
-    return report
 
 
 def _decide(handle, kind: str, params: dict, sha: str, replace: bool, report: Report) -> str:

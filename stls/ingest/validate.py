@@ -60,6 +60,18 @@ COMMA_NUMBER = "^-?([0-9]{1,3}([.][0-9]{3})+|[0-9]+)(,[0-9]+)?$"
 COMMA_EVIDENCE = "^-?[0-9.]*[0-9],[0-9]{1,2}$"
 POINT_EVIDENCE = "^-?[0-9,]*[0-9][.][0-9]{1,2}$"
 MAX_MONEY = 1e9   # a service's yearly budget over £1bn is a typing error
+MAX_WHOLE = 10_000_000   # pupils or a cohort on one row (and well inside the database's 32-bit columns)
+MAX_COUNT = 100_000      # alike activities on one row
+FIRST_DATE = ref.REGIMES[0].start                 # activity: September 2016, the first service regime
+FIRST_YEAR = 2010                                 # results, census and budgets: 2010/11 onwards
+
+
+def _academic_year(day: dt.date) -> int:
+    return ref.academic_year_start(day)
+
+
+def _financial_year(day: dt.date) -> int:
+    return day.year if day.month >= 4 else day.year - 1
 
 
 def _decimal(text: str, decimal_comma: bool) -> str:
@@ -146,17 +158,27 @@ def _problem_sql(col: Column, today: dt.date, decimal_comma: bool = False) -> st
     elif col.type == "date":
         cases += [(f"NOT {blank} AND {norm} IS NULL", f"{expected} (a real date)"),
                   (f"{norm} > DATE '{today.isoformat()}'", "a date that is not in the future"),
-                  (f"{norm} < DATE '2000-01-01'", "a date from 2000 onwards")]
+                  (f"{norm} < DATE '{FIRST_DATE.isoformat()}'",
+                   f"a date from {FIRST_DATE:%B %Y} onwards (when the service's first regime began; an older date is "
+                   "usually a typing error, such as 2005 for 2025)")]
     elif col.type == "urn":
         cases.append((f"NOT {blank} AND NOT regexp_full_match({norm}, '([0-9]{{6}}|EY[0-9]{{6}})')", expected))
     elif col.type == "count":
         cases.append((f"NOT {blank} AND ({norm} IS NULL OR {norm} < 1)", expected))
+        cases.append((f"{norm} > {MAX_COUNT}", f"a count up to {MAX_COUNT:,} alike activities on one row"))
     elif col.type == "number":
         blanks = ", ".join(f"'{b}'" for b in NOT_PUBLISHED)
         cases.append((f"lower(coalesce(trim({v}), '')) NOT IN ({blanks}) AND {norm} IS NULL", expected))
         cases.append((f"{norm} < 0", "a value that is not negative"))
     elif col.type in ("whole", "money", "academic_year", "financial_year"):
         cases.append((f"NOT {blank} AND {norm} IS NULL", expected))
+        if col.type in ("academic_year", "financial_year"):
+            last = _academic_year(today) if col.type == "academic_year" else _financial_year(today) + 1
+            label = ref.academic_year_label if col.type == "academic_year" else ref.financial_year_label
+            cases.append((f"{norm} NOT BETWEEN {FIRST_YEAR} AND {last}",
+                          f"a year from {label(FIRST_YEAR)} to {label(last)} (the years this service's data can cover)"))
+        if col.type == "whole":
+            cases.append((f"{norm} > {MAX_WHOLE}", f"a whole number up to {MAX_WHOLE:,} (England's whole cohort is under a million)"))
         if col.type in ("whole", "money"):
             cases.append((f"{norm} < 0", "a value that is not negative"))
         if col.type == "money":

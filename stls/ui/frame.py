@@ -35,7 +35,7 @@ def open_frame(page: str) -> Filters:
     if data.is_synthetic():
         widgets.synthetic_banner()
     for problem in state.url_problems():
-        st.info(problem, icon=":material/link_off:")
+        st.info(widgets.plain(problem), icon=":material/link_off:")   # the link's text, shown as typed
     return f
 
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
+import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -15,8 +18,49 @@ import streamlit as st
 
 from stls import db as dbmod
 from stls.ingest import KINDS, import_file
+from stls.ui.widgets import plain
 
 DEFAULT_UPLOAD_MB = 20
+LOG = logging.getLogger("stls.import_key")
+# Wrong import keys: each costs a growing wait (1, 2, 4, 8 s); the fifth in a session locks that
+# session out for LOCKOUT_S; SERVER_LIMIT wrong keys across all sessions within LOCKOUT_S lock
+# uploading for everyone until the window has passed. Every refusal goes to the server log.
+DELAYS = (1.0, 2.0, 4.0, 8.0)
+SESSION_LIMIT, SERVER_LIMIT, LOCKOUT_S = 5, 30, 15 * 60
+_server_failures: list[float] = []
+_server_lock = threading.Lock()
+
+
+def _server_locked(now: float) -> bool:
+    with _server_lock:
+        _server_failures[:] = [t for t in _server_failures if now - t < LOCKOUT_S]
+        return len(_server_failures) >= SERVER_LIMIT
+
+
+def check_key(entered: str, expected_hash: str, session: dict, now: float | None = None,
+              sleep=time.sleep) -> str | None:
+    """None if the key is right; else why the upload is refused (a wrong key, or a lockout).
+    ``session`` is the visitor's session state (its failures are counted there)."""
+    now = time.monotonic() if now is None else now
+    locked_until = session.get("imp_locked_until", 0.0)
+    if now < locked_until:
+        return f"Too many wrong import keys: uploading is locked for this session for {int(locked_until - now) // 60 + 1} more minute(s)."
+    if _server_locked(now):
+        return "Too many wrong import keys on this server: uploading is locked for everyone for up to 15 minutes."
+    if key_matches(entered, expected_hash):
+        session["imp_failures"] = 0
+        return None
+    failures = session.get("imp_failures", 0) + 1
+    session["imp_failures"] = failures
+    with _server_lock:
+        _server_failures.append(now)
+    LOG.warning("wrong import key (%d in this session, %d on the server in the last 15 minutes)",
+                failures, len(_server_failures))
+    if failures >= SESSION_LIMIT:
+        session["imp_locked_until"] = now + LOCKOUT_S
+        return "That import key is not right. Too many wrong keys: uploading is locked for this session for 15 minutes."
+    sleep(DELAYS[min(failures, len(DELAYS)) - 1])
+    return "That import key is not right."
 
 
 def configured_hash() -> str | None:
@@ -58,8 +102,9 @@ def uploader() -> None:
     entered = st.text_input("Import key", type="password", key="imp_key")
     if not entered:
         return
-    if not key_matches(entered, expected):
-        st.error("That import key is not right.", icon=":material/key_off:")
+    refused = check_key(entered, expected, st.session_state)
+    if refused:
+        st.error(refused, icon=":material/key_off:")
         return
     kinds = ["detect"] + list(KINDS)
     kind = st.selectbox("Kind of file", kinds, format_func=lambda k: "Detect from the header" if k == "detect"
@@ -69,7 +114,7 @@ def uploader() -> None:
         return
     limit = upload_limit_mb()
     if upload.size > limit * 2**20:
-        st.error(f"{upload.name} is {upload.size / 2**20:,.1f} MB; the limit here is {limit:,.0f} MB. "
+        st.error(f"{plain(upload.name)} is {upload.size / 2**20:,.1f} MB; the limit here is {limit:,.0f} MB. "
                  "Split the file by month, or load it on the server with `python -m stls import`.")
         return
     replace = st.checkbox("Replace rows already loaded for the same period (--replace)", key="imp_replace")
@@ -79,18 +124,18 @@ def uploader() -> None:
     show_report(report)
     if report.status == "checked" and st.button("Load this file", type="primary", key="imp_go"):
         final = import_file(Path(upload.name), report.kind, path, replace=replace, data=data)
-        (st.success if final.ok else st.error)(final.message)
+        (st.success if final.ok else st.error)(plain(final.message))
         if final.ok:
             st.caption("The dashboard now shows the new data (every page reads the new version of the database).")
 
 
 def show_report(report) -> None:
-    (st.success if report.status == "checked" else st.error)(report.message)
+    (st.success if report.status == "checked" else st.error)(plain(report.message))   # file, sheet and cell text
     if report.kind:
         st.markdown(f"**Kind:** {report.kind} · **rows:** {report.rows:,} · **period:** {report.period or '[x]'}"
                     + (f" · **districts:** {', '.join(report.districts)}" if report.districts else ""))
     for note in report.notes:
-        st.caption(note)
+        st.caption(plain(note))
     if report.problems:
         st.dataframe(_problems_table(report), hide_index=True, width="stretch", key="imp_problems")
         if report.total_problems > len(report.problems):

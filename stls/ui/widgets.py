@@ -50,6 +50,17 @@ def kpi_card(h: Headline) -> None:
             st.markdown(f":small[{note}.]")
 
 
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$=&^@\"'])")
+
+
+def plain(text: object) -> str:
+    """Text from outside (a link's parameters, a file or sheet name, a cell) made safe to show in
+    a notice: every Markdown character backslash-escaped, so ``[sign in](https://…)`` is shown as
+    typed, never drawn as a link, an image fetched or a ``:red[...]`` directive run; newlines
+    become spaces."""
+    return _MARKDOWN.sub(r"\\\1", " ".join(str(text).split()))
+
+
 def card_symbols(cards) -> None:
     """The symbol key for the symbols a row of cards shows (none: nothing)."""
     symbol_key({c.display for c in cards} & set(disclosure.SYMBOLS))
