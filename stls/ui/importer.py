@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import MutableMapping
 from pathlib import Path
 
 import pandas as pd
@@ -37,7 +38,7 @@ def _server_locked(now: float) -> bool:
         return len(_server_failures) >= SERVER_LIMIT
 
 
-def check_key(entered: str, expected_hash: str, session: dict, now: float | None = None,
+def check_key(entered: str, expected_hash: str, session: MutableMapping, now: float | None = None,
               sleep=time.sleep) -> str | None:
     """None if the key is right; else why the upload is refused (a wrong key, or a lockout).
     ``session`` is the visitor's session state (its failures are counted there)."""
