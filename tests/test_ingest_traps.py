@@ -97,3 +97,30 @@ def test_wrong_import_keys_wait_longer_then_lock_the_session(monkeypatch):
     for k in range(importer.SERVER_LIMIT):
         importer.check_key("guess", good, {}, now=2000.0 + k, sleep=lambda s: None)
     assert "locked for everyone" in importer.check_key("the right import key", good, {}, now=2100.0)
+
+
+GOOD = __import__("pathlib").Path(__file__).parent / "data" / "good"
+EXACT = [  # file, kind, SQL over the loaded table, the value its author meant, a note the report gives
+    ("budget_decimal_comma.csv", "budget",
+     "SELECT list(allocation_gbp ORDER BY service_code::VARCHAR) FROM budget WHERE financial_year = 2027",
+     [512000.0, 1234567.5, 8.5], "decimal comma"),   # Dover, Swale, Thanet by code
+    ("attainment_percent_format.xlsx", "attainment", "SELECT value FROM attainment", 21.4, "read as shown"),
+    ("activity_hidden_first_sheet.xlsx", "activity", "SELECT sum(count) FROM activity", 3, "'Old' (hidden)"),
+    ("settings_quoted_line_break.csv", "settings", "SELECT name FROM settings WHERE urn = '990101'",
+     "Oak Tree\nPrimary School", None),
+    ("activity_utf16_tabs.txt", "activity", "SELECT sum(count) FROM activity", 7, None),
+    ("activity_blank_lines.csv", "activity", "SELECT list(count ORDER BY activity_date) FROM activity", [2, 3], None),
+]
+
+
+@pytest.mark.parametrize("name, kind, sql, meant, note", EXACT, ids=[e[0] for e in EXACT])
+def test_a_file_loads_exactly_as_its_author_meant(tmp_path, name, kind, sql, meant, note):
+    db = dbmod.ensure_database(tmp_path / "empty.duckdb")
+    report = import_file(GOOD / name, kind, db)
+    assert report.status == "loaded", report.lines()
+    if note:
+        assert any(note in n for n in report.notes), report.notes
+    con = duckdb.connect(str(db), read_only=True)
+    got = con.execute(sql).fetchall()[0][0]
+    con.close()
+    assert got == (pytest.approx(meant) if isinstance(meant, float) else meant)

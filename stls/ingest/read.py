@@ -109,6 +109,7 @@ XLSX_MAX_COLUMNS = 200            # no file kind has more than a dozen; a sheet 
 XLSX_MAX_ROWS = 2_000_000
 XLSX_MAX_EXPANSION = 100           # a member that inflates more than this (and past 20 MB) is a zip bomb
 XLSX_MAX_INFLATED = 1024 * 2**20   # the whole workbook, inflated
+XLSX_MAX_SHEET = 64 * 2**20        # one sheet's XML (about 400,000 tracker rows; a larger one reads for minutes)
 
 
 def _check_zip(data: bytes, name: str):
@@ -130,6 +131,11 @@ def _check_zip(data: bytes, name: str):
             raise FileProblem(f"{name}: not read: '{i.filename}' would inflate from {i.compress_size / 2**20:,.1f} MB "
                               f"to {i.file_size / 2**20:,.0f} MB, more than {XLSX_MAX_EXPANSION} times (a zip bomb, or "
                               "a sheet of empty formatted cells); save it again from Excel, or as CSV")
+    for i in infos:
+        if i.filename.startswith("xl/worksheets/") and i.file_size > XLSX_MAX_SHEET:
+            raise FileProblem(f"{name}: not read: the sheet '{i.filename}' inflates to {i.file_size / 2**20:,.0f} MB, over "
+                              f"the {XLSX_MAX_SHEET / 2**20:,.0f} MB a workbook may hold here (it would take minutes to "
+                              "read); save it as CSV, which loads in seconds, or split it by month")
     if total > XLSX_MAX_INFLATED:
         raise FileProblem(f"{name}: not read: it would inflate to {total / 2**20:,.0f} MB, over the "
                           f"{XLSX_MAX_INFLATED / 2**20:,.0f} MB limit; split it by month or save it as CSV")

@@ -110,7 +110,7 @@ def uploader() -> None:
     kinds = ["detect"] + list(KINDS)
     kind = st.selectbox("Kind of file", kinds, format_func=lambda k: "Detect from the header" if k == "detect"
                         else f"{k}: {KINDS[k].description}", key="imp_kind")
-    upload = st.file_uploader("CSV or XLSX file", type=["csv", "xlsx"], key="imp_file")
+    upload = st.file_uploader("CSV or XLSX file", type=["csv", "xlsx", "txt"], key="imp_file")
     if upload is None:
         return
     limit = upload_limit_mb()
