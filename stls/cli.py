@@ -104,7 +104,7 @@ def cmd_import(args) -> int:
     if not args.file.is_file():
         raise CliError(f"{args.file}: no such file")
     started = time.perf_counter()
-    report = import_file(args.file, args.kind, args.db, replace=args.replace, dry_run=args.dry_run)
+    report = import_file(args.file, args.kind, args.db, replace=args.replace, dry_run=args.dry_run, earlier=args.earlier)
     took = time.perf_counter() - started
     stream = sys.stdout if report.ok else sys.stderr
     print("\n".join(report.lines()), file=stream)
@@ -171,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path)
     imp.add_argument("--replace", action="store_true", help="swap rows already loaded for the same period")
     imp.add_argument("--dry-run", action="store_true", help="check only; write nothing")
+    imp.add_argument("--earlier", action="store_true",
+                     help="allow activity more than 12 months before the earliest already held (loading older history)")
     imp.set_defaults(func=cmd_import)
     sub.add_parser("imports", help="list the import log").set_defaults(func=cmd_imports)
     pk = sub.add_parser("pack", help="write the meeting pack (.pptx, .html or .pdf)")

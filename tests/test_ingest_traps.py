@@ -124,3 +124,75 @@ def test_a_file_loads_exactly_as_its_author_meant(tmp_path, name, kind, sql, mea
     got = con.execute(sql).fetchall()[0][0]
     con.close()
     assert got == (pytest.approx(meant) if isinstance(meant, float) else meant)
+
+
+def test_activity_long_before_the_data_held_needs_earlier(tmp_path):
+    """With activity held from November 2025, a file dated October 2024 or later loads; one of
+    September 2018 (a typing error, or history loaded on purpose) needs --earlier, and the default
+    view does not move without it."""
+    from stls import queries
+    from stls.cli import main
+    db = dbmod.ensure_database(tmp_path / "held.duckdb")
+    assert import_file("nov.csv", "activity", db, data=(ACT + "2025-11-03,Swale,,advice,,,,1\n").encode()).status == "loaded"
+    old = tmp_path / "old.csv"
+    old.write_text(ACT + "2018-09-10,Swale,,advice,,,,1\n")
+    report = import_file(old, "activity", db)
+    assert report.status == "refused"
+    assert "no more than 12 months before the earliest activity already held (November 2025)" in report.lines()[-1]
+    assert "--earlier" in report.lines()[-1]
+    assert queries.data_extent(dbmod.Database(db))["first_month"] == __import__("datetime").date(2025, 11, 1)
+    near = (ACT + "2024-11-04,Swale,,advice,,,,1\n").encode()
+    assert import_file("near.csv", "activity", db, data=near).status == "loaded"   # within 12 months
+    assert main(["import", "activity", str(old), "--db", str(db), "--earlier"]) == 0
+    assert queries.data_extent(dbmod.Database(db))["first_month"] == __import__("datetime").date(2018, 9, 1)
+
+
+def test_a_full_disk_ends_in_a_refusal_not_a_traceback(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from stls.cli import main
+    db = dbmod.ensure_database(tmp_path / "full.duckdb")
+    before = _rows(db)
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(dbmod.shutil, "copyfile", full)
+    path = tmp_path / "oct.csv"
+    path.write_text(ACT + "2024-10-14,Swale,,advice,,,,1\n")
+    assert main(["import", "activity", str(path), "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert "refused: the database could not be written (No space left on device); nothing was loaded" in err
+    assert "Traceback" not in err and _rows(db) == before
+
+
+@pytest.mark.parametrize("content, message", [(b"hello, not a database", "not a DuckDB database file"), (None, "not STLS Insight's")])
+def test_a_db_that_is_not_ours_is_refused_in_one_line(tmp_path, capsys, content, message):
+    from stls.cli import main
+    path = tmp_path / "other.duckdb"
+    if content is None:
+        con = duckdb.connect(str(path))
+        con.execute("CREATE TABLE invoices (id INTEGER)")
+        con.close()
+    else:
+        path.write_bytes(content)
+    before = path.read_bytes()
+    csv = tmp_path / "a.csv"
+    csv.write_text(ACT + "2024-10-14,Swale,,advice,,,,1\n")
+    for args in (["import", "activity", str(csv), "--db", str(path)], ["kpis", "--db", str(path)], ["imports", "--db", str(path)]):
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    assert path.read_bytes() == before
+
+
+def test_the_app_says_in_one_line_when_its_database_is_not_ours(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+    path = tmp_path / "wrong.duckdb"
+    path.write_bytes(b"not a database at all")
+    monkeypatch.setenv("STLS_DB", str(path))
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert any("not a DuckDB database file" in e.value for e in at.error)

@@ -138,8 +138,12 @@ def _write(con, kind: str, params: dict, replace: bool, import_id: int, frame) -
 
 
 def import_file(file: Path | str, kind: str | None, db_path: Path | str, *, replace: bool = False,
-                dry_run: bool = False, data: bytes | None = None, today: dt.date | None = None) -> Report:
-    """Check a file and (unless ``dry_run``) load it whole into the database at ``db_path``."""
+                dry_run: bool = False, data: bytes | None = None, today: dt.date | None = None,
+                earlier: bool = False) -> Report:
+    """Check a file and (unless ``dry_run``) load it whole into the database at ``db_path``.
+
+    ``earlier`` allows activity more than 12 months before the earliest already held (older
+    history moves every default view, so it is loaded on purpose, never by a typing error)."""
     file, db_path = Path(file), dbmod.ensure_database(db_path)
     report = Report(file.name)
     data = file.read_bytes() if data is None else data
@@ -152,7 +156,8 @@ def import_file(file: Path | str, kind: str | None, db_path: Path | str, *, repl
         raw = read.read(con, data, file.name, kind)
         report.kind, report.rows, report.notes = raw.kind, raw.rows, raw.notes
         urns = queries.setting_urns(handle)
-        note = validate.prepare(con, raw.kind, urns, file.name)
+        first_held = None if earlier else queries.data_extent(handle).get("first_month")
+        note = validate.prepare(con, raw.kind, urns, file.name, first_held)
         if note:
             report.notes.append(note)
         report.problems, report.total_problems = validate.problems(con, raw.kind, today)

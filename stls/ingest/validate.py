@@ -251,6 +251,10 @@ def _cross_checks(kind: str) -> list[str]:
     if kind == "activity":
         checks.append(q(f"c.n_activity_type IN ('drop_in', 'intensive_support') AND {_value(kind, 'date')} < DATE '2022-09-01'",
                         "activity_type", "drop-in clinics and Intensive Specialist Support began in September 2022"))
+        checks.append(q(f"{_value(kind, 'date')} < (SELECT floor FROM held)", "date",
+                        "a date no more than 12 months before the earliest activity already held (' || "
+                        "(SELECT strftime(earliest, '%B %Y') FROM held) || '): older history changes every default "
+                        "view, so load it on purpose with python -m stls import --earlier"))
         checks.append(q(f"regexp_full_match({_value(kind, 'setting_urn')}, '([0-9]{{6}}|EY[0-9]{{6}})') AND "
                         f"{_value(kind, 'setting_urn')} NOT IN (SELECT urn FROM known_urns)", "setting_urn",
                         "a URN in the settings list (load the settings file first if this setting is new)"))
@@ -270,12 +274,21 @@ def _cross_checks(kind: str) -> list[str]:
     return checks
 
 
-def prepare(con: duckdb.DuckDBPyConnection, kind: str, known_urns: list[str], name: str = "file") -> str:
+EARLIER_MONTHS = 12   # activity more than this before the earliest held needs --earlier
+
+
+def prepare(con: duckdb.DuckDBPyConnection, kind: str, known_urns: list[str], name: str = "file",
+            earliest_held: dt.date | None = None) -> str:
     """Lookup tables, the settings list, and NULL columns for optional columns the file lacks;
     the file's number style (``number_style``). Returns a note to show, or ''."""
     _register_lookups(con)
     con.register("_urns", pd.DataFrame({"urn": known_urns}, dtype=object))
     con.execute("CREATE OR REPLACE TEMP TABLE known_urns AS SELECT urn::VARCHAR AS urn FROM _urns")
+    floor = None
+    if earliest_held is not None:   # the first month a load may reach back to without --earlier
+        m = earliest_held.year * 12 + earliest_held.month - 1 - EARLIER_MONTHS
+        floor = dt.date(m // 12, m % 12 + 1, 1)
+    con.execute("CREATE OR REPLACE TEMP TABLE held AS SELECT ?::DATE AS floor, ?::DATE AS earliest", [floor, earliest_held])
     have = set(con.sql("SELECT * FROM raw LIMIT 0").columns)
     for col in KINDS[kind].columns:
         if col.name not in have:

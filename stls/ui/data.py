@@ -34,10 +34,17 @@ def ensure_demo(path: Path) -> None:
 
 
 def database() -> dbmod.Database:
-    """The handle for the current version of the database file."""
+    """The handle for the current version of the database file; a file that is not the
+    dashboard's database stops the page with one line saying what it is instead."""
     path = dbmod.default_path()
     ensure_demo(path)
-    return _open(str(path), dbmod.file_version(path))
+    try:
+        return _open(str(path), dbmod.file_version(path))
+    except dbmod.DatabaseError as exc:
+        from stls.ui.widgets import plain
+        st.error(plain(f"The dashboard cannot open its database: {exc}"), icon=":material/database_off:")
+        st.stop()
+        raise   # not reached: st.stop ends the run
 
 
 def call(fn, *args, **kwargs):
