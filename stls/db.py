@@ -57,6 +57,13 @@ def schema_sql() -> list[str]:
         "CREATE TABLE measures (code measure_t PRIMARY KEY, label VARCHAR NOT NULL, unit VARCHAR NOT NULL)",
         "CREATE TABLE regimes (start_date DATE PRIMARY KEY, label VARCHAR NOT NULL)",
         "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+        # Published DfE figures (stls/published.py): the geographies they cover, and the values.
+        """CREATE TABLE geographies (code VARCHAR PRIMARY KEY, old_la_code INTEGER NOT NULL UNIQUE,
+            name VARCHAR NOT NULL, kind VARCHAR NOT NULL, neighbour_rank INTEGER)""",
+        """CREATE TABLE published (lait_code VARCHAR NOT NULL, indicator VARCHAR NOT NULL, measure measure_t,
+            sen_group sen_group_t, academic_year INTEGER NOT NULL, provisional BOOLEAN NOT NULL,
+            calendar_year BOOLEAN NOT NULL, geography_code VARCHAR NOT NULL REFERENCES geographies (code),
+            old_la_code INTEGER NOT NULL, value DOUBLE NOT NULL, import_id INTEGER NOT NULL)""",
         """CREATE TABLE activity (activity_date DATE NOT NULL, district_code district_t NOT NULL,
             service_code service_t NOT NULL, activity_type activity_type_t NOT NULL,
             need_area need_area_t, phase phase_t, setting_urn VARCHAR,
@@ -103,10 +110,17 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every table and fill the reference lists (no data rows)."""
     for ddl in schema_sql():
         con.execute(ddl)
-    for table, frame in _reference_frames().items():
+    from stls import published
+    frames = _reference_frames() | {"geographies": published.geography_frame()}
+    for table, frame in frames.items():
         con.register("_ref_frame", frame)
         con.execute(f"INSERT INTO {table} SELECT * FROM _ref_frame")
         con.unregister("_ref_frame")
+    # the published DfE figures shipped in data/published (import_id 0: shipped with the project;
+    # ``python -m stls import published`` replaces them with a newer extract)
+    con.register("_published", published.shipped())
+    con.execute("INSERT INTO published SELECT *, 0 FROM _published")
+    con.unregister("_published")
 
 
 def refresh_derived(con: duckdb.DuckDBPyConnection, first=None, last=None) -> None:
@@ -196,7 +210,7 @@ class DatabaseError(ValueError):
     says what it is instead."""
 
 
-REQUIRED_TABLES = ("activity", "attainment", "sen_pupils", "settings", "budget", "import_log", "meta")
+REQUIRED_TABLES = ("activity", "attainment", "sen_pupils", "settings", "budget", "import_log", "meta")   # ours since the start
 
 
 def check_database(path: Path) -> None:

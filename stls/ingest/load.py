@@ -28,6 +28,9 @@ SCOPE = {
     "sen_pupils": ("academic_year BETWEEN $y0 AND $y1", "sen_pupils"),
     "settings": ("urn IN (SELECT unnest($urns))", "settings"),
     "budget": ("financial_year BETWEEN $y0 AND $y1 AND service_code::VARCHAR IN (SELECT unnest($services))", "budget"),
+    # a refresh of published figures covers its measures, years and areas
+    "published": ("academic_year BETWEEN $y0 AND $y1 AND lait_code IN (SELECT unnest($codes)) "
+                  "AND geography_code IN (SELECT unnest($geos))", "published"),
 }
 
 
@@ -82,6 +85,9 @@ def _period(con, kind: str) -> tuple[dict, str, dt.date | None, dt.date | None]:
         params["measures"] = sorted(r[0] for r in con.execute("SELECT DISTINCT measure FROM clean").fetchall())
     if kind == "budget":
         params["services"] = sorted(r[0] for r in con.execute("SELECT DISTINCT service_code FROM clean").fetchall())
+    if kind == "published":
+        params["codes"] = sorted(r[0] for r in con.execute("SELECT DISTINCT lait_code FROM clean").fetchall())
+        params["geos"] = sorted(r[0] for r in con.execute("SELECT DISTINCT geography_code FROM clean").fetchall())
     span = label(y0) if y0 == y1 else f"{label(y0)} to {label(y1)}"
     start = dt.date(y0, 9 if kind != "budget" else 4, 1)
     return params, span, start, dt.date(y1 + 1, 8 if kind != "budget" else 3, 31 if kind != "budget" else 31)
@@ -129,7 +135,7 @@ def _write(con, kind: str, params: dict, replace: bool, import_id: int, frame) -
         con.execute(f"DELETE FROM {table} WHERE {where}", params)
     con.register("_incoming", frame)
     cols = ", ".join(c for c in validate.OUT[kind])
-    extra = ", $id" if kind in ("activity", "attainment", "sen_pupils") else ""
+    extra = ", $id" if kind in ("activity", "attainment", "sen_pupils", "published") else ""
     con.execute(f"INSERT INTO {table} SELECT {cols}{extra} FROM _incoming", {"id": import_id} if extra else None)
     con.unregister("_incoming")
     if kind == "activity":
@@ -165,6 +171,11 @@ def import_file(file: Path | str, kind: str | None, db_path: Path | str, *, repl
             report.message = f"refused: {report.total_problems:,} problem(s) found; nothing was loaded"
         else:
             con.execute(f"CREATE VIEW clean AS {validate.clean_sql(raw.kind)}")
+            if raw.kind == "published":
+                kept = con.execute("SELECT count(*) FROM clean").fetchall()[0][0]
+                if kept < raw.rows:
+                    report.notes.append(f"{raw.rows - kept:,} rows have no published value (suppressed or not "
+                                        f"collected: blank, x or c) and are not loaded; {kept:,} are")
             params, report.period, first, last = _period(con, raw.kind)
             if raw.kind in ("activity", "settings"):
                 col = "district_code"

@@ -10,11 +10,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from stls import published
 from stls import reference as ref
 
 ColumnType = Literal["date", "district", "geography", "service", "activity_type", "need_area", "phase",
                      "urn", "count", "text", "academic_year", "financial_year", "measure", "sen_group",
-                     "primary_need", "whole", "number", "money", "bool"]
+                     "primary_need", "whole", "number", "money", "bool", "lait_code", "lait_sen_group",
+                     "lait_year", "la_code"]
 
 
 class Column(BaseModel):
@@ -23,6 +25,7 @@ class Column(BaseModel):
     type: ColumnType
     required: bool = True          # the column must be in the header
     blank_ok: bool = False         # a cell may be empty
+    signed: bool = False           # a number that may be negative
     description: str
 
 
@@ -77,6 +80,16 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
              C(name="phase", type="phase", description="Early years, Primary, Secondary or Post-16"),
              C(name="open", type="bool", description="yes/no, true/false or 1/0"),
          ), example=("118403", "Oak Swale Primary School", "Swale", "Primary", "yes")),
+    Kind(name="published", description="Published DfE figures in LAIT's long format (Kent, England, South East, statistical neighbours)",
+         columns=(
+             C(name="lait_measure_code", type="lait_code", description="a LAIT measure code, such as KS2RWM_Expected_STD"),
+             C(name="indicator", type="text", required=False, blank_ok=True, description="LAIT's name for the measure (kept as given)"),
+             C(name="sen_group", type="lait_sen_group", description="EHC plan/statement, SEN support, No identified SEN or All pupils"),
+             C(name="lait_year_label", type="lait_year", description="LAIT's year: the end year of the academic year (2019 = 2018/19), or '2025 (prov)'"),
+             C(name="old_la_code", type="la_code", description="the DfE's three-digit LA code: 886 Kent, 970 England, 989 South East, or a neighbour"),
+             C(name="value", type="number", blank_ok=True, signed=True,
+               description="the published figure (Progress 8 may be negative); blank, x or c if suppressed (such rows are not loaded)"),
+         ), example=("KS2RWM_Expected_STD", "KS2 RWM expected standard %", "All pupils", "2019", "886", "64")),
     Kind(name="budget", description="Budget allocation per service and financial year",
          columns=(
              C(name="financial_year", type="financial_year", description="such as 2023-24"),
@@ -129,6 +142,9 @@ def lookups() -> dict[str, dict[str, str]]:
                       "ehcp": "ehc_plan", "ehc": "ehc_plan", "k": "sen_support", "e": "ehc_plan", "none": "no_sen"},
         "primary_need": {**{_norm(c): c for c in ref.PRIMARY_NEEDS},
                          **{_norm(n): c for c, (n, _) in ref.PRIMARY_NEEDS.items()}},
+        "lait_code": {_norm(c): c for c in published.INDICATORS},
+        "lait_sen_group": {_norm(k): v for k, v in published.SEN_GROUP_OF.items()},
+        "la_code": {**{str(o): g for o, g in published.GSS.items()}, **{f"{o}.0": g for o, g in published.GSS.items()}},
         "bool": {"yes": "true", "y": "true", "true": "true", "1": "true", "open": "true",
                  "no": "false", "n": "false", "false": "false", "0": "false", "closed": "false"},
     }
@@ -146,4 +162,7 @@ def canonical_names(col_type: str) -> list[str]:
         "measure": list(ref.MEASURE_CODES),
         "sen_group": list(ref.SEN_GROUPS),
         "primary_need": list(ref.PRIMARY_NEEDS),
+        "lait_code": list(published.INDICATORS),
+        "lait_sen_group": list(published.SEN_GROUP_OF),
+        "la_code": [str(o) for o in published.GSS],
     }.get(col_type, [])

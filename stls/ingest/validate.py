@@ -18,7 +18,7 @@ from stls.ingest.schema import KINDS, Column, canonical_names, lookups
 
 SHOWN = 50
 LOOKUP_TYPES = ("district", "geography", "service", "activity_type", "need_area", "phase", "measure",
-                "sen_group", "primary_need", "bool")
+                "sen_group", "primary_need", "bool", "lait_code", "lait_sen_group", "la_code")
 NORM = "trim(regexp_replace(replace(lower(trim({v})), '&', ' and '), '[\\s_]+', ' ', 'g'))"
 NUMBER = "^[0-9]+(\\.0+)?$"
 NOT_PUBLISHED = ("", "x", "[x]", "z", "[z]", "c", "[c]", "..", ":", "-", "n/a", "na")
@@ -54,7 +54,7 @@ def _year_expr(v: str, sep: str) -> str:
 # commas only between thousands (21.4, 1,234.5), or, in a file that uses them, a decimal comma
 # and full stops between thousands (21,4; 1.234,5). Anything else (8,5 in a decimal-point file,
 # NaN, Infinity, 1e300) is refused, never guessed.
-POINT_NUMBER = "^-?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)([.][0-9]+)?$"
+POINT_NUMBER = "^-?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)([.][0-9]+)?([eE][-+]?[0-9]{1,2})?$"   # 7.0E-2 as programs write it
 COMMA_NUMBER = "^-?([0-9]{1,3}([.][0-9]{3})+|[0-9]+)(,[0-9]+)?$"
 # evidence of a style: a separator followed by one or two digits can only be a decimal one
 COMMA_EVIDENCE = "^-?[0-9.]*[0-9],[0-9]{1,2}$"
@@ -140,6 +140,10 @@ def expressions(col: Column, decimal_comma: bool = False) -> tuple[str, str]:
         return _year_expr(v, "/"), "an academic year such as 2023/24"
     if t == "financial_year":
         return _year_expr(v, "-"), "a financial year such as 2023-24"
+    if t == "lait_year":   # LAIT labels an academic year by its end: 2019 = 2018/19
+        return (f"CASE WHEN regexp_full_match(trim({v}), '[0-9]{{4}}( \\(prov\\))?') "
+                f"THEN try_cast(left(trim({v}), 4) AS INTEGER) - 1 END",
+                "a LAIT year such as 2019 (for 2018/19) or 2025 (prov)")
     return f"trim({v})", "text"
 
 
@@ -169,12 +173,13 @@ def _problem_sql(col: Column, today: dt.date, decimal_comma: bool = False) -> st
     elif col.type == "number":
         blanks = ", ".join(f"'{b}'" for b in NOT_PUBLISHED)
         cases.append((f"lower(coalesce(trim({v}), '')) NOT IN ({blanks}) AND {norm} IS NULL", expected))
-        cases.append((f"{norm} < 0", "a value that is not negative"))
-    elif col.type in ("whole", "money", "academic_year", "financial_year"):
+        if not col.signed:   # Progress 8 is negative below the national average
+            cases.append((f"{norm} < 0", "a value that is not negative"))
+    elif col.type in ("whole", "money", "academic_year", "financial_year", "lait_year"):
         cases.append((f"NOT {blank} AND {norm} IS NULL", expected))
-        if col.type in ("academic_year", "financial_year"):
-            last = _academic_year(today) if col.type == "academic_year" else _financial_year(today) + 1
-            label = ref.academic_year_label if col.type == "academic_year" else ref.financial_year_label
+        if col.type in ("academic_year", "financial_year", "lait_year"):
+            last = _financial_year(today) + 1 if col.type == "financial_year" else _academic_year(today)
+            label = ref.financial_year_label if col.type == "financial_year" else ref.academic_year_label
             cases.append((f"{norm} NOT BETWEEN {FIRST_YEAR} AND {last}",
                           f"a year from {label(FIRST_YEAR)} to {label(last)} (the years this service's data can cover)"))
         if col.type == "whole":
@@ -214,6 +219,7 @@ def _column_maps(con: duckdb.DuckDBPyConnection, columns) -> None:
 
 
 DUPLICATE_KEYS = {
+    "published": ("lait_measure_code", "sen_group", "lait_year_label", "old_la_code"),
     "settings": ("urn",), "budget": ("financial_year", "service"),
     "sen_pupils": ("academic_year", "geography", "sen_group", "primary_need", "phase"),
     "attainment": ("academic_year", "geography", "measure", "sen_group"),
@@ -228,6 +234,8 @@ OUT = {  # contract column ← file column, for loading
                    "primary_need": "primary_need", "phase": "phase", "pupils": "pupils"},
     "settings": {"urn": "urn", "name": "name", "district_code": "district", "phase": "phase", "open": "open"},
     "budget": {"financial_year": "financial_year", "service_code": "service", "allocation_gbp": "allocation_gbp"},
+    "published": {c: c for c in ("lait_code", "indicator", "measure", "sen_group", "academic_year", "provisional",
+                                 "calendar_year", "geography_code", "old_la_code", "value")},
 }
 
 
@@ -328,5 +336,23 @@ def _suggest(value: str, col_type: str | None, expected: str) -> str:
 
 def clean_sql(kind: str) -> str:
     """SELECT of the contract columns, normalised, from the validated ``raw`` table."""
+    if kind == "published":
+        return _published_sql()
     cols = ", ".join(f"{_value(kind, src)} AS {dst}" for dst, src in OUT[kind].items())
     return f"SELECT c.line, {cols} FROM checked c"
+
+
+def _published_sql() -> str:
+    """LAIT rows as the ``published`` table's columns (``published.frame_from_lait`` in SQL); a
+    suppressed value (blank, x, c) is not a row."""
+    from stls import published
+    measures = " ".join(f"WHEN '{code}' THEN '{m}'" for code, m in published.MEASURE_OF.items())
+    calendar = ", ".join(f"'{c}'" for c in sorted(published.CALENDAR_YEAR))
+    labels = " ".join(f"WHEN '{code}' THEN '{label}'" for code, label in published.INDICATORS.items())
+    return f"""SELECT c.line, c.n_lait_measure_code AS lait_code,
+                      coalesce(nullif(trim(c.indicator), ''), CASE c.n_lait_measure_code {labels} END) AS indicator,
+                      CASE c.n_lait_measure_code {measures} END AS measure, c.n_sen_group AS sen_group,
+                      c.n_lait_year_label AS academic_year, contains(lower(c.lait_year_label), 'prov') AS provisional,
+                      c.n_lait_measure_code IN ({calendar}) AS calendar_year, c.n_old_la_code AS geography_code,
+                      try_cast(split_part(trim(c.old_la_code), '.', 1) AS INTEGER) AS old_la_code, c.n_value AS value
+               FROM checked c WHERE c.n_value IS NOT NULL"""
