@@ -3,7 +3,7 @@ import streamlit as st
 
 from stls import association
 from stls.ui import controls, data, frame, widgets
-from stls.views import outcomes
+from stls.views import benchmarks, outcomes
 
 PAGE = "activity_and_outcomes"
 f = frame.filters(PAGE)
@@ -28,3 +28,8 @@ if res.span_note:
     st.warning(res.span_note, icon=":material/warning:")
 widgets.table(outcomes.quadrants(res), "Districts by quadrant", res.change_period, "ao_quad")
 st.caption(association.CAVEATS)
+
+st.header("Kent and its statistical neighbours", divider="gray")
+st.caption("Published DfE figures for the outcome and SEN group chosen above: Kent against England, the South East "
+           "and the ten local authorities the DfE judges most like Kent.")
+widgets.chart(data.call(benchmarks.neighbours_chart, opts.measure, opts.sen_group), "ao_sn", "Kent")

@@ -17,6 +17,9 @@ st.header("What is held", divider="gray")
 widgets.table(data.call(view.latest), "Latest data held", "", "dt_latest")
 widgets.chart(data.call(view.completeness), "dt_completeness")
 
+st.header("Data sources", divider="gray")
+widgets.table(data.call(view.sources, data.is_synthetic()), "Data sources", "", "dt_sources")
+
 st.header("Import history", divider="gray")
 widgets.table(data.call(view.history), "Import history", "", "dt_history")
 

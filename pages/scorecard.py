@@ -3,7 +3,7 @@ import streamlit as st
 
 from stls import catalogue, spc
 from stls.ui import data, frame, state, widgets
-from stls.views import scorecard
+from stls.views import benchmarks, scorecard
 
 PAGE = "scorecard"
 f = frame.filters(PAGE)
@@ -22,8 +22,13 @@ ids = list(catalogue.catalogue())
 key, init = state.page_choice("kpi", ids, ids[0])
 kpi_id = st.selectbox("Indicator", ids, index=ids.index(init), key=key, format_func=lambda k: catalogue.get(k).label)
 state.remember("kpi", kpi_id)
+kpi = catalogue.get(kpi_id)
 with st.expander("About this indicator", expanded=True, icon=":material/info:"):
-    widgets.about(catalogue.get(kpi_id))
+    widgets.about(kpi)
+measure = getattr(kpi.compute, "measure", None)
+if kpi.compute.kind == "attainment" and measure:   # a published outcome: Kent among its neighbours
+    st.subheader("Kent and its statistical neighbours (published DfE figures)")
+    widgets.chart(data.call(benchmarks.neighbours_chart, measure, kpi.compute.sen_group), "sc_sn", "Kent")
 widgets.chart(data.call(scorecard.spc_view, f, kpi_id), "sc_spc", f.caption())
 
 st.header("Districts and KPIs", divider="gray")

@@ -397,6 +397,24 @@ def outcome_lines(frame: pd.DataFrame, title: str, source: str, y_title: str) ->
     return figure(traces, title, source, yaxis=axis(y_title), xaxis=axis(None, type="category"))
 
 
+def benchmark_lines(table: pd.DataFrame, neighbours: list[str], title: str, source: str, y_title: str) -> Figure:
+    """Kent against England, the neighbour average and each statistical neighbour by academic
+    year (table: academic_year and one column per series); the neighbours thin and grey, one
+    legend entry for them; missing years stay gaps."""
+    x = [ref.academic_year_label(int(y)) for y in table["academic_year"]]
+    traces: list[dict[str, Any]] = []
+    for i, name in enumerate(neighbours):
+        traces.append(dict(type="scatter", x=x, y=values(table[name]), mode="lines", name="Statistical neighbours",
+                           legendgroup="sn", showlegend=i == 0, connectgaps=False, line=dict(color=MUTED, width=1.5),
+                           hovertemplate="%{x}: %{y:.1f}<extra>" + name + "</extra>"))
+    for name, colour, dash, width in (("Neighbour average", PALETTE[1], "dash", 2.5), ("England", PALETTE[4], "dot", 2.5),
+                                      ("Kent", KENT_LINE, "solid", 3.5)):
+        traces.append(dict(type="scatter", x=x, y=values(table[name]), mode="lines+markers", name=name, connectgaps=False,
+                           line=dict(color=colour, dash=dash, width=width),
+                           hovertemplate="%{x}: %{y:.1f}<extra>" + name + "</extra>"))
+    return figure(traces, title, source, yaxis=axis(y_title), xaxis=axis(None, type="category"))
+
+
 def heatmap(z: np.ndarray, x: list[str], y: list[str], text: np.ndarray, title: str, source: str,
             tickvals: list[str]) -> Figure:
     """Rows × columns shaded white to dark blue from 0 to 150 (per cent of usual), with cell words."""

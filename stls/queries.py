@@ -320,6 +320,31 @@ def activity_by_district_month(db) -> pd.DataFrame:
                        FROM activity_monthly GROUP BY ALL""")
 
 
+def published_extent(db) -> dict:
+    """The published figures held: years, count, and whether they are the shipped extract."""
+    row = db.query("""SELECT min(academic_year) AS first, max(academic_year) AS last, count(*) AS rows,
+                             bool_and(import_id = 0) AS shipped, max(import_id) AS last_import FROM published""").iloc[0]
+    out = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+    out["imported"] = ""
+    if out["rows"] and not out["shipped"]:
+        log = imports_by_id(db, [int(out["last_import"])])
+        out["imported"] = f"{pd.Timestamp(log['imported_at'].iloc[0]):%d %b %Y}" if len(log) else ""
+    return out
+
+
+def published_values(db, measure: str, sen_group: str) -> pd.DataFrame:
+    """Published DfE values of one measure and SEN group for every geography held (England, the
+    South East, Kent and its statistical neighbours) and year; a final figure preferred to a
+    provisional one for the same year. Columns: geography_code, name, kind, neighbour_rank,
+    academic_year, provisional, value."""
+    return db.query("""
+        SELECT geography_code, g.name, g.kind, g.neighbour_rank, academic_year, provisional, value FROM (
+            SELECT *, row_number() OVER (PARTITION BY geography_code, academic_year ORDER BY provisional) AS pick
+            FROM published WHERE measure = $measure AND sen_group = $group) p
+        JOIN geographies g ON g.code = p.geography_code
+        WHERE pick = 1 ORDER BY academic_year, coalesce(g.neighbour_rank, 0)""", {"measure": measure, "group": sen_group})
+
+
 @memoised
 def census_years(db) -> tuple[int, ...]:
     """The academic years whose January census is held, in order."""

@@ -88,3 +88,67 @@ def test_a_published_file_with_unknown_codes_or_years_is_refused_by_cell(tmp_pat
     assert "row 2, column 'lait_year_label': '1900' — expected a year from 2010/11" in lines
     assert "row 2, column 'old_la_code': '887'" in lines
     assert "row 3" not in lines    # a negative Progress 8 is a real value
+
+
+def test_kent_against_its_neighbours_recomputed_from_the_file(demo_db):
+    """KS2 RWM, SEN support: the neighbour average is the unweighted mean of the neighbours with a
+    figure that year, Kent's rank is among Kent and them; recomputed here from the shipped CSV."""
+    from stls.views import benchmarks
+    with open(FOLDER / "lait_send_outcomes_kent_england_sn.csv", encoding="utf-8", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["lait_measure_code"] == "NEW_KS2_RWM_Sen_W/Osta" and r["value"].strip()
+                and not r["lait_year_label"].endswith("(prov)")]
+    by_year: dict = {}
+    for r in rows:
+        by_year.setdefault(int(r["lait_year_label"]) - 1, {})[r["area"]] = float(r["value"])
+    chart = benchmarks.neighbours_chart(demo_db, "ks2_rwm_expected", "sen_support")
+    table = chart.table.set_index("Academic year")
+    neighbours = [n for n in table.columns if n not in ("Kent", "Neighbour average", "England", "South East",
+                                                         "Neighbours with a figure")]
+    assert len(neighbours) == 10 and neighbours[0] == "Essex"
+    for year, areas in by_year.items():
+        label = f"{year}/{(year + 1) % 100:02d}"
+        sn = [areas[n] for n in neighbours if n in areas]
+        assert table.at[label, "Kent"] == f"{areas['Kent']:.1f}%"
+        assert table.at[label, "England"] == f"{areas['England']:.1f}%"
+        assert table.at[label, "Neighbour average"] == f"{sum(sn) / len(sn):.1f}%"
+    latest = max(by_year)
+    kent = by_year[latest]["Kent"]
+    rank = 1 + sum(v > kent for n, v in by_year[latest].items() if n in neighbours)
+    assert f"{benchmarks.ordinal(rank)} of 11" in chart.title
+    assert "2019/20" not in table.index or table.at["2019/20", "Kent"] == "[x]"   # no KS2 tests that year
+
+
+def test_the_neighbours_view_is_on_the_outcomes_page_and_its_link_reproduces_it(app_env):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT as APP_ROOT
+    def open_page(params):
+        at = AppTest.from_file(str(APP_ROOT / "app.py"), default_timeout=120)
+        at.query_params.update(params)
+        at.switch_page("pages/activity_and_outcomes.py")
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+    at = open_page({"measure": "ks4_attainment8", "group": "ehc_plan"})
+    headers = [h.value for h in at.header]
+    assert "Kent and its statistical neighbours" in headers
+    frames = [df.value for df in at.dataframe if "Neighbour average" in df.value.columns]
+    assert frames and frames[0]["Kent"].iloc[-1].endswith(" points")
+    again = open_page(dict(at.query_params))
+    assert [df.value for df in again.dataframe if "Neighbour average" in df.value.columns][0].equals(frames[0])
+
+
+def test_the_data_page_lists_its_sources_with_the_licence(app_env):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT as APP_ROOT
+    at = AppTest.from_file(str(APP_ROOT / "app.py"), default_timeout=120)
+    at.switch_page("pages/data.py")
+    at.run()
+    assert not at.exception
+    table = next(df.value for df in at.dataframe if df.value.columns[0] == "Source").set_index("Source")
+    lait = table.loc["DfE statistics via the Local Authority Interactive Tool (LAIT)"]
+    assert "Open Government Licence v3.0, Department for Education" in lait["Licence"]
+    assert "2015/16 to 2024/25" in lait["What it covers"] and "shipped extract" in lait["Extract or latest data"]
+    assert table.loc["KCC STLS activity tracker", "Extract or latest data"] == "synthetic (demonstration data)"
+    assert any("statistical neighbours charts are real" in w.value for w in at.warning)

@@ -18,8 +18,9 @@ RAG_TEXT = {"Green": "green", "Amber": "orange", "Red": "red"}
 
 
 def synthetic_banner() -> None:
-    st.warning("**Synthetic demonstration data.** Every figure on this dashboard is made up to "
-               "show how it works; none is a real Kent figure.", icon=":material/science:")
+    st.warning("**Synthetic demonstration data.** The districts' activity, pupils and results are made up to show "
+               "how the dashboard works; they are not real Kent figures. The statistical neighbours charts are "
+               "real: published DfE figures for Kent, England and its neighbours.", icon=":material/science:")
 
 
 def rag_badge(rating: str | None) -> str:

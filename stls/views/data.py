@@ -107,3 +107,37 @@ def completeness(db, last_months: int = 36) -> charts.Chart:
            f"the share of the district's usual term-time month; months with no tracker return are marked [x] and "
            f"months under {LOW:.0%} of usual 'low'. {title}.")
     return charts.Chart(fig, alt, table.reset_index(drop=True), title)
+
+
+def sources(db, synthetic: bool) -> pd.DataFrame:
+    """Each source the dashboard draws on: what it covers, its licence, when it was extracted or
+    last loaded, and which figures on screen come from it."""
+    from stls import published
+    held = queries.latest_held(db)
+    pub = queries.published_extent(db)
+    made_up = "synthetic (demonstration data)" if synthetic else ""
+    span = (f"{ref.academic_year_label(pub['first'])} to {ref.academic_year_label(pub['last'])}, {pub['rows']:,} values"
+            if pub["rows"] else "[x]")
+    rows = [
+        ("DfE statistics via the Local Authority Interactive Tool (LAIT)",
+         f"Kent, England, the South East and Kent's 10 statistical neighbours (May 2025): KS2, KS4, EYFS, phonics by SEN "
+         f"group; % of pupils with an EHC plan or SEN support; EHC plans within 20 weeks. {span}",
+         published.ATTRIBUTION,
+         "shipped extract (data/published, LAIT commit 2e30e39)" if pub["shipped"] else f"imported {pub['imported']}",
+         "The statistical neighbours charts (Activity and outcomes; scorecard detail)"),
+        ("KCC STLS activity tracker", "Referrals, LIFT meetings, visits, training, advice, drop-ins and Intensive "
+         "Specialist Support by district, service, need and phase", "KCC internal (personal data: disclosure control applies)",
+         made_up or ("latest activity " + (f"{pd.Timestamp(held['activity']):%d %b %Y}" if held["activity"] else "[x]")),
+         "Every activity KPI, card and chart; the completeness check"),
+        ("DfE school census (January)", "Pupils by SEN group, primary need and phase, per district",
+         "Open Government Licence v3.0 (district figures from KCC's own census returns)",
+         made_up or (ref.academic_year_label(int(held["sen_pupils"])) if held["sen_pupils"] else "[x]"),
+         "Rates per 100 pupils; the areas-of-need pupil mix"),
+        ("DfE attainment statistics (district level)", "KS2, KS4, EYFS and phonics by SEN group for Kent's districts",
+         "Open Government Licence v3.0 (district figures from KCC's pupil-level results)",
+         made_up or (ref.academic_year_label(int(held["attainment"])) if held["attainment"] else "[x]"),
+         "Outcome KPIs, funnel plots, the district outcome charts, activity against outcomes"),
+        ("KCC STLS budget", "Allocation per service and financial year", "KCC internal",
+         made_up or (ref.financial_year_label(int(held["budget"])) if held["budget"] else "[x]"), "Cost per referral"),
+    ]
+    return pd.DataFrame(rows, columns=["Source", "What it covers", "Licence", "Extract or latest data", "Figures drawn from it"])

@@ -1,0 +1,66 @@
+"""Kent against England, the South East and its statistical neighbours, from published DfE figures.
+
+The neighbour average is LAIT's: the unweighted mean of the neighbours with a figure that year
+(so a neighbour with a suppressed value drops out of that year's mean, and the count says so).
+Kent's rank is among Kent and its ten neighbours (1 = highest value, which is the better end for
+every outcome measure here). Breaks in the series: no KS2, phonics or EYFS assessments in
+2019/20 and 2020/21, and KS4 grades teacher-assessed in those years; the EYFS profile was
+reformed in 2021/22 (``[[measure]] breaks`` and ``not_comparable`` in kpis.toml).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from stls import catalogue, queries
+from stls import reference as ref
+from stls.memo import memoised
+
+
+@dataclass
+class Comparison:
+    measure: str
+    sen_group: str
+    table: pd.DataFrame            # academic_year × Kent, England, South East, neighbour average, n, each neighbour
+    neighbours: list[str]          # neighbour names in rank order (the DfE's closeness)
+    latest: int | None             # the latest year with Kent's figure
+    rank: int | None               # Kent's rank among itself and the neighbours with a figure that year (1 = highest)
+    ranked: int                    # how many were ranked
+    breaks: list[str]              # the series' breaks, in words
+
+
+@memoised
+def comparison(db, measure: str, sen_group: str) -> Comparison:
+    rows = queries.published_values(db, measure, sen_group)
+    neighbours = list(dict.fromkeys(rows.loc[rows["kind"] == "statistical_neighbour"].sort_values("neighbour_rank")["name"]))
+    wide = rows.pivot_table(index="academic_year", columns="name", values="value", aggfunc="first")
+    sn = wide.reindex(columns=neighbours)
+    table = pd.DataFrame(index=wide.index)
+    for name in ("Kent", "England", "South East"):
+        table[name] = wide.get(name)
+    table["Neighbour average"] = sn.mean(axis=1, skipna=True).where(sn.notna().any(axis=1))
+    table["Neighbours with a figure"] = sn.notna().sum(axis=1)
+    table = table.join(sn)
+    kent = table["Kent"].dropna() if "Kent" in table else pd.Series(dtype=float)
+    latest = int(kent.index.max()) if len(kent) else None
+    rank, ranked = None, 0
+    if latest is not None:
+        values = pd.concat([pd.Series({"Kent": kent[latest]}), sn.loc[latest].dropna()])
+        ranked = len(values)
+        rank = int((values > values["Kent"]).sum()) + 1
+    return Comparison(measure, sen_group, table.reset_index(), neighbours, latest, rank, ranked, _breaks(measure))
+
+
+def _breaks(measure: str) -> list[str]:
+    info = catalogue.measure(measure)
+    label = ref.academic_year_label
+    out = []
+    if measure in ("ks2_rwm_expected", "eyfs_gld", "phonics_y1"):
+        out.append("no assessments in 2019/20 and 2020/21 (the pandemic)")
+    if info.not_comparable:
+        out.append(f"{' and '.join(label(y) for y in info.not_comparable)} results were assessed differently")
+    out += [f"a new assessment from {label(y)}" for y in info.breaks]
+    if measure == "ks2_rwm_expected":
+        out.append("the expected standard began in 2015/16")
+    return out
