@@ -35,6 +35,8 @@ def comparison(db, measure: str, sen_group: str) -> Comparison:
     rows = queries.published_values(db, measure, sen_group)
     neighbours = list(dict.fromkeys(rows.loc[rows["kind"] == "statistical_neighbour"].sort_values("neighbour_rank")["name"]))
     wide = rows.pivot_table(index="academic_year", columns="name", values="value", aggfunc="first")
+    if len(wide):   # every year in the span, so a year with no assessments is a gap, not a join
+        wide = wide.reindex(range(int(wide.index.min()), int(wide.index.max()) + 1))
     sn = wide.reindex(columns=neighbours)
     table = pd.DataFrame(index=wide.index)
     for name in ("Kent", "England", "South East"):
