@@ -238,24 +238,34 @@ class CatalogueError(ValueError):
     """A KPI declaration that does not validate; the message names KPI and field."""
 
 
-def parse_catalogue(text: str, source: str = "kpis.toml") -> dict[str, Kpi]:
-    """Parse TOML text with one ``[[kpi]]`` table per indicator."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogueError(f"{source}: not valid TOML: {exc}") from None
-    kpis: dict[str, Kpi] = {}
-    for position, item in enumerate(raw.get("kpi", []), start=1):
-        name = item.get("id", f"#{position}")
+def _parse_tables(raw: dict, source: str, table: str, model, key: str, what: str) -> dict:
+    """Each ``[[table]]`` validated as ``model``, by its ``key``; a bad or repeated one names its
+    position or key and the field."""
+    out: dict = {}
+    for position, item in enumerate(raw.get(table, []), start=1):
+        name = item.get(key, f"#{position}")
         try:
-            kpi = Kpi.model_validate(item)
+            parsed = model.model_validate(item)
         except ValidationError as exc:
             first = exc.errors()[0]
-            field = ".".join(str(p) for p in first["loc"] if not str(p).startswith("function-")) or "(whole KPI)"
-            raise CatalogueError(f"{source}: KPI '{name}', field '{field}': {first['msg']}") from None
-        if kpi.id in kpis:
-            raise CatalogueError(f"{source}: KPI '{kpi.id}', field 'id': declared twice")
-        kpis[kpi.id] = kpi
+            field = ".".join(str(p) for p in first["loc"] if not str(p).startswith("function-")) or f"(whole {what})"
+            raise CatalogueError(f"{source}: {what} '{name}', field '{field}': {first['msg']}") from None
+        if getattr(parsed, key) in out:
+            raise CatalogueError(f"{source}: {what} '{getattr(parsed, key)}', field '{key}': declared twice")
+        out[getattr(parsed, key)] = parsed
+    return out
+
+
+def _toml(text: str, source: str) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError(f"{source}: not valid TOML: {exc}") from None
+
+
+def parse_catalogue(text: str, source: str = "kpis.toml") -> dict[str, Kpi]:
+    """Parse TOML text with one ``[[kpi]]`` table per indicator."""
+    kpis = _parse_tables(_toml(text, source), source, "kpi", Kpi, "id", "KPI")
     if not kpis:
         raise CatalogueError(f"{source}: no [[kpi]] tables found")
     return kpis
@@ -263,18 +273,7 @@ def parse_catalogue(text: str, source: str = "kpis.toml") -> dict[str, Kpi]:
 
 def parse_measures(text: str, source: str = "kpis.toml") -> dict[str, MeasureInfo]:
     """The ``[[measure]]`` tables: one per outcome measure, every measure declared."""
-    measures: dict[str, MeasureInfo] = {}
-    for position, item in enumerate(tomllib.loads(text).get("measure", []), start=1):
-        name = item.get("code", f"#{position}")
-        try:
-            info = MeasureInfo.model_validate(item)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(p) for p in first["loc"] if not str(p).startswith("function-")) or "(whole measure)"
-            raise CatalogueError(f"{source}: measure '{name}', field '{field}': {first['msg']}") from None
-        if info.code in measures:
-            raise CatalogueError(f"{source}: measure '{info.code}' declared twice")
-        measures[info.code] = info
+    measures = _parse_tables(_toml(text, source), source, "measure", MeasureInfo, "code", "measure")
     missing = [m for m in ref.MEASURE_CODES if m not in measures]
     if missing:
         raise CatalogueError(f"{source}: no [[measure]] table for {', '.join(missing)}")

@@ -284,18 +284,22 @@ class Reader:
         self._con = con
 
     def query(self, sql: str, params: dict | list | None = None) -> pd.DataFrame:
-        frame = self._con.execute(sql, params).df()
-        for col in frame.columns:
-            if isinstance(frame[col].dtype, pd.CategoricalDtype):
-                frame[col] = frame[col].astype("str")
-        return frame
+        return _plain_strings(self._con.execute(sql, params).df())
 
     def scalar(self, sql: str, params: dict | list | None = None):
         frame = self.query(sql, params)
         return None if frame.empty else frame.iat[0, 0]
 
 
-class Database:
+def _plain_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categories (DuckDB ENUMs) as plain strings."""
+    for col in frame.columns:
+        if isinstance(frame[col].dtype, pd.CategoricalDtype):
+            frame[col] = frame[col].astype("str")
+    return frame
+
+
+class Database(Reader):
     """A read-only handle on one version of the file; safe to share between threads.
 
     A DuckDB connection is not thread-safe, so each query runs on its own cursor.
@@ -314,14 +318,7 @@ class Database:
             frame = cur.sql(sql, params=params).to_arrow_table().to_pandas()
         finally:
             cur.close()
-        for col in frame.columns:
-            if isinstance(frame[col].dtype, pd.CategoricalDtype):
-                frame[col] = frame[col].astype("str")
-        return frame
-
-    def scalar(self, sql: str, params: dict | list | None = None):
-        frame = self.query(sql, params)
-        return None if frame.empty else frame.iat[0, 0]
+        return _plain_strings(frame)
 
     def meta(self) -> dict[str, str]:
         return dict(self.query("SELECT key, value FROM meta").itertuples(index=False))
