@@ -106,21 +106,40 @@ def _reference_frames() -> dict[str, pd.DataFrame]:
     }
 
 
+PUBLISHED_TABLES = ("geographies", "published")   # added with the published figures (issue 14)
+
+
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every table and fill the reference lists (no data rows)."""
+    """Create every table and fill the reference lists (no data rows) and the published figures."""
     for ddl in schema_sql():
         con.execute(ddl)
-    from stls import published
-    frames = _reference_frames() | {"geographies": published.geography_frame()}
-    for table, frame in frames.items():
+    for table, frame in _reference_frames().items():
         con.register("_ref_frame", frame)
         con.execute(f"INSERT INTO {table} SELECT * FROM _ref_frame")
         con.unregister("_ref_frame")
-    # the published DfE figures shipped in data/published (import_id 0: shipped with the project;
-    # ``python -m stls import published`` replaces them with a newer extract)
-    con.register("_published", published.shipped())
-    con.execute("INSERT INTO published SELECT *, 0 FROM _published")
-    con.unregister("_published")
+    _fill_published(con)
+
+
+def _fill_published(con: duckdb.DuckDBPyConnection) -> None:
+    """The geographies and the DfE figures shipped in data/published (import_id 0: shipped with
+    the project; ``python -m stls import published`` replaces them with a newer extract)."""
+    from stls import published
+    for table, frame, extra in (("geographies", published.geography_frame(), ""), ("published", published.shipped(), ", 0")):
+        con.register("_pub", frame)
+        con.execute(f"INSERT INTO {table} SELECT *{extra} FROM _pub")
+        con.unregister("_pub")
+
+
+def _upgrade(path: Path) -> None:
+    """A database made before the published figures gains their tables, filled, in one swap."""
+    with writable_copy(path) as con:
+        have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if set(PUBLISHED_TABLES) <= have:
+            return   # another process upgraded it first
+        for ddl in schema_sql():
+            if any(ddl.startswith(f"CREATE TABLE {t} ") for t in PUBLISHED_TABLES):
+                con.execute(ddl)
+        _fill_published(con)
 
 
 def refresh_derived(con: duckdb.DuckDBPyConnection, first=None, last=None) -> None:
@@ -234,6 +253,12 @@ def check_database(path: Path) -> None:
     if missing:
         raise DatabaseError(f"{path}: a DuckDB database, but not STLS Insight's (it has no {', '.join(missing)} "
                             "table); point --db at the dashboard's database")
+    if not set(PUBLISHED_TABLES) <= tables:
+        try:
+            _upgrade(path)
+        except OSError as exc:
+            raise DatabaseError(f"{path}: made by an earlier version and cannot be upgraded here "
+                                f"({exc.strerror or exc}); open it once where it can be written") from None
 
 
 def ensure_database(path: Path | str) -> Path:

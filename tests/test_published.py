@@ -152,3 +152,17 @@ def test_the_data_page_lists_its_sources_with_the_licence(app_env):
     assert "2015/16 to 2024/25" in lait["What it covers"] and "shipped extract" in lait["Extract or latest data"]
     assert table.loc["KCC STLS activity tracker", "Extract or latest data"] == "synthetic (demonstration data)"
     assert any("statistical neighbours charts are real" in w.value for w in at.warning)
+
+
+def test_a_database_made_before_the_published_figures_gains_them_on_opening(tmp_path):
+    """A council's existing file keeps its rows and gains the two tables, filled."""
+    path = dbmod.ensure_database(tmp_path / "old.duckdb")
+    with dbmod.writable_copy(path) as con:
+        con.execute("DROP TABLE published")
+        con.execute("DROP TABLE geographies")
+        con.execute("INSERT INTO budget VALUES (2024, 'E07000113', 1000)")
+    db = dbmod.Database(path)
+    assert db.scalar("SELECT count(*) FROM published") > 2000
+    assert db.scalar("SELECT count(*) FROM geographies") == 13
+    assert db.scalar("SELECT allocation_gbp FROM budget") == 1000
+    db.close()
