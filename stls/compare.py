@@ -337,12 +337,19 @@ def census_note_for(db, year: int) -> str:
 def not_returned_in(db, districts, months) -> tuple[str, ...]:
     """'Dover, Mar 2024' for each of these districts' months with no tracker return
     (``queries.not_returned``), in month order."""
-    gaps = queries.not_returned(db)
-    if gaps.empty:
+    gaps = _gap_pairs(db)
+    if not gaps:
         return ()
     months, districts = set(months), set(districts)
-    return tuple(f"{ref.DISTRICT_NAMES[d]}, {m:%b %Y}" for d, m in zip(gaps["district"], gaps["month"])
-                 if d in districts and m in months)
+    return tuple(f"{ref.DISTRICT_NAMES[d]}, {m:%b %Y}" for d, m in gaps if d in districts and m in months)
+
+
+@memoised
+def _gap_pairs(db) -> tuple[tuple[str, dt.date], ...]:
+    """``queries.not_returned`` as plain (district, month) pairs, in month order: every headline
+    of a scorecard asks, and reading a frame's columns each time cost more than the check."""
+    gaps = queries.not_returned(db)
+    return tuple(zip(gaps["district"], gaps["month"]))
 
 
 def _with_returns(db, h: Headline, districts, upto: int, f: Filters) -> Headline:

@@ -103,7 +103,8 @@ def spc_for(db, kpi: Kpi, f: Filters) -> spc.SpcResult:
     raw = dict(zip(periods, values))
     factors = None
     if monthly:   # factors from every year held (the filters' years may hold too few complete ones)
-        history = spc_series(db, kpi, metrics.all_years(db, f))
+        wide = metrics.all_years(db, f)
+        history = (periods, values) if wide == f else spc_series(db, kpi, wide)
         values, factors = spc.seasonally_adjusted(periods, values, spc.seasonal_factors(*history))
     else:
         measure = getattr(kpi.compute, "measure", None)
