@@ -334,10 +334,10 @@ def census_note_for(db, year: int) -> str:
     return census_note(year, queries.census_for(db, year))
 
 
-def not_returned_in(db, districts, months) -> tuple[str, ...]:
+def not_returned_in(db, districts, months, gaps: tuple | None = None) -> tuple[str, ...]:
     """'Dover, Mar 2024' for each of these districts' months with no tracker return
-    (``queries.not_returned``), in month order."""
-    gaps = _gap_pairs(db)
+    (``queries.not_returned``; ``gaps``, its pairs if the caller has them), in month order."""
+    gaps = _gap_pairs(db) if gaps is None else gaps
     if not gaps:
         return ()
     months, districts = set(months), set(districts)
@@ -346,24 +346,40 @@ def not_returned_in(db, districts, months) -> tuple[str, ...]:
 
 @memoised
 def _gap_pairs(db) -> tuple[tuple[str, dt.date], ...]:
-    """``queries.not_returned`` as plain (district, month) pairs, in month order: every headline
-    of a scorecard asks, and reading a frame's columns each time cost more than the check."""
+    """``queries.not_returned`` as plain (district, month) pairs, in month order."""
     gaps = queries.not_returned(db)
     return tuple(zip(gaps["district"], gaps["month"]))
 
 
-def _with_returns(db, h: Headline, districts, upto: int, f: Filters) -> Headline:
+@dataclass(frozen=True)
+class _Context:
+    """What every headline of one KPI and filter set needs besides its own series: looked up
+    once for the thirteen geographies, not once each (a scorecard makes 195 headlines)."""
+    gaps: tuple
+    census_years: tuple[int, ...]
+
+    @classmethod
+    def of(cls, db) -> _Context:
+        return cls(_gap_pairs(db), queries.census_years(db))
+
+    def census_for(self, year: int) -> int | None:
+        return queries.census_of(self.census_years, year)
+
+
+def _with_returns(db, h: Headline, districts, upto: int, f: Filters, ctx: _Context | None = None) -> Headline:
     """A tracker KPI's headline with the months its value and its previous value leave out, and
     a per-pupil one's census where it is not the value's own year's (``catalogue.census_rule``)."""
+    ctx = ctx or _Context.of(db)
     if h.year is not None and h.kpi.per_pupil:
-        used = queries.census_for(db, h.year)
+        used = ctx.census_for(h.year)
         if used is not None and used != h.year:
             h = replace(h, census_year=used)
-    if not h.kpi.from_tracker or h.year is None:
+    if not h.kpi.from_tracker or h.year is None or not ctx.gaps:
         return h
     cut = upto if h.year == f.year_to else 11   # the previous period is cut to the same months
-    missing = not_returned_in(db, districts, year_months(h.year, cut))
-    before = not_returned_in(db, districts, year_months(h.previous_year, cut)) if h.previous_year is not None else ()
+    missing = not_returned_in(db, districts, year_months(h.year, cut), ctx.gaps)
+    before = not_returned_in(db, districts, year_months(h.previous_year, cut), ctx.gaps) \
+        if h.previous_year is not None else ()
     if not (missing or before):
         return h
     return replace(h, not_returned=missing, previous_not_returned=before)
@@ -431,6 +447,7 @@ def _headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = N
     selection = f.districts if len(f.districts) > 1 else ()
     combined = metrics.combine(kpi, chosen, selection) if selection else None
     hidden, selection_hidden = gated_mask(kpi, chosen, selection, combined)   # computed once for every geography
+    ctx = _Context.of(db)
     seasonal = kpi.has_rag and kpi.from_tracker and upto < 11
     full = metrics.selection(db, kpi_id, f, "academic_year", 11) if seasonal else None
 
@@ -451,13 +468,13 @@ def _headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = N
                 return _before_it_began(kpi, f) or Headline(kpi, None, "no data", None, None, None)
             periods, values = combined["period"].tolist(), combined["value"].to_numpy(float)
             h = _from_arrays(kpi, periods, values, selection_hidden, f, upto)
-            return _with_returns(db, part_year(h, periods, values, geo), selection, upto, f)
+            return _with_returns(db, part_year(h, periods, values, geo), selection, upto, f, ctx)
         periods, values, rows = chosen.arrays(geo)
         if not len(periods):
             return _before_it_began(kpi, f) or Headline(kpi, None, "no data", None, None, None)
         districts = ref.DISTRICT_CODES if geo == ref.KENT_CODE else (geo,)
         h = _from_arrays(kpi, periods, values, hidden[rows], f, upto)
-        return _with_returns(db, part_year(h, periods, values, geo), districts, upto, f)
+        return _with_returns(db, part_year(h, periods, values, geo), districts, upto, f, ctx)
     return Headlines(make, geos + ([SELECTION] if selection else []))
 
 

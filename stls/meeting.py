@@ -56,7 +56,7 @@ def _headlines(db, f: Filters) -> Slide:
                 red.append(ln.kpi.label)
     title = f"{green} of {with_target} KPIs with a target met it" + (f"; {len(red)} red" if red else "; none red")
     notes = "\n\n".join(f"{k.label}: {k.description}" for k in catalogue.catalogue().values())
-    table = scorecard_view.only_saying(pd.DataFrame(rows), "Filters not applied", "Not returned", "RAG basis")
+    table = scorecard_view.only_saying(rows, "Filters not applied", "Not returned", "RAG basis")
     return Slide("Headline scorecard", title, table=table, notes=notes)
 
 

@@ -356,8 +356,13 @@ def census_for(db, year: int) -> int | None:
     """The census a figure for academic year ``year`` uses (``catalogue.census_rule``): its own
     year's, else the latest earlier one held; None before the first. The activity block's ASOF
     join applies the same rule in SQL."""
-    held = [y for y in census_years(db) if y <= year]
-    return held[-1] if held else None
+    return census_of(census_years(db), year)
+
+
+def census_of(held: tuple[int, ...], year: int) -> int | None:
+    """The census rule on the years held: ``year``'s own, else the latest earlier; None before the first."""
+    earlier = [y for y in held if y <= year]
+    return earlier[-1] if earlier else None
 
 
 @memoised

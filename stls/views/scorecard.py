@@ -45,7 +45,7 @@ def theme_tables(db, f: Filters) -> dict[str, pd.DataFrame]:
                 "Filters not applied": r["filters_not_applied"], "Not returned": r["not_returned"], "Census": r["census"],
                 "RAG basis": r["rag_basis"],
             })
-        out[theme] = only_saying(pd.DataFrame(rows), "Filters not applied", "Not returned", "Census", "RAG basis")
+        out[theme] = only_saying(rows, "Filters not applied", "Not returned", "Census", "RAG basis")
     return out
 
 
@@ -55,9 +55,10 @@ def rag_cell(ln: scorecard.Line) -> str:
     return icon(RAG_ICON, h.rag, ln.fields["rag"]) + (scorecard.INCOMPLETE if h.rag and h.incomplete else "")
 
 
-def only_saying(table: pd.DataFrame, *columns: str) -> pd.DataFrame:
-    """The table without those of ``columns`` that are empty on every row."""
-    return table.drop(columns=[c for c in columns if c in table and not table[c].astype(bool).any()])
+def only_saying(rows: list[dict], *columns: str) -> pd.DataFrame:
+    """The rows as a table, without those of ``columns`` that are empty on every row."""
+    empty = {c for c in columns if not any(r.get(c) for r in rows)}
+    return pd.DataFrame([{k: v for k, v in r.items() if k not in empty} for r in rows] if empty else rows)
 
 
 def spc_view(db, f: Filters, kpi_id: str) -> charts.Chart:
