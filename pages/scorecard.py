@@ -25,10 +25,10 @@ state.remember("kpi", kpi_id)
 kpi = catalogue.get(kpi_id)
 with st.expander("About this indicator", expanded=True, icon=":material/info:"):
     widgets.about(kpi)
-measure = getattr(kpi.compute, "measure", None)
-if kpi.compute.kind == "attainment" and measure:   # a published outcome: Kent among its neighbours
+neighbours = data.call(benchmarks.for_kpi, kpi_id)   # a published outcome: Kent among its neighbours
+if neighbours is not None:
     st.subheader("Kent and its statistical neighbours (published DfE figures)")
-    widgets.chart(data.call(benchmarks.neighbours_chart, measure, kpi.compute.sen_group), "sc_sn", "Kent")
+    widgets.chart(neighbours, "sc_sn", "Kent")
 widgets.chart(data.call(scorecard.spc_view, f, kpi_id), "sc_spc", f.caption())
 
 st.header("Districts and KPIs", divider="gray")

@@ -344,6 +344,13 @@ def not_returned_in(db, districts, months, gaps: tuple | None = None) -> tuple[s
     return tuple(f"{ref.DISTRICT_NAMES[d]}, {m:%b %Y}" for d, m in gaps if d in districts and m in months)
 
 
+def gaps_between(db, districts, low: dt.date, high: dt.date) -> list[tuple[str, dt.date]]:
+    """(district, month) of these districts' months with no tracker return in [low, high), in
+    month order (``queries.not_returned``): the Overview's and the profile's monthly views."""
+    chosen = set(districts)
+    return [(d, m) for d, m in _gap_pairs(db) if d in chosen and low <= m < high]
+
+
 @memoised
 def _gap_pairs(db) -> tuple[tuple[str, dt.date], ...]:
     """``queries.not_returned`` as plain (district, month) pairs, in month order."""

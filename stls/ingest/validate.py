@@ -87,9 +87,8 @@ def number_style(con: duckdb.DuckDBPyConnection, kind: str, name: str = "file") 
     cell can only be read that way (8,5; 1.234,56); refused when others can only be read with a
     decimal point (the file mixes the two)."""
     cols = [c.name for c in KINDS[kind].columns if c.type in ("number", "money")]
-    info = con.execute("SELECT delimiter FROM file_info").fetchall() if con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'file_info'").fetchall()[0][0] else [(None,)]
-    if not cols or info[0][0] in (",", None):   # a decimal comma needs a file not split by commas
+    delimiter = con.execute("SELECT delimiter FROM file_info").fetchall()[0][0]   # made by read.read
+    if not cols or delimiter in (",", None):   # a decimal comma needs a file not split by commas
         return False, ""
     def first(pattern: str):
         union = " UNION ALL ".join(f"SELECT line, '{c}' AS col, trim(regexp_replace(trim(\"{c}\"), '^£\\s*', '')) AS v "

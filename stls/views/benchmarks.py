@@ -42,6 +42,14 @@ def neighbours_chart(db, measure: str, sen_group: str) -> charts.Chart:
     return charts.Chart(fig, alt, table, title, caption=caption)
 
 
+def for_kpi(db, kpi_id: str) -> charts.Chart | None:
+    """The neighbours chart for an outcome KPI read from published results (its measure and SEN
+    group), or None for any other KPI."""
+    from stls import catalogue
+    c = catalogue.get(kpi_id).compute
+    return neighbours_chart(db, c.measure, c.sen_group) if isinstance(c, catalogue.Attainment) else None
+
+
 def ordinal(n: int | None) -> str:
     if n is None:
         return "[x]"

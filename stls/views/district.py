@@ -90,8 +90,7 @@ def _spc_months(db, f: Filters, code: str, activity_type: str) -> pd.DataFrame:
     low, high = f.dates
     mine = frame[(frame["district_code"] == code) & (frame["activity_type"] == activity_type) & frame["term_time"]
                  & (frame["month"] >= low) & (frame["month"] < high)]
-    gaps = queries.not_returned(db)
-    gaps = [m for d, m in zip(gaps["district"], gaps["month"]) if d == code and low <= m < high and m.month != 8]
+    gaps = [m for _, m in compare.gaps_between(db, (code,), low, high) if m.month != 8]
     if not gaps:
         return mine
     extra = pd.DataFrame({"month": gaps, "district_code": code, "activity_type": activity_type,

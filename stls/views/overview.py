@@ -67,18 +67,15 @@ def page(db, f: Filters, types: tuple[str, ...] = DEFAULT_TYPES) -> OverviewPage
     hidden = gate.hidden()
     for i, years in card_years.items():
         cards[i] = _protect_card(cards[i], years, {y for y in years if ("card", i, y) in hidden})
-    monthly = _monthly_chart(raw, f, types, hidden, ("title",) in hidden, _gaps(db, f, months)) if raw is not None else None
+    monthly = _monthly_chart(raw, f, types, hidden, ("title",) in hidden, _gaps(db, f)) if raw is not None else None
     return OverviewPage(cards, monthly)
 
 
-def _gaps(db, f: Filters, months) -> dict:
+def _gaps(db, f: Filters) -> dict:
     """Month → names of the chosen districts (all 12 for Kent) that made no tracker return."""
-    chosen = set(f.districts or ref.DISTRICT_CODES)
-    gaps = queries.not_returned(db)
     out: dict = {}
-    for d, m in zip(gaps["district"], gaps["month"]):
-        if d in chosen and m in set(months):
-            out.setdefault(m, []).append(ref.DISTRICT_NAMES[d])
+    for d, m in compare.gaps_between(db, f.districts or ref.DISTRICT_CODES, *f.dates):
+        out.setdefault(m, []).append(ref.DISTRICT_NAMES[d])
     return out
 
 
@@ -114,10 +111,8 @@ def _monthly_wide(db, f: Filters, types: tuple[str, ...]) -> pd.DataFrame:
     """Months × chosen activity types: every month with any of them, each type 0 where it had none."""
     raw = queries.monthly_activity_by_type(db, f)
     raw = raw[raw["activity_type"].isin(types)]
-    months = set(raw["month"])
-    gaps = queries.not_returned(db)   # a month the chosen districts made no return has no row: keep it (as 0 here)
-    low, high = f.dates
-    months |= {m for d, m in zip(gaps["district"], gaps["month"]) if low <= m < high and (not f.districts or d in f.districts)}
+    # a month the chosen districts made no return has no row: keep it (as 0 here, [x] in the chart)
+    months = set(raw["month"]) | {m for _, m in compare.gaps_between(db, f.districts or ref.DISTRICT_CODES, *f.dates)}
     wide = raw.pivot(index="month", columns="activity_type", values="activities") \
         .reindex(index=sorted(months), columns=list(types)).fillna(0)
     wide.columns.name = "activity_type"
