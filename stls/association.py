@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from stls import catalogue, disclosure, queries, stats
+from stls import benchmarks, catalogue, disclosure, queries, stats
 from stls import reference as ref
 from stls.filters import Filters
 from stls.memo import memoised
@@ -78,6 +78,7 @@ class Result:
     headline: str = ""                                  # the chart title: what the interval supports
     slope_interval: tuple[float, float] | None = None   # 95% (t on n − 2 df)
     span_note: str = ""                                 # why the change span may mislead, if it does
+    source: str = ""                                    # the chart's source line
 
 
 def correlation(x: np.ndarray, y: np.ndarray, rank: bool = False) -> Correlation | None:
@@ -296,7 +297,8 @@ def analyse(db, o: Options, f: Filters) -> Result:
                   None if slope is None else float(slope), None if intercept is None else float(intercept),
                   x_label, y_label, period, _finding(o, len(usable), pearson, spearman, period, flagged, span, note),
                   flagged, span, headline=_headline(o, len(usable), pearson, spearman, period), span_note=note,
-                  slope_interval=slope_ci)
+                  slope_interval=slope_ci,
+                  source=f"KCC STLS activity tracker; DfE school census; {benchmarks.outcome_source(db, o.measure)}")
 
 
 FLAG = "Activity up, outcome worse"

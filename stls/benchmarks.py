@@ -18,6 +18,24 @@ from stls import reference as ref
 from stls.memo import memoised
 
 
+@dataclass(frozen=True)
+class LaRank:
+    """Kent among English local authorities in one year (LAIT; 1 = highest value)."""
+    year: int
+    rank: int
+    tied: int           # authorities sharing Kent's figure (the rank is the best of them)
+    authorities: int
+    q1: float
+    median: float
+    q3: float
+
+    def quartile(self, value: float) -> str:
+        """Which quarter of authorities Kent's figure falls in, highest first (a figure on a
+        boundary counts in the higher quarter, as a tie shares the better rank)."""
+        return ("the highest quarter" if value >= self.q3 else "the second-highest quarter" if value >= self.median
+                else "the second-lowest quarter" if value >= self.q1 else "the lowest quarter")
+
+
 @dataclass
 class Comparison:
     measure: str
@@ -28,6 +46,8 @@ class Comparison:
     rank: int | None               # Kent's rank among itself and the neighbours with a figure that year (1 = highest)
     ranked: int                    # how many were ranked
     breaks: list[str]              # the series' breaks, in words
+    among_las: LaRank | None = None   # Kent's rank among English authorities in ``latest``, where published
+    provisional: tuple[int, ...] = ()  # years whose figures are provisional (no final figure held yet)
 
 
 @memoised
@@ -51,7 +71,42 @@ def comparison(db, measure: str, sen_group: str) -> Comparison:
         values = pd.concat([pd.Series({"Kent": kent[latest]}), sn.loc[latest].dropna()])
         ranked = len(values)
         rank = int((values > values["Kent"]).sum()) + 1
-    return Comparison(measure, sen_group, table.reset_index(), neighbours, latest, rank, ranked, _breaks(measure))
+    provisional = tuple(sorted(int(y) for y in rows.loc[rows["provisional"].astype(bool), "academic_year"].unique()))
+    return Comparison(measure, sen_group, table.reset_index(), neighbours, latest, rank, ranked, _breaks(measure),
+                      _among_las(db, measure, sen_group, latest, None if latest is None else float(kent[latest])),
+                      provisional)
+
+
+def _among_las(db, measure: str, sen_group: str, latest: int | None, kent: float | None) -> LaRank | None:
+    """The shipped rank, only for the year shown and only if it was ranked on the figure shown
+    (a refreshed extract with a newer year or a revised figure drops it rather than mislead)."""
+    r = queries.published_rank(db, measure, sen_group)
+    if r is None or latest is None or kent is None or r["academic_year"] != latest or abs(r["value"] - kent) > 1e-6:
+        return None
+    return LaRank(int(r["academic_year"]), int(r["rank"]), int(r["tied"]), int(r["authorities"]),
+                  float(r["q1"]), float(r["median"]), float(r["q3"]))
+
+
+@memoised
+def outcome_source(db, measure: str) -> str:
+    """The source line of every chart of ``measure``'s results: Kent's and England's figures are
+    the published DfE ones where the published table holds them (``queries.attainment``), the
+    districts' come from the attainment data (synthetic in the demo)."""
+    synthetic = db.meta().get("synthetic") == "true"
+    span = queries.published_span(db, measure)
+    label = ref.academic_year_label
+    if span:
+        county = f"Kent and England: DfE statistics via LAIT, {label(span[0])} to {label(span[1])} (OGL v3.0)"
+    else:
+        county = "Kent and England: " + ("synthetic (not in the shipped DfE extract)" if synthetic else "as imported")
+    return f"{county}; districts: " + ("synthetic demonstration data" if synthetic else "KCC pupil-level results")
+
+
+def kpi_source(db, kpi) -> str:
+    """A KPI chart's source line: the KPI's own source, and for an outcome KPI where its Kent
+    and England figures come from (``outcome_source``)."""
+    measure = getattr(kpi.compute, "measure", None)
+    return f"{kpi.source}; {outcome_source(db, measure)}" if measure else kpi.source
 
 
 def _breaks(measure: str) -> list[str]:

@@ -131,6 +131,9 @@ class Kpi(BaseModel):
     caveats: str = ""
     target: float | None = None
     floor: float | None = None
+    # "england": the target and floor are points above (+) or below (−) England's published
+    # figure for the same year (compare.rag), e.g. target 0 = "at or above England"
+    target_against: Literal["england"] | None = None
     targets_illustrative: bool = True
     # how a part year (Sep to the latest month) is judged against the target: "scaled_target"
     # (the target scaled by earlier years' profile, for a seasonal KPI) or "full_year_target"
@@ -149,7 +152,27 @@ class Kpi(BaseModel):
             if not ok:
                 raise ValueError(f"floor {self.floor} is on the wrong side of target {self.target} "
                                  f"for a {self.polarity.value.replace('_', ' ')} indicator")
+        if self.target_against and (self.target is None or self.compute.kind not in ("attainment", "attainment_gap")):
+            raise ValueError("a target against England needs a target and floor, on a published outcome KPI")
         return self
+
+    @property
+    def fixed_target(self) -> float | None:
+        """The target as one figure for every year (None when it moves with England's)."""
+        return None if self.target_against else self.target
+
+    def target_text(self, which: str = "target") -> str:
+        """The target (or floor) as a reader sees it: a figure, or relative to England."""
+        if not self.has_rag:
+            return "[z]"
+        value = self.target if which == "target" else self.floor
+        assert value is not None
+        if not self.target_against:
+            return self.fmt(value)
+        if value == 0:
+            return f"at or {'above' if self.polarity is Polarity.higher else 'below'} England"
+        unit = " points" if self.unit is Unit.score else " pts"
+        return f"England {'+' if value > 0 else '−'} {abs(value):.{self.decimals}f}{unit}"
 
     @property
     def has_rag(self) -> bool:

@@ -37,14 +37,32 @@ def period_label(kpi: Kpi, year: int, upto: int) -> str:
     return label
 
 
-def rag(kpi: Kpi, value: float | None) -> str | None:
-    """Kent's rule: Green target met; Amber floor met, target not; Red floor not met."""
+def rag(kpi: Kpi, value: float | None, england: float | None = None) -> str | None:
+    """Kent's rule: Green target met; Amber floor met, target not; Red floor not met. A target
+    against England (``Kpi.target_against``) is England's figure for the year plus the target
+    (and floor): without England's figure there is no RAG."""
     if not kpi.has_rag or value is None or pd.isna(value):
         return None
+    assert kpi.target is not None and kpi.floor is not None
+    base = 0.0
+    if kpi.target_against:
+        if england is None or pd.isna(england):
+            return None
+        base = england
     better = (lambda a, b: a >= b) if kpi.polarity is Polarity.higher else (lambda a, b: a <= b)
-    if better(value, kpi.target):
+    if better(value, base + kpi.target):
         return "Green"
-    return "Amber" if better(value, kpi.floor) else "Red"
+    return "Amber" if better(value, base + kpi.floor) else "Red"
+
+
+def _against_england(kpi: Kpi, h: Headline, england: dict) -> Headline:
+    """A headline judged against England's published figure for its year, said so."""
+    eng = england.get(h.year)
+    if eng is None or pd.isna(eng):
+        return replace(h, rag=None, rag_basis="no RAG: England's figure for the year is not held")
+    target, floor = eng + (kpi.target or 0.0), eng + (kpi.floor or 0.0)
+    return replace(h, rag=rag(kpi, h.value, eng),
+                   rag_basis=f"against England's {kpi.fmt(eng)}: target {kpi.fmt(target)}, floor {kpi.fmt(floor)}")
 
 
 def slope_test(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -266,7 +284,7 @@ def _from_arrays(kpi: Kpi, periods: list, values: np.ndarray, suppressed: np.nda
     return Headline(
         kpi, year, period_label(kpi, year, cut), value, pick(prev),
         period_label(kpi, prev_year, cut) if prev_year is not None else None,
-        rag=rag(kpi, value), suppressed=bool(suppressed[last]), trend=tuple(values.tolist()),
+        rag=None if kpi.target_against else rag(kpi, value), suppressed=bool(suppressed[last]), trend=tuple(values.tolist()),
         previous_suppressed=prev is not None and bool(suppressed[prev]),
         trend_years=tuple(ref.academic_year_start(p) for p in periods), previous_year=prev_year,
         previous_not_applicable=prev is None and not kpi.exists_in(year - 1),
@@ -468,7 +486,18 @@ def _headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = N
             full_periods, full_values, _ = full.arrays(geo)
         return _seasonal_rag(h, dict(zip(cut_periods, cut_values)), dict(zip(full_periods, full_values)), upto)
 
+    england: dict = {}
+    if kpi.target_against:
+        eng_periods, eng_values, _ = chosen.arrays(ref.ENGLAND_CODE)
+        england = {ref.academic_year_start(p): float(v) for p, v in zip(eng_periods, eng_values)}
+
+    def judged(h: Headline) -> Headline:
+        return _against_england(kpi, h, england) if kpi.target_against and h.value is not None else h
+
     def make(geo: str) -> Headline:
+        return judged(_make(geo))
+
+    def _make(geo: str) -> Headline:
         if geo == SELECTION:
             assert combined is not None
             if combined.empty:

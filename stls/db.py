@@ -64,6 +64,9 @@ def schema_sql() -> list[str]:
             sen_group sen_group_t, academic_year INTEGER NOT NULL, provisional BOOLEAN NOT NULL,
             calendar_year BOOLEAN NOT NULL, geography_code VARCHAR NOT NULL REFERENCES geographies (code),
             old_la_code INTEGER NOT NULL, value DOUBLE NOT NULL, import_id INTEGER NOT NULL)""",
+        """CREATE TABLE published_ranks (key VARCHAR NOT NULL, sen_group sen_group_t NOT NULL,
+            academic_year INTEGER NOT NULL, value DOUBLE NOT NULL, rank INTEGER NOT NULL, tied INTEGER NOT NULL,
+            authorities INTEGER NOT NULL, q1 DOUBLE NOT NULL, median DOUBLE NOT NULL, q3 DOUBLE NOT NULL)""",
         """CREATE TABLE activity (activity_date DATE NOT NULL, district_code district_t NOT NULL,
             service_code service_t NOT NULL, activity_type activity_type_t NOT NULL,
             need_area need_area_t, phase phase_t, setting_urn VARCHAR,
@@ -106,7 +109,7 @@ def _reference_frames() -> dict[str, pd.DataFrame]:
     }
 
 
-PUBLISHED_TABLES = ("geographies", "published")   # added with the published figures (issue 14)
+PUBLISHED_TABLES = ("geographies", "published", "published_ranks")   # added with the published figures (issue 14)
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -117,29 +120,35 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.register("_ref_frame", frame)
         con.execute(f"INSERT INTO {table} SELECT * FROM _ref_frame")
         con.unregister("_ref_frame")
-    _fill_published(con)
+    _fill_published(con, PUBLISHED_TABLES)
 
 
-def _fill_published(con: duckdb.DuckDBPyConnection) -> None:
-    """The geographies and the DfE figures shipped in data/published (import_id 0: shipped with
-    the project; ``python -m stls import published`` replaces them with a newer extract)."""
+def _fill_published(con: duckdb.DuckDBPyConnection, tables) -> None:
+    """The geographies, the DfE figures and Kent's ranks shipped in data/published, for the
+    ``tables`` named (import_id 0: shipped with the project; ``python -m stls import published``
+    replaces the figures with a newer extract)."""
     from stls import published
-    for table, frame, extra in (("geographies", published.geography_frame(), ""), ("published", published.shipped(), ", 0")):
+    for table, frame, extra in (("geographies", published.geography_frame(), ""), ("published", published.shipped(), ", 0"),
+                                ("published_ranks", published.ranks(), "")):
+        if table not in tables:
+            continue
         con.register("_pub", frame)
         con.execute(f"INSERT INTO {table} SELECT *{extra} FROM _pub")
         con.unregister("_pub")
 
 
 def _upgrade(path: Path) -> None:
-    """A database made before the published figures gains their tables, filled, in one swap."""
+    """A database made before the published figures (or Kent's ranks) gains the missing tables,
+    filled, in one swap."""
     with writable_copy(path) as con:
         have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        if set(PUBLISHED_TABLES) <= have:
+        missing = [t for t in PUBLISHED_TABLES if t not in have]
+        if not missing:
             return   # another process upgraded it first
         for ddl in schema_sql():
-            if any(ddl.startswith(f"CREATE TABLE {t} ") for t in PUBLISHED_TABLES):
+            if any(ddl.startswith(f"CREATE TABLE {t} ") for t in missing):
                 con.execute(ddl)
-        _fill_published(con)
+        _fill_published(con, missing)
 
 
 def refresh_derived(con: duckdb.DuckDBPyConnection, first=None, last=None) -> None:

@@ -24,10 +24,20 @@ from stls import reference as ref
 FOLDER = Path(__file__).resolve().parent.parent / "data" / "published"
 LAIT_FILE = "lait_send_outcomes_kent_england_sn.csv"
 NEIGHBOURS_FILE = "kent_statistical_neighbours.csv"
+RANKS_FILE = "lait_kent_rank_among_las_latest.csv"
 NEIGHBOUR_LIST = "May 2025"
 ATTRIBUTION = ("Contains public sector information licensed under the Open Government Licence v3.0, "
                "Department for Education")
 SOURCE_LINE = "DfE statistics via the Local Authority Interactive Tool (LAIT), OGL v3.0"
+# What the demo database is made of, said once for the banner, the pack and the report.
+DEMO_SHORT = ("Synthetic districts, real county: district figures are demonstration data; Kent and England "
+              "results are published DfE statistics")
+DEMO_NOTICE = ("**Synthetic districts, real county.** The 12 districts' STLS activity, pupils and results are made "
+               "up to show how the dashboard works, and they add up to Kent's published figures. Kent's and England's "
+               "results (KS2, KS4 Attainment 8, EYFS and phonics by SEN group, 2016/17 to 2024/25), Kent's shares of "
+               "pupils with an EHC plan and on SEN support, and the statistical neighbours are real DfE statistics. "
+               "KS4 English and maths grade 5+ (not in the shipped extract), the activity and the budget are synthetic "
+               "throughout.")
 
 
 @dataclass(frozen=True)
@@ -136,3 +146,26 @@ def shipped(folder: Path = FOLDER) -> pd.DataFrame:
 
 def geography_frame(folder: Path = FOLDER) -> pd.DataFrame:
     return pd.DataFrame([g.__dict__ for g in geographies(folder)])
+
+
+# The rank file's indicator names → (measure or LAIT code, SEN group)
+RANKED = {"KS2 RWM SEN support": ("ks2_rwm_expected", "sen_support"), "KS2 RWM EHC": ("ks2_rwm_expected", "ehc_plan"),
+          "KS2 RWM no SEN": ("ks2_rwm_expected", "no_sen"), "A8 SEN support": ("ks4_attainment8", "sen_support"),
+          "A8 EHC": ("ks4_attainment8", "ehc_plan"), "GLD SEN support": ("eyfs_gld", "sen_support"),
+          "GLD EHC": ("eyfs_gld", "ehc_plan"), "% EHC": ("SEN_TotStat", "ehc_plan"),
+          "% SEN support": ("SEN_TotSENSuP", "sen_support")}
+RANK_COLUMNS = ["key", "sen_group", "academic_year", "value", "rank", "tied", "authorities", "q1", "median", "q3"]
+
+
+def ranks(folder: Path = FOLDER) -> pd.DataFrame:
+    """Kent's rank among English local authorities (1 = highest value; ``tied`` authorities share
+    it) and the authorities' quartiles, latest year, from the shipped file (LAIT's own extract
+    of every authority: a refresh of the Kent-and-neighbours file cannot recompute it)."""
+    rows = list(csv.DictReader((folder / RANKS_FILE).read_text(encoding="utf-8").splitlines()))
+    out = []
+    for r in rows:
+        key, group = RANKED[r["indicator"]]
+        year, _ = lait_year(r["year"])
+        out.append((key, group, year, float(r["kent"]), int(r["rank_desc"]), int(r["n_tied"]), int(r["n_LAs"]),
+                    float(r["q1"]), float(r["median"]), float(r["q3"])))
+    return pd.DataFrame(out, columns=RANK_COLUMNS)

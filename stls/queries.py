@@ -203,13 +203,31 @@ def settings_reached(db, grain: str, f: Filters, upto: int = 11) -> pd.DataFrame
 
 
 def attainment(db, measure: str, groups, f: Filters) -> pd.DataFrame:
-    """Stored attainment rows (districts, Kent and England) with met = value × cohort."""
-    return db.query("""
-        SELECT geography_code::VARCHAR AS geography_code, make_date(academic_year, 9, 1) AS period,
-               sen_group::VARCHAR AS sen_group, cohort, value
-        FROM attainment
-        WHERE measure = $measure AND sen_group::VARCHAR IN (SELECT unnest($groups))
-          AND academic_year BETWEEN $year_from AND $year_to AND value IS NOT NULL""",
+    """Attainment rows (districts, Kent and England) with their cohort. For Kent and England the
+    published DfE figure (the ``published`` table; a final one preferred to a provisional one)
+    is the value wherever it has one, so every view shows the same, real county and national
+    lines; a stored row's cohort is kept, and a published figure with no stored row has none.
+    ``published`` says which values came from it."""
+    return db.query(f"""
+        WITH pub AS (
+            SELECT geography_code, academic_year, sen_group::VARCHAR AS sen_group, value FROM (
+                SELECT *, row_number() OVER (PARTITION BY geography_code, academic_year, sen_group
+                                             ORDER BY provisional) AS pick
+                FROM published WHERE measure = $measure AND geography_code IN ('{ref.KENT_CODE}', '{ref.ENGLAND_CODE}')
+                  AND value IS NOT NULL)
+            WHERE pick = 1),
+        stored AS (
+            SELECT geography_code::VARCHAR AS geography_code, academic_year, sen_group::VARCHAR AS sen_group, cohort, value
+            FROM attainment WHERE measure = $measure AND value IS NOT NULL)
+        SELECT coalesce(s.geography_code, p.geography_code) AS geography_code,
+               make_date(coalesce(s.academic_year, p.academic_year), 9, 1) AS period,
+               coalesce(s.sen_group, p.sen_group) AS sen_group, s.cohort, coalesce(p.value, s.value) AS value,
+               p.value IS NOT NULL AS published
+        FROM stored s FULL JOIN pub p ON p.geography_code = s.geography_code AND p.academic_year = s.academic_year
+             AND p.sen_group = s.sen_group
+        WHERE coalesce(s.sen_group, p.sen_group) IN (SELECT unnest($groups))
+          AND coalesce(s.academic_year, p.academic_year) BETWEEN $year_from AND $year_to
+        ORDER BY 1, 2, 3""",
         {"measure": measure, "groups": list(groups), "year_from": f.year_from, "year_to": f.year_to})
 
 
@@ -330,6 +348,40 @@ def published_extent(db) -> dict:
         log = imports_by_id(db, [int(out["last_import"])])
         out["imported"] = f"{pd.Timestamp(log['imported_at'].iloc[0]):%d %b %Y}" if len(log) else ""
     return out
+
+
+def county_published(db) -> pd.DataFrame:
+    """Kent's and England's published outcome figures (final preferred to provisional), with the
+    rounding they were published to (whole numbers: 0.5; one decimal place: 0.05) and how to show
+    one in a message, for the attainment import's check."""
+    return db.query(f"""
+        SELECT geography_code, measure::VARCHAR AS measure, sen_group::VARCHAR AS sen_group, academic_year, value,
+               CASE WHEN value = round(value) THEN 0.5 ELSE 0.05 END + 1e-9 AS rounding,
+               g.name || ', ' || m.label || ', ' || s.label || ', ' || academic_year || '/'
+               || lpad(((academic_year + 1) % 100)::VARCHAR, 2, '0') || ': '
+               || CASE WHEN value = round(value) THEN round(value)::INTEGER::VARCHAR ELSE round(value, 1)::VARCHAR END AS shown
+        FROM (SELECT *, row_number() OVER (PARTITION BY geography_code, lait_code, academic_year ORDER BY provisional) AS pick
+              FROM published WHERE measure IS NOT NULL AND geography_code IN ('{ref.KENT_CODE}', '{ref.ENGLAND_CODE}')) p
+        JOIN geographies g ON g.code = p.geography_code JOIN measures m ON m.code = p.measure
+        JOIN sen_groups s ON s.code = p.sen_group
+        WHERE pick = 1""")
+
+
+@memoised
+def published_span(db, measure: str) -> tuple[int, int] | None:
+    """First and last academic year with a published Kent or England figure for ``measure``."""
+    row = db.query(f"""SELECT min(academic_year) AS first, max(academic_year) AS last FROM published
+                       WHERE measure = $m AND value IS NOT NULL
+                         AND geography_code IN ('{ref.KENT_CODE}', '{ref.ENGLAND_CODE}')""", {"m": measure}).iloc[0]
+    return None if pd.isna(row["first"]) else (int(row["first"]), int(row["last"]))
+
+
+def published_rank(db, key: str, sen_group: str) -> dict | None:
+    """Kent's rank among English local authorities for a measure (or LAIT code) and SEN group,
+    with the authorities' quartiles (``published_ranks``), or None where the file has none."""
+    rows = db.query("SELECT * FROM published_ranks WHERE key = $k AND sen_group = $g ORDER BY academic_year DESC LIMIT 1",
+                    {"k": key, "g": sen_group})
+    return None if rows.empty else {k: (v.item() if hasattr(v, "item") else v) for k, v in rows.iloc[0].items()}
 
 
 def published_values(db, measure: str, sen_group: str) -> pd.DataFrame:

@@ -16,14 +16,15 @@ from pathlib import Path
 
 import plotly.io as pio
 
-from stls import charts, disclosure
+from stls import charts, disclosure, published
 from stls.charts import PALETTE
 from stls.meeting import Slide
 
 # python-pptx is imported inside the PowerPoint functions: it takes about half a second, which
 # every page would otherwise pay on a server's first run (the frame imports the meeting module).
 
-SOURCE = "Source: KCC STLS activity tracker; DfE school census and attainment statistics."
+SOURCE = ("Source: KCC STLS activity tracker; DfE school census and attainment statistics; Kent and England "
+          "results: DfE via LAIT (OGL v3.0).")
 NAVY = "12436D"
 
 
@@ -114,7 +115,7 @@ def pptx(slides: list[Slide], info: PackInfo) -> bytes:
     first = prs.slides.add_slide(prs.slide_layouts[0])
     first.shapes.title.text = info.title
     first.placeholders[1].text = (f"{info.filters}\nData: {info.data_date}"
-                                  + ("\nSYNTHETIC DEMONSTRATION DATA — not real Kent figures" if info.synthetic else ""))
+                                  + (f"\n{published.DEMO_SHORT}" if info.synthetic else ""))
     first.notes_slide.notes_text_frame.text = "Agenda: " + " → ".join(s.section for s in slides)
     for s in slides:
         slide = prs.slides.add_slide(blank)
@@ -134,7 +135,7 @@ def pptx(slides: list[Slide], info: PackInfo) -> bytes:
         foot.text_frame.word_wrap = True
         used = disclosure.symbols_in(s.table) if s.table is not None else set()
         key = " Symbols: " + "; ".join(f"{k} {v}" for k, v in disclosure.symbol_key(used)) + "." if used else ""
-        _text(foot.text_frame, SOURCE + (" Synthetic demonstration data." if info.synthetic else "") + key, 9 if key else 10)
+        _text(foot.text_frame, SOURCE + (" Synthetic districts, real county." if info.synthetic else "") + key, 9 if key else 10)
         slide.notes_slide.notes_text_frame.text = s.notes or s.title
     out = io.BytesIO()
     prs.save(out)
@@ -156,7 +157,7 @@ def html_pack(slides: list[Slide], info: PackInfo) -> str:
                         f'<details><summary>Notes</summary><p>{html.escape(s.notes).replace(chr(10), "<br>")}</p></details>'
                         f"</section>")
     key = "".join(f"<li><code>{html.escape(k)}</code> {html.escape(v)}</li>" for k, v in disclosure.symbol_key())
-    banner = '<p class="synthetic">Synthetic demonstration data: not real Kent figures.</p>' if info.synthetic else ""
+    banner = f'<p class="synthetic">{html.escape(published.DEMO_SHORT)}.</p>' if info.synthetic else ""
     return f"""<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8"><title>{html.escape(info.title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <script>{_plotly_js()}</script>

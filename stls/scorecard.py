@@ -110,7 +110,7 @@ def spc_for(db, kpi: Kpi, f: Filters) -> spc.SpcResult:
         measure = getattr(kpi.compute, "measure", None)
         odd = set(catalogue.measure(measure).not_comparable) if measure else set()
         values = np.array([np.nan if p.year in odd else v for p, v in zip(periods, values)], dtype=float)
-    res = spc.xmr(periods, values, spc_breaks(kpi), kpi.polarity, kpi.target)
+    res = spc.xmr(periods, values, spc_breaks(kpi), kpi.polarity, kpi.fixed_target)
     res.columns["raw"] = np.array([raw[p] for p in res.columns["period"]], dtype=float)
     res.adjusted = factors is not None
     return res
@@ -143,7 +143,7 @@ def line(db, kpi: Kpi, f: Filters, extent: dict, with_spc: bool = True) -> Line:
     attainment = kpi.compute.kind in ("attainment", "attainment_gap")
     fields = {
         "id": kpi.id, "label": kpi.label, "theme": kpi.theme.value, "period": h.label,
-        "value": h.display, "target": kpi.fmt(kpi.target) if kpi.has_rag else "[z]",
+        "value": h.display, "target": kpi.target_text(),
         "rag": (h.rag + (INCOMPLETE if h.incomplete else "")) if h.rag else ("[z]" if not kpi.has_rag else "[x]"),
         "previous_period": h.previous_label or ("[z]" if h.previous_not_applicable else "[x]"),
         "previous": h.previous_display,

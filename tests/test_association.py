@@ -53,12 +53,12 @@ def test_change_view_judges_each_district_against_its_own_margin(demo_db, demo_s
     """The margin of a district's outcome change is recomputed here from the stored cohorts:
     1.96 × sqrt(p0(100 − p0)/n0 + p1(100 − p1)/n1) percentage points."""
     res = assoc.analyse(demo_db, assoc.Options(view="change", outcome="value", base_year=2016), Filters(2016, 2025))
-    assert res.period == "2016/17 to 2025/26"
+    assert res.period == "2016/17 to 2024/25"
     points = res.points.set_index("name")
     for name, code in (("Swale", "E07000113"), ("Ashford", "E07000105"), ("Sevenoaks", "E07000111")):
         (p0, n0), (p1, n1) = demo_sql(
             "SELECT value, cohort FROM attainment WHERE geography_code = ? AND measure = 'ks2_rwm_expected' "
-            "AND sen_group = 'sen_support' AND academic_year IN (2016, 2025) ORDER BY academic_year", [code])
+            "AND sen_group = 'sen_support' AND academic_year IN (2016, 2024) ORDER BY academic_year", [code])
         margin = 1.959964 * math.sqrt(p0 * (100 - p0) / n0 + p1 * (100 - p1) / n1)
         assert points.loc[name, "outcome_margin"] == pytest.approx(margin)
         assert points.loc[name, "outcome_change"] == pytest.approx(p1 - p0)
@@ -79,13 +79,13 @@ def test_default_change_span_stays_inside_the_tiered_model(demo_db):
     """September 2022 changed what the tracker records: the default span starts there; a span the
     user chooses across it is allowed and says so."""
     default = assoc.analyse(demo_db, assoc.Options(view="change"), Filters(2016, 2025))
-    assert default.change_period == "2022/23 to 2025/26" and default.span_note == ""
+    assert default.change_period == "2022/23 to 2024/25" and default.span_note == ""
     chosen = assoc.analyse(demo_db, assoc.Options(view="change", base_year=2018), Filters(2016, 2025))
-    assert chosen.change_period == "2018/19 to 2025/26"
+    assert chosen.change_period == "2018/19 to 2024/25"
     assert "crosses a break in 2022/23" in chosen.span_note and chosen.span_note in chosen.finding
     # in the lag view the activity side is a year earlier: 2023/24 outcomes pair with 2022/23 activity
     lag = assoc.analyse(demo_db, assoc.Options(view="lag"), Filters(2016, 2025))
-    assert lag.change_period == "2023/24 to 2025/26" and lag.span_note == ""
+    assert lag.change_period == "2023/24 to 2024/25" and lag.span_note == ""
     # KS4 2019/20 and 2020/21 were teacher-assessed: never a default end of a span
     ks4 = assoc.analyse(demo_db, assoc.Options(view="change", measure="ks4_em_grade5", year=2020), Filters(2016, 2025))
     assert ks4.change_period == "[x]"
@@ -95,10 +95,10 @@ def test_default_change_span_stays_inside_the_tiered_model(demo_db):
 
 
 def test_lag_view_quadrants_use_the_lagged_activity_change(demo_db):
-    lag = assoc.analyse(demo_db, assoc.Options(view="lag", year=2025, base_year=2023, outcome="value"), Filters(2016, 2025))
+    lag = assoc.analyse(demo_db, assoc.Options(view="lag", year=2024, base_year=2022, outcome="value"), Filters(2016, 2025))
     same = {y: assoc.analyse(demo_db, assoc.Options(view="same_year", year=y, outcome="value"), Filters(2016, 2025))
-            for y in (2022, 2024)}
-    expected = same[2024].points["x"].to_numpy() - same[2022].points["x"].to_numpy()
+            for y in (2021, 2023)}
+    expected = same[2023].points["x"].to_numpy() - same[2021].points["x"].to_numpy()
     assert lag.points["activity_change"].to_numpy() == pytest.approx(expected)
 
 

@@ -167,7 +167,7 @@ def test_clicking_a_district_point_opens_its_profile(server, browser):
 def test_overview_url_state(server, browser):
     page = open_page(browser, f"{server}/?district=E07000113&to=2024%2F25", charts=2)
     assert page.locator("h1").first.inner_text() == "STLS overview"
-    assert page.get_by_text("Synthetic demonstration data").count() == 1
+    assert page.get_by_text("Synthetic districts, real county.").count() == 1
     assert page.locator("[data-testid=stMetric]").count() == 5
     assert "Swale · 2016/17 to 2024/25" in page.content()
     assert "district=E07000113" in page.url

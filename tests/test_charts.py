@@ -29,7 +29,7 @@ def _every_chart(db) -> dict[str, charts.Chart]:
         "monthly lines": overview.page(db, F).monthly,
         "district bars": overview.district_comparison(db, F, "referral_rate"),
         "spc (months)": scorecard.spc_view(db, F, "referrals"),
-        "spc (years, target)": scorecard.spc_view(db, F, "ks2_rwm_sen_support"),
+        "spc (years, target)": scorecard.spc_view(db, F, "phonics_sen_support"),
         "spc (district)": district.profile_activity(db, F, code, "referral").spc,
         "need mix bars": district.need_mix(db, F, code, 2024),
         "outcome lines": district.outcomes(db, F, code, "ks2_rwm_expected", "sen_support"),

@@ -42,10 +42,12 @@ ATTAINMENT = [(2023, ASHFORD, "ks2_rwm_expected", "sen_support", 40, 25.0),
 BUDGET = [(2023, ASHFORD, 100_000.0), (2023, SWALE, 50_000.0), (2023, "PD", 20_000.0)]
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    path = tmp_path_factory.mktemp("tiny") / "tiny.duckdb"
+def _tiny(path, published: bool) -> dbmod.Database:
+    """The hand-worked world; without ``published`` its own Kent and England rows stand (the
+    shipped DfE figures, which would replace them, are removed)."""
     with dbmod.writable_copy(path, fresh=True) as con:
+        if not published:
+            con.execute("DELETE FROM published")
         con.executemany("INSERT INTO activity VALUES (?, ?, ?, ?, ?, ?, ?, ?, 9)", ACTIVITY)
         con.executemany("INSERT INTO settings VALUES (?, ?, ?, ?, ?)", SETTINGS)
         con.executemany("INSERT INTO sen_pupils VALUES (?, ?, ?, ?, ?, ?, 9)", SEN)
@@ -53,6 +55,11 @@ def tiny(tmp_path_factory):
         con.executemany("INSERT INTO budget VALUES (?, ?, ?)", BUDGET)
         dbmod.refresh_derived(con)
     return dbmod.Database(path)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return _tiny(tmp_path_factory.mktemp("tiny") / "tiny.duckdb", published=False)
 
 
 Y = Filters(2023, 2023)
@@ -102,6 +109,25 @@ def test_attainment_gap_and_geographies(tiny):
     assert _value(tiny, "ks2_rwm_sen_support", both).iloc[0] == pytest.approx((40 * 25 + 60 * 20) / 100)
     assert _value(tiny, "ks2_rwm_gap", geography=ASHFORD).iloc[0] == pytest.approx(45.0)
     assert _value(tiny, "ks2_rwm_gap").iloc[0] == pytest.approx(49.0)
+
+
+def test_published_kent_and_england_figures_replace_their_stored_rows(tmp_path):
+    """With the shipped DfE figures (Kent and England, KS2 RWM 2023/24: SEN support 26, no SEN
+    72, from the file), Kent's and England's values are the published ones; the districts' are
+    their own; a published Kent figure with no stored row takes the districts' cohort."""
+    db = _tiny(tmp_path / "pub.duckdb", published=True)
+    assert _value(db, "ks2_rwm_sen_support").iloc[0] == pytest.approx(26.0)            # not the stored 23.0
+    assert _value(db, "ks2_rwm_sen_support", geography=ENGLAND).iloc[0] == pytest.approx(26.0)   # not 24.0
+    assert _value(db, "ks2_rwm_sen_support", geography=ASHFORD).iloc[0] == pytest.approx(25.0)
+    assert _value(db, "ks2_rwm_gap").iloc[0] == pytest.approx(72.0 - 26.0)
+    rows = queries.attainment(db, "ks2_rwm_expected", ["sen_support"], Y).set_index("geography_code")
+    assert rows.loc[KENT, "published"] and not rows.loc[ASHFORD, "published"] and rows.loc[KENT, "cohort"] == 1000
+    with dbmod.writable_copy(tmp_path / "pub.duckdb") as con:
+        con.execute("DELETE FROM attainment WHERE geography_code = ?", [KENT])
+    db = dbmod.Database(tmp_path / "pub.duckdb")
+    assert _value(db, "ks2_rwm_sen_support").iloc[0] == pytest.approx(26.0)
+    cohort = queries.attainment(db, "ks2_rwm_expected", ["sen_support"], Y).set_index("geography_code")["cohort"]
+    assert pd.isna(cohort[KENT]) and cohort[ASHFORD] + cohort[SWALE] == 100   # metrics fills Kent's from these
 
 
 def test_cost_and_need_alignment(tiny):
@@ -161,9 +187,16 @@ def test_headline_rag_and_comparison(tiny):
     assert h.display == "[c]" and h.suppressed        # three referrals
 
 
-@pytest.mark.parametrize("value,rag", [(26, "Green"), (25, "Green"), (24.9, "Amber"), (21, "Amber"), (20.9, "Red")])
+@pytest.mark.parametrize("value,rag", [(53, "Green"), (52, "Green"), (51.9, "Amber"), (47, "Amber"), (46.9, "Red")])
 def test_rag_rule_higher_is_better(value, rag):
-    assert compare.rag(catalogue.get("ks2_rwm_sen_support"), value) == rag
+    assert compare.rag(catalogue.get("phonics_sen_support"), value) == rag   # target 52, floor 47
+
+
+@pytest.mark.parametrize("value,england,rag", [(27, 26, "Green"), (26, 26, "Green"), (25.9, 26, "Amber"),
+                                               (23, 26, "Amber"), (22.9, 26, "Red"), (30, None, None)])
+def test_rag_rule_against_england(value, england, rag):
+    """KS2 SEN support: at or above England's figure Green, within 3 points below Amber; none without England's."""
+    assert compare.rag(catalogue.get("ks2_rwm_sen_support"), value, england) == rag
 
 
 @pytest.mark.parametrize("value,rag", [(500, "Green"), (600, "Green"), (700, "Amber"), (750, "Amber"), (751, "Red")])
@@ -237,8 +270,9 @@ def test_every_kpi_computes_for_every_district_kent_and_year(demo_db):
             got = frame[(frame["geography_code"] == geo) & frame["value"].notna()]
             got_years = {p.year for p in got["period"]}
             expected = years
-            if kpi.compute.kind in ("attainment", "attainment_gap"):
-                expected = years - {2019, 2020} if "ks4" not in kpi_id else years
+            if kpi.compute.kind in ("attainment", "attainment_gap"):   # results to 2024/25, the shipped extract's last
+                outcome_years = years - {2025}
+                expected = outcome_years - {2019, 2020} if "ks4" not in kpi_id else outcome_years
             if kpi_id == "intensive_support":
                 expected = {y for y in years if y >= 2022}
             assert expected <= got_years, (kpi_id, geo, sorted(expected - got_years))
@@ -345,27 +379,28 @@ def test_every_compute_kind_is_registered_once():
 
 
 def test_one_census_rule_for_every_per_pupil_figure(demo_db, demo_sql):
-    """The demo's census runs to 2025/26 (January 2026); activity into 2026/27. Referral rate and
-    need alignment for 2026/27 both use the January 2026 census, and say so; 2025/26 uses its own.
-    Recomputed here from the raw tables."""
+    """The demo's census runs to 2024/25 (January 2025, the shipped extract's last); activity into
+    2026/27. Referral rate and need alignment for 2026/27 both use the January 2025 census, and say
+    so, as does 2025/26; 2024/25 uses its own. Recomputed here from the raw tables."""
     assert catalogue.census_rule().rule == "same_year_else_latest_earlier"
     f = Filters(2016, 2026)
     rate = compare.headline(demo_db, "referral_rate", f)
     referrals = demo_sql("SELECT sum(count) FROM activity WHERE activity_type = 'referral' "
                          "AND activity_date >= '2026-09-01'")[0][0]
-    pupils = demo_sql("SELECT sum(pupils) FROM sen_pupils WHERE academic_year = 2025 AND sen_group = 'sen_support'")[0][0]
+    pupils = demo_sql("SELECT sum(pupils) FROM sen_pupils WHERE academic_year = 2024 AND sen_group = 'sen_support'")[0][0]
     assert rate.year == 2026 and rate.value == pytest.approx(100 * referrals / pupils)
-    assert rate.census_year == 2025 and "January 2026 census" in rate.census_note
+    assert rate.census_year == 2024 and "January 2025 census" in rate.census_note
     align = compare.headline(demo_db, "need_alignment", f)
     refs = dict(demo_sql("SELECT need_area, sum(count) FROM activity WHERE activity_type = 'referral' AND "
                          "need_area IS NOT NULL AND activity_date >= '2026-09-01' GROUP BY 1"))
     pups = dict(demo_sql("SELECT pn.need_area, sum(s.pupils) FROM sen_pupils s JOIN primary_needs pn ON "
-                         "s.primary_need = pn.code WHERE s.academic_year = 2025 AND pn.need_area IS NOT NULL GROUP BY 1"))
+                         "s.primary_need = pn.code WHERE s.academic_year = 2024 AND pn.need_area IS NOT NULL GROUP BY 1"))
     r, p = sum(refs.values()), sum(pups.values())
-    assert align.year == 2026 and align.census_year == 2025
+    assert align.year == 2026 and align.census_year == 2024
     assert align.value == pytest.approx(50 * sum(abs(refs[a] / r - pups[a] / p) for a in ref.NEED_AREAS))
-    own = compare.headline(demo_db, "referral_rate", Filters(2016, 2025))
-    assert own.year == 2025 and own.census_year is None and own.census_note == ""
+    assert compare.headline(demo_db, "referral_rate", Filters(2016, 2025)).census_year == 2024
+    own = compare.headline(demo_db, "referral_rate", Filters(2016, 2024))
+    assert own.year == 2024 and own.census_year is None and own.census_note == ""
     assert compare.headline(demo_db, "referrals", f).census_note == ""   # not per pupil
 
 

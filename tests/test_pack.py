@@ -30,7 +30,7 @@ def test_pptx_slides_titles_charts_alt_and_notes(deck):
     slides = list(deck.slides)
     assert len(slides) == 1 + 4 + 1
     assert slides[0].shapes.title.text.startswith("STLS performance: Kent")
-    assert "SYNTHETIC" in slides[0].placeholders[1].text
+    assert "Synthetic districts, real county" in slides[0].placeholders[1].text
     sections = [s.shapes[0].text_frame.text for s in slides[1:]]
     assert sections == ["HEADLINE SCORECARD", "EXCEPTIONS", "ACTIVITY AND OUTCOMES", "AREAS OF NEED", "SPOTLIGHT: SWALE"]
     titles = [s.shapes[1].text_frame.text for s in slides[1:]]

@@ -54,7 +54,7 @@ def _rate(sql, district, year, types, need=None):
 def test_every_page_renders_with_defaults(app_env, page):
     at = _open(page)
     assert at.title[0].value
-    assert "Synthetic demonstration data" in at.warning[0].value
+    assert "Synthetic districts, real county." in at.warning[0].value
 
 
 @pytest.mark.parametrize("district", ref.DISTRICT_CODES)

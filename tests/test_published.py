@@ -151,18 +151,167 @@ def test_the_data_page_lists_its_sources_with_the_licence(app_env):
     assert "Open Government Licence v3.0, Department for Education" in lait["Licence"]
     assert "2015/16 to 2024/25" in lait["What it covers"] and "shipped extract" in lait["Extract or latest data"]
     assert table.loc["KCC STLS activity tracker", "Extract or latest data"] == "synthetic (demonstration data)"
-    assert any("statistical neighbours charts are real" in w.value for w in at.warning)
+    assert any("Synthetic districts, real county." in w.value for w in at.warning)
+    census = table.loc["DfE school census (January)", "Extract or latest data"]
+    assert census == "synthetic districts adding up to Kent's published figures"
 
 
 def test_a_database_made_before_the_published_figures_gains_them_on_opening(tmp_path):
-    """A council's existing file keeps its rows and gains the two tables, filled."""
+    """A council's existing file keeps its rows and gains the three tables, filled."""
     path = dbmod.ensure_database(tmp_path / "old.duckdb")
     with dbmod.writable_copy(path) as con:
+        con.execute("DROP TABLE published_ranks")
         con.execute("DROP TABLE published")
         con.execute("DROP TABLE geographies")
         con.execute("INSERT INTO budget VALUES (2024, 'E07000113', 1000)")
     db = dbmod.Database(path)
     assert db.scalar("SELECT count(*) FROM published") > 2000
     assert db.scalar("SELECT count(*) FROM geographies") == 13
+    assert db.scalar("SELECT count(*) FROM published_ranks") == 9
     assert db.scalar("SELECT allocation_gbp FROM budget") == 1000
     db.close()
+    # a file made with the figures but before Kent's ranks gains only the ranks
+    with dbmod.writable_copy(path) as con:
+        con.execute("DROP TABLE published_ranks")
+    db = dbmod.Database(path)
+    assert db.scalar("SELECT count(*) FROM published_ranks") == 9 and db.scalar("SELECT count(*) FROM geographies") == 13
+    db.close()
+
+
+# LAIT code → (measure, SEN group): written out here, not imported from the package
+OUTCOMES = {
+    "KS2RWM_Expected_STD": ("ks2_rwm_expected", "all_pupils"), "NEW_KS2_RWM_Sen_W/Osta": ("ks2_rwm_expected", "sen_support"),
+    "NEW_KS2_RWM_Sen_Withsta": ("ks2_rwm_expected", "ehc_plan"), "NoID_SEN_NEW_KS2_RWM": ("ks2_rwm_expected", "no_sen"),
+    "AVG_Attain8_Score": ("ks4_attainment8", "all_pupils"), "SEN_Stat_AVG_Attain8_Score": ("ks4_attainment8", "ehc_plan"),
+    "SEN_WoStat_AVG_Attain8_Score": ("ks4_attainment8", "sen_support"),
+    "SEN_NoID_AVG_Attain8_Score": ("ks4_attainment8", "no_sen"),
+    "FSP_NEW_GOODDEV": ("eyfs_gld", "all_pupils"), "FSP_Gooddev_With_SENSTATE": ("eyfs_gld", "ehc_plan"),
+    "FSP_Gooddev_Without_SENSTATE": ("eyfs_gld", "sen_support"),
+    "KS1P_EHCP": ("phonics_y1", "ehc_plan"), "KS1P_SEND": ("phonics_y1", "sen_support"), "KS1P_NonSEND": ("phonics_y1", "no_sen"),
+}
+
+
+def _county_file() -> dict[tuple, float]:
+    """(area, measure, SEN group, academic year) → value for Kent and England, read with the csv
+    module; a final figure wins over a provisional one."""
+    out: dict[tuple, float] = {}
+    with open(FOLDER / "lait_send_outcomes_kent_england_sn.csv", encoding="utf-8", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["value"].strip() and r["area"] in ("Kent", "England")
+                and r["lait_measure_code"] in OUTCOMES]
+    for r in sorted(rows, key=lambda r: not r["lait_year_label"].endswith("(prov)")):
+        out[(r["area"], *OUTCOMES[r["lait_measure_code"]], int(r["lait_year_label"][:4]) - 1)] = float(r["value"])
+    return out
+
+
+def test_every_kent_and_england_value_the_dashboard_shows_is_the_published_one(demo_db):
+    """Every published measure, SEN group and year: the rows every outcome view reads, the
+    district profile's Kent and England lines, and the scorecard's Kent and England columns."""
+    from stls import catalogue, compare, queries, scorecard
+    from stls.filters import Filters
+    from stls.views import district
+    expected = _county_file()
+    code = {"Kent": "E10000016", "England": "E92000001"}
+    shown = 0
+    for (area, measure, group, year), value in expected.items():
+        if year < 2016:
+            continue   # before the dashboard's first year
+        rows = queries.attainment(demo_db, measure, [group], Filters(year, year))
+        got = rows.loc[rows["geography_code"] == code[area], ["value", "published"]]
+        assert len(got) == 1 and got["value"].iloc[0] == pytest.approx(value, abs=1e-9) and got["published"].iloc[0]
+        shown += 1
+    assert shown == 2 * (4 * 7 + 4 * 9 + 3 * 7 + 3 * 7)   # KS2, KS4, EYFS, phonics (2024/25 provisional)
+    for measure, group in sorted({(m, g) for _, m, g, _ in expected}):
+        table = district.outcomes(demo_db, Filters(2016, 2024), "E07000113", measure, group).table.set_index("Academic year")
+        for area in ("Kent", "England"):
+            for year in range(2016, 2025):
+                value = expected.get((area, measure, group, year))
+                cell = table.at[f"{year}/{(year + 1) % 100:02d}", area]
+                assert cell == ("[x]" if value is None else f"{value:.1f}"), (area, measure, group, year)
+    for kpi_id in ("ks2_rwm_sen_support", "ks4_a8_sen_support", "eyfs_gld_sen_support", "phonics_sen_support"):
+        kpi = catalogue.get(kpi_id)
+        measure, group = kpi.compute.measure, kpi.compute.sen_group
+        for year in (2016, 2018, 2022, 2024):
+            f = Filters(2016, year)
+            line = scorecard.line(demo_db, kpi, f.with_(districts=("E07000113",)), queries.data_extent(demo_db))
+            assert line.fields["kent"] == kpi.fmt(expected[("Kent", measure, group, year)]), (kpi_id, year)
+            assert line.fields["england"] == kpi.fmt(expected[("England", measure, group, year)]), (kpi_id, year)
+            assert compare.headline(demo_db, kpi_id, f).value == pytest.approx(expected[("Kent", measure, group, year)])
+    gap = compare.headline(demo_db, "ks2_rwm_gap", Filters(2016, 2024))
+    assert gap.value == pytest.approx(expected[("Kent", "ks2_rwm_expected", "no_sen", 2024)]
+                                      - expected[("Kent", "ks2_rwm_expected", "sen_support", 2024)])
+
+
+def test_every_outcome_chart_names_its_real_source(demo_db):
+    from stls import association
+    from stls.filters import Filters
+    from stls.views import district
+    line = "Kent and England: DfE statistics via LAIT, 2015/16 to 2024/25 (OGL v3.0); districts: synthetic demonstration data"
+    chart = district.outcomes(demo_db, Filters(2016, 2024), "E07000113", "ks2_rwm_expected", "sen_support")
+    assert line in str(chart.figure)
+    assert line in str(district.funnel_view(demo_db, None, "ks2_rwm_expected", "sen_support", 2024).figure)
+    res = association.analyse(demo_db, association.Options(), Filters(2016, 2025))
+    assert res.source.endswith(line)
+    grade5 = district.outcomes(demo_db, Filters(2016, 2024), "E07000113", "ks4_em_grade5", "sen_support")
+    assert "Kent and England: synthetic (not in the shipped DfE extract)" in str(grade5.figure)
+
+
+def test_kent_ranks_among_english_authorities_as_the_file_says(demo_db):
+    """KS2 RWM, SEN support, 2024/25: the file gives Kent 29.0, rank 65 of 151 (13 sharing it),
+    quartiles 25, 29 and 34; 29 is on the median, so in the second-highest quarter."""
+    from stls import benchmarks as bm
+    from stls.views import benchmarks
+    with open(FOLDER / "lait_kent_rank_among_las_latest.csv", encoding="utf-8", newline="") as fh:
+        row = next(r for r in csv.DictReader(fh) if r["indicator"] == "KS2 RWM SEN support")
+    c = bm.comparison(demo_db, "ks2_rwm_expected", "sen_support")
+    assert c.among_las == bm.LaRank(int(row["year"]) - 1, int(row["rank_desc"]), int(row["n_tied"]), int(row["n_LAs"]),
+                                    float(row["q1"]), float(row["median"]), float(row["q3"]))
+    caption = benchmarks.neighbours_chart(demo_db, "ks2_rwm_expected", "sen_support").caption
+    assert ("Among England's 151 local authorities with a figure in 2024/25, Kent ranks 65th (sharing its figure "
+            "with 12 others), in the second-highest quarter (quartiles 25.0%, 29.0% and 34.0%; 1 = highest).") in caption
+    # phonics is not in the rank file: no claim
+    assert bm.comparison(demo_db, "phonics_y1", "sen_support").among_las is None
+
+
+def test_an_outcome_file_that_contradicts_the_published_county_figure_is_refused_by_cell(tmp_path):
+    """Kent's and England's figures are the published ones wherever those are held, so a row that
+    disagrees beyond the published rounding would silently not be shown: it is refused."""
+    from stls.ingest import import_file
+    db = dbmod.ensure_database(tmp_path / "att.duckdb")
+    head = "academic_year,geography,measure,sen_group,cohort,value\n"
+    bad = head + ("2023/24,Swale,ks2_rwm_expected,sen_support,210,21.4\n"
+                  "2023/24,Kent,ks2_rwm_expected,sen_support,3000,23.0\n"      # published 26
+                  "2024/25,England,ks4_attainment8,sen_support,,33.8\n")       # published 33.8: agrees
+    report = import_file("results.csv", "attainment", db, data=bad.encode())
+    lines = "\n".join(report.lines())
+    assert report.status == "refused" and report.total_problems == 1, lines
+    assert ("row 3, column 'value': '23.0' — expected the published DfE figure, Kent, KS2 reading, writing and maths: "
+            "% at expected standard, SEN support, 2023/24: 26, within its rounding") in lines
+    ok = head + ("2023/24,Kent,ks2_rwm_expected,sen_support,3000,26.4\n"       # within the whole-number rounding
+                 "2024/25,Kent,ks4_attainment8,sen_support,3000,33.64\n"       # within 0.05
+                 "2025/26,Kent,ks2_rwm_expected,sen_support,3000,30.1\n")      # not published: the file's own
+    assert import_file("ok.csv", "attainment", db, data=ok.encode()).status == "loaded"
+    near = head + "2024/25,Kent,ks4_attainment8,sen_support,3000,33.7\n"
+    assert import_file("near.csv", "attainment", db, data=near.encode(), replace=True).status == "refused"
+
+
+def test_a_target_against_england_uses_englands_published_figure(demo_db):
+    """KS2 RWM, SEN support: Green at or above England's published figure for the year, Amber
+    within 3 points below, else Red; England's figure read from the file, each district's value
+    from the stored rows."""
+    from stls import catalogue, compare
+    from stls.filters import Filters
+    kpi = catalogue.get("ks2_rwm_sen_support")
+    assert kpi.target_against == "england" and kpi.target_text() == "at or above England"
+    assert kpi.target_text("floor") == "England − 3.0 pts"
+    expected = _county_file()
+    checked = 0
+    for year in (2016, 2018, 2022, 2024):
+        england = expected[("England", "ks2_rwm_expected", "sen_support", year)]
+        for code in ("E07000105", "E07000113", "E07000110", "E07000114"):
+            value = demo_db.scalar("SELECT value FROM attainment WHERE geography_code = $g AND academic_year = $y AND "
+                                   "measure = 'ks2_rwm_expected' AND sen_group = 'sen_support'", {"g": code, "y": year})
+            want = "Green" if value >= england else "Amber" if value >= england - 3 else "Red"
+            h = compare.headline(demo_db, kpi.id, Filters(2016, year, (code,)))
+            assert h.rag == want and f"against England's {england:.1f}%" in h.rag_basis, (year, code, value, england)
+            checked += want != "Green"
+    assert checked   # not every district Green: the test can tell the rules apart

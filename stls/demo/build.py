@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from stls import db
+from stls import db, published
 from stls import reference as ref
 from stls.demo import activity, population
 
@@ -25,12 +25,13 @@ def demo_tables(seed: int = DEFAULT_SEED, scale: float = 1.0,
         district_index=settings["district_code"].map(ref.DISTRICT_CODES.index),
         phase_index=settings["phase"].map(list(ref.PHASES).index))
     # A separate stream for activity so --scale changes only the activity rows.
+    county = population.county_figures(published.shipped())   # the real county the districts add up to
     act = activity.build_activity(np.random.default_rng([seed, 1]), indexed, until, scale,
                                   population.district_shares())
     return {
         "settings": settings,
-        "sen_pupils": population.build_sen_pupils(np.random.default_rng([seed, 2])),
-        "attainment": population.build_attainment(np.random.default_rng([seed, 3])),
+        "sen_pupils": population.build_sen_pupils(np.random.default_rng([seed, 2]), county),
+        "attainment": population.build_attainment(np.random.default_rng([seed, 3]), county),
         "budget": population.build_budget(ref.academic_year_start(until)),
         "activity": act,
     }

@@ -1,8 +1,11 @@
-"""Calibration of the synthetic demo: England's published levels and each district's story.
+"""Calibration of the synthetic demo: "synthetic districts, real county".
 
-England figures follow the DfE releases quoted in issue 2 (KS4 Attainment 8 2018/19–2022/23,
-KS2 RWM, phonics, EYFS); the other years are plausible fill-ins. Every district figure is
-synthetic. Years are indexed from 2016/17 (index 0) to 2025/26 (index 9).
+Kent's and England's results and Kent's SEN percentages are the published DfE figures shipped in
+``data/published/`` (``stls.published``); the districts are synthetic, drawn around Kent's figure
+with their own stories and then shifted so that together they add up to it (``population``).
+KS4 English and maths grade 5+ is not in the shipped extract, so for that measure England's
+levels below are plausible fill-ins and Kent is the districts' total. Years are indexed from
+2016/17 (index 0) to 2024/25 (index 8), the last year of the shipped extract.
 """
 from __future__ import annotations
 
@@ -10,45 +13,21 @@ from typing import NamedTuple
 
 from stls import reference as ref
 
-YEARS = tuple(range(ref.FIRST_ACADEMIC_YEAR, ref.FIRST_ACADEMIC_YEAR + 10))  # 2016/17..2025/26
-NO_ASSESSMENT = {  # measure → academic years with no published results (pandemic)
-    "ks2_rwm_expected": {2019, 2020},
-    "phonics_y1": {2019, 2020},
-    "eyfs_gld": {2019, 2020},
-}
+YEARS = tuple(range(ref.FIRST_ACADEMIC_YEAR, 2025))  # 2016/17..2024/25
 
-# England: EHC plan, SEN support and all pupils by year; all_sen and no_sen follow from the
-# cohort shares below, so England's groups add up as the published ones do.
-ENGLAND = {
-    "ks2_rwm_expected": {
-        "ehc_plan": (8, 9, 9, None, None, 7, 8, 8, 9, 9),
-        "sen_support": (21, 24, 25, None, None, 21, 21, 22, 24, 24),
-        "all_pupils": (61, 64, 65, None, None, 59, 59, 61, 62, 62),
-    },
-    "ks4_attainment8": {
-        "ehc_plan": (13.9, 13.5, 13.7, 15.2, 15.7, 14.3, 14.0, 14.2, 14.1, 14.3),
-        "sen_support": (31.9, 32.2, 32.6, 36.4, 36.7, 34.9, 33.3, 33.1, 33.4, 33.6),
-        "all_pupils": (46.4, 46.5, 46.7, 50.2, 50.9, 48.8, 46.3, 45.9, 45.9, 46.1),
-    },
+# England for the one measure not in the shipped extract: EHC plan, SEN support and all pupils by
+# year; all_sen and no_sen follow from the cohort shares below.
+SYNTHETIC_ENGLAND = {
     "ks4_em_grade5": {
-        "ehc_plan": (5.0, 5.1, 5.4, 7.2, 8.0, 7.0, 6.3, 6.3, 6.4, 6.6),
-        "sen_support": (16.5, 16.8, 17.0, 23.4, 24.8, 22.1, 18.9, 18.3, 18.5, 18.8),
-        "all_pupils": (39.9, 40.2, 40.1, 49.9, 51.9, 49.8, 45.3, 45.9, 45.2, 45.5),
-    },
-    "eyfs_gld": {
-        "ehc_plan": (4.5, 4.7, 5.0, None, None, 3.8, 3.9, 3.8, 3.9, 4.0),
-        "sen_support": (28.0, 28.5, 29.0, None, None, 22.8, 23.6, 24.1, 24.8, 25.3),
-        "all_pupils": (70.7, 71.5, 71.8, None, None, 65.2, 67.2, 67.7, 68.3, 68.8),
-    },
-    "phonics_y1": {
-        "ehc_plan": (18, 19, 20, None, None, 17, 20, 20, 21, 21),
-        "sen_support": (43, 46, 47, None, None, 41, 48, 52, 52, 53),
-        "all_pupils": (81, 82, 82, None, None, 75, 79, 80, 80, 81),
+        "ehc_plan": (5.0, 5.1, 5.4, 7.2, 8.0, 7.0, 6.3, 6.3, 6.4),
+        "sen_support": (16.5, 16.8, 17.0, 23.4, 24.8, 22.1, 18.9, 18.3, 18.5),
+        "all_pupils": (39.9, 40.2, 40.1, 49.9, 51.9, 49.8, 45.3, 45.9, 45.2),
     },
 }
 
 # Share of each assessed cohort with an EHC plan / on SEN support, first and last year
-# (interpolated between), and England's cohort size.
+# (interpolated between), and England's cohort size. Where a geography publishes all four groups,
+# its SEN support share is solved from them instead (``population.group_values``).
 COHORT_SHARES = {
     "ks2_rwm_expected": ((0.035, 0.045), (0.138, 0.160), 650_000),
     "ks4_attainment8": ((0.040, 0.050), (0.110, 0.125), 600_000),
@@ -94,16 +73,18 @@ PROFILES = {
     "E07000116": DistrictProfile(0.077, 4.0, "both_rise"),     # Tunbridge Wells
 }
 
-# Kent school population (pupils in state-funded schools and funded early years places in
-# the census) and EHC plans in the census, first and last year.
-KENT_PUPILS = (243_000, 262_000)
-KENT_EHC = (9_800, 21_400)            # about 19–21k by 2024/25
-SEN_SUPPORT_RATE = (0.112, 0.126)     # SEN support as a share of pupils
+# Kent school population in the census, first and last year (synthetic: the shipped extract has
+# percentages, not headcounts). The shares with an EHC plan and on SEN support are the published
+# ones (LAIT SEN_TotStat, SEN_TotSENSuP); the phase factors below only spread them across phases.
+KENT_PUPILS = (243_000, 258_000)
+CENSUS_CODES = {"ehc_plan": "SEN_TotStat", "sen_support": "SEN_TotSENSuP"}
 PHASE_SHARES = {"early_years": 0.035, "primary": 0.52, "secondary": 0.40, "post_16": 0.045}
-PHASE_SEN_SUPPORT = {"early_years": 0.65, "primary": 1.15, "secondary": 0.92, "post_16": 0.45}
-PHASE_EHC = {"early_years": 0.02, "primary": 0.46, "secondary": 0.44, "post_16": 0.08}
+PHASE_SEN_SUPPORT = {"early_years": 0.65, "primary": 1.15, "secondary": 0.92, "post_16": 0.45}  # × the rate
+PHASE_EHC = {"early_years": 0.02, "primary": 0.46, "secondary": 0.44, "post_16": 0.08}  # share of EHC plans
 
-PRIMARY_NEED_MIX = {  # share of pupils by primary need, first year → last year
+# Share of pupils by primary need, first year → last year; the EHC plans' last year is Kent's
+# published mix of all EHC plans in January 2025 (need unknown counted as other).
+PRIMARY_NEED_MIX = {
     "sen_support": {
         "SLCN": (0.22, 0.25), "SEMH": (0.18, 0.21), "MLD": (0.21, 0.15), "SPLD": (0.14, 0.12),
         "ASD": (0.07, 0.10), "OTH": (0.05, 0.04), "NSA": (0.05, 0.05), "PD": (0.03, 0.03),
@@ -111,9 +92,9 @@ PRIMARY_NEED_MIX = {  # share of pupils by primary need, first year → last yea
         "MSI": (0.002, 0.002),
     },
     "ehc_plan": {
-        "ASD": (0.28, 0.36), "SEMH": (0.13, 0.16), "SLCN": (0.15, 0.16), "SLD": (0.13, 0.10),
-        "MLD": (0.12, 0.07), "PD": (0.06, 0.05), "SPLD": (0.04, 0.03), "PMLD": (0.03, 0.03),
-        "HI": (0.02, 0.02), "VI": (0.01, 0.01), "MSI": (0.005, 0.005), "OTH": (0.02, 0.02),
+        "ASD": (0.33, 0.462), "SEMH": (0.15, 0.186), "SLCN": (0.15, 0.174), "SLD": (0.09, 0.039),
+        "MLD": (0.12, 0.050), "PD": (0.05, 0.031), "SPLD": (0.04, 0.019), "PMLD": (0.03, 0.018),
+        "HI": (0.015, 0.009), "VI": (0.007, 0.004), "MSI": (0.002, 0.001), "OTH": (0.02, 0.006),
     },
 }
 

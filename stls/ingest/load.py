@@ -163,7 +163,8 @@ def import_file(file: Path | str, kind: str | None, db_path: Path | str, *, repl
         report.kind, report.rows, report.notes = raw.kind, raw.rows, raw.notes
         urns = queries.setting_urns(handle)
         first_held = None if earlier else queries.data_extent(handle).get("first_month")
-        note = validate.prepare(con, raw.kind, urns, file.name, first_held)
+        county = queries.county_published(handle) if raw.kind == "attainment" else None
+        note = validate.prepare(con, raw.kind, urns, file.name, first_held, county)
         if note:
             report.notes.append(note)
         report.problems, report.total_problems = validate.problems(con, raw.kind, today)

@@ -268,6 +268,15 @@ def _cross_checks(kind: str) -> list[str]:
     if kind == "attainment":
         checks.append(q(f"{_value(kind, 'value')} > CASE WHEN c.n_measure = 'ks4_attainment8' THEN 90 ELSE 100 END",
                         "value", "a percentage from 0 to 100 (Attainment 8: 0 to 90)"))
+        # Kent's and England's figures are the published ones wherever those are held
+        # (queries.attainment): a row that disagrees beyond the published rounding would be ignored
+        checks.append(f"""SELECT c.line, 'value', coalesce(c."value", ''),
+            'the published DfE figure, ' || p.shown || ', within its rounding (the dashboard shows the published '
+            || 'figure for Kent and England): correct the row, remove it, or refresh the published figures first '
+            || 'with python -m stls import published'
+            FROM checked c JOIN county_published p ON p.geography_code = c.n_geography AND p.measure = c.n_measure
+              AND p.sen_group = c.n_sen_group AND p.academic_year = c.n_academic_year
+            WHERE abs({_value(kind, 'value')} - p.value) > p.rounding""")
     if kind == "sen_pupils":
         checks.append(q("c.n_sen_group IN ('all_sen', 'all_pupils')", "sen_group",
                         "ehc_plan, sen_support or no_sen (totals are worked out by the dashboard)"))
@@ -285,12 +294,19 @@ EARLIER_MONTHS = 12   # activity more than this before the earliest held needs -
 
 
 def prepare(con: duckdb.DuckDBPyConnection, kind: str, known_urns: list[str], name: str = "file",
-            earliest_held: dt.date | None = None) -> str:
-    """Lookup tables, the settings list, and NULL columns for optional columns the file lacks;
-    the file's number style (``number_style``). Returns a note to show, or ''."""
+            earliest_held: dt.date | None = None, county: pd.DataFrame | None = None) -> str:
+    """Lookup tables, the settings list, the published Kent and England figures
+    (``queries.county_published``), and NULL columns for optional columns the file lacks; the
+    file's number style (``number_style``). Returns a note to show, or ''."""
     _register_lookups(con)
     con.register("_urns", pd.DataFrame({"urn": known_urns}, dtype=object))
     con.execute("CREATE OR REPLACE TEMP TABLE known_urns AS SELECT urn::VARCHAR AS urn FROM _urns")
+    if county is None:
+        county = pd.DataFrame({c: pd.Series(dtype=t) for c, t in (
+            ("geography_code", object), ("measure", object), ("sen_group", object), ("academic_year", "int64"),
+            ("value", float), ("rounding", float), ("shown", object))})
+    con.register("_county", county)
+    con.execute("CREATE OR REPLACE TEMP TABLE county_published AS SELECT * FROM _county")
     floor = None
     if earliest_held is not None:   # the first month a load may reach back to without --earlier
         m = earliest_held.year * 12 + earliest_held.month - 1 - EARLIER_MONTHS

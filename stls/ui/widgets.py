@@ -18,9 +18,8 @@ RAG_TEXT = {"Green": "green", "Amber": "orange", "Red": "red"}
 
 
 def synthetic_banner() -> None:
-    st.warning("**Synthetic demonstration data.** The districts' activity, pupils and results are made up to show "
-               "how the dashboard works; they are not real Kent figures. The statistical neighbours charts are "
-               "real: published DfE figures for Kent, England and its neighbours.", icon=":material/science:")
+    from stls import published
+    st.warning(published.DEMO_NOTICE, icon=":material/science:")
 
 
 def rag_badge(rating: str | None) -> str:
@@ -41,7 +40,7 @@ def kpi_card(h: Headline) -> None:
               delta_description=(f"on {h.previous_label}" + (" (incomplete)" if h.change_incomplete else "")) if change else None)
     if kpi.short_label:
         st.caption(kpi.label)
-    target = f" · target {kpi.fmt(kpi.target)}" if kpi.has_rag else ""
+    target = f" · target {kpi.target_text()}" if kpi.has_rag else ""
     # Not st.caption: captions are drawn faded, which takes coloured words below 4.5:1 contrast.
     st.markdown(f":small[{h.label} · {rag_badge(h.rag)}{target} · trend: {h.direction.lower()}]")
     if h.note:
@@ -127,7 +126,7 @@ def about(kpi) -> None:
                 f"**Period:** {kpi.period_basis.replace('_', ' ')}; available by "
                 f"{', '.join(g.value.replace('_', ' ') for g in kpi.grains)}")
     if kpi.has_rag:
-        st.markdown(f"**Target:** {kpi.fmt(kpi.target)} · **Floor:** {kpi.fmt(kpi.floor)}"
+        st.markdown(f"**Target:** {kpi.target_text()} · **Floor:** {kpi.target_text('floor')}"
                     + (" (illustrative, not agreed)" if kpi.targets_illustrative else ""))
     else:
         st.markdown("**Target:** none" + (" (a demand indicator has no good direction)" if kpi.polarity.value == "demand" else ""))

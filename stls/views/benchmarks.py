@@ -28,12 +28,20 @@ def neighbours_chart(db, measure: str, sen_group: str) -> charts.Chart:
     y_title = f"{ref.MEASURE_SHORT[measure]}, {group}"
     fig = charts.benchmark_lines(c.table, c.neighbours, title, source, y_title)
     shown = ["Kent", "Neighbour average", "England", "South East", *c.neighbours]
-    table = pd.DataFrame({"Academic year": [ref.academic_year_label(int(y)) for y in c.table["academic_year"]]})
+    table = pd.DataFrame({"Academic year": [ref.academic_year_label(int(y)) + (" (provisional)" if y in c.provisional else "")
+                                            for y in c.table["academic_year"]]})
     for col in shown:
         table[col] = [fmt(v) for v in c.table[col]]
     table["Neighbours with a figure"] = c.table["Neighbours with a figure"].astype(int).astype(str)
     breaks = "; ".join(c.breaks)
-    caption = (f"The neighbour average is the unweighted mean of Kent's ten DfE statistical neighbours (May 2025 list) "
+    las = c.among_las
+    among = "" if las is None else (
+        f"Among England's {las.authorities} local authorities with a figure in {year}, Kent ranks {ordinal(las.rank)}"
+        + (f" (sharing its figure with {las.tied - 1} other{'s' if las.tied > 2 else ''})" if las.tied > 1 else "")
+        + f", in {las.quartile(kent)} (quartiles {fmt(las.q1)}, {fmt(las.median)} and {fmt(las.q3)}; 1 = highest). ")
+    prov = ", ".join(ref.academic_year_label(y) for y in c.provisional)
+    caption = (among + (f"{prov} figures are provisional (revised figures replace them on a refresh). " if prov else "")
+               + f"The neighbour average is the unweighted mean of Kent's ten DfE statistical neighbours (May 2025 list) "
                f"with a figure that year, as in the DfE's LAIT. Rank: among Kent and its neighbours, 1 = highest. "
                f"A difference under {SAME:g} point is called 'about the same' (the figures are published rounded). "
                + (f"Breaks in the series: {breaks}." if breaks else ""))

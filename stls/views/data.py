@@ -32,7 +32,7 @@ def dictionary() -> pd.DataFrame:
 def kpi_dictionary() -> pd.DataFrame:
     return pd.DataFrame([{"KPI": k.id, "Label": k.label, "Theme": k.theme.value, "Definition": k.description,
                           "Unit": k.unit.value, "Polarity": k.polarity.value.replace("_", " "),
-                          "Target": k.fmt(k.target) if k.has_rag else "[z]", "Source": k.source}
+                          "Target": k.target_text(), "Source": k.source}
                          for k in catalogue.catalogue().values()])
 
 
@@ -116,6 +116,7 @@ def sources(db, synthetic: bool) -> pd.DataFrame:
     held = queries.latest_held(db)
     pub = queries.published_extent(db)
     made_up = "synthetic (demonstration data)" if synthetic else ""
+    adds_up = "synthetic districts adding up to Kent's published figures" if synthetic else ""
     span = (f"{ref.academic_year_label(pub['first'])} to {ref.academic_year_label(pub['last'])}, {pub['rows']:,} values"
             if pub["rows"] else "[x]")
     rows = [
@@ -124,19 +125,20 @@ def sources(db, synthetic: bool) -> pd.DataFrame:
          f"group; % of pupils with an EHC plan or SEN support; EHC plans within 20 weeks. {span}",
          published.ATTRIBUTION,
          "shipped extract (data/published, LAIT commit 2e30e39)" if pub["shipped"] else f"imported {pub['imported']}",
-         "The statistical neighbours charts (Activity and outcomes; scorecard detail)"),
+         "Kent's and England's results on every outcome chart, card and scorecard row (where published); the "
+         "statistical neighbours charts" + ("; the demo's districts are calibrated to add up to Kent's figures" if synthetic else "")),
         ("KCC STLS activity tracker", "Referrals, LIFT meetings, visits, training, advice, drop-ins and Intensive "
          "Specialist Support by district, service, need and phase", "KCC internal (personal data: disclosure control applies)",
          made_up or ("latest activity " + (f"{pd.Timestamp(held['activity']):%d %b %Y}" if held["activity"] else "[x]")),
          "Every activity KPI, card and chart; the completeness check"),
         ("DfE school census (January)", "Pupils by SEN group, primary need and phase, per district",
          "Open Government Licence v3.0 (district figures from KCC's own census returns)",
-         made_up or (ref.academic_year_label(int(held["sen_pupils"])) if held["sen_pupils"] else "[x]"),
+         adds_up or (ref.academic_year_label(int(held["sen_pupils"])) if held["sen_pupils"] else "[x]"),
          "Rates per 100 pupils; the areas-of-need pupil mix"),
         ("DfE attainment statistics (district level)", "KS2, KS4, EYFS and phonics by SEN group for Kent's districts",
          "Open Government Licence v3.0 (district figures from KCC's pupil-level results)",
-         made_up or (ref.academic_year_label(int(held["attainment"])) if held["attainment"] else "[x]"),
-         "Outcome KPIs, funnel plots, the district outcome charts, activity against outcomes"),
+         adds_up or (ref.academic_year_label(int(held["attainment"])) if held["attainment"] else "[x]"),
+         "The districts' outcome KPIs, funnel plots, outcome charts and activity against outcomes"),
         ("KCC STLS budget", "Allocation per service and financial year", "KCC internal",
          made_up or (ref.financial_year_label(int(held["budget"])) if held["budget"] else "[x]"), "Cost per referral"),
     ]

@@ -7,13 +7,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from stls import catalogue, charts, compare, disclosure, funnel, metrics, needs, queries, spc
+from stls import benchmarks, catalogue, charts, compare, disclosure, funnel, metrics, needs, queries, spc
 from stls import reference as ref
 from stls.filters import Filters
 from stls.memo import memoised
 
 PROFILE_KPIS = ("referral_rate", "contact_rate", "settings_reached", "ks2_rwm_sen_support", "ks2_rwm_gap")
-OUTCOME_SOURCE = "DfE attainment statistics (synthetic in the demo)"
 
 
 def headline_pairs(db, f: Filters, code: str) -> list[tuple[compare.Headline, compare.Headline]]:
@@ -186,7 +185,7 @@ def outcomes(db, f: Filters, code: str, measure: str, group: str) -> charts.Char
         title = (f"{name}: {ref.SEN_GROUPS[group]} pupils {'above' if diff >= 0 else 'below'} Kent by "
                  f"{abs(diff):.1f} in {ref.academic_year_label(int(last['academic_year']))}")
     note = "; ".join(f.not_applied("attainment"))   # results are for all pupils of the SEN group
-    source = OUTCOME_SOURCE + (f" · {note}" if note else "")
+    source = benchmarks.outcome_source(db, measure) + (f" · {note}" if note else "")
     fig = charts.outcome_lines(frame, title, source, f"{ref.MEASURE_SHORT[measure]}, {ref.SEN_GROUPS[group]}")
     table = frame.pivot(index="academic_year", columns="series", values="value").reindex(columns=[name, "Kent", "England"])
     table = table.map(lambda v: "[x]" if pd.isna(v) else f"{v:.1f}").reset_index()
@@ -233,7 +232,8 @@ def funnel_view(db, code: str | None, measure: str, group: str, year: int) -> ch
     label = ref.MEASURE_LABELS[measure]
     y_label = f"{ref.MEASURE_SHORT[measure]}, {ref.SEN_GROUPS[group]}"
     if fn.points.empty:
-        return charts.Chart(charts.empty(f"No {label} results in {ref.academic_year_label(year)}", OUTCOME_SOURCE),
+        return charts.Chart(charts.empty(f"No {label} results in {ref.academic_year_label(year)}",
+                                         benchmarks.outcome_source(db, measure)),
                             "No data to chart.", pd.DataFrame(columns=["District"]), "No data")
     pts = fn.points.copy().reset_index(drop=True)
     # a district's cohort is a count of children; its value and limits reveal it (the limits are
@@ -250,7 +250,8 @@ def funnel_view(db, code: str | None, measure: str, group: str, year: int) -> ch
              else "Every district shown lies within Kent's 99.8% limits" if hidden.any()
              else "Every district lies within Kent's 99.8% limits") + f" ({ref.academic_year_label(year)})"
     name = ref.DISTRICT_NAMES.get(code) if code else None
-    fig = charts.funnel_chart(pts, fn.curve, fn.kent, title, OUTCOME_SOURCE, y_label, name, fn.unit)
+    fig = charts.funnel_chart(pts, fn.curve, fn.kent, title, benchmarks.outcome_source(db, measure), y_label,
+                             name, fn.unit)
     limits = lambda lo, hi: ["[c]" if h else f"{fn.fmt(a)} to {fn.fmt(b)}" for a, b, h in zip(pts[lo], pts[hi], hidden)]
     table = pd.DataFrame({"District": pts["name"], "Pupils": disclosure.cells(pts["cohort"], hidden),
                           "Value": disclosure.cells(pts["value"], hidden, fn.fmt),

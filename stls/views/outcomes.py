@@ -7,14 +7,13 @@ from stls import association, charts, disclosure
 from stls import reference as ref
 from stls.filters import Filters
 
-SOURCE = "KCC STLS activity tracker; DfE school census; DfE attainment statistics"
 MEASURE_GROUPS = ("sen_support", "ehc_plan", "all_sen")
 
 
 def scatter(res: association.Result, f: Filters) -> charts.Chart:
     o = res.options
     title = res.headline
-    fig = charts.scatter_chart(res.points, res.x_label, res.y_label, title, SOURCE, res.slope, res.intercept,
+    fig = charts.scatter_chart(res.points, res.x_label, res.y_label, title, res.source, res.slope, res.intercept,
                                tuple(ref.DISTRICT_NAMES[d] for d in f.districts))
     table = pd.DataFrame({"District": res.points["name"],
                           res.x_label: disclosure.cells(res.points["x"], res.points["x_hidden"], "{:.1f}".format),

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from stls import catalogue, charts, compare, disclosure, queries
+from stls import benchmarks, catalogue, charts, compare, disclosure, queries
 from stls import reference as ref
 from stls.filters import Filters
 from stls.memo import memoised
@@ -160,7 +160,7 @@ def district_comparison(db, f: Filters, kpi_id: str) -> charts.Chart:
         empty = pd.DataFrame(columns=["District", kpi.label])
         return charts.Chart(charts.empty(f"No {kpi.label.lower()} data in this range", TRACKER),
                             "No data to chart.", empty, "No data")
-    fig = charts.district_bars(c["districts"], kpi.label, c["title"], kpi.source, c["kent"],
+    fig = charts.district_bars(c["districts"], kpi.label, c["title"], benchmarks.kpi_source(db, kpi), c["kent"],
                                tuple(ref.DISTRICT_NAMES[d] for d in f.districts), kpi.decimals)
     return charts.Chart(fig, c["alt"], c["table"], c["title"])
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from stls import catalogue, charts, compare, queries, scorecard, spc
+from stls import benchmarks, catalogue, charts, compare, queries, scorecard, spc
 from stls import reference as ref
 from stls.filters import Filters
 
@@ -72,7 +72,7 @@ def spc_view(db, f: Filters, kpi_id: str) -> charts.Chart:
     if res.assurance:
         title += f"; {spc.ASSURANCE_TEXT[res.assurance].split(':')[0].lower()}"
     y_title = kpi.label + (", seasonally adjusted" if res.adjusted else "")
-    fig = charts.spc_chart(frame, title, kpi.source, y_title, kpi.polarity.value, kpi.target, kpi.decimals)
+    fig = charts.spc_chart(frame, title, benchmarks.kpi_source(db, kpi), y_title, kpi.polarity.value, kpi.fixed_target, kpi.decimals)
     columns = {"Period": [p.strftime("%b %Y") if monthly else ref.academic_year_label(p.year) for p in frame["period"]],
                "Value": [kpi.fmt(v) for v in frame["raw"]]}
     if res.adjusted:
