@@ -18,6 +18,11 @@ NEED_OF = {code: area for code, (_, area) in ref.PRIMARY_NEEDS.items() if area}
 REGIME_BREAKS = [pd.Timestamp(r.start) for r in ref.REGIMES[1:]]
 
 
+
+def _census(pupils, year: int) -> int:
+    """The census a figure for ``year`` uses (kpis.toml [census]): its own year's, else the latest earlier."""
+    return max(y for y in pupils["academic_year"].unique() if y <= year)
+
 def load(con, names=("activity", "sen_pupils", "attainment", "settings", "budget")) -> dict[str, pd.DataFrame]:
     """Whole tables into pandas, with the academic year and month added to activity."""
     tables = {name: con.execute(f"SELECT * FROM {name}").df() for name in names}
@@ -45,7 +50,7 @@ def _headlines(t: dict, district: str | None, year: int) -> dict[str, float]:
     act, pupils, att, settings = t["activity"], t["sen_pupils"], t["attainment"], t["settings"]
     a = act[act["ay"] == year]
     s = settings[settings["open"]]
-    p = pupils[(pupils["academic_year"] == year) & (pupils["sen_group"] == "sen_support")]
+    p = pupils[(pupils["academic_year"] == _census(pupils, year)) & (pupils["sen_group"] == "sen_support")]
     if district:
         a, s, p = a[a["district_code"] == district], s[s["district_code"] == district], p[p["geography_code"] == district]
     else:
@@ -66,7 +71,7 @@ def overview(t: dict, district: str | None, year: int):
     a = act[act["district_code"] == district] if district else act
     monthly = a.groupby(["month", "activity_type"], observed=True)["count"].sum()
     refs = act[(act["activity_type"] == "referral") & (act["ay"] == year)].groupby("district_code", observed=True)["count"].sum()
-    ss = pupils[(pupils["sen_group"] == "sen_support") & (pupils["academic_year"] == year)] \
+    ss = pupils[(pupils["sen_group"] == "sen_support") & (pupils["academic_year"] == _census(pupils, year))] \
         .groupby("geography_code", observed=True)["pupils"].sum()
     rates = 100 * refs / ss.reindex(refs.index)
     return cards, monthly, rates, att
@@ -80,7 +85,7 @@ def district(t: dict, code: str, year: int):
     limits = _spc_by_regime(monthly)
     a = act[(act["ay"] == year) & (act["activity_type"] == "referral")].dropna(subset=["need_area"])
     refs = a.groupby(["district_code", "need_area"], observed=True)["count"].sum().unstack(fill_value=0)
-    p = pupils[(pupils["academic_year"] == year) & pupils["sen_group"].isin(["ehc_plan", "sen_support"])].copy()
+    p = pupils[(pupils["academic_year"] == _census(pupils, year)) & pupils["sen_group"].isin(["ehc_plan", "sen_support"])].copy()
     p["need_area"] = p["primary_need"].astype(str).map(NEED_OF)
     pups = p.dropna(subset=["need_area"]).groupby(["geography_code", "need_area"], observed=True)["pupils"].sum().unstack(fill_value=0)
     shares = (refs.div(refs.sum(axis=1), axis=0), pups.div(pups.sum(axis=1), axis=0))
@@ -116,7 +121,7 @@ def activity_and_outcomes(t: dict, district: str | None, year: int):
     a = act[(act["ay"] == year) & act["activity_type"].isin(["referral", "school_visit", "advice", "drop_in",
                                                              "intensive_support"])]
     n = a.groupby("district_code", observed=True)["count"].sum()
-    ss = pupils[(pupils["academic_year"] == year) & (pupils["sen_group"] == "sen_support")] \
+    ss = pupils[(pupils["academic_year"] == _census(pupils, year)) & (pupils["sen_group"] == "sen_support")] \
         .groupby("geography_code", observed=True)["pupils"].sum()
     x = (100 * n / ss.reindex(n.index)).astype(float)
     out = att[(att["measure"] == "ks2_rwm_expected") & (att["sen_group"] == "sen_support") & (att["academic_year"] == year)]
@@ -130,7 +135,7 @@ def areas_of_need(t: dict, district: str | None, year: int):
     act, pupils = t["activity"], t["sen_pupils"]
     a = act[(act["activity_type"] == "referral")].dropna(subset=["need_area"])
     mix = a[a["ay"] == year].groupby(["district_code", "need_area"], observed=True)["count"].sum().unstack(fill_value=0)
-    p = pupils[(pupils["academic_year"] == year) & pupils["sen_group"].isin(["ehc_plan", "sen_support"])].copy()
+    p = pupils[(pupils["academic_year"] == _census(pupils, year)) & pupils["sen_group"].isin(["ehc_plan", "sen_support"])].copy()
     p["need_area"] = p["primary_need"].astype(str).map(NEED_OF)
     pups = p.dropna(subset=["need_area"]).groupby(["geography_code", "need_area"], observed=True)["pupils"].sum().unstack(fill_value=0)
     pups = pups.reindex(mix.index.astype(str))

@@ -166,6 +166,13 @@ class _Programme:
         h.addRows(len(exprs), lower, upper, len(index), starts, index, np.ones(len(index)))
         self._cols = np.arange(n, dtype=np.int32)
         self._ok = highspy.HighsModelStatus.kOptimal
+        self._t, self._inf = t, inf
+
+    def protect(self, i: int, on: bool = True) -> None:
+        """Hide count ``i`` as a secondary (the attacker knows only that it is at least t), or
+        show it again: a change of one row's bounds, so the model is not rebuilt."""
+        v = float(self.values[i])
+        self._h.changeRowBounds(i, float(self._t) if on else v, self._inf if on else v)
 
     def solve(self, goal: np.ndarray) -> np.ndarray:
         """A solution minimising ``goal`` · atoms."""
@@ -216,8 +223,9 @@ def _suppress(values: dict[frozenset, float], t: int) -> set[frozenset]:
 
 def _protect_group(part: list[frozenset], vals: list[float], primary: set[int], t: int) -> set[int]:
     secondary: set[int] = set()
+    prog = _Programme(part, vals, primary, secondary, t)   # one model; a trial secondary changes one row
     for _ in range(len(part)):
-        leaks = _Programme(part, vals, primary, secondary, t).pinned(sorted(primary), first=True)
+        leaks = prog.pinned(sorted(primary), first=True)
         if not leaks:
             return secondary
         leak = leaks[0]
@@ -230,8 +238,15 @@ def _protect_group(part: list[frozenset], vals: list[float], primary: set[int], 
         lines = [part[k] for k in range(len(part)) if k != leak and part[k] & part[leak]]
         siblings = [i for i in candidates if not part[i] & part[leak] and any(part[i] <= s for s in lines)]
         ordered = siblings + [i for i in candidates if i not in siblings]
-        choice = next((i for i in ordered[:8]
-                       if not _Programme(part, vals, primary, secondary | {i}, t).pinned([leak])), ordered[0])
+        choice = ordered[0]
+        for i in ordered[:8]:
+            prog.protect(i)
+            if not prog.pinned([leak]):
+                choice = i
+                break
+            prog.protect(i, on=False)
+        else:
+            prog.protect(choice)
         secondary.add(choice)
     return secondary
 
