@@ -1,7 +1,5 @@
 """The synthetic demo: deterministic, synthetic districts adding up to the real (published) county."""
-import csv
 import datetime as dt
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -10,10 +8,10 @@ from stls import reference as ref
 from stls.demo.build import demo_tables
 
 from conftest import DEMO_UNTIL
+from published_file import census_file, county_file
 
 ENGLAND = ref.ENGLAND_CODE
 KENT = ref.KENT_CODE
-PUBLISHED = Path(__file__).resolve().parent.parent / "data" / "published" / "lait_send_outcomes_kent_england_sn.csv"
 
 
 def _england(sql, measure, group, year):
@@ -41,69 +39,46 @@ def test_scale_multiplies_activity_rows():
     assert 3.8 < four / one < 4.2
 
 
-def _published_file() -> dict[tuple, float]:
-    """Kent's and England's figures read straight from the shipped LAIT file with the csv module:
-    (geography, LAIT code, academic year) → value, a final figure preferred to a provisional one."""
-    gss = {"886": KENT, "970": ENGLAND}
-    out: dict[tuple, float] = {}
-    with open(PUBLISHED, encoding="utf-8", newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["value"].strip() and r["old_la_code"].split(".")[0] in gss]
-    for r in sorted(rows, key=lambda r: not r["lait_year_label"].endswith("(prov)")):   # finals last, so they win
-        out[(gss[r["old_la_code"].split(".")[0]], r["lait_measure_code"], int(r["lait_year_label"][:4]) - 1)] = float(r["value"])
-    return out
-
-
-# LAIT code → (measure, SEN group), written out here rather than imported
-OUTCOME_CODES = {
-    "KS2RWM_Expected_STD": ("ks2_rwm_expected", "all_pupils"), "NEW_KS2_RWM_Sen_W/Osta": ("ks2_rwm_expected", "sen_support"),
-    "NEW_KS2_RWM_Sen_Withsta": ("ks2_rwm_expected", "ehc_plan"), "NoID_SEN_NEW_KS2_RWM": ("ks2_rwm_expected", "no_sen"),
-    "AVG_Attain8_Score": ("ks4_attainment8", "all_pupils"), "SEN_Stat_AVG_Attain8_Score": ("ks4_attainment8", "ehc_plan"),
-    "SEN_WoStat_AVG_Attain8_Score": ("ks4_attainment8", "sen_support"),
-    "SEN_NoID_AVG_Attain8_Score": ("ks4_attainment8", "no_sen"),
-    "FSP_NEW_GOODDEV": ("eyfs_gld", "all_pupils"), "FSP_Gooddev_With_SENSTATE": ("eyfs_gld", "ehc_plan"),
-    "FSP_Gooddev_Without_SENSTATE": ("eyfs_gld", "sen_support"),
-    "KS1P_EHCP": ("phonics_y1", "ehc_plan"), "KS1P_SEND": ("phonics_y1", "sen_support"), "KS1P_NonSEND": ("phonics_y1", "no_sen"),
-}
 DEMO_YEARS = range(2016, 2025)   # 2016/17 to 2024/25: the demo's outcome years, the shipped extract's last
 
 
 def test_kent_and_england_results_are_the_published_figures(demo_sql):
-    published = _published_file()
+    published = county_file()
+    area = {"Kent": KENT, "England": ENGLAND}
     stored = {(g, m, s, y): v for g, m, s, y, v in demo_sql(
         "SELECT geography_code, measure, sen_group, academic_year, value FROM attainment WHERE geography_code IN (?, ?)",
         [KENT, ENGLAND])}
     checked = 0
-    for (geo, code, year), value in published.items():
-        if code in OUTCOME_CODES and year in DEMO_YEARS:
-            measure, group = OUTCOME_CODES[code]
-            assert stored[(geo, measure, group, year)] == pytest.approx(value, abs=1e-9), (geo, code, year)
+    for (name, measure, group, year), value in published.items():
+        if year in DEMO_YEARS:
+            assert stored[(area[name], measure, group, year)] == pytest.approx(value, abs=1e-9), (name, measure, year)
             checked += 1
     assert checked == 2 * (4 * 7 + 4 * 9 + 3 * 7 + 3 * 7)   # KS2, EYFS, phonics 7 years, KS4 9; EYFS, phonics 3 groups
     # the years without assessments hold nothing, as in the file
-    assert not [k for k in stored if k[1] != "ks4_em_grade5" and (k[0], next(
-        c for c, mg in OUTCOME_CODES.items() if mg == (k[1], "sen_support")), k[3]) not in published]
+    names = {v: k for k, v in area.items()}
+    assert not [k for k in stored if k[1] != "ks4_em_grade5" and (names[k[0]], k[1], "sen_support", k[3]) not in published]
 
 
 def test_the_synthetic_districts_add_up_to_published_kent(demo_sql):
     """Every measure, SEN group and year Kent publishes: the districts' cohort-weighted mean is
     Kent's published figure within rounding (each district is stored to one decimal place)."""
-    published = _published_file()
     agg = {(m, s, y): v for m, s, y, v in demo_sql(
         "SELECT measure, sen_group, academic_year, sum(value * cohort) / sum(cohort) FROM attainment "
         "WHERE geography_code LIKE 'E07%' GROUP BY ALL")}
     n = 0
-    for (geo, code, year), value in published.items():
-        if geo == KENT and code in OUTCOME_CODES and year in DEMO_YEARS:
-            assert agg[(*OUTCOME_CODES[code], year)] == pytest.approx(value, abs=0.05), (code, year)
+    for (name, measure, group, year), value in county_file().items():
+        if name == "Kent" and year in DEMO_YEARS:
+            assert agg[(measure, group, year)] == pytest.approx(value, abs=0.05), (measure, group, year)
             n += 1
     assert n == 4 * 7 + 4 * 9 + 3 * 7 + 3 * 7
     census = {(s, y): v for s, y, v in demo_sql(
         "SELECT sen_group, academic_year, 100 * sum(pupils) / any_value(total) FROM sen_pupils JOIN "
         "(SELECT academic_year, sum(pupils) AS total FROM sen_pupils WHERE geography_code LIKE 'E07%' GROUP BY 1) "
         "USING (academic_year) WHERE geography_code LIKE 'E07%' GROUP BY sen_group, academic_year")}
+    shares = census_file()
     for code, group in (("SEN_TotStat", "ehc_plan"), ("SEN_TotSENSuP", "sen_support")):
         for year in DEMO_YEARS:
-            assert census[(group, year)] == pytest.approx(published[(KENT, code, year)], abs=0.005), (group, year)
+            assert census[(group, year)] == pytest.approx(shares[("Kent", code, year)], abs=0.005), (group, year)
     assert census[("ehc_plan", 2016)] == pytest.approx(3.0, abs=0.005)   # as printed in the file (LAIT '2017')
 
 

@@ -9,6 +9,8 @@ import pytest
 
 from stls import db as dbmod
 
+from published_file import county_file
+
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = ROOT / "data" / "published"
 GSS = {"970": "E92000001", "989": "E12000008", "886": "E10000016", "881": "E10000012", "845": "E10000011",
@@ -178,38 +180,13 @@ def test_a_database_made_before_the_published_figures_gains_them_on_opening(tmp_
     db.close()
 
 
-# LAIT code → (measure, SEN group): written out here, not imported from the package
-OUTCOMES = {
-    "KS2RWM_Expected_STD": ("ks2_rwm_expected", "all_pupils"), "NEW_KS2_RWM_Sen_W/Osta": ("ks2_rwm_expected", "sen_support"),
-    "NEW_KS2_RWM_Sen_Withsta": ("ks2_rwm_expected", "ehc_plan"), "NoID_SEN_NEW_KS2_RWM": ("ks2_rwm_expected", "no_sen"),
-    "AVG_Attain8_Score": ("ks4_attainment8", "all_pupils"), "SEN_Stat_AVG_Attain8_Score": ("ks4_attainment8", "ehc_plan"),
-    "SEN_WoStat_AVG_Attain8_Score": ("ks4_attainment8", "sen_support"),
-    "SEN_NoID_AVG_Attain8_Score": ("ks4_attainment8", "no_sen"),
-    "FSP_NEW_GOODDEV": ("eyfs_gld", "all_pupils"), "FSP_Gooddev_With_SENSTATE": ("eyfs_gld", "ehc_plan"),
-    "FSP_Gooddev_Without_SENSTATE": ("eyfs_gld", "sen_support"),
-    "KS1P_EHCP": ("phonics_y1", "ehc_plan"), "KS1P_SEND": ("phonics_y1", "sen_support"), "KS1P_NonSEND": ("phonics_y1", "no_sen"),
-}
-
-
-def _county_file() -> dict[tuple, float]:
-    """(area, measure, SEN group, academic year) → value for Kent and England, read with the csv
-    module; a final figure wins over a provisional one."""
-    out: dict[tuple, float] = {}
-    with open(FOLDER / "lait_send_outcomes_kent_england_sn.csv", encoding="utf-8", newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["value"].strip() and r["area"] in ("Kent", "England")
-                and r["lait_measure_code"] in OUTCOMES]
-    for r in sorted(rows, key=lambda r: not r["lait_year_label"].endswith("(prov)")):
-        out[(r["area"], *OUTCOMES[r["lait_measure_code"]], int(r["lait_year_label"][:4]) - 1)] = float(r["value"])
-    return out
-
-
 def test_every_kent_and_england_value_the_dashboard_shows_is_the_published_one(demo_db):
     """Every published measure, SEN group and year: the rows every outcome view reads, the
     district profile's Kent and England lines, and the scorecard's Kent and England columns."""
     from stls import catalogue, compare, queries, scorecard
     from stls.filters import Filters
     from stls.views import district
-    expected = _county_file()
+    expected = county_file()
     code = {"Kent": "E10000016", "England": "E92000001"}
     shown = 0
     for (area, measure, group, year), value in expected.items():
@@ -303,7 +280,7 @@ def test_a_target_against_england_uses_englands_published_figure(demo_db):
     kpi = catalogue.get("ks2_rwm_sen_support")
     assert kpi.target_against == "england" and kpi.target_text() == "at or above England"
     assert kpi.target_text("floor") == "England − 3.0 pts"
-    expected = _county_file()
+    expected = county_file()
     checked = 0
     for year in (2016, 2018, 2022, 2024):
         england = expected[("England", "ks2_rwm_expected", "sen_support", year)]
