@@ -78,7 +78,13 @@ def schema_sql() -> list[str]:
             sen_group sen_group_t NOT NULL, primary_need primary_need_t, phase phase_t NOT NULL,
             pupils INTEGER NOT NULL CHECK (pupils >= 0), import_id INTEGER NOT NULL)""",
         """CREATE TABLE settings (urn VARCHAR PRIMARY KEY, name VARCHAR NOT NULL,
-            district_code district_t NOT NULL, phase phase_t NOT NULL, open BOOLEAN NOT NULL)""",
+            district_code district_t NOT NULL, phase phase_t NOT NULL, open BOOLEAN NOT NULL,
+            pupils INTEGER, sen_support_pct DOUBLE, ehc_plan_pct DOUBLE, idaci_decile INTEGER)""",
+        # Each setting's own results by SEN group (the local authority's pupil-level results), for
+        # the setting-level evaluation of support (stls/impact.py).
+        """CREATE TABLE setting_outcomes (academic_year INTEGER NOT NULL, urn VARCHAR NOT NULL,
+            measure measure_t NOT NULL, sen_group sen_group_t NOT NULL, cohort INTEGER NOT NULL,
+            value DOUBLE, import_id INTEGER NOT NULL)""",
         """CREATE TABLE budget (financial_year INTEGER NOT NULL, service_code service_t NOT NULL,
             allocation_gbp DOUBLE NOT NULL, PRIMARY KEY (financial_year, service_code))""",
         """CREATE TABLE import_log (import_id INTEGER PRIMARY KEY, kind VARCHAR NOT NULL,
@@ -90,6 +96,8 @@ def schema_sql() -> list[str]:
             phase phase_t, activities BIGINT, records BIGINT)""",
         """CREATE TABLE setting_contacts (month DATE, academic_year INTEGER, urn VARCHAR,
             need_area need_area_t, activities BIGINT)""",
+        """CREATE TABLE setting_support (month DATE, academic_year INTEGER, urn VARCHAR,
+            activity_type activity_type_t, activities BIGINT)""",
     ]
 
 
@@ -110,6 +118,8 @@ def _reference_frames() -> dict[str, pd.DataFrame]:
 
 
 PUBLISHED_TABLES = ("geographies", "published", "published_ranks")   # added with the published figures (issue 14)
+IMPACT_TABLES = ("setting_outcomes", "setting_support")   # added with the evaluation of support (issue 15)
+SETTING_COLUMNS = {"pupils": "INTEGER", "sen_support_pct": "DOUBLE", "ehc_plan_pct": "DOUBLE", "idaci_decile": "INTEGER"}
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -137,22 +147,34 @@ def _fill_published(con: duckdb.DuckDBPyConnection, tables) -> None:
         con.unregister("_pub")
 
 
+def _missing(con) -> tuple[list[str], list[str]]:
+    """The tables and settings columns added since the start that this file lacks."""
+    have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    columns = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'settings'").fetchall()}
+    return ([t for t in PUBLISHED_TABLES + IMPACT_TABLES if t not in have],
+            [c for c in SETTING_COLUMNS if c not in columns])
+
+
 def _upgrade(path: Path) -> None:
-    """A database made before the published figures (or Kent's ranks) gains the missing tables,
-    filled, in one swap."""
+    """A database made by an earlier version gains the missing tables (the published figures,
+    Kent's ranks, the setting-level tables) and the settings' characteristics, in one swap."""
     with writable_copy(path) as con:
-        have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        missing = [t for t in PUBLISHED_TABLES if t not in have]
-        if not missing:
+        tables, columns = _missing(con)
+        if not tables and not columns:
             return   # another process upgraded it first
         for ddl in schema_sql():
-            if any(ddl.startswith(f"CREATE TABLE {t} ") for t in missing):
+            if any(ddl.startswith(f"CREATE TABLE {t} ") for t in tables):
                 con.execute(ddl)
-        _fill_published(con, missing)
+        for name in columns:
+            con.execute(f"ALTER TABLE settings ADD COLUMN {name} {SETTING_COLUMNS[name]}")
+        _fill_published(con, [t for t in tables if t in PUBLISHED_TABLES])
+        if "setting_support" in tables:
+            refresh_derived(con)
 
 
 def refresh_derived(con: duckdb.DuckDBPyConnection, first=None, last=None) -> None:
-    """Rebuild the monthly and setting-contact aggregates from ``activity``, for every month or
+    """Rebuild the monthly, setting-contact and setting-support aggregates from ``activity``, for every month or
     only for the months from ``first`` to ``last`` (an import touches just its own months).
 
     Pages read these small tables; ``activity`` itself is only scanned here and by imports.
@@ -175,6 +197,14 @@ def refresh_derived(con: duckdb.DuckDBPyConnection, first=None, last=None) -> No
                CASE WHEN month(activity_date) >= 9 THEN year(activity_date)
                     ELSE year(activity_date) - 1 END AS academic_year,
                setting_urn, need_area, sum(count)
+        FROM activity WHERE setting_urn IS NOT NULL {where.replace('WHERE', 'AND')} GROUP BY ALL ORDER BY month""", params)
+    con.execute(f"DELETE FROM setting_support {where.replace('activity_date', 'month')}", params)
+    con.execute(f"""
+        INSERT INTO setting_support
+        SELECT date_trunc('month', activity_date)::DATE AS month,
+               CASE WHEN month(activity_date) >= 9 THEN year(activity_date)
+                    ELSE year(activity_date) - 1 END AS academic_year,
+               setting_urn, activity_type, sum(count)
         FROM activity WHERE setting_urn IS NOT NULL {where.replace('WHERE', 'AND')} GROUP BY ALL ORDER BY month""", params)
 
 
@@ -256,13 +286,14 @@ def check_database(path: Path) -> None:
         raise DatabaseError(f"{path}: a DuckDB file that cannot be opened ({str(exc).splitlines()[0][:200]})") from None
     try:
         tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        outdated = any(_missing(con))
     finally:
         con.close()
     missing = [t for t in REQUIRED_TABLES if t not in tables]
     if missing:
         raise DatabaseError(f"{path}: a DuckDB database, but not STLS Insight's (it has no {', '.join(missing)} "
                             "table); point --db at the dashboard's database")
-    if not set(PUBLISHED_TABLES) <= tables:
+    if outdated:
         try:
             _upgrade(path)
         except OSError as exc:

@@ -460,3 +460,38 @@ def loaded_import_with_sha(db, sha: str) -> pd.DataFrame:
 
 def setting_urns(db) -> list[str]:
     return db.query("SELECT urn FROM settings")["urn"].tolist()
+
+
+FIRST_SUPPORT_SQL = """SELECT urn, min(academic_year) AS first_support FROM setting_support
+    WHERE activity_type = 'intensive_support' GROUP BY urn"""
+
+
+def setting_panel(db, measure: str, sen_group: str) -> pd.DataFrame:
+    """Each setting's result for one measure and SEN group, every year it has one (a cohort of at
+    least one pupil), with its district and its first year of Intensive Specialist Support (NULL:
+    none in the tracker)."""
+    return db.query(f"""
+        WITH first AS ({FIRST_SUPPORT_SQL})
+        SELECT o.urn, s.district_code, o.academic_year AS year, o.value AS y, o.cohort, f.first_support
+        FROM setting_outcomes o JOIN settings s USING (urn) LEFT JOIN first f USING (urn)
+        WHERE o.measure = $measure AND o.sen_group = $group AND o.cohort > 0 AND o.value IS NOT NULL
+        ORDER BY o.urn, year""", {"measure": measure, "group": sen_group})
+
+
+def setting_dose(db) -> pd.DataFrame:
+    """STLS contacts at each setting per academic year, and its pupils on SEN support (number on
+    roll × % SEN support, from the settings list)."""
+    return db.query("""
+        SELECT c.urn, c.academic_year AS year, sum(c.activities)::DOUBLE AS contacts,
+               any_value(s.pupils * s.sen_support_pct / 100) AS sen_support_pupils
+        FROM setting_support c JOIN settings s USING (urn) GROUP BY ALL""")
+
+
+def supported_settings(db) -> pd.DataFrame:
+    """Settings the tracker records Intensive Specialist Support at: first year, years with it."""
+    return db.query(f"""
+        WITH first AS ({FIRST_SUPPORT_SQL}),
+        years AS (SELECT urn, count(DISTINCT academic_year) AS years FROM setting_support
+                  WHERE activity_type = 'intensive_support' GROUP BY urn)
+        SELECT s.urn, s.name, s.district_code, s.phase, f.first_support, y.years
+        FROM first f JOIN years y USING (urn) JOIN settings s USING (urn) ORDER BY f.first_support, s.district_code, s.name""")

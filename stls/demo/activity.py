@@ -95,7 +95,8 @@ def _draw(rng, cum: np.ndarray) -> np.ndarray:
 def _assign_settings(rng, frame: dict, settings: pd.DataFrame, ay_index: np.ndarray) -> np.ndarray:
     """Each record with a setting goes to one of the settings 'engaged' that year."""
     urn = np.full(len(ay_index), -1, dtype=np.int32)
-    needs_setting = np.isin(frame["type"], [TYPES.index(t) for t in p.SETTING_TYPES]) & (frame["phase"] < 4)
+    iss = frame["type"] == TYPES.index("intensive_support")
+    needs_setting = np.isin(frame["type"], [TYPES.index(t) for t in p.SETTING_TYPES]) & (frame["phase"] < 4) & ~iss
     key = (frame["district"].astype(np.int64) * 4 + frame["phase"]) * 100 + ay_index
     key = np.where(needs_setting, key, -1)
     order = np.argsort(key, kind="stable")
@@ -116,7 +117,31 @@ def _assign_settings(rng, frame: dict, settings: pd.DataFrame, ay_index: np.ndar
         engaged = pool[rng.random(len(pool)) < reach]
         if len(engaged):
             urn[order[s:e]] = engaged[rng.integers(0, len(engaged), e - s)]
+    _assign_support(rng, frame, settings, ay_index, iss & (frame["phase"] < 4), urn)
     return urn
+
+
+def _assign_support(rng, frame: dict, settings: pd.DataFrame, ay_index: np.ndarray, iss: np.ndarray,
+                    urn: np.ndarray) -> None:
+    """Intensive Specialist Support goes to the settings planned for it (``impact.first_support_plan``):
+    each year, one record to each setting starting that year, the rest among those started."""
+    plan = settings["first_support"].to_numpy()
+    groups = settings.groupby(["district_index", "phase_index"]).indices
+    rows = np.flatnonzero(iss)
+    key = (frame["district"][rows].astype(np.int64) * 4 + frame["phase"][rows]) * 100 + ay_index[rows]
+    for k in np.unique(key):
+        di, ph, yi = int(k // 400), int((k // 100) % 4), int(k % 100)
+        pool = groups.get((di, ph))
+        if pool is None:
+            continue
+        year = ref.FIRST_ACADEMIC_YEAR + yi
+        started = pool[(plan[pool] > 0) & (plan[pool] <= year)]
+        if not len(started):
+            continue
+        mine = rows[key == k]
+        new = started[plan[started] == year][:len(mine)]
+        picks = np.concatenate([new, started[rng.integers(0, len(started), len(mine) - len(new))]])
+        urn[mine] = rng.permutation(picks)
 
 
 def build_activity(rng: np.random.Generator, settings: pd.DataFrame, until: dt.date,

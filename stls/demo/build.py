@@ -9,18 +9,20 @@ import numpy as np
 
 from stls import db, published
 from stls import reference as ref
-from stls.demo import activity, population
+from stls.demo import activity, impact, population
 
 DEFAULT_SEED = 2019  # the year of the LIFT review
 DEMO_IMPORT_ID = 1
 
 
-def demo_tables(seed: int = DEFAULT_SEED, scale: float = 1.0,
-                until: dt.date | None = None) -> dict[str, Any]:
-    """Every contract table of the demo as frames (Arrow for activity). Same seed, same tables."""
+def demo_tables(seed: int = DEFAULT_SEED, scale: float = 1.0, until: dt.date | None = None,
+                effect: float = impact.DEFAULT_EFFECT) -> dict[str, Any]:
+    """Every contract table of the demo as frames (Arrow for activity), and the planted answer of
+    the evaluation of support (``truth``, JSON). Same seed, same tables."""
     until = until or ref.last_complete_month()
     rng = np.random.default_rng(seed)
-    settings = population.build_settings(rng)
+    settings = impact.characteristics(np.random.default_rng([seed, 4]), population.build_settings(rng))
+    settings["first_support"] = impact.first_support_plan(np.random.default_rng([seed, 5]), settings)
     indexed = settings.assign(
         district_index=settings["district_code"].map(ref.DISTRICT_CODES.index),
         phase_index=settings["phase"].map(list(ref.PHASES).index))
@@ -28,28 +30,36 @@ def demo_tables(seed: int = DEFAULT_SEED, scale: float = 1.0,
     county = population.county_figures(published.shipped())   # the real county the districts add up to
     act = activity.build_activity(np.random.default_rng([seed, 1]), indexed, until, scale,
                                   population.district_shares())
+    attainment = population.build_attainment(np.random.default_rng([seed, 3]), county)
+    first = impact.realised_first_support(act)
     return {
-        "settings": settings,
+        "settings": settings.drop(columns=["standing", "first_support"]),
         "sen_pupils": population.build_sen_pupils(np.random.default_rng([seed, 2]), county),
-        "attainment": population.build_attainment(np.random.default_rng([seed, 3]), county),
+        "attainment": attainment,
+        "setting_outcomes": impact.build_setting_outcomes(np.random.default_rng([seed, 6]), settings, attainment,
+                                                          first, effect),
         "budget": population.build_budget(ref.academic_year_start(until)),
         "activity": act,
+        "truth": impact.truth(effect, first),
     }
 
 
 def build_demo(path: Path | str, seed: int = DEFAULT_SEED, scale: float = 1.0,
-               until: dt.date | None = None) -> dict[str, int]:
-    """Replace the database at ``path`` with the demo; returns row counts per table."""
+               until: dt.date | None = None, effect: float = impact.DEFAULT_EFFECT) -> dict[str, int]:
+    """Replace the database at ``path`` with the demo; returns row counts per table. ``effect``
+    is the planted effect of Intensive Specialist Support (``stls.demo.impact``; 0 allowed)."""
     until = until or ref.last_complete_month()
-    tables = demo_tables(seed, scale, until)
+    tables = demo_tables(seed, scale, until, effect)
+    truth = tables.pop("truth")
     with db.writable_copy(path, fresh=True) as con:
         for name, frame in tables.items():
             con.register("_demo", frame)
             cols = ", ".join(frame.column_names if name == "activity" else frame.columns)
-            extra = f", {DEMO_IMPORT_ID}" if name in ("activity", "attainment", "sen_pupils") else ""
+            extra = f", {DEMO_IMPORT_ID}" if name in ("activity", "attainment", "sen_pupils", "setting_outcomes") else ""
             con.execute(f"INSERT INTO {name} SELECT {cols}{extra} FROM _demo")
             con.unregister("_demo")
         _log_and_meta(con, seed, scale, until, tables["activity"].num_rows)
+        con.execute("INSERT INTO meta VALUES ('impact_truth', ?)", [truth])
         db.refresh_derived(con)
         counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables}
     return counts

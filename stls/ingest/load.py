@@ -26,6 +26,8 @@ SCOPE = {
                  "activity"),
     "attainment": ("academic_year BETWEEN $y0 AND $y1 AND measure::VARCHAR IN (SELECT unnest($measures))", "attainment"),
     "sen_pupils": ("academic_year BETWEEN $y0 AND $y1", "sen_pupils"),
+    "setting_outcomes": ("academic_year BETWEEN $y0 AND $y1 AND measure::VARCHAR IN (SELECT unnest($measures))",
+                         "setting_outcomes"),
     "settings": ("urn IN (SELECT unnest($urns))", "settings"),
     "budget": ("financial_year BETWEEN $y0 AND $y1 AND service_code::VARCHAR IN (SELECT unnest($services))", "budget"),
     # a refresh of published figures covers its measures, years and areas
@@ -81,7 +83,7 @@ def _period(con, kind: str) -> tuple[dict, str, dt.date | None, dt.date | None]:
     y0, y1 = con.execute(f"SELECT min({year_col}), max({year_col}) FROM clean").fetchall()[0]
     label = ref.financial_year_label if kind == "budget" else ref.academic_year_label
     params = {"y0": y0, "y1": y1}
-    if kind == "attainment":
+    if kind in ("attainment", "setting_outcomes"):
         params["measures"] = sorted(r[0] for r in con.execute("SELECT DISTINCT measure FROM clean").fetchall())
     if kind == "budget":
         params["services"] = sorted(r[0] for r in con.execute("SELECT DISTINCT service_code FROM clean").fetchall())
@@ -135,7 +137,7 @@ def _write(con, kind: str, params: dict, replace: bool, import_id: int, frame) -
         con.execute(f"DELETE FROM {table} WHERE {where}", params)
     con.register("_incoming", frame)
     cols = ", ".join(c for c in validate.OUT[kind])
-    extra = ", $id" if kind in ("activity", "attainment", "sen_pupils", "published") else ""
+    extra = ", $id" if kind in ("activity", "attainment", "sen_pupils", "published", "setting_outcomes") else ""
     con.execute(f"INSERT INTO {table} SELECT {cols}{extra} FROM _incoming", {"id": import_id} if extra else None)
     con.unregister("_incoming")
     if kind == "activity":

@@ -222,6 +222,7 @@ DUPLICATE_KEYS = {
     "settings": ("urn",), "budget": ("financial_year", "service"),
     "sen_pupils": ("academic_year", "geography", "sen_group", "primary_need", "phase"),
     "attainment": ("academic_year", "geography", "measure", "sen_group"),
+    "setting_outcomes": ("academic_year", "urn", "measure", "sen_group"),
 }
 OUT = {  # contract column ← file column, for loading
     "activity": {"activity_date": "date", "district_code": "district", "service_code": "service",
@@ -231,7 +232,11 @@ OUT = {  # contract column ← file column, for loading
                    "sen_group": "sen_group", "cohort": "cohort", "value": "value"},
     "sen_pupils": {"academic_year": "academic_year", "geography_code": "geography", "sen_group": "sen_group",
                    "primary_need": "primary_need", "phase": "phase", "pupils": "pupils"},
-    "settings": {"urn": "urn", "name": "name", "district_code": "district", "phase": "phase", "open": "open"},
+    "settings": {"urn": "urn", "name": "name", "district_code": "district", "phase": "phase", "open": "open",
+                 "pupils": "pupils", "sen_support_pct": "sen_support_pct", "ehc_plan_pct": "ehc_plan_pct",
+                 "idaci_decile": "idaci_decile"},
+    "setting_outcomes": {"academic_year": "academic_year", "urn": "urn", "measure": "measure",
+                         "sen_group": "sen_group", "cohort": "cohort", "value": "value"},
     "budget": {"financial_year": "financial_year", "service_code": "service", "allocation_gbp": "allocation_gbp"},
     "published": {c: c for c in ("lait_code", "indicator", "measure", "sen_group", "academic_year", "provisional",
                                  "calendar_year", "geography_code", "old_la_code", "value")},
@@ -277,6 +282,22 @@ def _cross_checks(kind: str) -> list[str]:
             FROM checked c JOIN county_published p ON p.geography_code = c.n_geography AND p.measure = c.n_measure
               AND p.sen_group = c.n_sen_group AND p.academic_year = c.n_academic_year
             WHERE abs({_value(kind, 'value')} - p.value) > p.rounding""")
+    if kind == "settings":
+        for name in ("sen_support_pct", "ehc_plan_pct"):
+            checks.append(q(f"{_value(kind, name)} > 100", name, "a percentage from 0 to 100"))
+        checks.append(q(f"{_value(kind, 'sen_support_pct')} + {_value(kind, 'ehc_plan_pct')} > 100", "ehc_plan_pct",
+                        "percentages on SEN support and with an EHC plan that add up to 100 or less"))
+        checks.append(q(f"{_value(kind, 'idaci_decile')} NOT BETWEEN 1 AND 10", "idaci_decile",
+                        "an IDACI decile from 1 (most deprived) to 10 (least deprived)"))
+    if kind == "setting_outcomes":
+        checks.append(q(f"{_value(kind, 'value')} > CASE WHEN c.n_measure = 'ks4_attainment8' THEN 90 ELSE 100 END",
+                        "value", "a percentage from 0 to 100 (Attainment 8: 0 to 90)"))
+        checks.append(q("c.n_sen_group NOT IN ('ehc_plan', 'sen_support', 'no_sen')", "sen_group",
+                        "ehc_plan, sen_support or no_sen (totals are worked out by the dashboard)"))
+        checks.append(q(f"{_value(kind, 'cohort')} = 0 AND {_value(kind, 'value')} IS NOT NULL", "value",
+                        "a blank value: the cohort is 0, so there is no result"))
+        checks.append(q(f"{_value(kind, 'urn')} NOT IN (SELECT urn FROM known_urns)", "urn",
+                        "a URN in the settings list (load the settings file first if this setting is new)"))
     if kind == "sen_pupils":
         checks.append(q("c.n_sen_group IN ('all_sen', 'all_pupils')", "sen_group",
                         "ehc_plan, sen_support or no_sen (totals are worked out by the dashboard)"))
