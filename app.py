@@ -16,6 +16,7 @@ PAGES = [
     st.Page("pages/scorecard.py", title="KPI scorecard", icon=":material/fact_check:"),
     st.Page("pages/district.py", title="District profile", icon=":material/location_on:"),
     st.Page("pages/activity_and_outcomes.py", title="Activity and outcomes", icon=":material/insights:"),
+    st.Page("pages/impact.py", title="Impact of support", icon=":material/trending_up:"),
     st.Page("pages/areas_of_need.py", title="Areas of need", icon=":material/diversity_3:"),
     st.Page("pages/meeting.py", title="Meeting mode", icon=":material/co_present:"),
     st.Page("pages/data.py", title="Data", icon=":material/database:"),

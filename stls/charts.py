@@ -423,3 +423,31 @@ def heatmap(z: np.ndarray, x: list[str], y: list[str], text: np.ndarray, title: 
                  zmin=0, zmax=150, colorbar=dict(title=dict(text="% of usual")),
                  hovertemplate="%{y}, %{x}: %{z:.0f}% of a usual month<extra></extra>")
     return figure([trace], title, source, height=520, legend=False, xaxis=axis(None, tickangle=0, tickvals=tickvals))
+
+
+def event_study_chart(event: pd.DataFrame, title: str, source: str, y_title: str) -> Figure:
+    """Effect by years since first support (event: rel_time, estimate, low, high), each point with
+    its 95% interval as error bars; the year before support is the reference (0 by definition).
+    Before and after support are told apart by marker shape and a labelled dashed line, not by
+    colour alone."""
+    pre, post = event[event["rel_time"] < 0], event[event["rel_time"] >= 0]
+    traces = []
+    for part, name, symbol, colour in ((pre, "Before first support (pre-trend check)", "circle-open", PALETTE[4]),
+                                       (post, "Years since first support", "circle", PALETTE[0])):
+        if part.empty:
+            continue
+        traces.append(dict(
+            type="scatter", mode="markers", name=name, x=values(part["rel_time"]), y=values(part["estimate"]),
+            marker=dict(size=12, symbol=symbol, color=colour, line=dict(color=colour, width=2)),
+            error_y=dict(type="data", symmetric=False, array=values(part["high"] - part["estimate"]),
+                         arrayminus=values(part["estimate"] - part["low"]), color=colour, thickness=2, width=6),
+            customdata=values(part["low"].map("{:+.1f}".format) + " to " + part["high"].map("{:+.1f}".format)),
+            hovertemplate="Year %{x}: %{y:+.1f} (95% interval %{customdata})<extra></extra>"))
+    ticks = event["rel_time"].astype(int).tolist()
+    text = [f"{t:+d}" if t else "0: first year" for t in ticks]
+    return figure(traces, title, source, height=460,
+                  xaxis=axis("Years since the first year of Intensive Specialist Support (−1: the year before, the reference)",
+                             tickmode="array", tickvals=ticks, ticktext=text),
+                  yaxis=axis(y_title, zeroline=True, zerolinecolor="#0B0C0C", zerolinewidth=1),
+                  shapes=[vline(-0.5, "#505A5F", "dash", 1.5)],
+                  annotations=[label("Support begins", x=-0.45, y=1, yref="y domain", yanchor="top", size=13)])

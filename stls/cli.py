@@ -29,10 +29,20 @@ def _positive(text: str) -> float:
     return value
 
 
+def _effect(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not -30 <= value <= 30:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an effect from -30 to 30 percentage points")
+    return value
+
+
 def cmd_demo(args) -> int:
     from stls.demo import build_demo
     started = time.perf_counter()
-    counts = build_demo(args.db, seed=args.seed, scale=args.scale, until=args.until)
+    counts = build_demo(args.db, seed=args.seed, scale=args.scale, until=args.until, effect=args.effect)
     took = time.perf_counter() - started
     print(f"Built the synthetic demo database at {args.db} in {took:.1f} s")
     for table, rows in counts.items():
@@ -160,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=None, help="random seed (same seed, same tables)")
     demo.add_argument("--until", type=_month, default=None,
                       help="last month of activity, YYYY-MM (default: the last complete month)")
+    demo.add_argument("--effect", type=_effect, default=None,
+                      help="planted effect of Intensive Specialist Support on SEN-support pupils' KS2 results, "
+                           "percentage points (default 6; 0 allowed; stored in the database's meta as impact_truth)")
     demo.set_defaults(func=cmd_demo)
     kpis = sub.add_parser("kpis", help="print the KPI scorecard")
     kpis.add_argument("--district", help="a district name or ONS code (default: Kent)")
@@ -167,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     kpis.add_argument("--format", choices=["table", "csv", "json"], default="table")
     kpis.set_defaults(func=cmd_kpis)
     imp = sub.add_parser("import", help="check and load a data file (CSV or XLSX)")
-    imp.add_argument("kind", choices=["activity", "attainment", "sen_pupils", "settings", "budget"])
+    imp.add_argument("kind", choices=["activity", "attainment", "sen_pupils", "settings", "setting_outcomes", "budget"])
     imp.add_argument("file", type=Path)
     imp.add_argument("--replace", action="store_true", help="swap rows already loaded for the same period")
     imp.add_argument("--dry-run", action="store_true", help="check only; write nothing")
@@ -198,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "seed", 0) is None:
         from stls.demo import DEFAULT_SEED
         args.seed = DEFAULT_SEED
+    if args.command == "demo" and args.effect is None:
+        from stls.demo.impact import DEFAULT_EFFECT
+        args.effect = DEFAULT_EFFECT
     from stls.db import DatabaseError
     try:
         return args.func(args)

@@ -132,7 +132,9 @@ def _naive(frame: pd.DataFrame) -> Effect | None:
     post["supported"] = ((post["first"] > 0) & (post["year"] >= post["first"])).astype(float)
     if post["supported"].nunique() < 2:
         return None
-    fit = pf.feols("y ~ supported | year", data=post, vcov={"CRV1": "urn"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # pyfixest's own pandas deprecation warnings
+        fit = pf.feols("y ~ supported | year", data=post, vcov={"CRV1": "urn"})
     return Effect.of(fit.coef()["supported"], fit.se()["supported"])
 
 
@@ -169,7 +171,7 @@ def _sun_abraham(frame: pd.DataFrame) -> tuple[Effect, pd.DataFrame, float | Non
     out = pd.concat([out, pd.DataFrame({"rel_time": [-1], "estimate": [0.0], "se": [0.0],
                                         "settings": [int(settings.get(-1, 0))]})]).sort_values("rel_time")
     out["low"], out["high"] = out["estimate"] - Z * out["se"], out["estimate"] + Z * out["se"]
-    return overall, out.reset_index(drop=True), p, len(pre)
+    return overall, out.reset_index(drop=True), p, len(set(rel[pre]))
 
 
 def _gardner(frame: pd.DataFrame) -> tuple[Effect, pd.DataFrame, float | None, int]:
@@ -316,11 +318,11 @@ def pretrend_text(est: Estimate) -> str:
         return "No pre-trend test: the comparison needs at least two years before first support."
     if est.pretrend_p < 0.05:
         return (f"Warning: before their first support, the supported settings' results were already moving differently "
-                f"from the comparison settings' (joint test of the {est.pretrend_years} earlier years, p = {est.pretrend_p:.3f}); "
-                "the estimate may be biased.")
+                f"from the comparison settings' (joint test of the {est.pretrend_years} earlier years against the year "
+                f"before support, p = {est.pretrend_p:.3f}); the estimate may be biased.")
     return (f"Before their first support, the supported settings moved as the comparison settings did: the joint test "
-            f"of the {est.pretrend_years} earlier years finds no clear difference (p = {est.pretrend_p:.2f}). That "
-            "supports, but cannot prove, the assumption the estimate rests on.")
+            f"of the {est.pretrend_years} earlier years against the year before support finds no clear difference "
+            f"(p = {est.pretrend_p:.2f}). That supports, but cannot prove, the assumption the estimate rests on.")
 
 
 def naive_text(est: Estimate) -> str:
@@ -351,12 +353,17 @@ def dose_text(b: Bundle) -> str:
             "this is not an effect.")
 
 
+CAVEATS = ("Difference-in-differences estimates the effect of support if, without it, supported settings' results "
+           "would have changed as the comparison settings' did. Support went to settings in more need, so anything "
+           "else that changed for them at the same time (staff, intake, other programmes) would be counted as the "
+           "effect. Results of small cohorts are noisy: the intervals allow for this, setting by setting.")
+
 CHECK_LABELS = {
-    "main": "Main estimate: compared with settings never supported",
-    "not_yet": "Other control group: settings not yet or never supported (two-stage)",
+    "main": "Main: against settings never supported",
+    "not_yet": "Against settings not yet or never supported (two-stage)",
     "no_pandemic": "Without 2019/20 and 2020/21 (pandemic years)",
     "other_outcome": "Another outcome",
-    "placebo": "Pupils with no SEN in the same settings (support is not for them: no effect expected)",
+    "placebo": "Pupils with no SEN, same settings (no effect expected)",
 }
 
 

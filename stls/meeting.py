@@ -1,7 +1,7 @@
 """The LIFT Executive agenda, built from the data: one idea per slide, for the screen and the pack.
 
 headline scorecard → exceptions (red KPIs, special-cause signals, with the districts) →
-activity and outcomes → areas of need → district spotlights chosen beforehand.
+activity and outcomes → impact of support → areas of need → district spotlights chosen beforehand.
 Every figure comes through the same functions (and disclosure control) as the dashboard.
 """
 from __future__ import annotations
@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from stls import association, catalogue, compare, needs, queries, spc
+from stls import association, catalogue, compare, impact, needs, queries, spc
 from stls import reference as ref
 from stls.charts import Chart
 from stls.filters import Filters
 from stls.views import district as district_view
+from stls.views import impact as impact_view
 from stls.views import needs as needs_view
 from stls.views import outcomes as outcomes_view
 from stls.views import scorecard as scorecard_view
@@ -99,6 +100,22 @@ def _activity_outcomes(db, f: Filters) -> Slide:
                                                   f"{res.change_period}: {', '.join(res.flagged)}"] if res.flagged else []))
 
 
+def _impact(db, f: Filters) -> Slide:
+    shown = impact_view.shown(db, "ks2_rwm_expected", f)
+    ev = shown.chart.table
+    est = shown.bundle.main.event
+    est = est[est["settings"] >= impact_view.min_settings()]
+    native = Native("line", ev["Years since first support"].tolist(),
+                    {"Effect": [round(float(v), 2) for v in est["estimate"]],
+                     "Lower 95% limit": [round(float(v), 2) for v in est["low"]],
+                     "Upper 95% limit": [round(float(v), 2) for v in est["high"]]},
+                    "Years since first Intensive Specialist Support", "Difference (percentage points)")
+    return Slide("Impact of support", shown.chart.title, chart=shown.chart, native=native, table=shown.checks[
+        ["Check", "Reading", "Estimate", "95% interval", "Settings supported", "Settings compared"]],
+                 notes=" ".join(t for t in (shown.pretrend, shown.naive, impact.CAVEATS) if t),
+                 bullets=[shown.finding])
+
+
 def _needs(db, f: Filters) -> Slide:
     mix = needs.mix(db, f.with_(districts=()), f.year_to)
     chart = needs_view.kent_mix(mix, f.year_to, "Kent")
@@ -125,7 +142,7 @@ def _spotlight(db, f: Filters, code: str) -> Slide:
                  notes="\n\n".join(f"{d.kpi.label}: {d.kpi.description}" for d, _ in pairs))
 
 
-SECTIONS = (_headlines, _exceptions, _activity_outcomes, _needs)
+SECTIONS = (_headlines, _exceptions, _activity_outcomes, _impact, _needs)
 
 
 def agenda_length(spotlights: tuple[str, ...] = ()) -> int:

@@ -56,6 +56,20 @@ def warm_default_view() -> None:
         logging.getLogger(__name__).warning("warm-up of the Overview skipped: %s", exc)
 
 
+def warm_impact() -> None:
+    """The evaluation of support (a few seconds of model fitting), for both outcomes, so the
+    Impact of support page finds it ready."""
+    try:
+        from stls import db as dbmod
+        from stls import impact
+        from stls.ui import data
+        if dbmod.default_path().exists():
+            for measure in impact.MEASURES:
+                data.call(impact.bundle, measure)
+    except Exception as exc:  # noqa: BLE001 - warming is an optimisation only: the page reports errors
+        logging.getLogger(__name__).warning("warm-up of the evaluation of support skipped: %s", exc)
+
+
 def _server_started() -> bool:
     runtime = sys.modules.get("streamlit.runtime.runtime")   # imported by the server, not by us
     if runtime is None or not runtime.Runtime.exists():
@@ -80,6 +94,7 @@ def warm_after_start(wait: float = SERVER_WAIT) -> None:
     warm_streamlit()
     warm_default_view()   # what the first page needs, first
     warm_imports()
+    warm_impact()
 
 
 def main(argv: list[str]) -> int:

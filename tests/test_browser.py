@@ -87,6 +87,7 @@ PAGES = {  # url path → (main heading, number of Plotly charts)
     "scorecard": ("KPI scorecard", 1),
     "district?district=E07000113&profile=E07000113": ("District profile: Swale", 4),
     "activity_and_outcomes": ("Activity and outcomes", 2),   # the scatter and the statistical neighbours
+    "impact": ("Impact of support", 1),   # the event study
     "areas_of_need": ("Areas of need", 3),
     "data": ("Data", 1),
     "meeting?mode=meeting&slide=3": (None, 1),   # meeting mode: the heading is the slide's finding

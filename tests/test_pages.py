@@ -10,7 +10,7 @@ from stls import reference as ref
 from conftest import ROOT
 
 PAGES = ["pages/overview.py", "pages/scorecard.py", "pages/district.py",
-         "pages/activity_and_outcomes.py", "pages/areas_of_need.py", "pages/accessibility.py"]
+         "pages/activity_and_outcomes.py", "pages/impact.py", "pages/areas_of_need.py", "pages/accessibility.py"]
 CONTACTS = ["referral", "school_visit", "advice", "drop_in", "intensive_support"]
 
 

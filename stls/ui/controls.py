@@ -61,6 +61,13 @@ def association_controls(f: Filters) -> association.Options:
                                None if base == "auto" else int(base))
 
 
+def impact_measure() -> str:
+    """The outcome the evaluation of support is shown for (the settings' results held)."""
+    from stls import impact
+    return _select("Outcome", "measure", list(impact.MEASURES), "ks2_rwm_expected",
+                   lambda m: f"{ref.MEASURE_LABELS[m]} ({impact.MEASURES[m]} schools)")
+
+
 def profile_link(f: Filters, code: str) -> str:
     """A relative URL to the district profile with these filters and the district chosen."""
     from urllib.parse import urlencode

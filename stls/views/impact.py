@@ -1,0 +1,157 @@
+"""The impact-of-support page: the setting-level evaluation (``stls.impact``), one view at a time.
+
+Every figure here is an aggregate over settings: an estimate, its interval, and how many
+settings it rests on. No setting's result is shown anywhere; the list of supported settings says
+what support each received (first year, years with support), never a result.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from stls import charts, disclosure, impact, queries
+from stls import reference as ref
+from stls.filters import Filters
+
+SOURCE = "settings' own results by SEN group; STLS tracker (Intensive Specialist Support); pyfixest"
+
+
+def _span(e: impact.Effect | None) -> str:
+    return "[x]" if e is None else f"{e.low:+.1f} to {e.high:+.1f}"
+
+
+def _value(e: impact.Effect | None) -> str:
+    return "[x]" if e is None else f"{e.estimate:+.1f}"
+
+
+def min_settings() -> int:
+    """Settings a year-since-support point must rest on to be shown."""
+    return max(impact.MIN_EVENT_SETTINGS, disclosure.threshold())
+
+
+def event_chart(b: impact.Bundle) -> charts.Chart:
+    est = b.main
+    measure = ref.MEASURE_LABELS[b.measure]
+    u = impact.unit(b.measure)
+    event = est.event[est.event["settings"] >= min_settings()]
+    if est.ok and est.overall is not None:
+        word = {1: "higher", -1: "lower", 0: "no clearly different"}[est.overall.direction()]
+        title = (f"After first support, results for pupils on SEN support were {word} than the comparison predicts"
+                 if est.overall.direction() else
+                 "After first support, no clear difference from what the comparison predicts")
+    else:
+        title = "No estimate of the effect of support"
+    fig = charts.event_study_chart(event, title, SOURCE, f"Difference, {u}")
+    table = pd.DataFrame({
+        "Years since first support": [f"{int(t):+d}" if t else "0 (first year)" for t in event["rel_time"]],
+        f"Effect ({u})": [f"{v:+.1f}" if t != -1 else "0 (reference)" for v, t in zip(event["estimate"], event["rel_time"])],
+        "95% interval": [f"{lo:+.1f} to {hi:+.1f}" if t != -1 else "[z]"
+                         for lo, hi, t in zip(event["low"], event["high"], event["rel_time"])],
+        "Supported settings": [f"{int(n):,}" for n in event["settings"]],
+    })
+    alt = (f"Event-study chart for {measure}, pupils on SEN support: for each year before and after a setting's first "
+           f"Intensive Specialist Support, the estimated difference from settings never supported, with 95% intervals. "
+           f"{impact.finding(est)}")
+    caption = (f"Each point compares supported settings with themselves in the year before support (−1), against the "
+               f"same change in settings never supported. Points resting on fewer than {min_settings()} settings are not "
+               "shown. Points before support should sit near zero: that is the pre-trend check.")
+    return charts.Chart(fig, alt, table, title, caption)
+
+
+def summary(b: impact.Bundle) -> pd.DataFrame:
+    """How many settings were supported and compared, in which years, on what."""
+    e = b.main
+    return pd.DataFrame([
+        {"Item": "Outcome", "Value": f"{ref.MEASURE_LABELS[b.measure]}, pupils on SEN support"},
+        {"Item": "Settings supported (with results before and after)", "Value": f"{e.supported:,}"},
+        {"Item": "First supported in", "Value": impact.cohort_text(e)},
+        {"Item": "Settings compared (never supported in these years)", "Value": f"{e.compared:,}"},
+        {"Item": "Years of results", "Value": impact.years_text(e)},
+        {"Item": "Overall effect (95% interval)", "Value": f"{_value(e.overall)} ({_span(e.overall)}) {impact.unit(b.measure)}"
+                                                       if e.ok else "[x]"},
+        {"Item": "Naive comparison, same years (95% interval)", "Value": f"{_value(e.naive)} ({_span(e.naive)})"},
+    ])
+
+
+def checks(b: impact.Bundle) -> pd.DataFrame:
+    rows = []
+    for key, est in b.checks.items():
+        label = impact.CHECK_LABELS[key]
+        if key == "other_outcome":
+            label += f": {ref.MEASURE_LABELS[est.spec.measure]}"
+        note = ""
+        if key == "no_pandemic" and b.main.years and not set(impact.PANDEMIC_YEARS) & set(b.main.years):
+            note = "no results in those years for this outcome: the same as the main estimate"
+        elif not est.ok:
+            note = est.reason
+        elif est.pretrend_p is not None and est.pretrend_p < 0.05:
+            note = f"pre-trend test fails (p = {est.pretrend_p:.3f}): read with care"
+        rows.append({"Check": label, "Reading": impact.verdict(est), "Estimate": _value(est.overall),
+                     "95% interval": _span(est.overall), "Unit": impact.unit(est.spec.measure),
+                     "Settings supported": f"{est.supported:,}", "Settings compared": f"{est.compared:,}",
+                     "Note": note or "[z]"})
+    return pd.DataFrame(rows)
+
+
+def districts(b: impact.Bundle, f: Filters) -> pd.DataFrame:
+    codes = f.districts or ref.DISTRICT_CODES
+    rows = []
+    for code in codes:
+        est = b.districts[code]
+        rows.append({"District": ref.DISTRICT_NAMES[code], "Estimate": _value(est.overall), "95% interval": _span(est.overall),
+                     "Settings supported": f"{est.supported:,}", "Settings compared": f"{est.compared:,}",
+                     "Reading": impact.verdict(est) if est.ok else "Too few settings to estimate"})
+    return pd.DataFrame(rows)
+
+
+def districts_text(b: impact.Bundle, f: Filters) -> str:
+    codes = f.districts or ref.DISTRICT_CODES
+    few = [ref.DISTRICT_NAMES[c] for c in codes if not b.districts[c].ok]
+    clear = [ref.DISTRICT_NAMES[c] for c in codes if b.districts[c].ok and impact.verdict(b.districts[c]) != "No clear effect"]
+    parts = []
+    if few:
+        parts.append(f"Too few settings for a district estimate in {', '.join(few)} (each needs at least "
+                     f"{impact.MIN_SETTINGS} supported and {impact.MIN_SETTINGS} never-supported settings with results).")
+    if len(few) < len(codes):
+        parts.append(f"Where there are enough, the interval excludes zero in {len(clear)} of {len(codes) - len(few)} "
+                     f"district{'s' if len(codes) - len(few) != 1 else ''}: a district's estimate rests on few settings, "
+                     "so its interval is wide, and the county estimate is the one to act on.")
+    return " ".join(parts)
+
+
+def supported_list(db, b: impact.Bundle, f: Filters) -> pd.DataFrame:
+    """Settings that received Intensive Specialist Support: what they received, never a result."""
+    frame = queries.supported_settings(db)
+    if f.districts:
+        frame = frame[frame["district_code"].isin(f.districts)]
+    compared = set(impact.panel(db, b.measure, "sen_support").pipe(
+        lambda p: p[p["first"] > 0]["urn"] if not p.empty else pd.Series(dtype=str)))
+    return pd.DataFrame({
+        "URN": frame["urn"], "Setting": frame["name"], "District": frame["district_code"].map(ref.DISTRICT_NAMES),
+        "Phase": frame["phase"].map(ref.PHASES),
+        "First Intensive Specialist Support": frame["first_support"].map(lambda y: ref.academic_year_label(int(y))),
+        "Academic years with it": frame["years"].map("{:,}".format),
+        f"In the {ref.MEASURE_LABELS[b.measure].split(':')[0]} comparison": frame["urn"].map(
+            lambda u: "Yes" if u in compared else "No"),
+    }).reset_index(drop=True)
+
+
+class Shown:
+    """Everything the page shows, built from the once-per-data-version ``impact.bundle``."""
+
+    def __init__(self, db, measure: str, f: Filters):
+        b = impact.bundle(db, measure)
+        self.bundle = b
+        self.finding = impact.finding(b.main)
+        self.pretrend = impact.pretrend_text(b.main) if b.main.ok else ""
+        self.naive = impact.naive_text(b.main)
+        self.dose = impact.dose_text(b)
+        self.chart = event_chart(b)
+        self.summary = summary(b)
+        self.checks = checks(b)
+        self.districts = districts(b, f)
+        self.districts_text = districts_text(b, f)
+        self.supported = supported_list(db, b, f)
+
+
+def shown(db, measure: str, f: Filters) -> Shown:
+    return Shown(db, measure, f)

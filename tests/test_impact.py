@@ -1,0 +1,291 @@
+"""The setting-level evaluation of support (issue 15): data, the demo's planted answer, the
+estimator against independent figures, the words against the intervals, and disclosure."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from stls import db as dbmod
+from stls import impact
+from stls import reference as ref
+from stls.demo import build_demo
+from stls.filters import Filters
+from stls.ingest.load import import_file
+from stls.views import impact as view
+
+from conftest import DEMO_UNTIL
+
+TODAY = dt.date(2026, 11, 28)
+SETTINGS = ("urn,name,district,phase,open,pupils,sen_support_pct,ehc_plan_pct,idaci_decile\n"
+            "990001,Oak Test Primary,Swale,Primary,yes,300,14.0,2.5,3\n"
+            "990002,Elm Test Primary,Thanet,Primary,yes,,,,\n")
+
+
+def _sql(path, sql, params=None):
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def _write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture()
+def with_settings(tmp_path):
+    db = dbmod.ensure_database(tmp_path / "empty.duckdb")
+    report = import_file(_write(tmp_path, "settings.csv", SETTINGS), "settings", db, today=TODAY)
+    assert report.status == "loaded", report.lines()
+    return db
+
+
+def test_settings_characteristics_load_as_written(with_settings):
+    assert _sql(with_settings, "SELECT urn, pupils, sen_support_pct, ehc_plan_pct, idaci_decile FROM settings ORDER BY urn") == [
+        ("990001", 300, 14.0, 2.5, 3), ("990002", None, None, None, None)]
+
+
+def test_bad_setting_characteristics_are_refused_by_cell(tmp_path):
+    db = dbmod.ensure_database(tmp_path / "empty.duckdb")
+    bad = ("urn,name,district,phase,open,pupils,sen_support_pct,ehc_plan_pct,idaci_decile\n"
+           "990001,A,Swale,Primary,yes,300,120,2,3\n"
+           "990002,B,Swale,Primary,yes,300,60,50,3\n"
+           "990003,C,Swale,Primary,yes,300,10,2,11\n")
+    report = import_file(_write(tmp_path, "s.csv", bad), "settings", db, today=TODAY)
+    assert report.status == "refused"
+    found = {(p.row, p.column, p.value) for p in report.problems}
+    assert {(2, "sen_support_pct", "120"), (3, "ehc_plan_pct", "50"), (4, "idaci_decile", "11")} <= found
+    assert _sql(db, "SELECT count(*) FROM settings") == [(0,)]
+
+
+def test_setting_outcomes_load_exactly_as_written(with_settings, tmp_path):
+    text = ("academic_year,urn,measure,sen_group,cohort,value\n"
+            "2023/24,990001,ks2_rwm_expected,sen_support,6,33.3\n"
+            "2023/24,990001,\"KS2 reading, writing and maths: % at expected standard\",EHCP,1,0\n"
+            "2023/24,990002,ks2_rwm_expected,no_sen,0,\n")
+    report = import_file(_write(tmp_path, "o.csv", text), None, with_settings, today=TODAY)
+    assert report.kind == "setting_outcomes" and report.status == "loaded", report.lines()
+    assert _sql(with_settings, "SELECT academic_year, urn, measure::VARCHAR, sen_group::VARCHAR, cohort, value "
+                               "FROM setting_outcomes ORDER BY sen_group, urn") == [
+        (2023, "990001", "ks2_rwm_expected", "ehc_plan", 1, 0.0),
+        (2023, "990001", "ks2_rwm_expected", "sen_support", 6, 33.3),
+        (2023, "990002", "ks2_rwm_expected", "no_sen", 0, None)]
+    again = import_file(_write(tmp_path, "o2.csv", text.replace("33.3", "50")), "setting_outcomes", with_settings, today=TODAY)
+    assert again.status == "refused" and "--replace" in again.message
+
+
+def test_bad_setting_outcomes_are_refused_with_row_column_and_value(with_settings, tmp_path):
+    text = ("academic_year,urn,measure,sen_group,cohort,value\n"
+            "2023/24,123456,ks2_rwm_expected,sen_support,6,33.3\n"      # not in the settings list
+            "2023/24,990001,ks2_rwm_expected,sen_support,6,133.3\n"     # over 100
+            "2023/24,990001,ks2_rwm_expected,no_sen,0,50\n"             # a result for nobody
+            "2023/24,990001,ks2_rwm_expected,all_pupils,40,60\n"        # a total
+            "2023/24,990001,ks2_rwm_expected,sen_support,6,20\n")       # the same row again
+    report = import_file(_write(tmp_path, "o.csv", text), "setting_outcomes", with_settings, today=TODAY)
+    assert report.status == "refused"
+    found = {(p.row, p.column, p.value) for p in report.problems}
+    assert {(2, "urn", "123456"), (3, "value", "133.3"), (4, "value", "50"), (5, "sen_group", "all_pupils"),
+            (6, "academic_year", "2023/24")} <= found, found
+    assert _sql(with_settings, "SELECT count(*) FROM setting_outcomes") == [(0,)]
+
+
+def test_an_older_database_gains_the_setting_tables(tmp_path):
+    path = tmp_path / "old.duckdb"
+    build_demo(path, until=dt.date(2023, 8, 1))
+    con = duckdb.connect(str(path))
+    con.execute("DROP TABLE setting_outcomes")
+    con.execute("DROP TABLE setting_support")
+    for col in dbmod.SETTING_COLUMNS:
+        con.execute(f"ALTER TABLE settings DROP COLUMN {col}")
+    con.close()
+    dbmod.check_database(path)
+    assert _sql(path, "SELECT count(*) FROM setting_outcomes") == [(0,)]
+    # the derived table is rebuilt from the activity held
+    assert _sql(path, "SELECT sum(activities) FROM setting_support") == \
+        _sql(path, "SELECT sum(count) FROM activity WHERE setting_urn IS NOT NULL")
+    assert _sql(path, "SELECT count(pupils) FROM settings") == [(0,)]
+
+
+# --- the demo's planted answer ---------------------------------------------------------------------
+
+def test_the_demo_stores_its_planted_answer(demo_db, demo_sql):
+    truth = json.loads(demo_db.meta()["impact_truth"])
+    assert truth["effect"] == {"ks2_rwm_expected": 6.0, "ks4_attainment8": 2.4} and truth["sen_group"] == "sen_support"
+    # the first-support counts it records are the tracker's own, read here with SQL on the raw activity
+    firsts = demo_sql("""SELECT fy, count(*) FROM (
+        SELECT setting_urn, min(CASE WHEN month(activity_date) >= 9 THEN year(activity_date) ELSE year(activity_date) - 1 END) AS fy
+        FROM activity WHERE activity_type = 'intensive_support' AND setting_urn IS NOT NULL GROUP BY 1) GROUP BY 1 ORDER BY 1""")
+    assert truth["first_support_settings"] == {ref.academic_year_label(y): n for y, n in firsts}
+    assert min(y for y, _ in firsts) == 2022     # support began in September 2022
+
+
+def test_support_went_to_settings_in_more_need(demo_sql):
+    """Not at random: supported primaries had lower SEN-support results before support began, and more SEN."""
+    rows = demo_sql("""WITH first AS (SELECT setting_urn AS urn FROM activity WHERE activity_type = 'intensive_support'
+                                      AND setting_urn IS NOT NULL GROUP BY 1)
+        SELECT o.urn IN (SELECT urn FROM first) AS supported, avg(o.value), avg(s.sen_support_pct)
+        FROM setting_outcomes o JOIN settings s USING (urn)
+        WHERE o.measure = 'ks2_rwm_expected' AND o.sen_group = 'sen_support' AND o.academic_year < 2022 AND o.cohort > 0
+        GROUP BY 1 ORDER BY 1""")
+    (_, other, other_sen), (_, supported, supported_sen) = rows
+    assert supported < other - 4 and supported_sen > other_sen
+
+
+def test_the_estimate_recovers_the_planted_effect_and_the_naive_comparison_does_not(demo_db):
+    est = impact.estimate(demo_db, impact.Spec())
+    assert est.ok and est.overall.covers(6.0) and est.overall.direction() == 1
+    assert est.naive.high < 6.0                       # biased downwards: support went where results were lower
+    assert est.pretrend_p > 0.05
+    two_stage = impact.estimate(demo_db, impact.Spec(control="not_yet"))
+    assert two_stage.overall.covers(6.0)
+    placebo = impact.estimate(demo_db, impact.Spec(sen_group="no_sen"))
+    assert placebo.overall.covers(0.0)               # pupils with no SEN were given no effect
+
+
+def test_with_no_planted_effect_the_interval_covers_zero(tmp_path):
+    path = tmp_path / "none.duckdb"
+    build_demo(path, until=DEMO_UNTIL, effect=0.0)
+    handle = dbmod.Database(path)
+    assert json.loads(handle.meta()["impact_truth"])["effect"]["ks2_rwm_expected"] == 0.0
+    est = impact.estimate(handle, impact.Spec())
+    assert est.overall.covers(0.0) and est.overall.direction() == 0
+    assert est.naive.high < 0                          # the naive comparison still finds "harm"
+    assert impact.finding(est).startswith("No clear effect")
+    handle.close()
+
+
+# --- the estimator against independently computed figures -------------------------------------------
+
+def _exact_panel(effects: dict[tuple[int, int], float]) -> pd.DataFrame:
+    """Outcome = setting effect + year effect + the cohort's effect in that year since support, no
+    noise: any correct estimator returns the true averages exactly."""
+    rng = np.random.default_rng(5)
+    rows = []
+    cohorts = {2022: 30, 2023: 20, 2024: 25, 0: 60}
+    urn = 100000
+    for g, n in cohorts.items():
+        for _ in range(n):
+            urn += 1
+            alpha = rng.normal(20, 6)
+            for year in (2016, 2017, 2018, 2021, 2022, 2023, 2024):
+                tau = effects.get((g, year - g), 0.0) if g and year >= g else 0.0
+                rows.append((str(urn), "E07000113", year, alpha + 0.8 * (year - 2016) + tau + rng.normal(0, 1e-6), 10, g))
+    return pd.DataFrame(rows, columns=["urn", "district_code", "year", "y", "cohort", "first"])
+
+
+def test_cohort_weights_match_a_hand_computed_average():
+    effects = {(2022, 0): 2.0, (2022, 1): 4.0, (2022, 2): 9.0, (2023, 0): 1.0, (2023, 1): 3.0, (2024, 0): 5.0}
+    frame = _exact_panel(effects)
+    overall, event, p, _ = impact._sun_abraham(frame)
+    # by hand: every supported setting-year after support counts once
+    n = {2022: 30, 2023: 20, 2024: 25}
+    total = sum(n[g] for g, _ in effects)
+    assert overall.estimate == pytest.approx(sum(n[g] * t for (g, _), t in effects.items()) / total, abs=1e-4)
+    by_year = event.set_index("rel_time")["estimate"]
+    assert by_year[0] == pytest.approx((30 * 2 + 20 * 1 + 25 * 5) / 75, abs=1e-4)
+    assert by_year[1] == pytest.approx((30 * 4 + 20 * 3) / 50, abs=1e-4)
+    assert by_year[2] == pytest.approx(9.0, abs=1e-4)
+    assert by_year[-2] == pytest.approx(0.0, abs=1e-4)
+    two_stage, _, _, _ = impact._gardner(frame)
+    assert two_stage.estimate == pytest.approx(overall.estimate, abs=1e-3)   # its fixed effects are solved iteratively
+
+
+# --- words, intervals and disclosure on the view ------------------------------------------------------
+
+def _est(low: float, high: float) -> impact.Estimate:
+    e = impact.Estimate(impact.Spec(), supported=40, compared=90)
+    e.overall = impact.Effect((low + high) / 2, low, high, (high - low) / (2 * impact.Z))
+    return e
+
+
+@pytest.mark.parametrize("low,high,claim", [(1.0, 5.0, "higher"), (-6.0, -0.5, "lower"), (-1.0, 4.0, None),
+                                            (-0.01, 8.0, None), (0.01, 8.0, "higher")])
+def test_the_finding_claims_a_direction_only_when_its_interval_does(low, high, claim):
+    text = impact.finding(_est(low, high))
+    if claim:
+        assert f" {claim} than" in text and f"{low:+.1f}".replace("-", "−") in text
+        assert "No clear" not in text
+    else:
+        assert text.startswith("No clear effect") and "includes zero" in text
+        assert " higher than" not in text and " lower than" not in text
+
+
+def test_every_sentence_and_reading_on_the_view_matches_its_interval(demo_db):
+    shown = view.shown(demo_db, "ks2_rwm_expected", Filters(2016, 2025))
+    b = shown.bundle
+    for key, est in b.checks.items():
+        row = shown.checks[shown.checks["Check"].str.startswith(impact.CHECK_LABELS[key])].iloc[0]
+        if not est.ok:
+            assert row["Reading"] == "No estimate"
+            continue
+        lo, hi = (float(v) for v in row["95% interval"].split(" to "))
+        assert row["Reading"] == ("Higher" if lo > 0 else "Lower" if hi < 0 else "No clear effect"), row
+    assert shown.finding == impact.finding(b.main)
+    e = b.main.overall
+    assert f"{e.low:+.1f}".replace("-", "−") in shown.finding and f"{e.high:+.1f}".replace("-", "−") in shown.finding
+    for row in shown.districts.itertuples():
+        if row.Reading != "Too few settings to estimate":
+            lo, hi = (float(v) for v in row._3.split(" to "))
+            assert row.Reading == ("Higher" if lo > 0 else "Lower" if hi < 0 else "No clear effect")
+    if b.dose is not None and b.dose.direction() == 0:
+        assert "no clear link" in shown.dose
+
+
+def test_the_view_shows_no_setting_result_and_no_thin_estimate(demo_db, demo_sql, monkeypatch):
+    shown = view.shown(demo_db, "ks2_rwm_expected", Filters(2016, 2025))
+    # the list of supported settings says what support each received, never a result
+    assert list(shown.supported.columns) == ["URN", "Setting", "District", "Phase", "First Intensive Specialist Support",
+                                             "Academic years with it", "In the KS2 reading, writing and maths comparison"]
+    held = demo_sql("SELECT count(DISTINCT setting_urn) FROM activity WHERE activity_type = 'intensive_support'")[0][0]
+    assert len(shown.supported) == held
+    # every point of the chart rests on at least the threshold of settings
+    assert (shown.chart.table["Supported settings"].str.replace(",", "").astype(int) >= view.min_settings()).all()
+    # a district estimate needs enough settings on both sides, or it is not made
+    for code, est in shown.bundle.districts.items():
+        assert est.ok == (est.supported >= impact.MIN_SETTINGS and est.compared >= impact.MIN_SETTINGS), code
+    # a higher threshold hides the thinner points
+    monkeypatch.setenv("STLS_DISCLOSURE_THRESHOLD", "60")
+    thin = view.event_chart(shown.bundle)
+    assert (thin.table["Supported settings"].str.replace(",", "").astype(int) >= 60).all()
+    assert len(thin.table) < len(shown.chart.table)
+
+
+def test_the_district_filter_narrows_the_district_table_and_list(demo_db):
+    shown = view.shown(demo_db, "ks2_rwm_expected", Filters(2016, 2025, districts=("E07000113",)))
+    assert shown.districts["District"].tolist() == ["Swale"]
+    assert set(shown.supported["District"]) == {"Swale"}
+
+
+def _page(params: dict):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params.update(params)
+    at.switch_page("pages/impact.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_page_says_what_its_estimate_says_and_keeps_its_outcome_in_the_url(app_env, demo_db):
+    at = _page({"measure": "ks4_attainment8"})
+    assert at.title[0].value == "Impact of support"
+    outcome = lambda at: next(s for s in at.selectbox if s.label == "Outcome").value
+    assert outcome(at) == "ks4_attainment8" and at.query_params["measure"] in ("ks4_attainment8", ["ks4_attainment8"])
+    est = impact.bundle(demo_db, "ks4_attainment8").main
+    assert at.info[0].value == impact.finding(est)
+    # a hostile or stale value falls back to the default outcome, and says nothing it should not
+    at = _page({"measure": "<script>alert(1)</script>"})
+    assert outcome(at) == "ks2_rwm_expected"
+    assert at.info[0].value == impact.finding(impact.bundle(demo_db, "ks2_rwm_expected").main)
+    tables = {df.value.columns[0] for df in at.dataframe}
+    assert {"Item", "Check", "District", "URN"} <= tables
