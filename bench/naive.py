@@ -23,7 +23,7 @@ def _census(pupils, year: int) -> int:
     """The census a figure for ``year`` uses (kpis.toml [census]): its own year's, else the latest earlier."""
     return max(y for y in pupils["academic_year"].unique() if y <= year)
 
-def load(con, names=("activity", "sen_pupils", "attainment", "settings", "budget")) -> dict[str, pd.DataFrame]:
+def load(con, names=("activity", "sen_pupils", "attainment", "settings", "budget", "setting_outcomes")) -> dict[str, pd.DataFrame]:
     """Whole tables into pandas, with the academic year and month added to activity."""
     tables = {name: con.execute(f"SELECT * FROM {name}").df() for name in names}
     if "activity" in tables:
@@ -163,6 +163,23 @@ def data(t: dict, district: str | None, year: int, months: int = 36):
     return latest, grid.div(usual, axis=0)
 
 
+def impact(tables, code, year):
+    """The evaluation of support refitted on every change, from the whole tables (no cache)."""
+    from stls import impact as ours
+    act = tables["activity"]
+    iss = act[(act["activity_type"].astype(str) == "intensive_support") & act["setting_urn"].notna()]
+    first = iss.groupby(iss["setting_urn"].astype(str))["ay"].min()
+    out = tables["setting_outcomes"]
+    out = out[(out["measure"].astype(str) == "ks2_rwm_expected") & (out["sen_group"].astype(str) == "sen_support")
+              & (out["cohort"] > 0) & out["value"].notna()]
+    frame = pd.DataFrame({"urn": out["urn"].astype(str), "year": out["academic_year"], "y": out["value"],
+                          "cohort": out["cohort"]})
+    frame["first"] = frame["urn"].map(first).fillna(0).astype(int)
+    frame.loc[frame["first"] > frame["year"].max(), "first"] = 0
+    frame["district_code"] = code
+    return ours._sun_abraham(ours._prepared(frame, ours.Spec()))
+
+
 PAGES = {"overview": overview, "scorecard": scorecard, "district": district,
-         "activity_and_outcomes": activity_and_outcomes, "areas_of_need": areas_of_need,
+         "activity_and_outcomes": activity_and_outcomes, "impact": impact, "areas_of_need": areas_of_need,
          "meeting": meeting, "data": data}

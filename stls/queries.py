@@ -326,6 +326,7 @@ def latest_held(db) -> dict:
     row = db.query("""SELECT (SELECT max(activity_date) FROM activity) AS activity,
                              (SELECT max(academic_year) FROM attainment) AS attainment,
                              (SELECT max(academic_year) FROM sen_pupils) AS sen_pupils,
+                             (SELECT max(academic_year) FROM setting_outcomes) AS setting_outcomes,
                              (SELECT count(*) FROM settings) AS settings,
                              (SELECT count(*) FILTER (WHERE open) FROM settings) AS open_settings,
                              (SELECT max(financial_year) FROM budget) AS budget""")

@@ -46,10 +46,11 @@ def server(demo_path, tmp_path_factory):
     shutil.copyfile(demo_path, db)
     port = _free_port()
     env = {**os.environ, "STLS_DB": str(db), "STLS_IMPORT_KEY_SHA256": KEY_HASH}
+    log = open(tmp_path_factory.mktemp("browser-log") / "server.log", "w+b")   # a file: a full pipe would block the server
     proc = subprocess.Popen(
         [sys.executable, "-m", "stls", "serve", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -60,11 +61,13 @@ def server(demo_path, tmp_path_factory):
             time.sleep(0.3)
     else:
         proc.kill()
-        pytest.fail("streamlit did not start: " + proc.stdout.read().decode()[-2000:])
+        log.seek(0)
+        pytest.fail("streamlit did not start: " + log.read().decode()[-2000:])
     server_db_path["db"] = db
     yield url
     proc.terminate()
     proc.wait(timeout=20)
+    log.close()
 
 
 @pytest.fixture(scope="module")

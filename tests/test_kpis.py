@@ -49,7 +49,7 @@ def _tiny(path, published: bool) -> dbmod.Database:
         if not published:
             con.execute("DELETE FROM published")
         con.executemany("INSERT INTO activity VALUES (?, ?, ?, ?, ?, ?, ?, ?, 9)", ACTIVITY)
-        con.executemany("INSERT INTO settings VALUES (?, ?, ?, ?, ?)", SETTINGS)
+        con.executemany("INSERT INTO settings (urn, name, district_code, phase, open) VALUES (?, ?, ?, ?, ?)", SETTINGS)
         con.executemany("INSERT INTO sen_pupils VALUES (?, ?, ?, ?, ?, ?, 9)", SEN)
         con.executemany("INSERT INTO attainment VALUES (?, ?, ?, ?, ?, ?, 9)", ATTAINMENT)
         con.executemany("INSERT INTO budget VALUES (?, ?, ?)", BUDGET)

@@ -28,15 +28,16 @@ def _alt_texts(slide):
 
 def test_pptx_slides_titles_charts_alt_and_notes(deck):
     slides = list(deck.slides)
-    assert len(slides) == 1 + 4 + 1
+    assert len(slides) == 1 + 5 + 1
     assert slides[0].shapes.title.text.startswith("STLS performance: Kent")
     assert "Synthetic districts, real county" in slides[0].placeholders[1].text
     sections = [s.shapes[0].text_frame.text for s in slides[1:]]
-    assert sections == ["HEADLINE SCORECARD", "EXCEPTIONS", "ACTIVITY AND OUTCOMES", "AREAS OF NEED", "SPOTLIGHT: SWALE"]
+    assert sections == ["HEADLINE SCORECARD", "EXCEPTIONS", "ACTIVITY AND OUTCOMES", "IMPACT OF SUPPORT", "AREAS OF NEED",
+                        "SPOTLIGHT: SWALE"]
     titles = [s.shapes[1].text_frame.text for s in slides[1:]]
     assert titles[0].endswith("met it; none red") or "KPIs with a target met it" in titles[0]
     charts = [sh for s in slides for sh in s.shapes if sh.has_chart]
-    assert len(charts) == 3            # scatter, need mix, spotlight outcomes
+    assert len(charts) == 4            # scatter, event study, need mix, spotlight outcomes
     for s in slides[1:]:
         assert _alt_texts(s), "every chart and table has alt text"
         assert s.notes_slide.notes_text_frame.text.strip()
@@ -63,7 +64,7 @@ def test_html_pack_sections_figures_and_offline(demo_db, tmp_path):
     page = pack.build(demo_db, F, "html", ("E07000113",)).decode("utf-8")
     parser = _Sections()
     parser.feed(page)
-    assert parser.sections == 5 and parser.figures == 3
+    assert parser.sections == 6 and parser.figures == 4
     assert '<script src=' not in page and "Plotly" in page      # plotly.js embedded: opens offline
     assert "@media print" in page and 'lang="en-GB"' in page
     path = tmp_path / "pack.html"
@@ -124,10 +125,10 @@ def test_meeting_mode_walks_the_agenda(app_env):
     at.run()
     assert not at.exception
     titles = [at.title[0].value]
-    for _ in range(4):
+    for _ in range(5):
         at.button(key="mt_next").click().run()
         assert not at.exception
         titles.append(at.title[0].value)
-    assert len(set(titles)) == 5 and titles[-1].startswith("Thanet")
+    assert len(set(titles)) == 6 and titles[-1].startswith("Thanet")
     assert at.button(key="mt_next").disabled
-    assert "Slide 5 of 5" in at.get("progress")[0].proto.text
+    assert "Slide 6 of 6" in at.get("progress")[0].proto.text

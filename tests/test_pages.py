@@ -150,7 +150,7 @@ def test_data_page_without_key_explains(app_env, monkeypatch):
     at = _open("pages/data.py")
     assert any("Uploading is switched off" in i.value for i in at.info)
     assert _frame(at, "Data").shape[0] == 5
-    assert len(_frame(at, "File", "Column")) == 34   # six kinds: 8 + 6 + 6 + 5 + 3 + 6 (published)
+    assert len(_frame(at, "File", "Column")) == 44   # seven kinds: 8 + 6 + 6 + 9 + 6 (setting results) + 6 (published) + 3
 
 
 def test_data_page_key(app_env, monkeypatch):

@@ -56,6 +56,7 @@ def latest(db) -> pd.DataFrame:
         ("Activity", "[x]" if month is None or pd.isna(month) else f"{pd.Timestamp(month):%d %b %Y}"),
         ("Attainment", label(held["attainment"], ref.academic_year_label)),
         ("SEN pupils (census)", label(held["sen_pupils"], ref.academic_year_label)),
+        ("Settings' own results", label(held["setting_outcomes"], ref.academic_year_label)),
         ("Settings", f"{int(held['settings'] or 0):,} settings ({int(held['open_settings'] or 0):,} open)"),
         ("Budget", label(held["budget"], ref.financial_year_label)),
     ], columns=["Data", "Latest held"])
