@@ -149,7 +149,9 @@ def test_data_page_without_key_explains(app_env, monkeypatch):
     monkeypatch.delenv("STLS_IMPORT_KEY_SHA256", raising=False)
     at = _open("pages/data.py")
     assert any("Uploading is switched off" in i.value for i in at.info)
-    assert _frame(at, "Data").shape[0] == 5
+    held = _frame(at, "Data")
+    assert held.shape[0] == 6
+    assert held.set_index("Data").loc["Settings' own results", "Latest held"] == "2024/25"   # the demo's last year
     assert len(_frame(at, "File", "Column")) == 44   # seven kinds: 8 + 6 + 6 + 9 + 6 (setting results) + 6 (published) + 3
 
 
