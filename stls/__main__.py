@@ -1,3 +1,4 @@
 from stls.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":   # not when a worker process (stls.impact) is spawned from ``python -m stls serve``
+    raise SystemExit(main())

@@ -26,8 +26,11 @@ A direction is claimed only when the 95% interval excludes zero (``Effect.direct
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import re
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -244,9 +247,41 @@ def _other(measure: str) -> str:
     return next(m for m in MEASURES if m != measure)
 
 
-@memoised
 def bundle(db, measure: str) -> Bundle:
-    """The main estimate, its sensitivity checks, each district's, and the dose-response slope."""
+    """The main estimate, its sensitivity checks, each district's, and the dose-response slope, for
+    one outcome (``bundles``: once per data version)."""
+    return bundles(db)[measure]
+
+
+@memoised
+def bundles(db) -> dict[str, Bundle]:
+    """Every outcome's bundle, fitted in a short-lived worker process when ``db`` is a database
+    file: the model fitting imports much of the scientific stack (pyfixest's formulaic, matplotlib,
+    great_tables: about 200 MiB the server would keep for good), and the server's other sessions
+    keep the interpreter while it runs. A file swapped in meanwhile is fitted here instead."""
+    path = getattr(db, "path", None)
+    if path is None or os.environ.get("STLS_IMPACT_IN_PROCESS") == "1":
+        return _fit_all(db)
+    context = multiprocessing.get_context("spawn")   # never fork a server that runs threads
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        version, result = pool.submit(_worker, str(path)).result()
+    return result if version == db.version else _fit_all(db)
+
+
+def _worker(path: str) -> tuple[str, dict[str, Bundle]]:
+    from stls import db as dbmod
+    handle = dbmod.Database(path)
+    try:
+        return handle.version, _fit_all(handle)
+    finally:
+        handle.close()
+
+
+def _fit_all(db) -> dict[str, Bundle]:
+    return {measure: _fit(db, measure) for measure in MEASURES}
+
+
+def _fit(db, measure: str) -> Bundle:
     main = estimate(db, Spec(measure))
     checks = {
         "main": main,

@@ -64,8 +64,7 @@ def warm_impact() -> None:
         from stls import impact
         from stls.ui import data
         if dbmod.default_path().exists():
-            for measure in impact.MEASURES:
-                data.call(impact.bundle, measure)
+            data.call(impact.bundles)
     except Exception as exc:  # noqa: BLE001 - warming is an optimisation only: the page reports errors
         logging.getLogger(__name__).warning("warm-up of the evaluation of support skipped: %s", exc)
 
