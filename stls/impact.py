@@ -91,6 +91,7 @@ class Estimate:
     pretrend_p: float | None = None
     pretrend_years: int = 0
     naive: Effect | None = None
+    before: Effect | None = None        # later-supported settings against the others, before support began
     supported: int = 0                  # settings with a first support inside the panel and a year before
     compared: int = 0                   # settings never supported (or not yet) in the panel
     cohorts: dict[int, int] = field(default_factory=dict)    # first-support year → settings
@@ -127,18 +128,30 @@ def _prepared(frame: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _naive(frame: pd.DataFrame) -> Effect | None:
-    """Supported against other settings in the same years since support began: the difference of
-    means with year fixed effects, clustered by setting."""
+def _difference(frame: pd.DataFrame, flag: pd.Series) -> Effect | None:
+    """Mean of the flagged setting-years minus the others', within years (year fixed effects),
+    clustered by setting."""
     import pyfixest as pf
-    post = frame[frame["year"] >= int(frame.loc[frame["first"] > 0, "first"].min())].copy()
-    post["supported"] = ((post["first"] > 0) & (post["year"] >= post["first"])).astype(float)
-    if post["supported"].nunique() < 2:
+    data = frame.assign(flag=flag.astype(float))
+    if data["flag"].nunique() < 2:
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")   # pyfixest's own pandas deprecation warnings
-        fit = pf.feols("y ~ supported | year", data=post, vcov={"CRV1": "urn"})
-    return Effect.of(fit.coef()["supported"], fit.se()["supported"])
+        fit = pf.feols("y ~ flag | year", data=data, vcov={"CRV1": "urn"})
+    return Effect.of(fit.coef()["flag"], fit.se()["flag"])
+
+
+def _naive(frame: pd.DataFrame) -> Effect | None:
+    """Supported against other settings in the same years since support began."""
+    post = frame[frame["year"] >= int(frame.loc[frame["first"] > 0, "first"].min())]
+    return _difference(post, (post["first"] > 0) & (post["year"] >= post["first"]))
+
+
+def _before(frame: pd.DataFrame) -> Effect | None:
+    """Settings later supported against the others, in the years before any support began: how
+    the chosen settings already differed."""
+    pre = frame[frame["year"] < int(frame.loc[frame["first"] > 0, "first"].min())]
+    return _difference(pre, pre["first"] > 0)
 
 
 def _sun_abraham(frame: pd.DataFrame) -> tuple[Effect, pd.DataFrame, float | None, int]:
@@ -167,39 +180,41 @@ def _sun_abraham(frame: pd.DataFrame) -> tuple[Effect, pd.DataFrame, float | Non
         R[np.arange(len(pre)), pre] = 1
         test = fit.wald_test(R=R, distribution="chi2")
         p = float(test["pvalue"]) if "pvalue" in test else float(test.iloc[-1])
-    settings = treated.groupby("rel_time")["urn"].nunique()
-    out = pd.DataFrame({"rel_time": event.index.astype(float).astype(int), "estimate": event["Estimate"].to_numpy(),
-                        "se": event["Std. Error"].to_numpy()})
+    points = pd.DataFrame({"rel_time": event.index.astype(float).astype(int), "estimate": event["Estimate"].to_numpy(),
+                           "se": event["Std. Error"].to_numpy()})
+    return overall, _event_frame(points, treated.groupby("rel_time")["urn"].nunique()), p, len(set(rel[pre]))
+
+
+def _event_frame(points: pd.DataFrame, settings: pd.Series) -> pd.DataFrame:
+    """Event-time effects (rel_time, estimate, se) with the reference year (−1, zero by
+    definition), how many supported settings each rests on, and 95% limits."""
+    out = pd.concat([points, pd.DataFrame({"rel_time": [-1], "estimate": [0.0], "se": [0.0]})])
+    out = out.sort_values("rel_time").reset_index(drop=True)
+    out["rel_time"] = out["rel_time"].astype(int)
     out["settings"] = out["rel_time"].map(settings).fillna(0).astype(int)
-    out = pd.concat([out, pd.DataFrame({"rel_time": [-1], "estimate": [0.0], "se": [0.0],
-                                        "settings": [int(settings.get(-1, 0))]})]).sort_values("rel_time")
     out["low"], out["high"] = out["estimate"] - Z * out["se"], out["estimate"] + Z * out["se"]
-    return overall, out.reset_index(drop=True), p, len(set(rel[pre]))
+    return out
 
 
 def _gardner(frame: pd.DataFrame) -> tuple[Effect, pd.DataFrame, float | None, int]:
+    """Gardner's two-stage estimator: setting and year effects fitted on every setting-year not
+    (yet) supported, then the supported years' departures from them (pyfixest's ``did2s``)."""
     import pyfixest as pf
-    data = frame.assign(treat=((frame["first"] > 0) & (frame["year"] >= frame["first"])).astype(bool),
-                        rel=np.where(frame["first"] > 0, frame["year"] - frame["first"], -1000).astype(int))
+    supported = frame["first"] > 0
+    data = frame.assign(treat=supported & (frame["year"] >= frame["first"]),
+                        rel=np.where(supported, frame["year"] - frame["first"], -1).astype(int))
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")   # pyfixest's own pandas deprecation warnings
         fit = pf.did2s(data, yname="y", first_stage="~ 0 | urn + year", second_stage="~ treat",
                        treatment="treat", cluster="urn")
-        ev = pf.did2s(data.assign(rel=data["rel"].where(data["first"] > 0, -1)), yname="y",
-                      first_stage="~ 0 | urn + year", second_stage="~ i(rel, ref=-1)", treatment="treat", cluster="urn")
+        ev = pf.did2s(data, yname="y", first_stage="~ 0 | urn + year", second_stage="~ i(rel, ref=-1)",
+                      treatment="treat", cluster="urn")
     coef, se = fit.coef(), fit.se()
     name = next(n for n in coef.index if n.startswith("treat"))
-    rows = []
-    for n, b in ev.coef().items():
-        m = re.search(r"\[(?:T\.)?(-?[0-9]+)\]$", n) or re.search(r"::(-?[0-9]+)", n)
-        if m:
-            rows.append((int(m.group(1)), float(b), float(ev.se()[n])))
-    out = pd.DataFrame(rows, columns=["rel_time", "estimate", "se"])
-    settings = data[data["first"] > 0].groupby("rel")["urn"].nunique()
-    out = pd.concat([out, pd.DataFrame({"rel_time": [-1], "estimate": [0.0], "se": [0.0]})]).sort_values("rel_time")
-    out["settings"] = out["rel_time"].map(settings).fillna(0).astype(int)
-    out["low"], out["high"] = out["estimate"] - Z * out["se"], out["estimate"] + Z * out["se"]
-    return Effect.of(coef[name], se[name]), out.reset_index(drop=True), None, 0
+    rows = [(int(m.group(1)), float(b), float(ev.se()[n])) for n, b in ev.coef().items()
+            if (m := re.search(r"\[(?:T\.)?(-?[0-9]+)\]$", n) or re.search(r"::(-?[0-9]+)", n))]
+    points = pd.DataFrame(rows, columns=["rel_time", "estimate", "se"])
+    return Effect.of(coef[name], se[name]), _event_frame(points, data[supported].groupby("rel")["urn"].nunique()), None, 0
 
 
 def estimate(db, spec: Spec) -> Estimate:
@@ -223,7 +238,7 @@ def estimate(db, spec: Spec) -> Estimate:
     fitter = _sun_abraham if spec.control == "never" else _gardner
     est.overall, event, est.pretrend_p, est.pretrend_years = fitter(frame)
     est.event = event[event["settings"] >= MIN_EVENT_SETTINGS].reset_index(drop=True)
-    est.naive = _naive(frame)
+    est.naive, est.before = _naive(frame), _before(frame)
     return est
 
 
@@ -319,26 +334,25 @@ def dose_response(db, measure: str) -> tuple[Effect | None, int]:
 
 # --- words that never say more than the interval ------------------------------------------------------
 
-def _pts(v: float, measure: str) -> str:
+def _pts(v: float) -> str:
     return f"{v:+.1f}".replace("-", "−")
+
+
+PUPILS = {"sen_support": "pupils on SEN support", "ehc_plan": "pupils with an EHC plan", "no_sen": "pupils with no SEN"}
 
 
 def finding(est: Estimate) -> str:
     """The overall effect in words, held to its interval."""
     s = est.spec
     if not est.ok:
-        return f"No estimate for {ref.SEN_GROUPS[s.sen_group].lower()} pupils' {ref.MEASURE_LABELS[s.measure]}: {est.reason}."
+        return f"No estimate for {PUPILS[s.sen_group]} ({ref.MEASURE_LABELS[s.measure]}): {est.reason}."
     e, u = est.overall, unit(s.measure)
     assert e is not None
-    span = f"{_pts(e.low, s.measure)} to {_pts(e.high, s.measure)}"
-    who = f"pupils {ref.SEN_GROUPS[s.sen_group].lower()}" if s.sen_group != "no_sen" else "pupils with no SEN"
-    if s.sen_group == "sen_support":
-        who = "pupils on SEN support"
-    elif s.sen_group == "ehc_plan":
-        who = "pupils with an EHC plan"
+    span = f"{_pts(e.low)} to {_pts(e.high)}"
+    who = PUPILS[s.sen_group]
     if e.direction() == 0:
         return (f"No clear effect: in the years after their first Intensive Specialist Support, {est.supported} settings' "
-                f"results for {who} were {_pts(e.estimate, s.measure)} {u} from what the comparison settings' trend "
+                f"results for {who} were {_pts(e.estimate)} {u} from what the comparison settings' trend "
                 f"predicts, but the 95% interval ({span}) includes zero, so the data fit no effect as well as "
                 f"one between those limits.")
     word = "higher" if e.direction() > 0 else "lower"
@@ -361,29 +375,37 @@ def pretrend_text(est: Estimate) -> str:
 
 
 def naive_text(est: Estimate) -> str:
+    """The naive comparison, and how the chosen settings differed before support, each held to its
+    interval."""
     if est.naive is None or est.overall is None:
         return ""
-    n, e, u = est.naive, est.overall, unit(est.spec.measure)
-    gap = "lower" if n.estimate < e.estimate else "higher"
-    return (f"Comparing supported with other settings in the same years gives {_pts(n.estimate, est.spec.measure)} {u} "
-            f"(95% interval {_pts(n.low, est.spec.measure)} to {_pts(n.high, est.spec.measure)}), {gap} than the estimate: "
-            "support went to settings whose pupils were doing "
-            f"{'less' if gap == 'lower' else 'more'} well beforehand, so that comparison measures who was chosen as "
-            "much as what support did.")
+    n, u = est.naive, unit(est.spec.measure)
+    text = (f"Comparing supported with other settings in the same years gives {_pts(n.estimate)} {u} (95% interval "
+            f"{_pts(n.low)} to {_pts(n.high)}), against the estimate's {_pts(est.overall.estimate)}. That comparison "
+            "mixes what support did with how the chosen settings already differed.")
+    b = est.before
+    if b is not None:
+        span = f"95% interval {_pts(b.low)} to {_pts(b.high)}"
+        if b.direction():
+            text += (f" Before support began, the settings later supported were already {abs(b.estimate):.1f} {u} "
+                     f"{'below' if b.direction() < 0 else 'above'} the others ({span}).")
+        else:
+            text += f" Before support began, they did not clearly differ from the others ({_pts(b.estimate)}, {span})."
+    return text
 
 
 def dose_text(b: Bundle) -> str:
     if b.dose is None:
         return "Too few settings with contacts and results for the dose-response check."
     d = b.dose
-    span = f"{_pts(d.low, b.measure)} to {_pts(d.high, b.measure)}"
+    span = f"{_pts(d.low)} to {_pts(d.high)}"
     if d.direction() == 0:
         return (f"Dose-response (association, within settings): no clear link between STLS contacts per pupil on SEN "
-                f"support and that year's result ({_pts(d.estimate, b.measure)} {unit(b.measure)} per contact per pupil, "
+                f"support and that year's result ({_pts(d.estimate)} {unit(b.measure)} per contact per pupil, "
                 f"95% interval {span}; {b.dose_settings} settings).")
     word = "better" if d.direction() > 0 else "worse"
     return (f"Dose-response (association, within settings): years with more STLS contacts per pupil on SEN support "
-            f"went with {word} results, {_pts(d.estimate, b.measure)} {unit(b.measure)} per contact per pupil "
+            f"went with {word} results, {_pts(d.estimate)} {unit(b.measure)} per contact per pupil "
             f"(95% interval {span}; {b.dose_settings} settings). Contacts follow need as well as change it, so "
             "this is not an effect.")
 

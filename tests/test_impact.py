@@ -237,6 +237,10 @@ def test_every_sentence_and_reading_on_the_view_matches_its_interval(demo_db):
             assert row.Reading == ("Higher" if lo > 0 else "Lower" if hi < 0 else "No clear effect")
     if b.dose is not None and b.dose.direction() == 0:
         assert "no clear link" in shown.dose
+    before = b.main.before
+    assert ("were already" in shown.naive) == (before.direction() != 0)
+    assert f"{before.low:+.1f}".replace("-", "−") in shown.naive
+    assert before.high < 0          # the demo chose settings doing less well: the page says so because the data do
 
 
 def test_the_view_shows_no_setting_result_and_no_thin_estimate(demo_db, demo_sql, monkeypatch):
