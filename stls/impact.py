@@ -428,7 +428,9 @@ def verdict(est: Estimate) -> str:
     if not est.ok:
         return "No estimate"
     assert est.overall is not None
-    return {1: "Higher", -1: "Lower", 0: "No clear effect"}[est.overall.direction()]
+    reading = {1: "Higher", -1: "Lower", 0: "No clear effect"}[est.overall.direction()]
+    failed = est.pretrend_p is not None and est.pretrend_p < 0.05
+    return reading + (" (pre-trend check fails)" if failed else "")
 
 
 def cohort_text(est: Estimate) -> str:

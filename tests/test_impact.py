@@ -227,14 +227,17 @@ def test_every_sentence_and_reading_on_the_view_matches_its_interval(demo_db):
             assert row["Reading"] == "No estimate"
             continue
         lo, hi = (float(v) for v in row["95% interval"].split(" to "))
-        assert row["Reading"] == ("Higher" if lo > 0 else "Lower" if hi < 0 else "No clear effect"), row
+        reading = "Higher" if lo > 0 else "Lower" if hi < 0 else "No clear effect"
+        if est.pretrend_p is not None and est.pretrend_p < 0.05:
+            reading += " (pre-trend check fails)"
+        assert row["Reading"] == reading, row
     assert shown.finding == impact.finding(b.main)
     e = b.main.overall
     assert f"{e.low:+.1f}".replace("-", "−") in shown.finding and f"{e.high:+.1f}".replace("-", "−") in shown.finding
     for row in shown.districts.itertuples():
         if row.Reading != "Too few settings to estimate":
             lo, hi = (float(v) for v in row._3.split(" to "))
-            assert row.Reading == ("Higher" if lo > 0 else "Lower" if hi < 0 else "No clear effect")
+            assert row.Reading.split(" (")[0] == ("Higher" if lo > 0 else "Lower" if hi < 0 else "No clear effect")
     if b.dose is not None and b.dose.direction() == 0:
         assert "no clear link" in shown.dose
     before = b.main.before

@@ -106,7 +106,8 @@ def districts(b: impact.Bundle, f: Filters) -> pd.DataFrame:
 def districts_text(b: impact.Bundle, f: Filters) -> str:
     codes = f.districts or ref.DISTRICT_CODES
     few = [ref.DISTRICT_NAMES[c] for c in codes if not b.districts[c].ok]
-    clear = [ref.DISTRICT_NAMES[c] for c in codes if b.districts[c].ok and impact.verdict(b.districts[c]) != "No clear effect"]
+    clear = [ref.DISTRICT_NAMES[c] for c in codes
+             if (e := b.districts[c].overall) is not None and e.direction() != 0]
     parts = []
     if few:
         parts.append(f"Too few settings for a district estimate in {', '.join(few)} (each needs at least "
