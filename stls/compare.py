@@ -222,7 +222,25 @@ def gated_mask(kpi: Kpi, chosen: metrics.Selection, selection: tuple[str, ...] =
     and Kent (and, given, several districts taken together: ``combined``, from
     ``metrics.combine``) protected together period by period, as the districts matrix shows
     them side by side: each district's count is an atom, Kent's the sum of its districts' where
-    it is, a selection's the sum of its districts'. Returns the rows' mask and ``combined``'s."""
+    it is, a selection's the sum of its districts'. Returns the rows' mask and ``combined``'s.
+
+    Without a selection the answer depends only on the rows chosen, so it is kept on the
+    (memoised, never changed) result they come from: a KPI's headlines and its control chart
+    ask for the same rows, and so does every filter change the KPI does not depend on."""
+    if combined is None:
+        key = (kpi.id, tuple(sorted(chosen.runs.items())), disclosure.threshold())
+        kept = chosen.split.gated.get(key)
+        if kept is None:
+            kept = _gated_mask(kpi, chosen, selection, None)
+            for mask in kept:
+                mask.setflags(write=False)   # shared: no caller may change it
+            chosen.split.gated[key] = kept
+        return kept
+    return _gated_mask(kpi, chosen, selection, combined)
+
+
+def _gated_mask(kpi: Kpi, chosen: metrics.Selection, selection: tuple[str, ...],
+                combined: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
     body = chosen.split.body
     cols = child_columns(kpi, body)
     n_sel = 0 if combined is None else len(combined)

@@ -330,6 +330,7 @@ class Split:
     def __init__(self, frame: pd.DataFrame, geographies: list[str]):
         frame = frame.reset_index(drop=True)
         self.geographies = geographies
+        self.gated: dict = {}   # disclosure masks of selections of these rows (compare.gated_mask)
         self.body = frame.drop(columns=KEYS + ["geography_code"])
         self.periods = frame["period"].tolist()
         self.values = pd.to_numeric(frame["value"], errors="coerce").to_numpy(float)
