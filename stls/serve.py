@@ -28,6 +28,7 @@ def warm_imports() -> None:
     import plotly.graph_objects  # noqa: F401
     import plotly.io  # noqa: F401
     import plotly.tools  # noqa: F401
+
     from stls import catalogue, charts, compare, disclosure, scorecard  # noqa: F401
     disclosure.highs()   # the disclosure gate's solver
     from stls.views import district, needs, outcomes, overview  # noqa: F401
