@@ -2,10 +2,11 @@
 
 Start with ``python -m stls serve`` (or ``streamlit run app.py``); with no database the
 synthetic demo is built first. Each page's URL path is its file name, so a link opens it.
+With sign-in configured (``[auth]`` in secrets.toml) every page waits for it (stls/ui/access.py).
 """
 import streamlit as st
 
-from stls.ui import frame
+from stls.ui import access, frame
 
 MEETING = st.query_params.get("mode") == "meeting"
 st.set_page_config(page_title="STLS Insight", page_icon=":material/school:", layout="wide",
@@ -22,7 +23,9 @@ PAGES = [
     st.Page("pages/data.py", title="Data", icon=":material/database:"),
     st.Page("pages/accessibility.py", title="Accessibility", icon=":material/accessibility:"),
 ]
-page = st.navigation(PAGES)
+who = access.visitor()   # with sign-in configured, nothing below runs until it has been made
+page = st.navigation(PAGES, position="sidebar" if who.may_view else "hidden")
+access.gate(who)
 if MEETING and page.url_path != "meeting":
     st.switch_page("pages/meeting.py", query_params=st.query_params.to_dict())
 filters = frame.open_frame(page.url_path or "overview")

@@ -109,12 +109,21 @@ def cmd_kpis(args) -> int:
     return 0
 
 
+def _login_name() -> str:
+    import getpass
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):   # no name for this uid (a container): say so rather than fail
+        return "unknown user"
+
+
 def cmd_import(args) -> int:
     from stls.ingest import import_file
     if not args.file.is_file():
         raise CliError(f"{args.file}: no such file")
     started = time.perf_counter()
-    report = import_file(args.file, args.kind, args.db, replace=args.replace, dry_run=args.dry_run, earlier=args.earlier)
+    report = import_file(args.file, args.kind, args.db, replace=args.replace, dry_run=args.dry_run, earlier=args.earlier,
+                         actor=f"command line ({_login_name()})")
     took = time.perf_counter() - started
     stream = sys.stdout if report.ok else sys.stderr
     print("\n".join(report.lines()), file=stream)

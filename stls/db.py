@@ -89,7 +89,7 @@ def schema_sql() -> list[str]:
             allocation_gbp DOUBLE NOT NULL, PRIMARY KEY (financial_year, service_code))""",
         """CREATE TABLE import_log (import_id INTEGER PRIMARY KEY, kind VARCHAR NOT NULL,
             file_name VARCHAR, sha256 VARCHAR, period_from DATE, period_to DATE, rows BIGINT,
-            status VARCHAR NOT NULL, message VARCHAR, imported_at TIMESTAMP NOT NULL)""",
+            status VARCHAR NOT NULL, message VARCHAR, imported_at TIMESTAMP NOT NULL, actor VARCHAR)""",
         # Derived tables, rebuilt by refresh_derived() after every change to activity.
         """CREATE TABLE activity_monthly (month DATE, academic_year INTEGER, district_code district_t,
             service_code service_t, activity_type activity_type_t, need_area need_area_t,
@@ -120,6 +120,7 @@ def _reference_frames() -> dict[str, pd.DataFrame]:
 PUBLISHED_TABLES = ("geographies", "published", "published_ranks")   # added with the published figures (issue 14)
 IMPACT_TABLES = ("setting_outcomes", "setting_support")   # added with the evaluation of support (issue 15)
 SETTING_COLUMNS = {"pupils": "INTEGER", "sen_support_pct": "DOUBLE", "ehc_plan_pct": "DOUBLE", "idaci_decile": "INTEGER"}
+LOG_COLUMNS = {"actor": "VARCHAR"}   # who imported, replaced or was refused (issue 16); NULL before
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -147,18 +148,21 @@ def _fill_published(con: duckdb.DuckDBPyConnection, tables) -> None:
         con.unregister("_pub")
 
 
-def _missing(con) -> tuple[list[str], list[str]]:
-    """The tables and settings columns added since the start that this file lacks."""
+ADDED_COLUMNS = {"settings": SETTING_COLUMNS, "import_log": LOG_COLUMNS}
+
+
+def _missing(con) -> tuple[list[str], list[tuple[str, str]]]:
+    """The tables, and the (table, column) pairs, added since the start that this file lacks."""
     have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    columns = {r[0] for r in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'settings'").fetchall()}
+    columns = set(con.execute("SELECT table_name, column_name FROM duckdb_columns()").fetchall())
     return ([t for t in PUBLISHED_TABLES + IMPACT_TABLES if t not in have],
-            [c for c in SETTING_COLUMNS if c not in columns])
+            [(t, c) for t, added in ADDED_COLUMNS.items() for c in added if (t, c) not in columns])
 
 
 def _upgrade(path: Path) -> None:
     """A database made by an earlier version gains the missing tables (the published figures,
-    Kent's ranks, the setting-level tables) and the settings' characteristics, in one swap."""
+    Kent's ranks, the setting-level tables), the settings' characteristics and the import log's
+    actor, in one swap."""
     with writable_copy(path) as con:
         tables, columns = _missing(con)
         if not tables and not columns:
@@ -166,8 +170,8 @@ def _upgrade(path: Path) -> None:
         for ddl in schema_sql():
             if any(ddl.startswith(f"CREATE TABLE {t} ") for t in tables):
                 con.execute(ddl)
-        for name in columns:
-            con.execute(f"ALTER TABLE settings ADD COLUMN {name} {SETTING_COLUMNS[name]}")
+        for table, name in columns:
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {ADDED_COLUMNS[table][name]}")
         _fill_published(con, [t for t in tables if t in PUBLISHED_TABLES])
         if "setting_support" in tables:
             refresh_derived(con)

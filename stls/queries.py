@@ -317,8 +317,8 @@ def data_extent(db) -> dict:
 def import_log(db, newest_first: bool = True) -> pd.DataFrame:
     """Every import attempt, refused ones included."""
     order = "DESC" if newest_first else ""
-    return db.query("SELECT import_id, kind, file_name, status, rows, period_from, period_to, imported_at, message "
-                    f"FROM import_log ORDER BY import_id {order}")
+    return db.query("SELECT import_id, kind, file_name, status, rows, period_from, period_to, imported_at, actor, "
+                    f"message FROM import_log ORDER BY import_id {order}")
 
 
 def latest_held(db) -> dict:

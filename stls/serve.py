@@ -96,9 +96,42 @@ def warm_after_start(wait: float = SERVER_WAIT) -> None:
     warm_impact()
 
 
+def _flag(argv: list[str], name: str) -> list[str]:
+    """The values given to a ``--name value`` or ``--name=value`` flag."""
+    out = []
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            out.append(argv[i + 1])
+        elif arg.startswith(name + "="):
+            out.append(arg.split("=", 1)[1])
+    return out
+
+
+def check_sign_in(argv: list[str]) -> str | None:
+    """Why the sign-in configuration cannot be used (None if it can, or if there is none): the
+    ``[auth]`` section and the roles, read from the secrets files this server will read."""
+    from streamlit import config
+    from streamlit.runtime.secrets import secrets_singleton
+
+    from stls import access
+    files = _flag(argv, "--secrets.files")
+    if files:
+        config.get_config_options(force_reparse=True, options_from_flags={"secrets.files": files})
+    found = secrets_singleton.to_dict() if secrets_singleton.load_if_toml_exists() else {}
+    try:
+        access.validate(found)
+    except access.ConfigError as exc:
+        return str(exc)
+    return None
+
+
 def main(argv: list[str]) -> int:
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
+    problem = check_sign_in(argv)
+    if problem:
+        print(f"STLS Insight cannot start: {problem}", file=sys.stderr)
+        return 2
     PagesManager.uses_pages_directory = False  # st.navigation owns navigation (see above)
     threading.Thread(target=warm_after_start, daemon=True, name="stls-warm").start()
     sys.argv = ["streamlit", "run", str(APP), *argv]

@@ -67,10 +67,10 @@ def build_demo(path: Path | str, seed: int = DEFAULT_SEED, scale: float = 1.0,
 
 def _log_and_meta(con, seed: int, scale: float, until: dt.date, rows: int) -> None:
     now = dt.datetime.now().replace(microsecond=0)
-    con.execute("INSERT INTO import_log VALUES (?, 'demo', ?, NULL, ?, ?, ?, 'loaded', ?, ?)",
+    con.execute("INSERT INTO import_log VALUES (?, 'demo', ?, NULL, ?, ?, ?, 'loaded', ?, ?, ?)",
                 [DEMO_IMPORT_ID, f"synthetic demo (seed {seed}, scale {scale:g})",
                  dt.date(ref.FIRST_ACADEMIC_YEAR, 9, 1), until, rows,
-                 "Synthetic data for demonstration; not real Kent figures.", now])
+                 "Synthetic data for demonstration; not real Kent figures.", now, "python -m stls demo"])
     meta = {"synthetic": "true", "seed": str(seed), "scale": f"{scale:g}", "built_at": now.isoformat(),
             "activity_to": until.isoformat()}
     con.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))

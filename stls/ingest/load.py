@@ -50,6 +50,7 @@ class Report:
     message: str = ""
     import_id: int | None = None
     replaced_rows: int = 0
+    actor: str | None = None           # who asked (import_log.actor): a signed-in person, or the command line
 
     @property
     def ok(self) -> bool:
@@ -123,9 +124,10 @@ def _log(path: Path, report: Report, sha: str, first: dt.date | None, last: dt.d
 
 def _log_row(con, report: Report, sha: str, first, last) -> int:
     import_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM import_log").fetchall()[0][0]
-    con.execute("INSERT INTO import_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    con.execute("INSERT INTO import_log (import_id, kind, file_name, sha256, period_from, period_to, rows, status, "
+                "message, imported_at, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [import_id, report.kind or "unknown", report.file, sha, first, last, report.rows,
-                 report.status, report.message[:2000], dt.datetime.now().replace(microsecond=0)])
+                 report.status, report.message[:2000], dt.datetime.now().replace(microsecond=0), report.actor])
     return import_id
 
 
@@ -147,13 +149,16 @@ def _write(con, kind: str, params: dict, replace: bool, import_id: int, frame) -
 
 def import_file(file: Path | str, kind: str | None, db_path: Path | str, *, replace: bool = False,
                 dry_run: bool = False, data: bytes | None = None, today: dt.date | None = None,
-                earlier: bool = False) -> Report:
-    """Check a file and (unless ``dry_run``) load it whole into the database at ``db_path``.
+                earlier: bool = False, actor: str | None = None, log_refusal: bool = False) -> Report:
+    """Check a file and (unless ``dry_run``) load it whole into the database at ``db_path``;
+    ``actor`` (who asked) goes into the import log with the outcome. A dry run writes nothing,
+    unless ``log_refusal`` and the file is refused (an upload on the Data page: its check is the
+    attempt, so a refused file is logged with who tried).
 
     ``earlier`` allows activity more than 12 months before the earliest already held (older
     history moves every default view, so it is loaded on purpose, never by a typing error)."""
     file, db_path = Path(file), dbmod.ensure_database(db_path)
-    report = Report(file.name)
+    report = Report(file.name, actor=actor)
     data = file.read_bytes() if data is None else data
     sha = hashlib.sha256(data).hexdigest()
     handle = dbmod.Database(db_path)
@@ -189,10 +194,15 @@ def import_file(file: Path | str, kind: str | None, db_path: Path | str, *, repl
         report.message = f"refused: {str(exc).split(': ', 1)[-1]}"
     finally:
         handle.close()
-    if dry_run:  # nothing is written, not even the log
+    if dry_run:  # nothing is written, not even the log (but see log_refusal)
         report.status = "checked" if report.status == "ready" else "refused"
         if report.status == "checked":
             report.message = "checked (dry run): " + report.message
+        elif log_refusal:
+            try:
+                report.import_id = _log(db_path, report, sha, first, last)
+            except (OSError, duckdb.Error):
+                report.notes.append("The refusal could not be logged: the database cannot be written")
         con.close()
         return report
     try:

@@ -12,7 +12,7 @@ import time
 import streamlit as st
 
 from stls.filters import Filters
-from stls.ui import data, state, widgets
+from stls.ui import access, data, state, widgets
 
 _ACTIVE = "_frame_active"
 
@@ -26,12 +26,15 @@ def _timing(mark: str) -> None:
 
 def open_frame(page: str) -> Filters:
     _timing("start")
+    who = access.visitor()
+    access.gate(who)           # before the first query: a visitor not signed in is sent nothing
     state.set_page(page)
     extent = data.extent()
     f = state.sidebar_filters(extent)
     st.session_state["filters"] = f
     st.session_state[_ACTIVE] = True
     _meeting_toggle(page)
+    access.sidebar(who)
     if data.is_synthetic():
         widgets.synthetic_banner()
     for problem in state.url_problems():

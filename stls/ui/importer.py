@@ -1,4 +1,5 @@
-"""The Data page's upload: only with the import key, within the size limit, checked before loading.
+"""The Data page's upload: by a signed-in data owner (sign-in configured, stls/access.py) or else
+with the import key; within the size limit, checked before loading, logged with who asked.
 
 The key is configured as its SHA-256 hash (``STLS_IMPORT_KEY_SHA256`` or the secret
 ``import_key_sha256``); the key itself is never stored. ``python -m stls key`` prints a hash.
@@ -19,6 +20,7 @@ import streamlit as st
 
 from stls import db as dbmod
 from stls.ingest import KINDS, import_file
+from stls.ui import access
 from stls.ui.widgets import plain
 
 DEFAULT_UPLOAD_MB = 20
@@ -92,7 +94,17 @@ def _problems_table(report) -> pd.DataFrame:
 
 
 def uploader() -> None:
-    """Key → file → dry-run report → confirm. Every step explains itself."""
+    """Who may load (a data owner signed in; or, with no sign-in configured, the holder of the
+    import key) → file → dry-run report → confirm. Every step explains itself."""
+    who = access.visitor()
+    if not who.open:
+        if not who.may_import:
+            st.info(f"Loading files needs the data owner role; you are signed in as {who.email} "
+                    f"({who.role.label if who.role else 'no role'}). Ask the dashboard's administrator if you "
+                    "should have it.", icon=":material/lock:")
+            return
+        _upload(who.actor)
+        return
     expected = configured_hash()
     if not expected:
         st.info("Uploading is switched off on this server. To switch it on, the server's administrator sets "
@@ -107,6 +119,11 @@ def uploader() -> None:
     if refused:
         st.error(refused, icon=":material/key_off:")
         return
+    _upload(who.actor)
+
+
+def _upload(actor: str) -> None:
+    """File → dry-run report → confirm; the import log records ``actor`` with the outcome."""
     kinds = ["detect"] + list(KINDS)
     kind = st.selectbox("Kind of file", kinds, format_func=lambda k: "Detect from the header" if k == "detect"
                         else f"{k}: {KINDS[k].description}", key="imp_kind")
@@ -121,10 +138,14 @@ def uploader() -> None:
     replace = st.checkbox("Replace rows already loaded for the same period (--replace)", key="imp_replace")
     data, path = upload.getvalue(), dbmod.default_path()
     chosen = None if kind == "detect" else kind
-    report = import_file(Path(upload.name), chosen, path, replace=replace, dry_run=True, data=data)
+    attempt = (upload.file_id, chosen, replace)   # every rerun checks again; a refusal is logged once
+    logged = st.session_state.setdefault("imp_refusals_logged", set())
+    report = import_file(Path(upload.name), chosen, path, replace=replace, dry_run=True, data=data, actor=actor,
+                         log_refusal=attempt not in logged)
+    logged.add(attempt)
     show_report(report)
     if report.status == "checked" and st.button("Load this file", type="primary", key="imp_go"):
-        final = import_file(Path(upload.name), report.kind, path, replace=replace, data=data)
+        final = import_file(Path(upload.name), report.kind, path, replace=replace, data=data, actor=actor)
         (st.success if final.ok else st.error)(plain(final.message))
         if final.ok:
             st.caption("The dashboard now shows the new data (every page reads the new version of the database).")

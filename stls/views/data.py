@@ -42,9 +42,10 @@ def history(db) -> pd.DataFrame:
     for col in ("period_from", "period_to"):
         log[col] = [v.strftime("%b %Y") if pd.notna(v) else "[x]" for v in log[col]]
     log["rows"] = log["rows"].map(lambda v: "[x]" if pd.isna(v) else f"{int(v):,}")
+    log["actor"] = log["actor"].map(lambda v: "[x]" if v is None or pd.isna(v) else v)   # [x]: not recorded before
     return log.rename(columns={"import_id": "Import", "kind": "Kind", "file_name": "File", "status": "Status",
                                "rows": "Rows", "period_from": "From", "period_to": "To",
-                               "imported_at": "When", "message": "Message"}).astype(str)
+                               "imported_at": "When", "actor": "By", "message": "Message"}).astype(str)
 
 
 def latest(db) -> pd.DataFrame:
