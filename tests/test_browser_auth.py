@@ -17,7 +17,6 @@ import time
 import urllib.request
 
 import pytest
-
 from conftest import ROOT
 from test_browser import BROWSER_ARGS, CHROMIUM, SHOTS, _free_port
 
