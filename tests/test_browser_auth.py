@@ -18,7 +18,7 @@ import urllib.request
 
 import pytest
 from conftest import ROOT
-from test_browser import BROWSER_ARGS, CHROMIUM, SHOTS, _free_port
+from test_browser import BROWSER_ARGS, CHROMIUM, SHOTS, _free_port, axe_violations
 
 COOKIE_SECRET = "browser-test-cookie-secret-" + "0" * 16
 USER_COOKIE = "_streamlit_user"
@@ -160,6 +160,8 @@ def test_a_visitor_who_has_not_signed_in_is_sent_no_figures(chromium, signed_ser
     if not path:
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "sign-in.png"))
+        ours, _ = axe_violations(page)
+        assert ours == [], ours
     context.close()
 
 
