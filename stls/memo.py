@@ -14,28 +14,51 @@ from collections import OrderedDict
 MAX_ENTRIES = 2048   # aggregated frames, tables and figures of kilobytes each; this bounds memory
 _lock = threading.Lock()
 _cache: OrderedDict = OrderedDict()
+_computing: dict = {}   # key → (the computing thread's id, Event set when it has finished)
 
 
 def call(fn, db, *args, **kwargs):
-    """``fn(db, *args, **kwargs)``, computed once per data version and arguments (their reprs)."""
+    """``fn(db, *args, **kwargs)``, computed once per data version and arguments (their reprs).
+
+    Computed once even when several sessions ask at the same moment (after an import, every open
+    page asks for the new version's figures together): the first computes, the others wait for its
+    result. Memoised functions call others only down a chain, never round, so waiting cannot
+    deadlock. If the first fails, each waiter computes for itself (and meets the error itself)."""
+    if getattr(fn, "_memoised", False):   # already memoised (``call(f)`` of an @memoised f): one key, not two
+        return fn(db, *args, **kwargs)
     key = (fn.__module__, fn.__qualname__, str(getattr(db, "path", id(db))), getattr(db, "version", id(db)),
            repr(args), repr(sorted(kwargs.items())))
-    with _lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-    value = fn(db, *args, **kwargs)
-    with _lock:
-        _cache[key] = value
-        while len(_cache) > MAX_ENTRIES:
-            _cache.popitem(last=False)
-    return value
+    while True:
+        with _lock:
+            if key in _cache:
+                _cache.move_to_end(key)
+                return _cache[key]
+            running = _computing.get(key)
+            if running is None:
+                done = threading.Event()
+                _computing[key] = (threading.get_ident(), done)
+                break
+            if running[0] == threading.get_ident():   # asked again inside its own computation: compute
+                return fn(db, *args, **kwargs)
+        running[1].wait()
+    try:
+        value = fn(db, *args, **kwargs)
+        with _lock:
+            _cache[key] = value
+            while len(_cache) > MAX_ENTRIES:
+                _cache.popitem(last=False)
+        return value
+    finally:
+        with _lock:
+            _computing.pop(key, None)
+        done.set()
 
 
 def memoised(fn):
     @functools.wraps(fn)
     def wrapper(db, *args, **kwargs):
         return call(fn, db, *args, **kwargs)
+    wrapper._memoised = True  # type: ignore[attr-defined]
     return wrapper
 
 

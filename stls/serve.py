@@ -12,6 +12,7 @@ Two reasons to launch through here rather than ``streamlit run app.py`` (which a
 """
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import threading
@@ -94,6 +95,7 @@ def warm_after_start(wait: float = SERVER_WAIT) -> None:
     warm_default_view()   # what the first page needs, first
     warm_imports()
     warm_impact()
+    gc.freeze()   # what start-up made lives as long as the server: no collection need walk it again
 
 
 def _flag(argv: list[str], name: str) -> list[str]:

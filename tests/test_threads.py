@@ -58,3 +58,45 @@ def test_readers_keep_working_while_the_file_is_swapped(demo_path, tmp_path):
         r.join()
     assert errors == []
     assert dbmod.Database(path).scalar("SELECT count(*) FROM budget") == before - 14
+
+
+def test_work_asked_for_by_many_sessions_at_once_is_done_once():
+    """After an import every open page asks for the new version's figures together: one thread
+    computes each result, the others wait for it; an error reaches every caller, none hangs."""
+    import time
+
+    from stls import memo
+
+    class Db:
+        path, version = "/nowhere", "v1"
+
+    calls = []
+
+    def slow(db, x):
+        calls.append(x)
+        time.sleep(0.2)
+        if x == "bad":
+            raise ValueError("no")
+        return x * 2
+
+    start = threading.Barrier(8)
+    got, errors = [], []
+
+    def work(x):
+        start.wait()
+        try:
+            got.append(memo.call(slow, Db(), x))
+        except ValueError as exc:
+            errors.append(str(exc))
+
+    memo.clear()
+    threads = [threading.Thread(target=work, args=("ab",)) for _ in range(6)]
+    threads += [threading.Thread(target=work, args=("bad",)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert not any(t.is_alive() for t in threads)
+    assert got == ["abab"] * 6 and calls.count("ab") == 1
+    assert errors == ["no", "no"] and 1 <= calls.count("bad") <= 2   # a failure is not kept: the waiter tries itself
+    memo.clear()
