@@ -58,7 +58,7 @@ def memoised(fn):
     @functools.wraps(fn)
     def wrapper(db, *args, **kwargs):
         return call(fn, db, *args, **kwargs)
-    wrapper._memoised = True  # type: ignore[attr-defined]
+    wrapper._memoised = True
     return wrapper
 
 
