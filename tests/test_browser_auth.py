@@ -169,7 +169,8 @@ def test_a_viewer_signs_in_sees_the_pages_and_cannot_upload(chromium, signed_ser
     url = signed_server["url"]
     context = chromium.new_context(viewport={"width": 1440, "height": 1600})
     page = _sign_in(context, url, "viewer@kent.gov.uk")
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2", timeout=60_000)
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2 && "
+                           "document.querySelectorAll('[data-testid=stMetric]').length >= 5", timeout=60_000)
     assert page.locator("h1").first.inner_text() == "STLS overview"
     assert page.locator("[data-testid=stMetric]").count() == 5
     assert "Signed in as viewer@kent.gov.uk (viewer)" in page.locator("[data-testid=stSidebar]").inner_text()
