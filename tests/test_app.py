@@ -127,6 +127,23 @@ def test_widgets_change_the_view_and_the_url(app_env, demo_sql):
     assert _cards(again) == _cards(at)
 
 
+def test_a_rerun_sent_before_the_address_bar_caught_up_keeps_the_widgets(app_env, demo_sql):
+    """Two quick key presses on the year slider: the browser sends the second rerun with the
+    address the first run has not yet written. The figures must follow the widget, not that
+    stale address (they jumped back to it, and the slider, URL and figures disagreed)."""
+    at = _run()
+    stale = dict(at.query_params)               # to=2025/26, as the address bar still shows it
+    at.sidebar.select_slider(key="flt_years").set_value((2016, 2024)).run()
+    at.query_params.clear()
+    at.query_params.update(stale)
+    at.sidebar.select_slider(key="flt_years").set_value((2016, 2023)).run()
+    assert not at.exception
+    assert at.sidebar.select_slider(key="flt_years").value == (2016, 2023)
+    assert at.query_params["to"] == "2023/24"
+    assert at.caption[0].value.startswith("Kent · 2016/17 to 2023/24")
+    assert _cards(at)["Referrals"] == _expected_cards(demo_sql, 2023)["Referrals"]
+
+
 def test_hostile_url_gives_messages_not_errors(app_env):
     at = _run({"district": "Medway", "from": "1066/67", "need": "<b>x</b>", "types": "bogus,referral",
                "compare": "drop table"})

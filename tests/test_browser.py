@@ -219,3 +219,27 @@ def test_table_download_is_the_table_as_shown(server, browser, demo_db):
     assert got == expected
     assert got.decode("utf-8-sig").splitlines()[0] == f'"{chart.title}"'
     page.close()
+
+
+@pytest.mark.parametrize("path", ["", "scorecard"])
+def test_year_slider_url_and_figures_agree_after_quick_key_presses(server, browser, path):
+    """Two quick ArrowLeft presses on the end-year thumb: the slider, the address and the figures
+    (the caption every page prints from its filters) all end at the same year. Before the fix a
+    press 150-300 ms after the first left the figures at the address the browser still showed."""
+    for delay in (150, 300):
+        page = open_page(browser, f"{server}/{path}", height=1600, charts=1)
+        end = page.locator("[data-testid=stSlider] input[type=range]").nth(1)
+        assert end.get_attribute("aria-valuetext") == "2025/26"
+        end.focus()
+        page.keyboard.press("ArrowLeft")
+        page.wait_for_timeout(delay)
+        page.keyboard.press("ArrowLeft")
+        page.wait_for_timeout(800)
+        page.wait_for_function("document.querySelectorAll('[data-testid=stStatusWidget]').length == 0",
+                               timeout=90_000)
+        page.wait_for_timeout(2000)
+        caption = page.locator("[data-testid=stMain] [data-testid=stCaptionContainer]").first.inner_text()
+        assert end.get_attribute("aria-valuetext") == "2023/24", delay
+        assert "to=2023%2F24" in page.url, (delay, page.url)
+        assert caption.startswith("Kent · 2016/17 to 2023/24"), (delay, caption)
+        page.close()

@@ -81,4 +81,4 @@ def drill_from_selection(event, f: Filters) -> None:
     codes = [p.get("customdata") for p in points if p.get("customdata") in ref.DISTRICT_NAMES]
     if codes:
         code = codes[0]
-        st.switch_page(PROFILE_PAGE, query_params=state.link_params(f.with_(districts=(code,)), profile=code))
+        state.follow(PROFILE_PAGE, state.link_params(f.with_(districts=(code,)), profile=code))

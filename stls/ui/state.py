@@ -2,6 +2,10 @@
 
 On a session's first run the URL seeds the widgets (unknown values are dropped with a message);
 after every run the app writes the widgets' values back, so a copied link reproduces the view.
+
+After the first run the widgets alone hold the view: the address the browser sends with a rerun
+can lag behind the one the last run wrote (two quick key presses on a slider), so it is never read
+again. A link inside the app (``follow``) hands its view state over in the session instead.
 """
 from __future__ import annotations
 
@@ -15,8 +19,8 @@ _LOADED, _EXTRA, _PROBLEMS, _PAGE = "_url_loaded", "_url_extra", "_url_problems"
 # Widgets take their first value from the URL through value=/default=/index= (kept the same on
 # every run, so Streamlit never resets them), never by writing st.session_state[key].
 _INIT = "_url_filters"
-_WRITTEN = "_url_written"   # the parameters this session last wrote to the address bar
 _CURRENT_PAGE, _EXTRA_PAGE = "_page_now", "_url_extra_page"   # page options belong to one page
+_FOLLOWED = "_url_followed"   # view state handed over by a link inside the app, for its next run
 
 
 def set_page(name: str) -> None:
@@ -32,21 +36,13 @@ def default_last_year(extent: dict) -> int:
     return last
 
 
-def _load_url(first: int, last: int, default_to: int) -> None:
-    params = st.query_params.to_dict()
+def _load_url(first: int, last: int, default_to: int, params: dict[str, str]) -> None:
     parsed = from_query_params({"to": ref.academic_year_label(default_to), **params}, first, last)
     st.session_state[_INIT] = parsed.filters
     st.session_state[_EXTRA] = {k: v for k, v in params.items() if k not in _FILTER_PARAMS}
     st.session_state[_EXTRA_PAGE] = st.session_state.get(_CURRENT_PAGE)
     st.session_state[_PROBLEMS] = parsed.problems
     st.session_state[_LOADED] = True
-
-
-def _arrived_by_link() -> bool:
-    """True when the URL carries view state this session did not write (a drill-through link)."""
-    params, written = st.query_params.to_dict(), st.session_state.get(_WRITTEN)
-    return bool(written is not None and params and params != written
-                and any(k in params for k in _FILTER_PARAMS))
 
 
 def _forget_widgets() -> None:
@@ -58,9 +54,11 @@ def sidebar_filters(extent: dict) -> Filters:
     """The shared filters as sidebar widgets, seeded from the URL on the first run and whenever
     a link inside the app arrives with different view state."""
     first, last = extent["first_year"], extent["last_year"]
-    if not st.session_state.get(_LOADED) or _arrived_by_link():
+    followed = st.session_state.pop(_FOLLOWED, None)
+    if followed is not None or not st.session_state.get(_LOADED):
         _forget_widgets()
-        _load_url(first, last, default_last_year(extent))
+        _load_url(first, last, default_last_year(extent),
+                  followed if followed is not None else st.query_params.to_dict())
     st.session_state[_PAGE] = {}
     init: Filters = st.session_state[_INIT]
     years = list(range(first, last + 1))
@@ -119,9 +117,14 @@ def write_url(f: Filters) -> None:
     params = {**f.to_query_params(), **st.session_state.get(_PAGE, {})}
     if params != st.query_params.to_dict():
         st.query_params.from_dict(params)
-    st.session_state[_WRITTEN] = params
 
 
 def link_params(f: Filters, **extra) -> dict[str, str]:
     """Query parameters for a link to another page with these filters and page options."""
     return {**f.to_query_params(), **{k: v for k, v in extra.items() if v is not None}}
+
+
+def follow(page: str, params: dict[str, str]) -> None:
+    """Open ``page`` in this session with the view state ``params`` (a drill-through)."""
+    st.session_state[_FOLLOWED] = dict(params)
+    st.switch_page(page, query_params=params)
