@@ -164,7 +164,7 @@ def test_clicking_a_district_point_opens_its_profile(server, browser):
     page.wait_for_selector("h1:has-text('District profile')", timeout=60_000)
     assert page.locator("h1").first.inner_text().startswith("District profile: ")
     # the address is written at the end of the profile's run, after its heading is drawn
-    page.wait_for_url(lambda url: "district=" in url, timeout=30_000)
+    page.wait_for_url(lambda url: "profile=" in url, timeout=30_000)
     page.close()
 
 
@@ -243,3 +243,16 @@ def test_year_slider_url_and_figures_agree_after_quick_key_presses(server, brows
         assert "to=2023%2F24" in page.url, (delay, page.url)
         assert caption.startswith("Kent · 2016/17 to 2023/24"), (delay, caption)
         page.close()
+
+
+def test_one_click_on_a_district_opens_its_profile_in_the_same_tab(server, browser):
+    page = open_page(browser, f"{server}/scorecard?to=2024%2F25", height=2400, charts=1)
+    button = page.get_by_role("button", name="Swale", exact=True)
+    settled(page, button)
+    button.click()
+    page.wait_for_selector("h1:has-text('District profile: Swale')", timeout=60_000)
+    assert len(page.context.pages) == 1                     # no new tab
+    page.wait_for_url(lambda url: "profile=E07000113" in url and "to=2024%2F25" in url, timeout=30_000)
+    page.get_by_text("One month", exact=True).wait_for(timeout=30_000)
+    page.screenshot(path=str(SHOTS / "district-from-scorecard.png"), full_page=True)
+    page.close()

@@ -107,3 +107,22 @@ def test_percentage_funnel_title_is_true_for_the_exact_limits(demo_db, demo_sql,
         assert all(name in chart.title for name in outside) and "outside Kent's 99.8% limits" in chart.title
     else:
         assert chart.title.startswith("Every district lies within")
+
+
+@pytest.mark.parametrize("code", ["E07000113", "E07000105", "E07000107"])
+def test_profile_funnel_title_leads_with_the_profiled_district(demo_db, code):
+    """On a district's profile the funnel's finding is that district's (it named only the
+    districts outside the limits, which read as the profiled district's finding)."""
+    from stls import reference as ref
+    from stls.views import district
+    chart = district.funnel_view(demo_db, code, "ks2_rwm_expected", "sen_support", 2023)
+    name = ref.DISTRICT_NAMES[code]
+    assert chart.title.startswith(name), chart.title
+    position = chart.table.set_index("District").loc[name, "Position"]
+    expected = {"within limits": "within Kent's 95% limits", "above 95% limit": "above Kent's 95% limits",
+                "below 95% limit": "below Kent's 95% limits", "above 99.8% limit": "above Kent's 99.8% limits",
+                "below 99.8% limit": "below Kent's 99.8% limits", "[c]": "too few pupils"}[position]
+    assert expected in chart.title.split(";")[0], (position, chart.title)
+    others = chart.table[chart.table["Position"].isin(["above 99.8% limit", "below 99.8% limit"])
+                         & (chart.table["District"] != name)]["District"]
+    assert all(o in chart.title for o in others)

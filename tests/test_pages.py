@@ -79,7 +79,7 @@ def test_scorecard_by_area_of_need(app_env, demo_sql, need):
     n = demo_sql("SELECT sum(count) FROM activity WHERE activity_type = 'referral' AND need_area = ? "
                  "AND activity_date BETWEEN ? AND ?", [need, *_year_bounds(2023)])[0][0]
     assert access.loc["Referrals", "Value"] == f"{n:,}"
-    matrix = _frame(at, "Profile")
+    matrix = _frame(at, "Area", "Referrals per 100 SEN")
     assert len(matrix) == 13 and matrix["Area"].iloc[-1] == "Kent"
 
 
@@ -137,12 +137,41 @@ def test_empty_activity_selection_on_overview(app_env):
     assert any("Choose at least one activity type" in i.value for i in at.info)
 
 
-def test_profile_link_in_the_districts_table(app_env):
+def test_one_click_opens_a_profile_that_can_still_change_district(app_env):
+    """A district's button under the scorecard's matrix opens its profile in the same session
+    (the table's link took two clicks and opened a new tab); the picker there offers all 12."""
     at = _open("pages/scorecard.py", {"to": "2024/25"})
-    links = _frame(at, "Profile")["Profile"].tolist()
-    assert links[8].startswith("district?") and "district=E07000113" in links[8] and "profile=E07000113" in links[8]
-    again = _open("pages/district.py", dict(p.split("=") for p in links[8].split("?")[1].split("&")))
-    assert again.title[0].value == "District profile: Swale"
+    at.button(key="open_E07000113").click().run()
+    assert not at.exception
+    assert at.title[0].value == "District profile: Swale"
+    picker = at.selectbox(key="pg_district_profile")
+    assert picker.value == "E07000113" and picker.options == [ref.DISTRICT_NAMES[c] for c in ref.DISTRICT_CODES]
+    assert at.query_params["to"] == "2024/25" and at.query_params["profile"] == "E07000113"
+    at.switch_page("pages/district.py")   # AppTest runs the first page again unless told (a browser stays)
+    picker.set_value("E07000105").run()
+    assert at.title[0].value == "District profile: Ashford"
+    titles = [c.value for c in at.markdown] + [e.label for e in at.expander]
+    assert not any("Swale" in t for t in titles if "lies" in t)
+
+
+def test_month_view_against_sql(app_env, demo_sql):
+    """County → district → area of need → month: one month's activity of every type in the
+    district for the area of need, against the same month a year before, from direct SQL."""
+    at = _open("pages/district.py", {"profile": "E07000113", "need": "SEMH", "to": "2024/25",
+                                     "month": "2025-03-01"})
+    table = _frame(at, "Activity", "Mar 2025")
+    def count(month, kind):
+        return demo_sql("SELECT coalesce(sum(count), 0) FROM activity WHERE district_code = 'E07000113' "
+                        "AND need_area = 'SEMH' AND activity_type = ? AND date_trunc('month', activity_date) = ?",
+                        [kind, month])[0][0]
+    for kind, label in ref.ACTIVITY_LABELS.items():
+        row = table.set_index("Activity").loc[label]
+        now, before = count(dt.date(2025, 3, 1), kind), count(dt.date(2024, 3, 1), kind)
+        for cell, expected in ((row["Mar 2025"], now), (row["Mar 2024"], before)):
+            assert cell == f"{expected:,}" or (cell == "[c]" and kind in ("referral", "intensive_support")), (kind, cell)
+        if "[c]" not in (row["Mar 2025"], row["Mar 2024"]):
+            assert row["Change on a year before"] == f"{now - before:+,}"
+    assert at.selectbox(key="pg_district_month").value == "2025-03-01"
 
 
 def test_data_page_without_key_explains(app_env, monkeypatch):

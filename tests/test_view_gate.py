@@ -168,6 +168,14 @@ def attack_profile(db, f: Filters, code: str) -> list:
     shown, small, other = {}, {}, {}
     for m, v, text in zip(months, truth["activities"], shown_page.spc.table["Referrals"]):
         _classify(shown, small, other, ("month", m), [m], text, float(v))
+    if shown_page.month is not None:   # the month table: that month's and a year before's referrals
+        before = shown_page.month.replace(year=shown_page.month.year - 1)
+        counts = district._month_counts(db, f, code, shown_page.month).loc["referral"]
+        row = shown_page.month_table.set_index("Activity").loc[ref.ACTIVITY_LABELS["referral"]]
+        for m, col, truth_value in ((shown_page.month, f"{shown_page.month:%b %Y}", counts["now"]),
+                                    (before, f"{before:%b %Y}", counts["before"])):
+            if truth_value == truth_value:
+                _classify(shown, small, other, ("month", m), [m], row[col], float(truth_value))
     card = shown_page.pairs[0][0]
     assert card.kpi.id == "referral_rate"
     if card.display != "[c]" and card.year is not None and months:

@@ -68,10 +68,9 @@ def impact_measure() -> str:
                    lambda m: f"{ref.MEASURE_LABELS[m]} ({impact.MEASURES[m]} schools)")
 
 
-def profile_link(f: Filters, code: str) -> str:
-    """A relative URL to the district profile with these filters and the district chosen."""
-    from urllib.parse import urlencode
-    return "district?" + urlencode(state.link_params(f.with_(districts=(code,)), profile=code))
+def open_profile(f: Filters, code: str) -> None:
+    """Open the district's profile in this tab, keeping the other filters."""
+    state.follow(PROFILE_PAGE, state.link_params(f, profile=code))
 
 
 def drill_from_selection(event, f: Filters) -> None:
@@ -80,5 +79,4 @@ def drill_from_selection(event, f: Filters) -> None:
         getattr(getattr(event, "selection", None), "points", []) or []
     codes = [p.get("customdata") for p in points if p.get("customdata") in ref.DISTRICT_NAMES]
     if codes:
-        code = codes[0]
-        state.follow(PROFILE_PAGE, state.link_params(f.with_(districts=(code,)), profile=code))
+        open_profile(f, codes[0])

@@ -135,11 +135,14 @@ def about(kpi) -> None:
 
 
 def district_table(frame: pd.DataFrame, title: str, f) -> None:
-    """The districts × KPIs matrix with each district linking to its profile."""
-    from stls.ui.controls import profile_link
-    shown = frame.copy()
-    shown.insert(1, "Profile", [profile_link(f, c) if c in ref.DISTRICT_NAMES else "" for c in shown["code"]])
-    shown = shown.drop(columns="code")
-    st.dataframe(shown, hide_index=True, width="stretch", key="district_matrix",
-                 column_config={"Profile": st.column_config.LinkColumn("Profile", display_text="Open profile")})
+    """The districts × KPIs matrix, and a button for each district that opens its profile here
+    (one click, same tab; a link in the table took two clicks and opened a new tab)."""
+    from stls.ui.controls import open_profile
+    st.dataframe(frame.drop(columns="code"), hide_index=True, width="stretch", key="district_matrix")
     download(frame.drop(columns="code"), title, f.caption(), "district_matrix")
+    st.markdown("**Open a district's profile**")
+    codes = [c for c in frame["code"] if c in ref.DISTRICT_NAMES]
+    for start in range(0, len(codes), 6):
+        for column, code in zip(st.columns(6), codes[start:start + 6]):
+            if column.button(ref.DISTRICT_NAMES[code], key=f"open_{code}", width="stretch"):
+                open_profile(f, code)

@@ -24,15 +24,29 @@ def headline_pairs(db, f: Filters, code: str) -> list[tuple[compare.Headline, co
 
 @dataclass
 class ProfileActivity:
-    """The profile's headline pairs and monthly control chart, after one disclosure gate."""
+    """The profile's headline pairs, monthly control chart and one month's activity of every
+    type, after one disclosure gate."""
     pairs: list[tuple[compare.Headline, compare.Headline]]
     spc: charts.Chart
+    month: dt.date | None = None     # the month the month table shows
+    months: tuple[dt.date, ...] = ()  # the months there are to choose
+    month_table: pd.DataFrame | None = None
 
 
-def profile_activity(db, f: Filters, code: str, activity_type: str) -> ProfileActivity:
-    """Headlines (district and Kent) and the monthly chart of one activity type, protected
-    together: a card's rate on referrals reveals the year's referrals, the sum of the months the
-    chart's table shows (in a part year, September and October alone), so the gate sees both."""
+def month_choices(db, f: Filters, code: str) -> tuple[dt.date, ...]:
+    """The term-time months of the chosen years up to the latest month held, newest first."""
+    frame = _monthly_by_district(db, metrics.all_years(db, f.with_(districts=())))
+    low, high = f.dates
+    held = frame[(frame["month"] >= low) & (frame["month"] < high) & frame["term_time"]]["month"]
+    gaps = [m for _, m in compare.gaps_between(db, (code,), low, high) if m.month != 8]
+    return tuple(sorted(set(held) | set(gaps), reverse=True))
+
+
+def profile_activity(db, f: Filters, code: str, activity_type: str, month: dt.date | None = None) -> ProfileActivity:
+    """Headlines (district and Kent), the monthly chart of one activity type and one month's
+    activity of every type, protected together: a card's rate on referrals reveals the year's
+    referrals, the sum of the months the chart's table shows (in a part year, September and
+    October alone), and the month table shows those same months, so the gate sees all three."""
     pairs = headline_pairs(db, f, code)
     frame = _spc_months(db, f, code, activity_type)
     gate = disclosure.Gate()
@@ -41,6 +55,16 @@ def profile_activity(db, f: Filters, code: str, activity_type: str) -> ProfileAc
     if child:   # a month not returned recorded nothing: a known zero to anyone reading the [x]
         for m, v in zip(months, frame["activities"]):
             gate.count(("month", m), [(activity_type, m)], 0.0 if v != v else float(v))
+    choices = month_choices(db, f, code)
+    month = month if month in choices else (choices[0] if choices else None)
+    in_month = _month_counts(db, f, code, month) if month else None
+    if in_month is not None:
+        for t, row in in_month.iterrows():
+            if t not in catalogue.CHILD_LEVEL_TYPES:
+                continue
+            for col, m in (("now", month), ("before", _year_before(month))):
+                if row[col] == row[col]:   # the same (type, month) as the chart's: the same place
+                    gate.count(("month", m) if t == activity_type else ("mv", t, m), [(t, m)], float(row[col]))
     extent = queries.data_extent(db)
     upto = compare.months_covered(extent, f.year_to)
     cards = {}
@@ -64,8 +88,47 @@ def profile_activity(db, f: Filters, code: str, activity_type: str) -> ProfileAc
             mine, kent = pairs[i]
             pairs[i] = (replace(mine, value=None, rag=None, suppressed=True, previous=None), kent)
     hide = [("month", m) in hidden for m in months]
+    table = _month_table(in_month, month, activity_type, hidden) if in_month is not None and month else None
     return ProfileActivity(pairs, _spc_chart(frame, f, code, activity_type, np.array(hide, dtype=bool),
-                                             _seasonal_factors(db, f, code, activity_type)))
+                                             _seasonal_factors(db, f, code, activity_type)),
+                           month, choices, table)
+
+
+def _year_before(month: dt.date) -> dt.date:
+    return month.replace(year=month.year - 1)
+
+
+def _month_counts(db, f: Filters, code: str, month: dt.date) -> pd.DataFrame:
+    """Each activity type's count in the district in ``month`` ("now") and the same month a
+    year earlier ("before"); NaN where the district made no tracker return that month."""
+    before = _year_before(month)
+    frame = _monthly_by_district(db, metrics.all_years(db, f.with_(districts=())))
+    mine = frame[frame["district_code"] == code]
+    gaps = {m for _, m in compare.gaps_between(db, (code,), before, month + dt.timedelta(days=31))}
+    out = pd.DataFrame(index=pd.Index(list(ref.ACTIVITY_TYPE_CODES), name="activity_type"))
+    for col, m in (("now", month), ("before", before)):
+        got = mine[mine["month"] == m].set_index("activity_type")["activities"]
+        out[col] = float("nan") if m in gaps else got.reindex(out.index).fillna(0.0).astype(float)
+    return out
+
+
+def _month_table(counts: pd.DataFrame, month: dt.date, activity_type: str, hidden: set) -> pd.DataFrame:
+    """The month table as shown: [c] for a hidden count (and the change from it), [x] for a month
+    with no tracker return."""
+    before = _year_before(month)
+    rows = []
+    for t, row in counts.iterrows():
+        cells, values = [], []
+        for col, m in (("now", month), ("before", before)):
+            key = ("month", m) if t == activity_type else ("mv", t, m)
+            v = row[col]
+            hide = t in catalogue.CHILD_LEVEL_TYPES and key in hidden and v == v
+            cells.append(disclosure.cell(v, hide))
+            values.append(None if v != v or hide else v)
+        change = "[x]" if "[x]" in cells else "[c]" if None in values else f"{values[0] - values[1]:+,.0f}"
+        rows.append({"Activity": ref.ACTIVITY_LABELS[t], month.strftime("%b %Y"): cells[0],
+                     before.strftime("%b %Y"): cells[1], "Change on a year before": change})
+    return pd.DataFrame(rows)
 
 
 def _seasonal_factors(db, f: Filters, code: str, activity_type: str) -> dict[int, float] | None:
@@ -246,10 +309,8 @@ def funnel_view(db, code: str | None, measure: str, group: str, year: int) -> ch
         pts[col] = pts[col].mask(hidden)
     pts["position"] = pts["position"].mask(hidden, "[c]")
     out = [n for n in fn.outside() if n not in set(pts.loc[hidden, "name"])]
-    title = (f"{', '.join(out)} {'lies' if len(out) == 1 else 'lie'} outside Kent's 99.8% limits" if out
-             else "Every district shown lies within Kent's 99.8% limits" if hidden.any()
-             else "Every district lies within Kent's 99.8% limits") + f" ({ref.academic_year_label(year)})"
     name = ref.DISTRICT_NAMES.get(code) if code else None
+    title = funnel_title(name, pts, hidden, out) + f" ({ref.academic_year_label(year)})"
     fig = charts.funnel_chart(pts, fn.curve, fn.kent, title, benchmarks.outcome_source(db, measure), y_label,
                              name, fn.unit)
     limits = lambda lo, hi: ["[c]" if h else f"{fn.fmt(a)} to {fn.fmt(b)}" for a, b, h in zip(pts[lo], pts[hi], hidden)]
@@ -260,6 +321,26 @@ def funnel_view(db, code: str | None, measure: str, group: str, year: int) -> ch
     alt = (f"Funnel plot of {label} for {ref.SEN_GROUPS[group]} pupils in Kent's 12 districts against cohort size, "
            f"with 95% and 99.8% limits around Kent's {fn.fmt(fn.kent)}. {title}. {fn.method}")
     return charts.Chart(fig, alt, table, title, caption=fn.method)
+
+
+def funnel_title(name: str | None, pts: pd.DataFrame, hidden: np.ndarray, out: list[str]) -> str:
+    """The funnel's finding, led by the profiled district (it named only the districts outside
+    the limits, which on one district's profile read as that district's finding)."""
+    others = f"{', '.join(out)} {'lies' if len(out) == 1 else 'lie'} outside Kent's 99.8% limits"
+    if name is None:
+        return others if out else ("Every district shown lies within Kent's 99.8% limits" if hidden.any()
+                                   else "Every district lies within Kent's 99.8% limits")
+    at = pts.index[pts["name"] == name]
+    if len(at) == 0 or hidden[at[0]]:
+        mine = f"{name}: too few pupils to show"
+    else:
+        where = str(pts.loc[at[0], "position"])
+        side = where.split(" ")[0]
+        mine = (f"{name} lies within Kent's 95% limits" if where == "within limits"
+                else f"{name} lies {side} Kent's 95% limits, within its 99.8% limits" if "95%" in where
+                else f"{name} lies {side} Kent's 99.8% limits")
+    rest = [n for n in out if n != name]
+    return mine + (f"; {', '.join(rest)} {'lies' if len(rest) == 1 else 'lie'} outside them" if rest else "")
 
 
 def latest_outcome_year(db, measure: str, up_to: int) -> int | None:
