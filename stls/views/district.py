@@ -58,7 +58,7 @@ def profile_activity(db, f: Filters, code: str, activity_type: str, month: dt.da
     choices = month_choices(db, f, code)
     month = month if month in choices else (choices[0] if choices else None)
     in_month = _month_counts(db, f, code, month) if month else None
-    if in_month is not None:
+    if in_month is not None and month is not None:
         for t, row in in_month.iterrows():
             if t not in catalogue.CHILD_LEVEL_TYPES:
                 continue
@@ -118,14 +118,16 @@ def _month_table(counts: pd.DataFrame, month: dt.date, activity_type: str, hidde
     before = _year_before(month)
     rows = []
     for t, row in counts.iterrows():
-        cells, values = [], []
+        cells: list[str] = []
+        values: list[float] = []
         for col, m in (("now", month), ("before", before)):
             key = ("month", m) if t == activity_type else ("mv", t, m)
             v = row[col]
             hide = t in catalogue.CHILD_LEVEL_TYPES and key in hidden and v == v
             cells.append(disclosure.cell(v, hide))
-            values.append(None if v != v or hide else v)
-        change = "[x]" if "[x]" in cells else "[c]" if None in values else f"{values[0] - values[1]:+,.0f}"
+            if v == v and not hide:
+                values.append(float(v))
+        change = "[x]" if "[x]" in cells else "[c]" if len(values) < 2 else f"{values[0] - values[1]:+,.0f}"
         rows.append({"Activity": ref.ACTIVITY_LABELS[t], month.strftime("%b %Y"): cells[0],
                      before.strftime("%b %Y"): cells[1], "Change on a year before": change})
     return pd.DataFrame(rows)
