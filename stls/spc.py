@@ -218,3 +218,22 @@ def seasonally_adjusted(periods, values, factors: dict[int, float] | None = None
         return v, None
     return np.array([x / factors[p.month] if p.month in factors and factors[p.month] > 0 else np.nan
                      for p, x in zip(periods, v)], dtype=float), factors
+
+
+def table_alternative(frame: pd.DataFrame, periods: tuple[str, list[str]], shown: tuple[str, list[str]],
+                      adjusted: list[str] | None, fmt) -> pd.DataFrame:
+    """An XmR chart's table alternative: every figure the chart draws, as displayed.
+
+    ``frame`` is ``SpcResult.frame``; ``periods`` and ``shown`` are the first two columns' names
+    and cells (the period labels, and the values as protected: [c], [x]); ``adjusted`` the
+    seasonally adjusted cells when the chart plots those; ``fmt`` formats the centre line and
+    limits. A row the chart leaves out (a hidden or missing value) has no mean or limits.
+    One builder for the scorecard's and the district profile's charts."""
+    columns = {periods[0]: periods[1], shown[0]: shown[1]}
+    if adjusted is not None:
+        columns["Seasonally adjusted"] = adjusted
+    blank = lambda v: "" if v is None or v != v else fmt(v)   # noqa: E731 - no limits before a segment's first points
+    return pd.DataFrame(columns | {
+        "Mean": [blank(v) for v in frame["mean"]],
+        "Lower limit": [blank(v) for v in frame["lcl"]], "Upper limit": [blank(v) for v in frame["ucl"]],
+        "Special cause": [r if isinstance(r, str) else "" for r in frame["rules"]]})

@@ -122,3 +122,40 @@ def test_scatter_labels_keep_apart_and_inside_the_plot(every_chart):
     assert high - max(ys) >= 0.15 * (max(ys) - min(ys)) and min(ys) - low >= 0.1 * (max(ys) - min(ys))
     close = [(a, b) for a in range(len(ys)) for b in range(a) if abs(trace["x"][a] - trace["x"][b]) < 1 and abs(ys[a] - ys[b]) < 0.5]
     assert all(trace["textposition"][a] != trace["textposition"][b] for a, b in close)
+
+
+# Traces drawn from figures the table gives another way: a funnel's limits are curves over a grid
+# of cohort sizes (its table gives each district's limits at its own cohort); a fitted line is two
+# end points of the least-squares line (its caption gives the slope and interval).
+_DRAWN_NOT_TABLED = {("funnel", "95% limits"), ("funnel", "99.8% limits"), ("scatter", "Fitted line (least squares)")}
+
+
+def _tabled_numbers(table) -> list[tuple[float, float]]:
+    """Every number the table shows, with half its last shown digit (the rounding it allows)."""
+    import re
+    out = []
+    for column in table.columns:
+        for cell in table[column].astype(str):
+            for text in re.findall(r"[-+−]?\d[\d,]*(?:\.\d+)?", cell):
+                digits = len(text.split(".")[1]) if "." in text else 0
+                out.append((float(text.replace(",", "").replace("−", "-")), 0.5 * 10 ** -digits + 1e-9))
+    return out
+
+
+def test_table_alternative_holds_every_figure_the_chart_draws(every_chart):
+    """The accessibility statement promises the table alternative holds the chart's figures: every
+    value a chart plots is in its table at the precision the table shows."""
+    checked = 0
+    for name, chart in every_chart.items():
+        if chart.table is None or name == "heat map":   # the heat map's cells are its table's cells
+            continue
+        numbers = _tabled_numbers(chart.table)
+        for trace in chart.figure["data"]:
+            if (name, trace.get("name")) in _DRAWN_NOT_TABLED:
+                continue
+            plotted = trace.get("x" if trace.get("orientation") == "h" else "y") or []
+            for v in plotted:
+                if isinstance(v, (int, float)) and v == v:
+                    assert any(abs(v - n) <= tol for n, tol in numbers), (name, trace.get("name"), v)
+                    checked += 1
+    assert checked > 500

@@ -177,9 +177,10 @@ def _spc_chart(frame: pd.DataFrame, f: Filters, code: str, activity_type: str, h
     fig = charts.spc_chart(res.frame, title, "KCC STLS activity tracker · " + f.with_(districts=(code,)).caption(),
                            f"{label} per month" + (", seasonally adjusted" if factors else ""), "demand")
     cells = ["[x]" if v != v else c for v, c in zip(frame["activities"], disclosure.cells(frame["activities"], hidden))]
-    table = pd.DataFrame({"Month": [m.strftime("%b %Y") for m in frame["month"]], label: cells})
-    if factors:
-        table["Seasonally adjusted"] = [c if c.startswith("[") else f"{a:,.1f}" for c, a in zip(cells, adjusted)]
+    drawn = res.frame.set_index("period").reindex(list(frame["month"]))   # xmr leaves out the [c] and [x] months
+    table = spc.table_alternative(drawn, ("Month", [m.strftime("%b %Y") for m in frame["month"]]), (label, cells),
+                                  [c if c.startswith("[") else f"{a:,.1f}" for c, a in zip(cells, adjusted)]
+                                  if factors else None, "{:,.1f}".format)
     res_specials = int(res.frame["special"].sum()) if len(res.frame) else 0
     alt = (f"Control chart of monthly {label.lower()} in {name}, September to July each year, with the mean and "
            f"process limits recalculated at each service change; {res_specials} months show special cause variation.")

@@ -73,14 +73,10 @@ def spc_view(db, f: Filters, kpi_id: str) -> charts.Chart:
         title += f"; {spc.ASSURANCE_TEXT[res.assurance].split(':')[0].lower()}"
     y_title = kpi.label + (", seasonally adjusted" if res.adjusted else "")
     fig = charts.spc_chart(frame, title, benchmarks.kpi_source(db, kpi), y_title, kpi.polarity.value, kpi.fixed_target, kpi.decimals)
-    columns = {"Period": [p.strftime("%b %Y") if monthly else ref.academic_year_label(p.year) for p in frame["period"]],
-               "Value": [kpi.fmt(v) for v in frame["raw"]]}
-    if res.adjusted:
-        columns["Seasonally adjusted"] = [kpi.fmt(v) for v in frame["value"]]
-    table = pd.DataFrame(columns | {
-        "Mean": [kpi.fmt(v) for v in frame["mean"]],
-        "Lower limit": [kpi.fmt(v) for v in frame["lcl"]], "Upper limit": [kpi.fmt(v) for v in frame["ucl"]],
-        "Special cause": [r or "" for r in frame["rules"]]})
+    table = spc.table_alternative(
+        frame, ("Period", [p.strftime("%b %Y") if monthly else ref.academic_year_label(p.year) for p in frame["period"]]),
+        ("Value", [kpi.fmt(v) for v in frame["raw"]]),
+        [kpi.fmt(v) for v in frame["value"]] if res.adjusted else None, kpi.fmt)
     n_special = int(frame["special"].sum()) if len(frame) else 0
     breaks = ", ".join(f"{d:%B %Y}" for d in scorecard.spc_breaks(kpi))
     method = ((f"Limits restart at {breaks}. " if breaks else "")
