@@ -26,7 +26,7 @@ widgets.table(data.call(view.history), "Import history", "", "dt_history")
 st.header("Templates", divider="gray")
 cols = st.columns(len(KINDS))
 for col, kind in zip(cols, KINDS):
-    col.download_button(f"{kind} template", view.template_csv(kind), file_name=f"stls-{kind}-template.csv",
+    col.download_button(f"{kind} template", data.call(view.template_csv, kind), file_name=f"stls-{kind}-template.csv",
                         mime="text/csv", key=f"dt_tpl_{kind}", icon=":material/download:",
                         on_click="ignore")
 

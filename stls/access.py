@@ -120,6 +120,17 @@ class Roles(BaseModel):
         return None
 
 
+MIN_IMPORT_KEY = 12   # characters: the one rule for an import key, at `python -m stls key` and on the Data page
+
+
+def import_key_problem(key: str) -> str | None:
+    """Why ``key`` cannot be an import key (too short), or None. The CLI refuses to hash such a
+    key and the Data page refuses it even when a hash made some other way matches it."""
+    if len(key) < MIN_IMPORT_KEY:
+        return f"an import key has at least {MIN_IMPORT_KEY} characters (this one has {len(key)})"
+    return None
+
+
 def parse(data: Mapping[str, Any], source: str) -> Roles:
     """Roles from a TOML table, or ``ConfigError`` naming ``source``, the key and the value."""
     try:

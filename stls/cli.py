@@ -147,8 +147,10 @@ def cmd_key(args) -> int:
     import getpass
     import hashlib
     key = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Import key: ")
-    if len(key) < 12:
-        raise CliError("choose an import key of at least 12 characters")
+    from stls.access import import_key_problem
+    problem = import_key_problem(key)
+    if problem:
+        raise CliError(f"choose another key: {problem}")
     print(hashlib.sha256(key.encode("utf-8")).hexdigest())
     return 0
 

@@ -438,11 +438,22 @@ def not_returned(db) -> pd.DataFrame:
 
 # --- reads the loader makes of the database it loads into (stls/ingest/load.py) -------------
 
+WITHOUT_IMPORT_ID = ("settings", "budget")   # replaced whole by a load, so no row says which import put it there
+
+
+def example_setting(db) -> dict | None:
+    """An open setting from the settings list (a primary in Swale if there is one), for the
+    templates' example rows: a template's example must pass the check it is a template for."""
+    rows = db.query("""SELECT urn, district_code::VARCHAR AS district_code, phase::VARCHAR AS phase FROM settings
+        WHERE open ORDER BY district_code::VARCHAR <> 'E07000113', phase::VARCHAR <> 'primary', urn LIMIT 1""")
+    return rows.iloc[0].to_dict() if len(rows) else None
+
+
 def rows_in_scope(db, table: str, where: str, params: dict) -> tuple[int, list[int]]:
     """How many rows of ``table`` a load would overlap (``where``: the load's scope, from
     ``ingest.load.SCOPE``), and the imports that put them there."""
     n = int(db.scalar(f"SELECT count(*) FROM {table} WHERE {where}", params) or 0)
-    if not n or table == "settings":
+    if not n or table in WITHOUT_IMPORT_ID:
         return n, []
     ids = db.query(f"SELECT DISTINCT import_id FROM {table} WHERE {where}", params)["import_id"].tolist()
     return n, [int(i) for i in ids]

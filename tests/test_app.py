@@ -71,9 +71,9 @@ def test_default_view_matches_direct_sql(app_env, demo_sql):
     assert not at.exception
     assert "Synthetic districts, real county." in at.warning[0].value
     cards = _cards(at)
-    expected = _expected_cards(demo_sql, 2025)
+    expected = _expected_cards(demo_sql, 2026)   # the year holding the latest month loaded (September 2026)
     assert cards == expected
-    assert at.query_params["from"] == "2016/17" and at.query_params["to"] == "2025/26"
+    assert at.query_params["from"] == "2016/17" and at.query_params["to"] == "2026/27"
 
 
 @pytest.mark.parametrize("district", ref.DISTRICT_CODES)
@@ -160,3 +160,24 @@ def test_partial_year_compares_same_months(app_env, demo_sql):
     n = demo_sql("SELECT sum(count) FROM activity WHERE activity_type = 'referral' AND activity_date >= '2026-09-01'")[0][0]
     assert _cards(at)["Referrals"] == f"{n:,}"
     assert any("2026/27 (Sep–Oct)" in m.value for m in at.markdown)
+
+
+def test_a_month_just_loaded_is_in_the_default_view(app_env, monkeypatch, tmp_path):
+    """The data owner loads November 2026: the default view (no URL) ends in the year holding it
+    and the monthly chart shows it (the default ended at the last complete year, August 2026)."""
+    import shutil
+
+    from stls.ingest import import_file
+    db = tmp_path / "stls.duckdb"
+    shutil.copyfile(app_env, db)
+    november = tmp_path / "tracker_nov_2026.csv"
+    november.write_text("date,district,service,activity_type,need_area,phase,setting_urn,count\n"
+                        "2026-11-10,Swale,,school_visit,SEMH,primary,,40\n")
+    assert import_file(november, "activity", db, today=dt.date(2026, 12, 2)).status == "loaded"
+    monkeypatch.setenv("STLS_DB", str(db))
+    at = _run()
+    assert not at.exception
+    assert at.query_params["to"] == "2026/27"
+    assert at.caption[0].value.startswith("Kent · 2016/17 to 2026/27")
+    monthly = next(df.value for df in at.dataframe if "Month" in df.value.columns)
+    assert monthly["Month"].iloc[-1] == "Nov 2026", monthly.tail(3)

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from stls import db as dbmod
-from stls.ingest import import_file
+from stls.ingest import KINDS, import_file
 
 from conftest import ROOT
 
@@ -56,9 +56,28 @@ def test_bad_file_is_refused_and_changes_nothing(live, name):
 
 def test_problem_rows_are_spreadsheet_rows(live):
     report = import_file(DATA / "bad" / "totals_row.csv", "activity", live)
-    assert "row 3 looks like a totals row" in report.message      # header = row 1, data = row 2
+    assert (report.problems[0].row, report.problems[0].column, report.problems[0].value) == (3, "date", "Total")
+    assert "looks like a totals row" in report.problems[0].expected   # header = row 1, data = row 2
     report = import_file(DATA / "bad" / "xlsx_bad_date.xlsx", "activity", live)
     assert report.problems[0].row == 2 and report.problems[0].column == "date"
+
+
+def test_a_totals_row_is_one_problem_among_the_others(live, tmp_path):
+    """A totals row is reported with the file's other problems (it was refused on its own, and
+    every other problem stayed hidden until it was removed), and nothing is loaded."""
+    path = tmp_path / "totals_and_more.csv"
+    path.write_text("date,district,service,activity_type,need_area,phase,setting_urn,count\n"
+                    "2024-10-14,Swale,,referral,SEMH,primary,,1\n"        # row 2: good
+                    "2025-13-40,Swale,,referral,SEMH,primary,,1\n"        # row 3: no such date
+                    "2024-10-14,Atlantis,,referral,SEMH,primary,,1\n"     # row 4: no such district
+                    "Total,,,,,,,3\n")                                    # row 5: a totals row
+    before = fingerprint(live)
+    report = import_file(path, "activity", live)
+    assert report.status == "refused"
+    assert [(p.row, p.column) for p in report.problems] == [(3, "date"), (4, "district"), (5, "date")]
+    assert report.problems[2].value == "Total" and "looks like a totals row" in report.problems[2].expected
+    assert report.total_problems == 3
+    assert fingerprint(live) == before
 
 
 def test_many_problems_list_the_first_fifty_and_the_total(live, tmp_path):
@@ -185,3 +204,34 @@ def test_every_kind_loads_through_the_cli(tmp_path, capsys, name, kind):
 def test_kind_is_detected_from_the_header(empty):
     report = import_file(DATA / "good" / "budget_2027.csv", None, empty, dry_run=True)
     assert report.kind == "budget" and report.status == "checked"
+
+
+def test_every_template_passes_its_own_check(live):
+    """A downloaded template's example row has no problems: its URN is in the settings list (a
+    fixed URN was not), and the activity example is for the month after the latest held, so it
+    is ready to load. (The other examples' years are already held: they say to use --replace.)"""
+    from stls import db as dbmod
+    from stls.views import data as data_view
+    handle = dbmod.Database(live)
+    for kind in KINDS:
+        body = data_view.template_csv(handle, kind)
+        report = import_file(f"stls-{kind}-template.csv", kind, live, dry_run=True, data=body)
+        assert report.problems == [] and report.total_problems == 0, (kind, report.lines())
+        assert "refused: the" not in report.message, (kind, report.message)
+    report = import_file("stls-activity-template.csv", "activity", live, dry_run=True,
+                         data=data_view.template_csv(handle, "activity"))
+    assert report.status == "checked", report.lines()
+    handle.close()
+
+
+def test_a_budget_year_already_held_is_refused_with_a_message_not_an_error(live, tmp_path):
+    """Loading a financial year the budget already holds said nothing useful: it raised a
+    database error (the budget has no import_id). Now: refused with the rows held; --replace loads."""
+    path = tmp_path / "budget.csv"
+    path.write_text("financial_year,service,allocation_gbp\n2024-25,Swale,\"£512,000\"\n")
+    before = fingerprint(live)
+    report = import_file(path, "budget", live)
+    assert report.status == "refused" and "already loaded" in report.message and "--replace" in report.message
+    assert fingerprint(live) == before
+    report = import_file(path, "budget", live, replace=True)
+    assert report.status == "loaded", report.lines()

@@ -87,15 +87,15 @@ def test_wrong_import_keys_wait_longer_then_lock_the_session(monkeypatch):
     good = hashlib.sha256(b"the right import key").hexdigest()
     session, waits = {}, []
     for i in range(4):
-        assert importer.check_key("guess", good, session, now=100.0 + i, sleep=waits.append) == "That import key is not right."
+        assert importer.check_key("a wrong guess!", good, session, now=100.0 + i, sleep=waits.append) == "That import key is not right."
     assert waits == [1.0, 2.0, 4.0, 8.0]
-    assert "locked for this session for 15 minutes" in importer.check_key("guess", good, session, now=110.0, sleep=waits.append)
+    assert "locked for this session for 15 minutes" in importer.check_key("a wrong guess!", good, session, now=110.0, sleep=waits.append)
     # locked: even the right key is refused until the lockout ends, then accepted
     assert "locked for this session" in importer.check_key("the right import key", good, session, now=500.0)
     assert importer.check_key("the right import key", good, session, now=110.0 + 15 * 60 + 1) is None
     # many sessions guessing lock uploading for everyone
     for k in range(importer.SERVER_LIMIT):
-        importer.check_key("guess", good, {}, now=2000.0 + k, sleep=lambda s: None)
+        importer.check_key("a wrong guess!", good, {}, now=2000.0 + k, sleep=lambda s: None)
     assert "locked for everyone" in importer.check_key("the right import key", good, {}, now=2100.0)
 
 

@@ -188,10 +188,29 @@ def test_data_page_key(app_env, monkeypatch):
     import hashlib
     monkeypatch.setenv("STLS_IMPORT_KEY_SHA256", hashlib.sha256(b"a long import key").hexdigest())
     at = _open("pages/data.py")
-    at.text_input(key="imp_key").input("wrong key").run()
+    at.text_input(key="imp_key").input("a wrong import key").run()
     assert any("not right" in e.value for e in at.error)
     at.text_input(key="imp_key").input("a long import key").run()
     assert not at.error and at.selectbox(key="imp_kind").value == "detect"
+
+
+def test_one_import_key_rule_on_the_page_and_the_command_line(app_env, monkeypatch):
+    """A key under 12 characters is refused by `python -m stls key` and on the Data page, even
+    when the server was given its hash some other way (the page accepted any key that matched)."""
+    import hashlib
+    import subprocess
+    import sys
+    monkeypatch.setenv("STLS_IMPORT_KEY_SHA256", hashlib.sha256(b"short").hexdigest())
+    at = _open("pages/data.py")
+    at.text_input(key="imp_key").input("short").run()
+    assert any("at least 12 characters (this one has 5)" in e.value for e in at.error)
+    assert not any(s.key == "imp_kind" for s in at.selectbox)
+    cli = subprocess.run([sys.executable, "-m", "stls", "key"], input="short\n", capture_output=True, text=True,
+                         cwd=ROOT)
+    assert cli.returncode != 0 and "at least 12 characters (this one has 5)" in cli.stderr
+    cli = subprocess.run([sys.executable, "-m", "stls", "key"], input="a long import key\n", capture_output=True,
+                         text=True, cwd=ROOT)
+    assert cli.stdout.strip() == hashlib.sha256(b"a long import key").hexdigest()
 
 
 def test_completeness_flags_the_missing_and_low_months(app_env):

@@ -319,7 +319,7 @@ def read(con: duckdb.DuckDBPyConnection, data: bytes, name: str, kind: str | Non
     rows = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
     if rows == 0:
         raise FileProblem(f"{name}: the header is on row {index + 1} but there are no data rows under it")
-    _refuse_totals(con, name, list(columns))
+    _set_aside_totals(con, list(columns))
     return RawFile(found, rows, index + 1, {c: header[i] for c, i in columns.items()}, notes)
 
 
@@ -341,11 +341,19 @@ def _map_columns(header: list[str], kind: str, name: str) -> dict[str, int]:
     return found
 
 
-def _refuse_totals(con, name: str, columns: list[str]) -> None:
-    """A 'Total' row (usually the last) would double count: refuse it, naming the row."""
-    checks = " OR ".join(f"lower(trim(\"{c}\")) IN ('total', 'totals', 'grand total', 'sum')" for c in columns)
+TOTALS = "looks like a totals row; remove it (totals are worked out by the dashboard, and loading them would double count)"
+
+
+def _set_aside_totals(con, columns: list[str]) -> None:
+    """A 'Total' row near the bottom would double count. It goes to table ``raw_totals`` as a
+    problem (row, column, value) reported with every other problem in the file, and out of
+    ``raw`` so it is not also reported as a bad district or date. (It was refused on its own,
+    which hid every other problem until it was removed.)"""
+    words = "('total', 'totals', 'grand total', 'sum')"
     last = con.execute("SELECT max(line) FROM raw").fetchall()[0][0]   # totals sit at the bottom
-    hit = con.execute(f"SELECT line FROM raw WHERE line > {last - 5} AND ({checks}) ORDER BY line LIMIT 1").fetchall()
-    if hit:
-        raise FileProblem(f"{name}: row {hit[0][0]} looks like a totals row; remove it (totals are worked out "
-                          "by the dashboard, and loading them would double count)")
+    cells = " UNION ALL ".join(f"SELECT line, {i} AS pos, '{c}' AS col, \"{c}\" AS value FROM raw "
+                               f"WHERE line > {last - 5} AND lower(trim(\"{c}\")) IN {words}" for i, c in enumerate(columns))
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE raw_totals AS
+        SELECT line, arg_min(col, pos) AS col, arg_min(value, pos) AS value, '{TOTALS}' AS expected
+        FROM ({cells}) GROUP BY line""")
+    con.execute("DELETE FROM raw WHERE line IN (SELECT line FROM raw_totals)")

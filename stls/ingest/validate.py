@@ -351,6 +351,8 @@ def problems(con: duckdb.DuckDBPyConnection, kind: str, today: dt.date | None = 
     today = today or dt.date.today()
     comma = bool(con.execute("SELECT decimal_comma FROM number_style").fetchall()[0][0])
     parts = [sql for col in KINDS[kind].columns for sql in [_problem_sql(col, today, comma)] if sql] + _cross_checks(kind)
+    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'raw_totals'").fetchall()[0][0]:
+        parts.append("SELECT line, col, value, expected FROM raw_totals")   # set aside by read (a totals row)
     con.execute("CREATE OR REPLACE TEMP TABLE problems AS " + " UNION ALL ".join(parts))
     total = con.execute("SELECT count(*) FROM problems").fetchall()[0][0]
     whens = " ".join(f"WHEN '{c.name}' THEN {i}" for i, c in enumerate(KINDS[kind].columns))

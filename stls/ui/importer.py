@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from stls import access as rules
 from stls import db as dbmod
 from stls.ingest import KINDS, import_file
 from stls.ui import access
@@ -50,6 +51,10 @@ def check_key(entered: str, expected_hash: str, session: MutableMapping, now: fl
         return f"Too many wrong import keys: uploading is locked for this session for {int(locked_until - now) // 60 + 1} more minute(s)."
     if _server_locked(now):
         return "Too many wrong import keys on this server: uploading is locked for everyone for up to 15 minutes."
+    short = rules.import_key_problem(entered)
+    if short:   # the rule `python -m stls key` keeps, whatever hash the server was given
+        return (f"That import key is not accepted: {short}. If it is the key the server was set up with, ask its "
+                "administrator for a longer one (`python -m stls key` makes its hash).")
     if key_matches(entered, expected_hash):
         session["imp_failures"] = 0
         return None

@@ -29,11 +29,10 @@ def set_page(name: str) -> None:
 
 
 def default_last_year(extent: dict) -> int:
-    """The latest complete academic year (a year still running is there to choose)."""
-    last, month = extent["last_year"], extent.get("last_month")
-    if month is not None and month.month != 8 and last > extent["first_year"]:
-        return last - 1
-    return last
+    """The academic year holding the latest month loaded, so a month just imported is in the
+    default view (a year still running is compared on the same months of the year before).
+    It ended at the last complete year: a November loaded stayed out of sight until it was chosen."""
+    return extent["last_year"]
 
 
 def _load_url(first: int, last: int, default_to: int, params: dict[str, str]) -> None:

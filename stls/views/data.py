@@ -1,6 +1,7 @@
 """The Data page: templates, the data dictionary, import history and data quality."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 from typing import cast
 
@@ -14,11 +15,28 @@ from stls.ingest.schema import KINDS
 LOW = 0.5   # a month under half the district's usual term-time level is flagged
 
 
-def template_csv(kind: str) -> bytes:
-    """The header and one example row for a kind of file."""
+def template_csv(db, kind: str) -> bytes:
+    """The header and one example row for a kind of file. A URN in the example is a setting in
+    this database's settings list (with its district and phase), so the example passes the check
+    (a fixed URN failed it wherever that setting was not listed)."""
     spec = KINDS[kind]
+    example = dict(zip([c.name for c in spec.columns], spec.example))
+    setting = queries.example_setting(db) if kind in ("activity", "setting_outcomes") else None
+    if setting is not None:
+        example["urn" if kind == "setting_outcomes" else "setting_urn"] = setting["urn"]
+        if kind == "activity":
+            example["district"] = ref.DISTRICT_NAMES.get(setting["district_code"], example["district"])
+            example["phase"] = ref.PHASES.get(setting["phase"], example["phase"])
+    elif kind == "activity":
+        example["setting_urn"] = ""   # no settings listed yet: a URN could not pass the check
+    if kind == "activity":   # the month after the latest held (a month held would need --replace)
+        last = queries.data_extent(db).get("last_month")
+        if last is not None:
+            following = (pd.Timestamp(last) + pd.offsets.MonthBegin(1)).date().replace(day=14)
+            if following <= dt.date.today():
+                example["date"] = following.isoformat()
     out = io.StringIO()
-    pd.DataFrame([list(spec.example)], columns=[c.name for c in spec.columns]).to_csv(out, index=False)
+    pd.DataFrame([example]).to_csv(out, index=False)
     return out.getvalue().encode("utf-8")
 
 
