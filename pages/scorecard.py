@@ -10,8 +10,9 @@ f = frame.filters(PAGE)
 st.title("KPI scorecard")
 st.caption(f"{f.caption()} · each KPI's latest year in the range; change is on the year before")
 
+st.header("Indicators by outcome theme", divider="gray")   # the themes are h3 under it (heading order)
 for theme, table in data.call(scorecard.theme_tables, f).items():
-    st.subheader(theme, divider="gray")
+    st.subheader(theme)
     widgets.scorecard_table(table, f"KPI scorecard: {theme}", f.caption(), f"sc_{theme[:12]}")
 st.caption("RAG: ✔ Green target met · ▲ Amber floor met, target not · ✖ Red floor missed · [z] no target "
            "(demand indicators have no good direction). Variation and assurance follow NHS 'Making Data Count': "

@@ -26,6 +26,21 @@ from stls import reference as ref
 
 PALETTE = ("#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1")
 NEED_COLOURS = dict(zip(ref.NEED_AREAS, PALETTE))
+# Lines told apart without colour (WCAG 1.4.1): each series of a multi-line chart has its own dash
+# and marker shape as well as its own colour, in this order.
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "star")
+
+
+def series_style(i: int, colour: str | None = None, width: float = 2.5, every: int = 1) -> dict:
+    """The line and marker of a multi-line chart's ``i``-th series (``every``: at most this many
+    markers drawn, for long monthly series)."""
+    colour = colour or PALETTE[i % len(PALETTE)]
+    marker = dict(color=colour, size=7, symbol=SYMBOLS[i % len(SYMBOLS)])
+    if every > 1:
+        marker["maxdisplayed"] = every
+    return dict(mode="lines+markers", line=dict(color=colour, width=width, dash=DASHES[i % len(DASHES)]),
+                marker=marker)
 HIGHLIGHT, MUTED, KENT_LINE = "#12436D", "#BFC9D4", "#801650"
 RAG_COLOURS = {"Green": "#00703C", "Amber": "#B05A00", "Red": "#D4351C"}
 FONT = dict(family="Arial, Helvetica, sans-serif", size=15, color="#0B0C0C")
@@ -195,8 +210,8 @@ def empty(title: str, source: str) -> Figure:
 
 def monthly_lines(frame: pd.DataFrame, title: str, source: str, y_title: str) -> Figure:
     """One line per series over months (frame: month, series, value); gaps stay gaps."""
-    traces = [dict(type="scatter", x=values(part["month"]), y=values(part["value"]), name=str(name), mode="lines",
-                   line=dict(color=PALETTE[i % len(PALETTE)], width=2.5),
+    traces = [dict(type="scatter", x=values(part["month"]), y=values(part["value"]), name=str(name),
+                   **series_style(i, every=24),
                    hovertemplate="%{x|%b %Y}: %{y:,.0f}<extra>" + str(name) + "</extra>")
               for i, (name, part) in enumerate(frame.groupby("series", sort=False))]
     shapes, notes = regimes(_date(frame["month"].min()), _date(frame["month"].max())) if not frame.empty else ([], [])
@@ -376,11 +391,10 @@ def need_small_multiples(frame: pd.DataFrame, title: str, source: str) -> Figure
 def area_trend(frame: pd.DataFrame, title: str, source: str) -> Figure:
     """Referral share by area per year (frame: academic_year, need_area, share)."""
     traces = []
-    for area, colour in NEED_COLOURS.items():
+    for i, (area, colour) in enumerate(NEED_COLOURS.items()):
         part = frame[frame["need_area"] == area]
         traces.append(dict(type="scatter", x=[ref.academic_year_label(y) for y in part["academic_year"]],
-                           y=values(part["share"]), mode="lines+markers", name=ref.NEED_AREAS[area],
-                           line=dict(color=colour, width=2.5),
+                           y=values(part["share"]), name=ref.NEED_AREAS[area], **series_style(i, colour),
                            hovertemplate="%{x}: %{y:.1f}%<extra>" + ref.NEED_AREAS[area] + "</extra>"))
     return figure(traces, title, source, yaxis=axis("Share of referrals (%)", rangemode="tozero"))
 
@@ -389,11 +403,10 @@ def outcome_lines(frame: pd.DataFrame, title: str, source: str, y_title: str) ->
     """Outcome by academic year per geography (frame: academic_year, series, value); missing years stay gaps."""
     colours = {"England": PALETTE[4], "Kent": PALETTE[2]}
     traces = [dict(type="scatter", x=[ref.academic_year_label(y) for y in part["academic_year"]],
-                   y=values(part["value"]), mode="lines+markers", name=str(name), connectgaps=False,
-                   line=dict(color=colours.get(name, PALETTE[0]), width=2.5,
-                             dash="dot" if name == "England" else "solid"),
+                   y=values(part["value"]), name=str(name), connectgaps=False,
+                   **series_style(i, colours.get(name, PALETTE[0])),
                    hovertemplate="%{x}: %{y:.1f}<extra>" + str(name) + "</extra>")
-              for name, part in frame.groupby("series", sort=False)]
+              for i, (name, part) in enumerate(frame.groupby("series", sort=False))]
     return figure(traces, title, source, yaxis=axis(y_title), xaxis=axis(None, type="category"))
 
 

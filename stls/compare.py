@@ -152,6 +152,16 @@ class Headline:
         """The values shown, oldest first (for sparklines): ``trend`` without its gaps."""
         return tuple(v for v in self.trend if v == v)
 
+    def trend_text(self, last: int = 6) -> str:
+        """The trend's latest ``last`` shown values in words, e.g. '2021/22 to 2025/26: 31.0%,
+        32.4%, ...' (the cards' text in place of a sparkline; empty with fewer than two)."""
+        pairs = [(y, v) for y, v in zip(self.trend_years, self.trend) if v == v][-last:]
+        if len(pairs) < 2:
+            return ""
+        span = f"{ref.academic_year_label(pairs[0][0])} to {ref.academic_year_label(pairs[-1][0])}"
+        months = self.label.split("(", 1)[1].rstrip(")") if "(" in (self.label or "") else ""
+        return (f"{months} of each year, " if months else "") + f"{span}: " + ", ".join(self.kpi.fmt(v) for _, v in pairs)
+
     @functools.cached_property
     def direction(self) -> str:
         """Direction of travel over ``trend``, worked out when first asked for: the districts

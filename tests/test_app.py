@@ -181,3 +181,15 @@ def test_a_month_just_loaded_is_in_the_default_view(app_env, monkeypatch, tmp_pa
     assert at.caption[0].value.startswith("Kent · 2016/17 to 2026/27")
     monthly = next(df.value for df in at.dataframe if "Month" in df.value.columns)
     assert monthly["Month"].iloc[-1] == "Nov 2026", monthly.tail(3)
+
+
+def test_cards_give_their_trend_in_words_not_an_unlabelled_sparkline(app_env, demo_sql):
+    """Each card's recent years in words, on the same months as its value (the Vega sparkline
+    had no text alternative: axe-core svg-img-alt, serious)."""
+    at = _run()
+    assert not at.exception
+    text = next(m.value for m in at.markdown if "of each year, 2021/22 to 2026/27:" in m.value)
+    expected = [demo_sql("SELECT sum(count) FROM activity WHERE activity_type = 'referral' AND activity_date "
+                         "BETWEEN ? AND ?", [dt.date(y, 9, 1), dt.date(y, 10, 31)])[0][0] for y in range(2021, 2027)]
+    assert text == ":small[Sep–Oct of each year, 2021/22 to 2026/27: " + ", ".join(f"{n:,}" for n in expected) + "]"
+    assert all(not m.proto.chart_data for m in at.metric)

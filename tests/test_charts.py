@@ -159,3 +159,19 @@ def test_table_alternative_holds_every_figure_the_chart_draws(every_chart):
                     assert any(abs(v - n) <= tol for n, tol in numbers), (name, trace.get("name"), v)
                     checked += 1
     assert checked > 500
+
+
+def test_lines_differ_by_more_than_colour(every_chart):
+    """WCAG 1.4.1: in a chart with several lines each legend entry has its own dash or marker
+    shape, not only its own colour (the monthly and area-of-need trend lines differed by colour alone)."""
+    multi = 0
+    for name, chart in every_chart.items():
+        lines = [t for t in chart.figure["data"] if t.get("type") == "scatter" and "lines" in t.get("mode", "")
+                 and t.get("showlegend", True)]
+        if len(lines) < 2:
+            continue
+        looks = [((t.get("line") or {}).get("dash", "solid"),
+                  (t.get("marker") or {}).get("symbol", "circle") if "markers" in t["mode"] else None) for t in lines]
+        assert len(set(looks)) == len(looks), (name, [(t["name"], look) for t, look in zip(lines, looks)])
+        multi += 1
+    assert multi >= 3

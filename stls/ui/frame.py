@@ -29,6 +29,7 @@ def open_frame(page: str) -> Filters:
     who = access.visitor()
     access.gate(who)           # before the first query: a visitor not signed in is sent nothing
     state.set_page(page)
+    widgets.page_style()
     extent = data.extent()
     f = state.sidebar_filters(extent)
     st.session_state["filters"] = f

@@ -17,6 +17,24 @@ RAG_ICONS = {"Green": ":material/check_circle:", "Amber": ":material/warning:", 
 RAG_TEXT = {"Green": "green", "Amber": "orange", "Red": "red"}
 
 
+# Keyboard focus drawn as GOV.UK draws it (WCAG 2.2 2.4.7 and 2.4.13): a 3 px near-black ring with
+# a yellow halo, visible on any background. Streamlit's own ring is a faint 1 px tint of the theme.
+FOCUS_STYLE = """<style>
+:focus-visible, [data-baseweb] :focus-visible, button:focus-visible, a:focus-visible, input:focus-visible,
+[role="slider"]:focus-visible, [role="tab"]:focus-visible, summary:focus-visible {
+  outline: 3px solid #0B0C0C !important; outline-offset: 1px !important;
+  box-shadow: 0 0 0 6px #FFDD00 !important; }
+[data-testid="stSlider"] div:has(> div > input[type="range"]:focus-visible),
+[data-baseweb="select"]:focus-within > div, [data-baseweb="input"]:focus-within {
+  outline: 3px solid #0B0C0C !important; box-shadow: 0 0 0 6px #FFDD00 !important; }
+</style>"""
+
+
+def page_style() -> None:
+    """The styles every page shares (drawn once per run, before the page)."""
+    st.html(FOCUS_STYLE)
+
+
 def synthetic_banner() -> None:
     from stls import published
     st.warning(published.DEMO_NOTICE, icon=":material/science:")
@@ -35,14 +53,18 @@ def kpi_card(h: Headline) -> None:
         Polarity.higher: "normal", Polarity.lower: "inverse", Polarity.demand: "off"}
     colour = colours[kpi.polarity]
     change = kpi.fmt_change(h.change, h.previous)
+    # No sparkline (chart_data): Streamlit draws it as an SVG with no text alternative (axe-core
+    # svg-img-alt, serious); the years' values are given in words under the card instead.
     st.metric(kpi.short_label or kpi.label, h.display, delta=change, delta_color=colour, border=True,
-              help=kpi.description, chart_data=[round(v, 2) for v in h.spark] or None,
+              help=kpi.description,
               delta_description=(f"on {h.previous_label}" + (" (incomplete)" if h.change_incomplete else "")) if change else None)
     if kpi.short_label:
         st.caption(kpi.label)
     target = f" · target {kpi.target_text()}" if kpi.has_rag else ""
     # Not st.caption: captions are drawn faded, which takes coloured words below 4.5:1 contrast.
     st.markdown(f":small[{h.label} · {rag_badge(h.rag)}{target} · trend: {h.direction.lower()}]")
+    if h.trend_text():
+        st.markdown(f":small[{h.trend_text()}]")
     if h.note:
         st.caption(f"Filter not applied: {h.note}.")
     for note in (h.returns_note, h.census_note, f"RAG {h.rag_basis}" if h.rag_basis else ""):
