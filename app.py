@@ -26,8 +26,9 @@ PAGES = [
 who = access.visitor()   # with sign-in configured, nothing below runs until it has been made
 page = st.navigation(PAGES, position="sidebar" if who.may_view else "hidden")
 access.gate(who)
-if MEETING and page.url_path != "meeting":
-    st.switch_page("pages/meeting.py", query_params=st.query_params.to_dict())
+if MEETING and page.url_path != "meeting":   # ?mode=meeting on a page: meeting mode at that page's slide
+    from stls.ui import meeting_ui
+    meeting_ui.open_meeting(page.url_path or "overview", st.query_params.to_dict())
 filters = frame.open_frame(page.url_path or "overview")
 try:
     page.run()

@@ -1,9 +1,14 @@
-"""Meeting mode: the LIFT Executive agenda, one idea per screen, large type, previous and next."""
+"""Meeting mode: the LIFT Executive agenda, one idea per screen, large type, previous and next.
+
+Each slide is whole on a 1280×720 shared screen: the slide (where it is in the agenda, its finding
+as the heading, one chart or one table) fills the main area; the presenter's speaker notes and the
+meeting's preparation sit in the sidebar, which meeting mode opens collapsed.
+"""
 import streamlit as st
 
 from stls import meeting
 from stls import reference as ref
-from stls.ui import data, frame, meeting_ui, state, widgets
+from stls.ui import data, frame, meeting_ui, state
 
 PAGE = "meeting"
 f = frame.filters(PAGE)
@@ -13,19 +18,19 @@ count = meeting.agenda_length(chosen)
 index = meeting_ui.slide_index(count)
 slide = data.call(meeting.slide, f, chosen, index)
 
-meeting_ui.previous_next(index, count)
-st.caption(f"{slide.section} · {f.caption()}")
+meeting_ui.previous_next(index, count, f"{slide.section} · {f.caption()}")
 st.title(slide.title)
 for bullet in slide.bullets[1:]:
     st.markdown(f"- {bullet}")
 if slide.chart is not None:
-    widgets.chart(meeting_ui.fit(slide.chart), f"mt_chart_{index}", f.caption())
+    meeting_ui.slide_chart(slide.chart, f"mt_chart_{index}", f.caption(), lines=len(slide.bullets[1:]))
 elif slide.table is not None:
-    widgets.table(slide.table, slide.title, f.caption(), f"mt_table_{index}")
-with st.expander("Speaker notes"):
-    st.markdown(slide.notes.replace("\n", "  \n") or "None.")
-with st.expander("Prepare the meeting: spotlight districts and the pack"):
-    chosen = st.multiselect("District spotlights (added at the end of the agenda)", list(ref.DISTRICT_CODES),
-                            default=spotlights, key=skey, format_func=ref.DISTRICT_NAMES.get)
-    state.remember("spotlight", chosen)
-    meeting_ui.pack_downloads(f, tuple(chosen))
+    meeting_ui.slide_table(slide.table, slide.title, f.caption(), f"mt_table_{index}")
+with st.sidebar:
+    with st.expander("Speaker notes", expanded=True):
+        st.markdown(slide.notes.replace("\n", "  \n") or "None.")
+    with st.expander("Prepare the meeting: spotlight districts and the pack"):
+        chosen = st.multiselect("District spotlights (added at the end of the agenda)", list(ref.DISTRICT_CODES),
+                                default=spotlights, key=skey, format_func=ref.DISTRICT_NAMES.get)
+        state.remember("spotlight", chosen)
+        meeting_ui.pack_downloads(f, tuple(chosen))

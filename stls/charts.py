@@ -148,6 +148,11 @@ def _legend_rows(traces: list[dict]) -> int:
     return max(1, -(-width // LEGEND_WIDTH))
 
 
+def place(layout: dict) -> None:
+    """Move the legend and source line to match the layout's height and margins (after a change)."""
+    _placement(layout)
+
+
 def _placement(layout: dict) -> None:
     """Legend and source line in pixels below the plot area (and below any x-axis title),
     whatever the chart's height."""

@@ -6,6 +6,7 @@ Every figure comes through the same functions (and disclosure control) as the da
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -42,11 +43,26 @@ class Slide:
     bullets: list[str] = field(default_factory=list)
 
 
-def _headlines(db, f: Filters) -> Slide:
-    rows, red, green, with_target = [], [], 0, 0
-    for items in scorecard_view.themed(db, f, with_spc=False).values():
+# The headline scorecard in two screens (15 KPIs in one table did not fit a shared screen: the
+# outcome KPIs were the ones cut off). Each half is one idea: how the service reaches children,
+# then what happens for them.
+HEADLINE_HALVES = (
+    ("Headline scorecard: access, timeliness and quality",
+     ("Access and reach", "Timeliness and capacity", "Quality of provision")),
+    ("Headline scorecard: outcomes, equity and value for money",
+     ("Outcomes for children and young people", "Equity across need and place", "Value for money")),
+)
+
+
+def _headlines(db, f: Filters, half: int) -> Slide:
+    section, themes = HEADLINE_HALVES[half]
+    rows, red, green, with_target, kpis = [], [], 0, 0, []
+    for theme, items in scorecard_view.themed(db, f, with_spc=False).items():
+        if theme not in themes:
+            continue
         for ln in items:
             h, r = ln.headline, ln.fields
+            kpis.append(ln.kpi)
             rows.append({"Indicator": r["label"], "Latest": r["period"], "Value": r["value"], "Target": r["target"],
                          "RAG": scorecard_view.rag_cell(ln), "Change": r["change"], "Trend": r["direction"],
                          "Filters not applied": r["filters_not_applied"], "Not returned": r["not_returned"],
@@ -55,10 +71,11 @@ def _headlines(db, f: Filters) -> Slide:
             green += h.rag == "Green"
             if h.rag == "Red":
                 red.append(ln.kpi.label)
-    title = f"{green} of {with_target} KPIs with a target met it" + (f"; {len(red)} red" if red else "; none red")
-    notes = "\n\n".join(f"{k.label}: {k.description}" for k in catalogue.catalogue().values())
+    title = (f"{green} of {with_target} KPIs with a target met it" if with_target else "No KPI here has a target") \
+        + (f"; {len(red)} red" if red else "; none red")
+    notes = "\n\n".join(f"{k.label}: {k.description}" for k in kpis)
     table = scorecard_view.only_saying(rows, "Filters not applied", "Not returned", "RAG basis")
-    return Slide("Headline scorecard", title, table=table, notes=notes)
+    return Slide(section, title, table=table, notes=notes)
 
 
 def _exceptions(db, f: Filters) -> Slide:
@@ -142,7 +159,18 @@ def _spotlight(db, f: Filters, code: str) -> Slide:
                  notes="\n\n".join(f"{d.kpi.label}: {d.kpi.description}" for d, _ in pairs))
 
 
-SECTIONS = (_headlines, _exceptions, _activity_outcomes, _impact, _needs)
+SECTIONS = (functools.partial(_headlines, half=0), functools.partial(_headlines, half=1),
+            _exceptions, _activity_outcomes, _impact, _needs)
+# The slide a page opens in meeting mode (``?mode=meeting`` on that page, or the toggle there).
+PAGE_SLIDES = {"overview": 0, "scorecard": 0, "activity_and_outcomes": 3, "impact": 4, "areas_of_need": 5}
+
+
+def slide_for_page(page: str, spotlights: tuple[str, ...] = (), profile: str | None = None) -> int:
+    """The agenda index a page's meeting view starts at: its own section; a district profile
+    starts at that district's spotlight (when it is one); any other page at the start."""
+    if page == "district" and profile in spotlights:
+        return len(SECTIONS) + spotlights.index(profile)
+    return PAGE_SLIDES.get(page, 0)
 
 
 def agenda_length(spotlights: tuple[str, ...] = ()) -> int:

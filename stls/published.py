@@ -32,6 +32,8 @@ SOURCE_LINE = "DfE statistics via the Local Authority Interactive Tool (LAIT), O
 # What the demo database is made of, said once for the banner, the pack and the report.
 DEMO_SHORT = ("Synthetic districts, real county: district figures are demonstration data; Kent and England "
               "results are published DfE statistics")
+DEMO_NOTICE_SHORT = ("**Synthetic districts, real county.** District activity, pupils and results are made up; "
+                     "Kent's and England's results are real DfE statistics.")
 DEMO_NOTICE = ("**Synthetic districts, real county.** The 12 districts' STLS activity, pupils and results are made "
                "up to show how the dashboard works, and they add up to Kent's published figures. Kent's and England's "
                "results (KS2, KS4 Attainment 8, EYFS and phonics by SEN group, 2016/17 to 2024/25), Kent's shares of "

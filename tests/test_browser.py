@@ -93,7 +93,7 @@ PAGES = {  # url path → (main heading, number of Plotly charts)
     "impact": ("Impact of support", 1),   # the event study
     "areas_of_need": ("Areas of need", 3),
     "data": ("Data", 1),
-    "meeting?mode=meeting&slide=3": (None, 1),   # meeting mode: the heading is the slide's finding
+    "meeting?mode=meeting&slide=4": (None, 1),   # meeting mode: the heading is the slide's finding
     "accessibility": ("Accessibility statement", 0),
 }
 
@@ -281,4 +281,76 @@ def test_one_click_on_a_district_opens_its_profile_in_the_same_tab(server, brows
     page.wait_for_url(lambda url: "profile=E07000113" in url and "to=2024%2F25" in url, timeout=30_000)
     page.get_by_text("One month", exact=True).wait_for(timeout=30_000)
     page.screenshot(path=str(SHOTS / "district-from-scorecard.png"), full_page=True)
+    page.close()
+
+
+SCREEN = {"width": 1280, "height": 720}   # a shared screen in a LIFT Executive meeting
+_MEASURE_SLIDE = """() => {
+    const main = document.querySelector('[data-testid=stMain]');
+    const shown = [...document.querySelectorAll('[data-testid=stMainBlockContainer] [data-testid=stElementContainer]')]
+        .map(e => e.getBoundingClientRect()).filter(r => r.height > 0);
+    const header = document.querySelector('[data-testid=stHeader]').getBoundingClientRect();
+    const alert = document.querySelector('[data-testid=stMain] [data-testid=stAlert]');
+    const chart = document.querySelector('[data-testid=stMain] .js-plotly-plot');
+    const tick = chart && chart.querySelector('.xtick text, .ytick text');
+    const table = document.querySelector('[data-testid=stMain] [data-testid=stTable] table');
+    return {scroll: main.scrollHeight, client: main.clientHeight, bottom: Math.max(...shown.map(r => r.bottom)),
+            top: Math.min(...shown.map(r => r.top)), header: header.bottom,
+            banner: alert ? alert.getBoundingClientRect().top : null,
+            chart: chart ? [chart.getBoundingClientRect().top, chart.getBoundingClientRect().bottom] : null,
+            tick: tick ? parseFloat(getComputedStyle(tick).fontSize) : null,
+            h1: parseFloat(getComputedStyle(document.querySelector('h1')).fontSize),
+            rows: table ? table.querySelectorAll('tbody tr').length : null,
+            slide: document.querySelector('[data-testid=stMain] [data-testid=stProgress]').innerText};
+}"""
+
+
+def _slide_at_screen_size(browser, url: str):
+    page = browser.new_page(viewport=SCREEN)
+    page.goto(url)
+    page.wait_for_selector("h1", timeout=60_000)
+    page.wait_for_function("document.querySelectorAll('[data-testid=stStatusWidget]').length == 0", timeout=90_000)
+    page.wait_for_timeout(1500)
+    return page, page.evaluate(_MEASURE_SLIDE)
+
+
+def test_every_meeting_slide_is_whole_on_a_1280_by_720_screen(server, browser, demo_db):
+    """One idea per screen, whole: nothing needs scrolling or sits under the header bar, a chart
+    is wholly on screen with text at least 16 px (the heading at most 2.5 times it), a table
+    shows every row. Before: content ended 957-1,603 px down and the scorecard showed 10 of 15 KPIs."""
+    from stls import meeting
+    from stls.filters import Filters
+    from stls.ui.state import default_last_year
+    from stls import queries
+    extent = queries.data_extent(demo_db)
+    f = Filters(extent["first_year"], default_last_year(extent))
+    spotlights = ("E07000113",)
+    slides = meeting.agenda(demo_db, f, spotlights)
+    tabled = 0
+    for i, slide in enumerate(slides, start=1):
+        page, got = _slide_at_screen_size(browser, f"{server}/meeting?mode=meeting&slide={i}&spotlight=E07000113")
+        page.screenshot(path=str(SHOTS / f"meeting-1280x720-slide{i}.png"))
+        where = (i, slide.section, got)
+        assert got["slide"].startswith(f"Slide {i} of {len(slides)}"), where
+        assert got["scroll"] <= got["client"] + 1 and got["bottom"] <= SCREEN["height"], where
+        assert got["banner"] is None or got["banner"] >= got["header"] - 1, where
+        if slide.chart is not None:
+            assert got["chart"][0] < SCREEN["height"] and got["chart"][1] <= SCREEN["height"], where
+            assert got["tick"] >= 16 and got["h1"] <= 2.5 * got["tick"], where
+        else:
+            assert got["rows"] == len(slide.table), where
+            tabled += len(slide.table)
+        page.close()
+    assert tabled >= 15   # both halves of the headline scorecard: every KPI is on a screen
+
+
+@pytest.mark.parametrize("path, slide", [("areas_of_need", "Areas of need"), ("impact", "Impact of support"),
+                                         ("activity_and_outcomes", "Activity and outcomes"),
+                                         ("district?profile=E07000113", "Spotlight: Swale")])
+def test_meeting_mode_on_a_page_opens_that_pages_slide(server, browser, path, slide):
+    """?mode=meeting on any page opened slide 1; it opens that page's own slide."""
+    joiner = "&" if "?" in path else "?"
+    page, got = _slide_at_screen_size(browser, f"{server}/{path}{joiner}mode=meeting")
+    assert f"· {slide} ·" in got["slide"], got["slide"]
+    page.wait_for_url(lambda url: "meeting" in url and "slide=" in url, timeout=30_000)
     page.close()

@@ -28,11 +28,12 @@ def _alt_texts(slide):
 
 def test_pptx_slides_titles_charts_alt_and_notes(deck):
     slides = list(deck.slides)
-    assert len(slides) == 1 + 5 + 1
+    assert len(slides) == 1 + 6 + 1
     assert slides[0].shapes.title.text.startswith("STLS performance: Kent")
     assert "Synthetic districts, real county" in slides[0].placeholders[1].text
     sections = [s.shapes[0].text_frame.text for s in slides[1:]]
-    assert sections == ["HEADLINE SCORECARD", "EXCEPTIONS", "ACTIVITY AND OUTCOMES", "IMPACT OF SUPPORT", "AREAS OF NEED",
+    assert sections == ["HEADLINE SCORECARD: ACCESS, TIMELINESS AND QUALITY",
+                        "HEADLINE SCORECARD: OUTCOMES, EQUITY AND VALUE FOR MONEY", "EXCEPTIONS", "ACTIVITY AND OUTCOMES", "IMPACT OF SUPPORT", "AREAS OF NEED",
                         "SPOTLIGHT: SWALE"]
     titles = [s.shapes[1].text_frame.text for s in slides[1:]]
     assert titles[0].endswith("met it; none red") or "KPIs with a target met it" in titles[0]
@@ -64,7 +65,7 @@ def test_html_pack_sections_figures_and_offline(demo_db, tmp_path):
     page = pack.build(demo_db, F, "html", ("E07000113",)).decode("utf-8")
     parser = _Sections()
     parser.feed(page)
-    assert parser.sections == 6 and parser.figures == 4
+    assert parser.sections == 7 and parser.figures == 4
     assert '<script src=' not in page and "Plotly" in page      # plotly.js embedded: opens offline
     assert "@media print" in page and 'lang="en-GB"' in page
     path = tmp_path / "pack.html"
@@ -125,10 +126,10 @@ def test_meeting_mode_walks_the_agenda(app_env):
     at.run()
     assert not at.exception
     titles = [at.title[0].value]
-    for _ in range(5):
+    for _ in range(6):
         at.button(key="mt_next").click().run()
         assert not at.exception
         titles.append(at.title[0].value)
-    assert len(set(titles)) == 6 and titles[-1].startswith("Thanet")
+    assert len(set(titles)) == 7 and titles[-1].startswith("Thanet")
     assert at.button(key="mt_next").disabled
-    assert "Slide 6 of 6" in at.get("progress")[0].proto.text
+    assert "Slide 7 of 7" in at.get("progress")[0].proto.text

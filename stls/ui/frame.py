@@ -37,7 +37,7 @@ def open_frame(page: str) -> Filters:
     _meeting_toggle(page)
     access.sidebar(who)
     if data.is_synthetic():
-        widgets.synthetic_banner()
+        widgets.synthetic_banner(short=page == "meeting")
     for problem in state.url_problems():
         st.info(widgets.plain(problem), icon=":material/link_off:")   # the link's text, shown as typed
     return f
@@ -62,7 +62,8 @@ def _meeting_toggle(page: str) -> None:
         wanted = st.toggle("Meeting mode", value=on, key=f"mt_toggle_{page}",
                            help="Large type, one idea per screen, previous and next: for a shared screen")
     if wanted and not on:
-        st.switch_page("pages/meeting.py", query_params={**st.query_params.to_dict(), "mode": "meeting"})
+        from stls.ui import meeting_ui
+        meeting_ui.open_meeting(page, {**st.query_params.to_dict(), **state.link_params(st.session_state["filters"])})
     if on and not wanted:
         st.switch_page("pages/overview.py", query_params={k: v for k, v in st.query_params.to_dict().items()
                                                           if k not in ("mode", "slide", "spotlight")})

@@ -10,11 +10,39 @@ from stls.charts import Chart
 from stls.filters import Filters
 from stls.ui import data, state
 
+# Sized for a 1280×720 shared screen: large type, little padding, the heading a little over
+# twice the chart text (it was 46 px against 12 px).
 LARGE_TYPE = """<style>
-html { font-size: 20px; }
-h1 { font-size: 2.3rem !important; line-height: 1.2 !important; }
-[data-testid="stCaptionContainer"] { font-size: 1rem; }
+html { font-size: 18px; }
+[data-testid="stMainBlockContainer"] { padding-top: 3.7rem !important; padding-bottom: 0.5rem !important; }
+[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] { gap: 0.45rem; }
+h1 { font-size: 2rem !important; line-height: 1.2 !important; padding: 0.2rem 0 0.3rem 0 !important; }
+[data-testid="stCaptionContainer"] { font-size: 0.9rem; }
+[data-testid="stMain"] [data-testid="stAlert"] p { font-size: 0.85rem; }
+[data-testid="stMain"] [data-testid="stAlertContainer"] { padding: 0.35rem 0.8rem; }
+[data-testid="stMain"] [data-testid="stTable"] td, [data-testid="stMain"] [data-testid="stTable"] th {
+  padding: 0.2rem 0.5rem; font-size: 0.85rem; }
+[data-testid="stMain"] [data-testid="stTable"] td:nth-child(n+2):nth-child(-n+7) { white-space: nowrap; }
 </style>"""
+SCREEN = (1280, 720)          # the screen a slide must fit whole
+CHART_FONT = 16               # chart text in meeting mode (px)
+USED_ABOVE = 300              # px above a slide's chart: Streamlit's bar, banner, navigation, heading
+
+
+def open_meeting(page: str, params: dict[str, str]) -> None:
+    """Meeting mode at the slide of ``page`` (its section; a district profile's own spotlight),
+    keeping the view's filters. It always opened at slide 1."""
+    from stls import meeting
+    params = {k: v for k, v in params.items() if k not in ("slide", "mode")}
+    spotlights = [c for c in params.get("spotlight", "").split(",") if c]
+    profile = params.get("profile")
+    if page == "district" and profile and profile not in spotlights:
+        spotlights.append(profile)
+    if spotlights:
+        params["spotlight"] = ",".join(spotlights)
+    index = meeting.slide_for_page(page, tuple(spotlights), profile)
+    st.session_state.pop("mt_slide", None)   # the slide comes from the link, not an earlier meeting
+    state.follow("pages/meeting.py", {**params, "mode": "meeting", "slide": str(index + 1)})
 
 
 def is_meeting_mode() -> bool:
@@ -38,19 +66,57 @@ def slide_index(count: int) -> int:
     return st.session_state[key]
 
 
-def fit(chart: Chart, height: int = 440) -> Chart:
-    """A copy of the chart sized for one screen (the cached figure is left as it is)."""
-    return replace(chart, figure=charts.resized(chart.figure, height))
+def fit(chart: Chart, height: int = 400) -> Chart:
+    """A copy of the chart for one screen: its height, larger text, and no title of its own
+    (the slide's heading states the same finding); the cached figure is left as it is."""
+    fig = charts.resized(chart.figure, height)
+    layout = fig["layout"]
+    layout["title"] = dict(text="")
+    layout["margin"]["t"] = 20
+    layout["font"] = {**layout["font"], "size": CHART_FONT}
+    for key in [k for k in layout if k.startswith(("xaxis", "yaxis"))]:
+        axis = layout[key]
+        axis["tickfont"] = {**(axis.get("tickfont") or {}), "size": CHART_FONT}
+        if isinstance(axis.get("title"), dict):
+            text = str(axis["title"].get("text") or "")
+            if key.startswith("yaxis") and len(text) * CHART_FONT * 0.55 > height - 120:   # longer than the axis
+                text = charts.wrap(text, 30)
+                layout["margin"]["l"] = max(layout["margin"].get("l", 10), 30)
+            axis["title"] = {**axis["title"], "text": text,
+                             "font": {**(axis["title"].get("font") or {}), "size": CHART_FONT}}
+    layout["legend"] = {**layout["legend"], "font": {"size": CHART_FONT}}
+    charts.place(layout)
+    return replace(chart, figure=fig)
+
+
+def slide_chart(chart: Chart, key: str, caption: str, lines: int = 0) -> None:
+    """The slide's chart, as tall as the screen leaves (``lines``: bullet lines above it), with its
+    table alternative in the sidebar (there is no room under it on a shared screen)."""
+    from stls.ui import widgets
+    height = SCREEN[1] - USED_ABOVE - 34 * lines
+    st.plotly_chart(charts.plotly_figure(fit(chart, height).figure), key=key, alt=chart.alt, theme=None,
+                    config={"displaylogo": False, "displayModeBar": False})
+    with st.sidebar, st.expander("Table alternative for this slide's chart"):
+        widgets.table(chart.table, chart.title, caption, key)
+
+
+def slide_table(table, title: str, caption: str, key: str) -> None:
+    """The slide's table whole (every row drawn, none scrolled out of sight), its download in the sidebar."""
+    from stls.ui import widgets
+    st.table(table, hide_index=True, border="horizontal")
+    with st.sidebar:
+        widgets.download(table, title, caption, key)
 
 
 def _move(step: int) -> None:
     st.session_state["mt_slide"] += step
 
 
-def previous_next(index: int, count: int) -> None:
-    left, middle, right = st.columns([1, 3, 1])
+def previous_next(index: int, count: int, where: str) -> None:
+    """One row: previous, where the slide is in the agenda, next."""
+    left, middle, right = st.columns([1, 4, 1], vertical_alignment="center")
     left.button("◀ Previous", on_click=_move, args=(-1,), disabled=index == 0, key="mt_prev", width="stretch")
-    middle.progress((index + 1) / count, text=f"Slide {index + 1} of {count}")
+    middle.progress((index + 1) / count, text=f"Slide {index + 1} of {count} · {where}")
     right.button("Next ▶", on_click=_move, args=(1,), disabled=index == count - 1, key="mt_next", width="stretch")
 
 

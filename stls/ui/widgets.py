@@ -35,9 +35,11 @@ def page_style() -> None:
     st.html(FOCUS_STYLE)
 
 
-def synthetic_banner() -> None:
+def synthetic_banner(short: bool = False) -> None:
+    """The demo notice; ``short``: one line, for a slide on a shared screen (the whole notice
+    stays on every other page)."""
     from stls import published
-    st.warning(published.DEMO_NOTICE, icon=":material/science:")
+    st.warning(published.DEMO_NOTICE_SHORT if short else published.DEMO_NOTICE, icon=":material/science:")
 
 
 def rag_badge(rating: str | None) -> str:
