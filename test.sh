@@ -3,12 +3,15 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup.sh
-if ! command -v chromium >/dev/null 2>&1; then
+# Chromium (browser tests, PDF pack), LibreOffice Impress and poppler (the PowerPoint and PDF
+# packs are rendered and measured in tests/test_pack.py).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v soffice >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "Installing Chromium for the browser tests..."
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation >/dev/null
+    echo "Installing Chromium, LibreOffice Impress and poppler-utils for the browser and pack tests..."
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      chromium fonts-liberation libreoffice-impress poppler-utils >/dev/null
   else
-    echo "Chromium is missing: install the Debian package 'chromium' (browser tests will fail)." >&2
+    echo "Missing: install the Debian packages chromium, libreoffice-impress and poppler-utils (browser and pack tests will fail)." >&2
   fi
 fi
 if [ ! -f .cache/axe/node_modules/axe-core/axe.min.js ]; then

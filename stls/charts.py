@@ -309,7 +309,7 @@ def scatter_chart(points: pd.DataFrame, x_title: str, y_title: str, title: str, 
     colours = [HIGHLIGHT if not highlight or n in highlight else MUTED for n in pts["name"]]
     x, y = pts["x"].to_numpy(float), pts["y"].to_numpy(float)
     traces = [dict(type="scatter", x=values(pts["x"]), y=values(pts["y"]), mode="markers+text", text=values(pts["name"]),
-                   textposition=label_positions(x, y), customdata=values(pts["geography_code"]), name="Districts",
+                   textposition=label_positions(x, y), cliponaxis=False, customdata=values(pts["geography_code"]), name="Districts",
                    marker=dict(size=13, color=colours, line=dict(color="#0B0C0C", width=1)),
                    hovertemplate="%{text}<br>x %{x:.1f}, y %{y:.1f}<extra></extra>")]
     if slope is not None and intercept is not None and len(pts) > 1:

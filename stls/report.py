@@ -84,59 +84,168 @@ def _native_chart(slide, s: Slide, left, top, width, height):
         if n.kind == "bar":
             fmt.fill.solid()
             fmt.fill.fore_color.rgb = colour
+        elif n.kind == "scatter":   # points only: a line through them in district order meant nothing
+            from pptx.enum.chart import XL_MARKER_STYLE
+            fmt.line.fill.background()
+            plot_series.marker.style, plot_series.marker.size = XL_MARKER_STYLE.CIRCLE, 9
+            plot_series.marker.format.fill.solid()
+            plot_series.marker.format.fill.fore_color.rgb = colour
         else:
             fmt.line.color.rgb = colour
     _alt(frame, s.chart.alt if s.chart else s.title)
     return frame
 
 
-def _table(slide, frame, left, top, width, max_rows: int = 14):
-    from pptx.util import Emu, Inches
-    shown = frame.head(max_rows)
-    rows, cols = len(shown) + 1, len(shown.columns)
-    shape = slide.shapes.add_table(rows, cols, left, top, width, Emu(int(Inches(0.32)) * rows))
+# Slide geometry (inches, 16:9): the title area above TOP, the source line at FOOT.
+SLIDE_W, SLIDE_H, MARGIN, TOP, FOOT = 13.333, 7.5, 0.5, 1.9, 6.95
+CELL_PAD = 0.1           # a cell's top and bottom margins together (python-pptx's default 0.05 in each)
+CHAR_W = 0.62            # average character width in ems (Arial/Liberation Sans, bold headings included), with room
+
+
+def _column_widths(frame, width: float, size: float) -> list[float] | None:
+    """Column widths (inches, summing to ``width``): each at least its longest word, so no word
+    breaks, and the room left shared by how much more each column's text wants. None when the
+    longest words alone do not fit at this size."""
+    inch = CHAR_W * size / 72
+    texts = [[str(col)] + [str(v) for v in frame[col]] for col in frame.columns]
+    bold = [max((len(w) for w in str(col).split()), default=0) * 1.12 for col in frame.columns]   # headings are bold
+    base = [max(max(len(w) for t in col for w in (t.split() or [""])), b) * inch + 0.25 for col, b in zip(texts, bold)]
+    wants = [min(max(len(t) for t in col), 48) * inch + 0.25 for col in texts]
+    if sum(base) > width:
+        return None
+    extra = [max(w - b, 0.0) for w, b in zip(wants, base)]
+    spare = width - sum(base)
+    if sum(extra) <= spare:   # everything fits on one line: share what is left evenly
+        return [w + (spare - sum(extra)) / len(base) for w in wants]
+    return [b + spare * e / sum(extra) for b, e in zip(base, extra)]
+
+
+def _table_height(frame, widths: list[float], size: float) -> float:
+    """The table's height once its text wraps (inches): each row as tall as its fullest cell."""
+    import math
+    line = size * 1.25 / 72
+    def lines(text: str, w: float) -> int:
+        per_line = max(int((w - 0.25) * 72 / (CHAR_W * size)), 1)
+        return sum(max(math.ceil(len(part) / per_line), 1) for part in str(text).split("\n"))
+    rows = [list(frame.columns)] + [list(r) for r in frame.itertuples(index=False)]
+    return sum(max(lines(str(v), w) for v, w in zip(r, widths)) * line + CELL_PAD for r in rows)
+
+
+def table_layout(frame, width: float, height: float) -> tuple[float, list[float]] | None:
+    """(font size, column widths) for the table in a ``width`` × ``height`` box (inches): the
+    largest size from 12 pt down to 9 pt at which every row fits, else None."""
+    for size in (12, 11, 10, 9):
+        widths = _column_widths(frame, width, size)
+        if widths is not None and _table_height(frame, widths, size) <= height:
+            return size, widths
+    return None
+
+
+def _table(slide, frame, left: float, top: float, width: float, size: float, widths: list[float]):
+    from pptx.util import Inches, Pt
+    rows, cols = len(frame) + 1, len(frame.columns)
+    line = size * 1.2 / 72
+    shape = slide.shapes.add_table(rows, cols, Inches(left), Inches(top), Inches(width),
+                                   Inches(rows * (line + CELL_PAD)))
     table = shape.table
-    for j, col in enumerate(shown.columns):
-        _text(table.cell(0, j).text_frame, str(col), 11, bold=True)
-    for i, row in enumerate(shown.itertuples(index=False), start=1):
+    for j, w in enumerate(widths):
+        table.columns[j].width = Inches(w)
+    for i in range(rows):
+        table.rows[i].height = Inches(line + CELL_PAD)   # rows grow with their text, no taller
+    for j, col in enumerate(frame.columns):
+        _text(table.cell(0, j).text_frame, str(col), size, bold=True)
+    for i, row in enumerate(frame.itertuples(index=False), start=1):
         for j, value in enumerate(row):
-            _text(table.cell(i, j).text_frame, str(value), 10)
-    _alt(shape, f"Table with {len(shown)} rows: {', '.join(map(str, shown.columns))}.")
+            _text(table.cell(i, j).text_frame, str(value), size)
+    for i in range(rows):
+        for j in range(cols):
+            cell = table.cell(i, j)
+            cell.margin_top = cell.margin_bottom = Inches(CELL_PAD / 2)
+            for p in cell.text_frame.paragraphs:
+                p.font.size = Pt(size)
+    _alt(shape, f"Table with {len(frame)} rows: {', '.join(map(str, frame.columns))}.")
     return shape
 
 
-def pptx(slides: list[Slide], info: PackInfo) -> bytes:
-    """A 16:9 deck: title slide, then one slide per agenda item."""
-    from pptx import Presentation
+def _place(s: Slide) -> list[tuple[str, float, float]]:
+    """Where a slide's chart and table go, as (what, left, width) in inches: side by side when
+    the table fits beside a chart of some width; else the chart alone and the table on a slide
+    of its own after it ('table-next')."""
+    room, full = FOOT - 0.1 - TOP, SLIDE_W - 2 * MARGIN
+    if s.native is None:
+        return [("table", MARGIN, full)] if s.table is not None else []
+    if s.table is None:
+        return [("chart", MARGIN, full)]
+    for chart_w in (7.4, 6.6, 5.8):
+        if table_layout(s.table, full - chart_w - 0.2, room) is not None:
+            return [("chart", MARGIN, chart_w), ("table", MARGIN + chart_w + 0.2, full - chart_w - 0.2)]
+    return [("chart", MARGIN, full), ("table-next", MARGIN, full)]
+
+
+def _slide_frame(prs, section: str, title_text: str, info: PackInfo, table=None):
+    """A blank slide with its section line, finding as title, source line and notes."""
     from pptx.util import Inches
+    slide = prs.slides.add_slide(prs.slide_layouts[6])
+    box = slide.shapes.add_textbox(Inches(MARGIN), Inches(0.3), Inches(SLIDE_W - 2 * MARGIN), Inches(0.4))
+    _text(box.text_frame, section.upper(), 12, bold=True, colour=NAVY)
+    title = slide.shapes.add_textbox(Inches(MARGIN), Inches(0.7), Inches(SLIDE_W - 2 * MARGIN), Inches(1.1))
+    title.text_frame.word_wrap = True
+    _text(title.text_frame, title_text, 24 if len(title_text) <= 110 else 20, bold=True)
+    foot = slide.shapes.add_textbox(Inches(MARGIN), Inches(FOOT), Inches(SLIDE_W - 2 * MARGIN), Inches(0.4))
+    foot.text_frame.word_wrap = True
+    used = disclosure.symbols_in(table) if table is not None else set()
+    key = " Symbols: " + "; ".join(f"{k} {v}" for k, v in disclosure.symbol_key(used)) + "." if used else ""
+    _text(foot.text_frame, SOURCE + (" Synthetic districts, real county." if info.synthetic else "") + key, 9 if key else 10)
+    return slide
+
+
+def _table_slides(prs, s: Slide, info: PackInfo, section: str, left: float, width: float, slide=None) -> None:
+    """The slide's table, on ``slide`` or on slides of its own, split into parts that fit."""
+    room, frame, part = FOOT - 0.1 - TOP, s.table, 0
+    while frame is not None and len(frame):
+        n = len(frame)
+        while n > 1 and table_layout(frame.head(n), width, room) is None:
+            n -= 1
+        shown = frame.head(n)
+        fitted = table_layout(shown, width, room)
+        size, widths = fitted if fitted else (9, [width / len(shown.columns)] * len(shown.columns))
+        target = slide if slide is not None and part == 0 else _slide_frame(
+            prs, section + (" (table)" if part == 0 else " (table, continued)"), s.title, info, shown)
+        _table(target, shown, left, TOP, width, size, widths)
+        if target is not slide:
+            target.notes_slide.notes_text_frame.text = s.notes or s.title
+        frame, part = frame.iloc[n:], part + 1
+
+
+def pptx(slides: list[Slide], info: PackInfo) -> bytes:
+    """A 16:9 deck: title slide, then one slide per agenda item (a table too long for its slide
+    continues on the next). Every shape lies inside its slide and above the source line."""
+    from pptx import Presentation
+    from pptx.util import Inches, Pt
     prs = Presentation()
-    prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
-    blank = prs.slide_layouts[6]
+    prs.slide_width, prs.slide_height = Inches(SLIDE_W), Inches(SLIDE_H)
     first = prs.slides.add_slide(prs.slide_layouts[0])
-    first.shapes.title.text = info.title
-    first.placeholders[1].text = (f"{info.filters}\nData: {info.data_date}"
-                                  + (f"\n{published.DEMO_SHORT}" if info.synthetic else ""))
+    # the default template's placeholders sit where a 4:3 slide has them: place them for 16:9
+    heading, sub = first.shapes.title, first.placeholders[1]
+    heading.left, heading.top, heading.width, heading.height = Inches(0.8), Inches(1.4), Inches(11.7), Inches(2.0)
+    sub.left, sub.top, sub.width, sub.height = Inches(0.8), Inches(3.6), Inches(11.7), Inches(3.0)
+    heading.text = info.title
+    sub.text = (f"{info.filters}\nData: {info.data_date}" + (f"\n{published.DEMO_SHORT}" if info.synthetic else ""))
+    for p in heading.text_frame.paragraphs:
+        p.font.size = Pt(36)
+    for p in sub.text_frame.paragraphs:
+        p.font.size = Pt(18)
     first.notes_slide.notes_text_frame.text = "Agenda: " + " → ".join(s.section for s in slides)
     for s in slides:
-        slide = prs.slides.add_slide(blank)
-        box = slide.shapes.add_textbox(Inches(0.5), Inches(0.3), Inches(12.3), Inches(0.5))
-        _text(box.text_frame, s.section.upper(), 12, bold=True, colour=NAVY)
-        title = slide.shapes.add_textbox(Inches(0.5), Inches(0.7), Inches(12.3), Inches(1.0))
-        title.text_frame.word_wrap = True
-        _text(title.text_frame, s.title, 24, bold=True)
-        top = Inches(1.9)
-        if s.native is not None:
-            _native_chart(slide, s, Inches(0.5), top, Inches(7.4) if s.table is not None else Inches(12.3), Inches(4.9))
-            if s.table is not None:
-                _table(slide, s.table, Inches(8.1), top, Inches(4.8), max_rows=10)
-        elif s.table is not None:
-            _table(slide, s.table, Inches(0.5), top, Inches(12.3))
-        foot = slide.shapes.add_textbox(Inches(0.5), Inches(6.95), Inches(12.3), Inches(0.4))
-        foot.text_frame.word_wrap = True
-        used = disclosure.symbols_in(s.table) if s.table is not None else set()
-        key = " Symbols: " + "; ".join(f"{k} {v}" for k, v in disclosure.symbol_key(used)) + "." if used else ""
-        _text(foot.text_frame, SOURCE + (" Synthetic districts, real county." if info.synthetic else "") + key, 9 if key else 10)
+        slide = _slide_frame(prs, s.section, s.title, info, s.table)
         slide.notes_slide.notes_text_frame.text = s.notes or s.title
+        for what, left, width in _place(s):
+            if what == "chart":
+                _native_chart(slide, s, Inches(left), Inches(TOP), Inches(width), Inches(FOOT - 0.1 - TOP))
+            elif what == "table":
+                _table_slides(prs, s, info, s.section, left, width, slide)
+            else:   # 'table-next': its own slide(s) after this one
+                _table_slides(prs, s, info, s.section, left, width)
     out = io.BytesIO()
     prs.save(out)
     return out.getvalue()
@@ -148,7 +257,8 @@ def html_pack(slides: list[Slide], info: PackInfo) -> str:
     for i, s in enumerate(slides):
         figure = "" if s.chart is None else (
             f'<figure role="group" aria-label="{html.escape(s.chart.alt)}">'
-            + pio.to_html(charts.standalone(s.chart.figure), full_html=False, include_plotlyjs=False, config={"displayModeBar": False})
+            + pio.to_html(_page_figure(s.chart.figure), full_html=False, include_plotlyjs=False,
+                          config={"displayModeBar": False})
             + f"<figcaption>{html.escape(s.chart.alt)}</figcaption></figure>")
         table = "" if s.table is None else s.table.to_html(index=False, border=0, classes="data", escape=True)
         bullets = "".join(f"<li>{html.escape(b)}</li>" for b in s.bullets)
@@ -158,6 +268,7 @@ def html_pack(slides: list[Slide], info: PackInfo) -> str:
                         f"</section>")
     key = "".join(f"<li><code>{html.escape(k)}</code> {html.escape(v)}</li>" for k, v in disclosure.symbol_key())
     banner = f'<p class="synthetic">{html.escape(published.DEMO_SHORT)}.</p>' if info.synthetic else ""
+    footer = f"<p>{html.escape(SOURCE)}</p><h2>Symbols</h2><ul>{key}</ul>"
     return f"""<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8"><title>{html.escape(info.title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <script>{_plotly_js()}</script>
@@ -166,9 +277,37 @@ h1{{font-size:2rem}} h2{{font-size:1.45rem}} .section{{color:#12436D;font-weight
 .synthetic{{background:#FFF4CE;padding:.6rem;border-left:6px solid #F46A25}}
 table.data{{border-collapse:collapse;margin:1rem 0;font-size:.95rem}} table.data th,table.data td{{border-bottom:1px solid #B1B4B6;padding:.3rem .6rem;text-align:left}}
 section{{border-top:3px solid #12436D;padding-top:.5rem;margin-top:2rem}} figcaption{{font-size:.85rem;color:#505A5F}}
-@media print{{section{{page-break-before:always}} details{{display:none}} body{{margin:0}}}}</style></head>
-<body><header><h1>{html.escape(info.title)}</h1><p>{html.escape(info.filters)} · data: {html.escape(info.data_date)}</p>{banner}</header>
-<main>{''.join(sections)}</main><footer><p>{html.escape(SOURCE)}</p><h2>Symbols</h2><ul>{key}</ul></footer></body></html>"""
+@page{{size:A4;margin:14mm}}
+@media print{{section{{break-before:page;break-inside:avoid;border-top:0;margin-top:0}} details{{display:none}}
+body{{margin:0;max-width:none;font-size:10.5pt}} figcaption{{font-size:8pt}} table.data{{font-size:9pt}}}}</style></head>
+<body><header><h1>{html.escape(info.title)}</h1><p>{html.escape(info.filters)} · data: {html.escape(info.data_date)}</p>{banner}
+{footer}</header><main>{''.join(sections)}</main></body></html>"""
+
+
+PAGE_FIGURE = (680, 460)   # px: a chart as wide as an A4 page's text (182 mm at 96 dpi is 688 px)
+
+
+def _page_figure(fig: dict) -> dict:
+    """A chart for the pack's page: a fixed size that fits A4 inside its margins, its source
+    line and a long y-axis title wrapped, room at the right for point labels (drawn at the
+    browser's width, its title, labels and source line were clipped when printed)."""
+    import copy
+    width, height = PAGE_FIGURE
+    out = copy.deepcopy(charts.resized(fig, height))
+    layout = out["layout"]
+    layout.update(width=width, autosize=False)
+    layout["margin"] = {**layout["margin"], "r": max(layout["margin"].get("r", 10), 70)}
+    for note in layout.get("annotations", []):
+        if note.get("name") == charts.SOURCE_NAME and "<br>" not in note["text"]:
+            note["text"] = charts.wrap(note["text"], 105)
+            layout["margin"]["b"] += 14 * note["text"].count("<br>")
+    for key in [k for k in layout if k.startswith("yaxis")]:
+        title = layout[key].get("title")
+        if isinstance(title, dict) and len(str(title.get("text") or "")) > (height - 180) / 7:
+            layout[key]["title"] = {**title, "text": charts.wrap(str(title["text"]), 40)}
+            layout["margin"]["l"] = max(layout["margin"].get("l", 10), 30)
+    charts.place(layout)
+    return charts.standalone(out)
 
 
 def _plotly_js() -> str:

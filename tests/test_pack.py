@@ -1,4 +1,5 @@
 """The meeting pack (PPTX, HTML, PDF) and meeting mode."""
+import html
 from html.parser import HTMLParser
 
 import pytest
@@ -133,3 +134,127 @@ def test_meeting_mode_walks_the_agenda(app_env):
     assert len(set(titles)) == 7 and titles[-1].startswith("Thanet")
     assert at.button(key="mt_next").disabled
     assert "Slide 7 of 7" in at.get("progress")[0].proto.text
+
+
+# --- the packs as they are drawn: LibreOffice renders the PowerPoint, poppler reads the PDFs ----
+
+def _words(pdf_path) -> list[list[tuple[float, float, float, float, str]]]:
+    """Every word of every page as (x0, y0, x1, y1, text) in points (pdftotext -bbox)."""
+    import re
+    import subprocess
+    out = subprocess.run(["pdftotext", "-bbox", str(pdf_path), "-"], capture_output=True, text=True, check=True).stdout
+    pages = []
+    for page in out.split("<page ")[1:]:
+        pages.append([(float(a), float(b), float(c), float(d), html.unescape(t)) for a, b, c, d, t in re.findall(
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>', page)])
+    return pages
+
+
+def _page_size(pdf_path) -> tuple[int, float, float]:
+    import re
+    import subprocess
+    info = subprocess.run(["pdfinfo", str(pdf_path)], capture_output=True, text=True, check=True).stdout
+    w, h = re.search(r"Page size:\s+([\d.]+) x ([\d.]+)", info).groups()
+    return int(re.search(r"Pages:\s+(\d+)", info).group(1)), float(w), float(h)
+
+
+def _shots(pdf_path, name: str) -> None:
+    import subprocess
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["pdftoppm", "-r", "60", "-png", str(pdf_path), str(SHOTS / name)], check=True)
+
+
+@pytest.fixture(scope="module")
+def rendered_deck(demo_db, tmp_path_factory):
+    import shutil
+    import subprocess
+    if not shutil.which("soffice") or not shutil.which("pdftotext"):
+        pytest.fail("LibreOffice and poppler-utils are needed to render the pack (test.sh installs them)")
+    tmp = tmp_path_factory.mktemp("deck")
+    src = tmp / "pack.pptx"
+    src.write_bytes(pack.build(demo_db, F, "pptx", ("E07000113",)))
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp}/lo-profile", "--convert-to", "pdf",
+                    "--outdir", str(tmp), str(src)], check=True, capture_output=True, timeout=180)
+    return src, tmp / "pack.pdf"
+
+
+def test_every_pptx_shape_lies_inside_its_slide_and_above_the_source_line(rendered_deck):
+    """Drawn by LibreOffice: every word inside its slide; on every content slide nothing runs
+    under the source line (the scorecard table did), and the title slide's subtitle is whole in
+    its box (it was cut). In the file, every shape's box lies inside the slide."""
+    from io import BytesIO
+    src, pdf_path = rendered_deck
+    deck = Presentation(BytesIO(src.read_bytes()))
+    width, height = deck.slide_width, deck.slide_height
+    for n, slide in enumerate(deck.slides, start=1):
+        for shape in slide.shapes:
+            assert shape.left >= 0 and shape.top >= 0, (n, shape.name)
+            assert shape.left + shape.width <= width and shape.top + shape.height <= height, (n, shape.name)
+    pages, w, h = _page_size(pdf_path)
+    assert pages == len(deck.slides)
+    words = _words(pdf_path)
+    _shots(pdf_path, "pack-pptx")
+    for n, page in enumerate(words, start=1):
+        assert page, n
+        for x0, y0, x1, y1, text in page:
+            assert x0 >= 0 and y0 >= 0 and x1 <= w + 0.5 and y1 <= h + 0.5, (n, text)
+        if n == 1:
+            sub = deck.slides[0].placeholders[1]
+            bottom = (sub.top + sub.height) / 914400 * 72
+            assert max(y1 for *_, y1, _t in page) <= bottom + 1, "the title slide's subtitle runs out of its box"
+            assert page[-1][4] in deck.slides[0].placeholders[1].text_frame.text.split()[-1]
+            continue
+        foot = max(y0 for x0, y0, x1, y1, t in page if t == "Source:")
+        above = [(t, y1) for x0, y0, x1, y1, t in page if y0 < foot - 1]
+        assert all(y1 <= foot + 0.5 for _, y1 in above), (n, [a for a in above if a[1] > foot + 0.5][:5])
+
+
+def test_the_pptx_scatter_is_points_without_a_line(deck):
+    """The activity-and-outcomes scatter was drawn as a zig-zag line through the districts in order."""
+    from pptx.enum.chart import XL_CHART_TYPE
+    scatters = [sh.chart for s in deck.slides for sh in s.shapes
+                if sh.has_chart and sh.chart.chart_type in (XL_CHART_TYPE.XY_SCATTER, XL_CHART_TYPE.XY_SCATTER_LINES)]
+    assert len(scatters) == 1
+    series = scatters[0].plots[0].series[0]
+    assert series._element.xpath("./c:spPr/a:ln/a:noFill"), "the scatter series draws a line"
+    assert series.marker.style is not None
+
+
+def test_the_pdf_pack_is_a4_one_page_per_slide_and_every_word_on_its_page(demo_db, tmp_path):
+    """US Letter with two stray overflow pages before: now A4, the cover and one page per slide."""
+    from stls import meeting
+    path = tmp_path / "pack.pdf"
+    path.write_bytes(pack.build(demo_db, F, "pdf", ("E07000113",)))
+    slides = meeting.agenda(demo_db, F, ("E07000113",))
+    pages, w, h = _page_size(path)
+    assert (round(w), round(h)) == (595, 842), (w, h)
+    assert pages == 1 + len(slides)
+    _shots(path, "pack-pdf")
+    for n, page in enumerate(_words(path), start=1):
+        for x0, y0, x1, y1, text in page:
+            assert x0 >= 0 and y0 >= 0 and x1 <= w and y1 <= h, (n, text)
+        if n > 1:   # each slide's finding is on its own page
+            first = slides[n - 2].title.split()[:3]
+            assert " ".join(first) in " ".join(t for *_, t in page), (n, first)
+
+
+def test_no_chart_text_is_cut_off_in_the_printed_pack(demo_db, tmp_path):
+    """Every title, label and source line of every chart lies inside its chart when printed on A4
+    (the activity chart's title and labels were clipped)."""
+    from playwright.sync_api import sync_playwright
+    path = tmp_path / "pack.html"
+    path.write_bytes(pack.build(demo_db, F, "html", ("E07000113",)))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        view = browser.new_page(viewport={"width": 794, "height": 1123})
+        view.emulate_media(media="print")
+        view.goto(path.as_uri())
+        view.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 4", timeout=60_000)
+        outside = view.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(plot => {
+            const box = plot.querySelector('.main-svg').getBoundingClientRect();
+            return [...plot.querySelectorAll('text')].filter(t => t.textContent.trim()).map(t => [t.textContent,
+                t.getBoundingClientRect()]).filter(([_, r]) => r.width > 0 && (r.left < box.left - 1 ||
+                r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1 || r.right > 794))
+                .map(([text, r]) => text); })""")
+        browser.close()
+    assert outside == []
