@@ -36,7 +36,7 @@ class PackInfo:
     synthetic: bool
 
 
-def _text(frame, text: str, size: int, bold: bool = False, colour: str | None = None) -> None:
+def _text(frame, text: str, size: float, bold: bool = False, colour: str | None = None) -> None:
     from pptx.dml.color import RGBColor
     from pptx.util import Pt
     frame.text = text
