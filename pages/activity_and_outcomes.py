@@ -10,7 +10,8 @@ f = frame.filters(PAGE)
 st.title("Activity and outcomes")
 st.caption(f.caption())
 st.markdown("The question the 2019 LIFT review raised: **do districts with more STLS activity see better "
-            "outcomes for pupils with SEN?** Each point is one district.")
+            "outcomes for pupils with SEN?** And the commissioner's: **does the money buy outcomes?** (choose "
+            "spending below: each district team's budget per pupil). Each point is one district.")
 
 opts = controls.association_controls(f)
 res = data.call(association.analyse, opts, f.with_(districts=()))  # every district; the selection is highlighted
@@ -21,7 +22,7 @@ controls.drill_from_selection(event, f)
 
 st.header("How strong is the association?", divider="gray")
 widgets.table(outcomes.coefficients(res), "Correlation coefficients", res.period, "ao_coef")
-st.header(f"Activity and outcome change, {res.change_period}", divider="gray")
+st.header(f"{'Spending' if opts.x == 'spend' else 'Activity'} and outcome change, {res.change_period}", divider="gray")
 st.caption("An outcome is 'better' or 'worse' only when its change is larger than its 95% margin (the "
            "chance variation of cohorts of that size); otherwise 'no clear change'. For a gap, better means narrower.")
 if res.span_note:

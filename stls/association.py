@@ -50,6 +50,16 @@ class Options:
     view: str = "same_year"               # same_year | lag | change
     year: int | None = None               # outcome year (latest with data if None); Y1 for change
     base_year: int | None = None          # Y0 for changes (None: the earliest that crosses no break)
+    x: str = "activity"                   # activity (per 100 pupils) | spend (team budget per pupil)
+
+
+# What the x axis measures: "does the money buy outcomes" compares each district team's budget
+# per pupil with the outcome, through the same statistics as activity.
+XS = {"activity": "STLS activity", "spend": "STLS spending (each district team's budget)"}
+
+
+def _noun(o: Options) -> str:
+    return "spending" if o.x == "spend" else "activity"
 
 
 @dataclass
@@ -98,6 +108,13 @@ def correlation(x: np.ndarray, y: np.ndarray, rank: bool = False) -> Correlation
 
 
 def _intensity(db, o: Options, f: Filters) -> pd.DataFrame:
+    if o.x == "spend":   # £ per pupil: the team's allocation for the financial year starting that April
+        money = queries.budget(db, f).rename(columns={"service_code": "geography_code"})
+        money["academic_year"] = money["period"].map(ref.academic_year_start)
+        pupils = queries.sen_pupils(db, o.per_100, f)
+        out = pupils.merge(money[["geography_code", "academic_year", "gbp"]], on=["geography_code", "academic_year"])
+        out["intensity"] = out["gbp"] / out["pupils"].where(out["pupils"] > 0)
+        return out.assign(n=float("nan"))[["geography_code", "academic_year", "intensity", "n"]]   # n: no child count
     counts = queries.activity_counts(db, o.activity_types, "academic_year", f)
     counts = counts.groupby(["geography_code", "academic_year"], as_index=False)["n"].sum()
     pupils = queries.sen_pupils(db, o.per_100, f)
@@ -140,6 +157,8 @@ def _labels(o: Options) -> tuple[str, str]:
     types = " and ".join(ref.ACTIVITY_LABELS[t].lower() for t in o.activity_types) if len(o.activity_types) < 3 \
         else "STLS contacts"
     x = f"{types[0].upper() + types[1:]} per 100 pupils ({ref.SEN_GROUPS[o.per_100]})"
+    if o.x == "spend":
+        x = f"Team budget per pupil ({ref.SEN_GROUPS[o.per_100]}, £)"
     measure = ref.MEASURE_SHORT[o.measure]
     group = ref.SEN_GROUPS[o.sen_group]
     y = {"value": f"{measure}, {group}",
@@ -177,11 +196,12 @@ def _headline(o: Options, n: int, pearson: Correlation | None, spearman: Correla
     if pearson is None:
         return f"Too few districts with data for {period}"
     when = f"From {period}" if o.view == "change" else f"In {period}"
-    subject = "a rise in activity" if o.view == "change" else "more activity"
+    noun = _noun(o)
+    subject = f"a rise in {noun}" if o.view == "change" else f"more {noun}"
     interval = f"r = {pearson.r:.2f}, 95% interval {pearson.low:.2f} to {pearson.high:.2f}"
     sign = clear_direction(pearson, spearman)
     if not sign:
-        return f"{when}, no clear association between activity and outcomes ({interval})"
+        return f"{when}, no clear association between {noun} and outcomes ({interval})"
     better = (sign > 0) == (o.outcome != "gap")
     near, far = sorted((abs(pearson.low), abs(pearson.high)))
     size = _size(near) if _size(near) == _size(far) else f"between {_size(near)} and {_size(far)}"
@@ -210,7 +230,7 @@ def _finding(o: Options, res_n: int, pearson: Correlation | None, spearman: Corr
     if straddles:
         parts.append(straddles)
     if flagged:
-        parts.append(f"From {span}, activity rose and the outcome worsened by more than its 95% margin in "
+        parts.append(f"From {span}, {_noun(o)} rose and the outcome worsened by more than its 95% margin in "
                      f"{len(flagged)} district{'s' if len(flagged) != 1 else ''}: {', '.join(flagged)}.")
     return " ".join(parts + [CAVEATS])
 
@@ -228,7 +248,7 @@ def _pick_years(o: Options, act: pd.DataFrame, out: pd.DataFrame, f: Filters) ->
     """(Y0, Y1, note): the outcome years a change compares, and a note when the span the user
     chose crosses a break or a year assessed differently (the default span never does)."""
     years = sorted(y for y in out["academic_year"].unique() if f.year_from <= y <= f.year_to)
-    have_act = set(act.dropna()["academic_year"].unique())
+    have_act = set(act.dropna(subset=["intensity"])["academic_year"].unique())
     lag = 1 if o.view == "lag" else 0
     years = [y for y in years if y - lag in have_act]
     if not years:
@@ -279,18 +299,18 @@ def analyse(db, o: Options, f: Filters) -> Result:
                 frame["x"], frame["y"] = frame["activity_change"], frame["outcome_change"]
     frame = frame.reindex(columns=["x", "y", "activity_change", "outcome_change", "outcome_margin"]) \
         .assign(x_hidden=False, change_hidden=False)
-    if y1 is not None and set(o.activity_types) & catalogue.CHILD_LEVEL_TYPES:
+    if y1 is not None and o.x == "activity" and set(o.activity_types) & catalogue.CHILD_LEVEL_TYPES:
         frame = _protect(frame, act.pivot_table(index="geography_code", columns="academic_year", values="n"),
                          y1 - lag, None if y0 is None else y0 - lag, o.view == "change")
     frame["name"] = [ref.DISTRICT_NAMES[c] for c in frame.index]
-    frame["quadrant"] = _quadrants(frame, o.outcome == "gap")
+    frame["quadrant"] = _quadrants(frame, o.outcome == "gap", "Spending" if o.x == "spend" else "Activity")
     frame = frame.rename_axis("geography_code").reset_index()
     usable = frame.dropna(subset=["x", "y"])
     x, y = usable["x"].to_numpy(float), usable["y"].to_numpy(float)
     pearson, spearman = correlation(x, y), correlation(x, y, rank=True)
     slope, intercept = (np.polyfit(x, y, 1) if pearson else (None, None))
     slope_ci = _slope_interval(x, y, float(slope), float(intercept)) if slope is not None and intercept is not None else None
-    flagged = frame.loc[frame["quadrant"] == FLAG, "name"].tolist()
+    flagged = frame.loc[frame["quadrant"] == flag(o), "name"].tolist()
     period = _period(o, y0, y1)
     span = f"{ref.academic_year_label(y0)} to {ref.academic_year_label(y1)}" if y0 is not None and y1 is not None else "[x]"
     return Result(o, frame, len(usable), pearson, spearman,
@@ -298,10 +318,16 @@ def analyse(db, o: Options, f: Filters) -> Result:
                   x_label, y_label, period, _finding(o, len(usable), pearson, spearman, period, flagged, span, note),
                   flagged, span, headline=_headline(o, len(usable), pearson, spearman, period), span_note=note,
                   slope_interval=slope_ci,
-                  source=f"KCC STLS activity tracker; DfE school census; {benchmarks.outcome_source(db, o.measure)}")
+                  source=("KCC budget allocations (illustrative in the demo)" if o.x == "spend" else "KCC STLS activity tracker")
+                  + f"; DfE school census; {benchmarks.outcome_source(db, o.measure)}")
 
 
 FLAG = "Activity up, outcome worse"
+
+
+def flag(o: Options) -> str:
+    """The quadrant the page names districts in: the x measure up, the outcome clearly worse."""
+    return "Spending up, outcome worse" if o.x == "spend" else FLAG
 
 
 def _slope_interval(x: np.ndarray, y: np.ndarray, slope: float, intercept: float) -> tuple[float, float]:
@@ -313,14 +339,14 @@ def _slope_interval(x: np.ndarray, y: np.ndarray, slope: float, intercept: float
     return slope - t * se, slope + t * se
 
 
-def _quadrants(frame: pd.DataFrame, lower_is_better: bool) -> np.ndarray:
-    """Activity up or down (a count of what happened, so exact), and the outcome better or worse
-    only when its change is larger than its 95% margin; otherwise 'no clear change'."""
+def _quadrants(frame: pd.DataFrame, lower_is_better: bool, what: str = "Activity") -> np.ndarray:
+    """Activity (or spending) up or down (what happened, so exact), and the outcome better or
+    worse only when its change is larger than its 95% margin; otherwise 'no clear change'."""
     change = -frame["outcome_change"] if lower_is_better else frame["outcome_change"]
     margin = frame["outcome_margin"]
     outcome = np.where(change > margin, "outcome better",
                        np.where(change < -margin, "outcome worse", "no clear change in outcome"))
-    activity = np.where(frame["activity_change"] > 0, "Activity up, ", "Activity down, ")
+    activity = np.where(frame["activity_change"] > 0, f"{what} up, ", f"{what} down, ")
     quadrant = np.where(frame["activity_change"].isna() | frame["outcome_change"].isna() | margin.isna(), "[x]",
                         np.char.add(activity.astype(str), outcome.astype(str)))
     return np.where(frame["change_hidden"], "[c]", quadrant)

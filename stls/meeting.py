@@ -113,7 +113,7 @@ def _activity_outcomes(db, f: Filters) -> Slide:
                     res.x_label, res.y_label)
     return Slide("Activity and outcomes", chart.title, chart=chart, native=native,
                  table=outcomes_view.coefficients(res), notes=res.finding,
-                 bullets=[res.headline + "."] + ([f"{association.FLAG} (beyond its 95% margin), "
+                 bullets=[res.headline + "."] + ([f"{association.flag(res.options)} (beyond its 95% margin), "
                                                   f"{res.change_period}: {', '.join(res.flagged)}"] if res.flagged else []))
 
 

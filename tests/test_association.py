@@ -212,3 +212,37 @@ def test_slope_interval_and_p_match_scipy(demo_db):
         row = outcomes.coefficients(res).set_index("Measure").loc["Fitted slope"]
         assert row["95% interval"] == f"{fit.slope - t * fit.stderr:.3f} to {fit.slope + t * fit.stderr:.3f}"
         assert row["p-value"] == f"{fit.pvalue:.3f}"
+
+
+def test_spending_against_outcomes_from_sql(demo_db, demo_sql):
+    """Does the money buy outcomes: each district team's budget per pupil on SEN support against
+    KS2 RWM (SEN support) minus England, same year, recomputed from the raw tables; the words
+    follow the interval, and say spending, not activity."""
+    import numpy as np
+    from scipy import stats as sps
+    from stls import association
+    from stls.filters import Filters
+    res = association.analyse(demo_db, association.Options(x="spend"), Filters(2016, 2025))
+    year = 2024
+    rows = demo_sql("""
+        SELECT b.service_code::VARCHAR, b.allocation_gbp / p.pupils AS x, a.value - e.value AS y
+        FROM budget b
+        JOIN (SELECT geography_code, sum(pupils) AS pupils FROM sen_pupils WHERE academic_year = ? AND sen_group = 'sen_support'
+              GROUP BY ALL) p ON p.geography_code::VARCHAR = b.service_code::VARCHAR
+        JOIN attainment a ON a.geography_code::VARCHAR = b.service_code::VARCHAR AND a.academic_year = ?
+             AND a.measure = 'ks2_rwm_expected' AND a.sen_group = 'sen_support'
+        JOIN attainment e ON e.geography_code::VARCHAR = 'E92000001' AND e.academic_year = ?
+             AND e.measure = 'ks2_rwm_expected' AND e.sen_group = 'sen_support'
+        WHERE b.financial_year = ? ORDER BY 1""", [year, year, year, year])
+    assert len(rows) == 12 and res.n == 12 and res.period == "2024/25"
+    got = res.points.set_index("geography_code")
+    for code, x, y in rows:
+        assert got.loc[code, "x"] == pytest.approx(x) and got.loc[code, "y"] == pytest.approx(y)
+    r = sps.pearsonr([x for _, x, _ in rows], [y for *_, y in rows]).statistic
+    assert res.pearson.r == pytest.approx(r)
+    z, se = np.arctanh(r), 1 / np.sqrt(12 - 3)
+    low, high = np.tanh(z - 1.959964 * se), np.tanh(z + 1.959964 * se)
+    assert (res.pearson.low, res.pearson.high) == pytest.approx((low, high), abs=1e-4)
+    assert "spending" in res.headline and "activity" not in res.headline
+    assert ("no clear association" in res.headline) == (low < 0 < high)
+    assert res.x_label == "Team budget per pupil (SEN support, £)" and res.source.startswith("KCC budget")

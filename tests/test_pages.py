@@ -253,3 +253,15 @@ def test_a_month_not_returned_is_named_on_every_page_that_counts_it(app_env):
     assert access.loc["Referrals", "Not returned"] == "Dover, Mar 2024"
     at = _open("pages/scorecard.py", {"district": "E07000105", "from": "2023/24", "to": "2023/24"})
     assert not any("Not returned" in df.value.columns for df in at.dataframe)   # Ashford returned every month
+
+
+def test_spending_against_outcomes_on_the_page(app_env):
+    """The commissioner's question has a view: ?x=spend (or the picker) compares each team's
+    budget per pupil with the outcome; the activity picker goes, the words say spending."""
+    at = _open("pages/activity_and_outcomes.py", {"x": "spend", "to": "2024/25"})
+    assert "spending and outcomes" in at.info[0].value or "more spending" in at.info[0].value
+    assert not any(m.key == "pg_activity_and_outcomes_types" for m in at.multiselect)
+    assert at.selectbox(key="pg_activity_and_outcomes_x").value == "spend"
+    assert any(h.value.startswith("Spending and outcome change") for h in at.header)
+    at.selectbox(key="pg_activity_and_outcomes_x").set_value("activity").run()
+    assert "activity" in at.info[0].value and at.multiselect(key="pg_activity_and_outcomes_types")

@@ -33,15 +33,20 @@ def outcome_pickers() -> tuple[str, str]:
 
 
 def association_controls(f: Filters) -> association.Options:
-    """Every option of the activity-versus-outcome analysis, held in the URL."""
+    """Every option of the activity- (or spending-) versus-outcome analysis, held in the URL."""
+    x = _select("Compare outcomes with", "x", list(association.XS), "activity", association.XS.get)
     types_key, types_init = state.page_choice("types", list(ref.ACTIVITY_TYPE_CODES),
                                               list(association.Options().activity_types), multi=True)
-    types = st.multiselect("Activity counted", list(ref.ACTIVITY_TYPE_CODES), default=types_init, key=types_key,
-                           format_func=lambda t: ref.ACTIVITY_LABELS[t])
+    if x == "activity":
+        types = st.multiselect("Activity counted", list(ref.ACTIVITY_TYPE_CODES), default=types_init, key=types_key,
+                               format_func=lambda t: ref.ACTIVITY_LABELS[t])
+    else:   # spending: the team's whole budget, whatever it was spent on
+        types = list(st.session_state.get(types_key, types_init))
     state.remember("types", types)
     c1, c2, c3 = st.columns(3)
     with c1:
-        per = _select("Per 100 pupils with", "per", ["sen_support", "ehc_plan"], "sen_support", ref.SEN_GROUPS.get)
+        per = _select("Per pupil with" if x == "spend" else "Per 100 pupils with", "per", ["sen_support", "ehc_plan"],
+                      "sen_support", ref.SEN_GROUPS.get)
         view = _select("View", "view", list(association.VIEWS), "same_year", lambda v: association.VIEWS[v].capitalize())
     with c2:
         measure = _select("Outcome measure", "measure", list(ref.MEASURE_CODES), "ks2_rwm_expected", ref.MEASURE_LABELS.get)
@@ -58,7 +63,7 @@ def association_controls(f: Filters) -> association.Options:
         st.info("Choose at least one activity type; showing all contacts meanwhile.")
         types = list(association.Options().activity_types)
     return association.Options(tuple(types), per, measure, group, outcome, view, int(year),
-                               None if base == "auto" else int(base))
+                               None if base == "auto" else int(base), x)
 
 
 def impact_measure() -> str:
