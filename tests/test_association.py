@@ -191,7 +191,7 @@ def test_every_finding_says_only_what_its_interval_supports(demo_db):
 def test_the_meeting_slide_claims_only_what_its_interval_supports(demo_db, year_to):
     from stls import meeting
     f = Filters(2016, year_to)
-    slide = meeting.slide(demo_db, f, (), 2)
+    slide = meeting.slide(demo_db, f, (), meeting.PAGE_SLIDES["activity_and_outcomes"])
     res = assoc.analyse(demo_db, assoc.Options(), f)
     pts = res.points.dropna(subset=["x", "y"])
     sign = _supported(pts["x"].to_numpy(float), pts["y"].to_numpy(float))
