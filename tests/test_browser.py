@@ -354,3 +354,39 @@ def test_meeting_mode_on_a_page_opens_that_pages_slide(server, browser, path, sl
     assert f"· {slide} ·" in got["slide"], got["slide"]
     page.wait_for_url(lambda url: "meeting" in url and "slide=" in url, timeout=30_000)
     page.close()
+
+
+@pytest.mark.parametrize("path", ["", "scorecard"])
+def test_printing_a_page_on_a4_gives_the_whole_page_and_nothing_cut(server, browser, path, tmp_path):
+    """Ctrl+P on a page: A4, the page's content only (no sidebar or controls), every section
+    (it printed one clipped screen beside the sidebar), every chart within the page's width."""
+    import re
+    import subprocess
+    from stls.ui.widgets import PRINT_WIDTH_PX
+    page = open_page(browser, f"{server}/{path}", height=1000, charts=1)
+    # Ctrl+P: the browser fires beforeprint on the page as it is on screen, then lays it out on
+    # paper without redrawing the charts; each is scaled there to the page's width
+    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+    widths = page.evaluate("[...document.querySelectorAll('.stPlotlyChart .main-svg')]"
+                           ".map(svg => svg.getBoundingClientRect().width)")   # as drawn, after the scaling
+    assert widths and max(widths) <= PRINT_WIDTH_PX + 1, widths
+    grids = page.evaluate("[...document.querySelectorAll('[data-testid=stDataFrame]')]"
+                          ".map(g => g.getBoundingClientRect().width)")   # a canvas is not redrawn either
+    assert max(grids, default=0) <= PRINT_WIDTH_PX + 1, grids
+    page.emulate_media(media="print")
+    page.wait_for_timeout(500)
+    out = tmp_path / "page.pdf"
+    page.pdf(path=str(out), prefer_css_page_size=True, print_background=True)
+    page.close()
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
+    w, h = map(float, re.search(r"Page size:\s+([\d.]+) x ([\d.]+)", info).groups())
+    assert (round(w), round(h)) == (595, 842)
+    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    boxes = subprocess.run(["pdftotext", "-bbox", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    right = max(float(x) for x in re.findall(r'xMax="([\d.]+)"', boxes))
+    assert right <= w, right   # no word runs off the paper
+    assert "Districts (none = all of Kent)" not in text and "Meeting mode" not in text
+    last = "Districts compared" if path == "" else "Districts and KPIs"
+    assert last in text
+    subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "2", str(out),
+                    str(SHOTS / f"print-{path or 'overview'}")], check=True)

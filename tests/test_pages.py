@@ -265,3 +265,21 @@ def test_spending_against_outcomes_on_the_page(app_env):
     assert any(h.value.startswith("Spending and outcome change") for h in at.header)
     at.selectbox(key="pg_activity_and_outcomes_x").set_value("activity").run()
     assert "activity" in at.info[0].value and at.multiselect(key="pg_activity_and_outcomes_types")
+
+
+def test_the_scorecard_shows_kent_and_england_beside_each_value(app_env, demo_sql):
+    """A district's scorecard has Kent's figure and England's beside its own (it had neither);
+    England's from the published row, Kent's the county scorecard's own value."""
+    kent_only = _open("pages/scorecard.py", {"to": "2024/25"})
+    at = _open("pages/scorecard.py", {"to": "2024/25", "district": "E07000113"})
+    theirs = {r["Indicator"]: r for df in at.dataframe if "England" in df.value.columns for _, r in df.value.iterrows()}
+    kent = {r["Indicator"]: r["Value"] for df in kent_only.dataframe if "Indicator" in df.value.columns
+            for _, r in df.value.iterrows()}
+    assert len(theirs) == 15
+    for label, row in theirs.items():
+        assert row["Kent"] == kent[label], label
+    england = demo_sql("SELECT value FROM attainment WHERE geography_code = 'E92000001' AND academic_year = 2024 "
+                       "AND measure = 'ks2_rwm_expected' AND sen_group = 'sen_support'")[0][0]
+    assert theirs["KS2 expected standard (RWM), SEN support"]["England"] == f"{england:.1f}%"
+    assert theirs["Referrals"]["England"] == "[z]"
+    assert not any("Kent" in df.value.columns for df in kent_only.dataframe if "Indicator" in df.value.columns)

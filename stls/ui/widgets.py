@@ -30,9 +30,47 @@ FOCUS_STYLE = """<style>
 </style>"""
 
 
+# Printing a page on A4 (WCAG aside, a commissioner's paper copy): only the page's content, flowing
+# over as many pages as it needs (Streamlit's scrolling frame printed one clipped screen, with the
+# sidebar beside it); rows of cards wrap three to a line (five squeezed their words a letter to a
+# line), and each chart is scaled to the page's width (PRINT_SCRIPT).
+PRINT_STYLE = """<style>
+@page { size: A4; margin: 12mm; }
+@media print {
+  [data-testid="stSidebar"], [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"],
+  [data-testid="stStatusWidget"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpander"],
+  [data-testid="stDownloadButton"], [data-testid="stButton"], [data-testid="stMultiSelect"],
+  [data-testid="stSelectbox"], [data-testid="stBottom"] { display: none !important; }
+  html, body, .stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"], [data-testid="stMain"] > div {
+    overflow: visible !important; height: auto !important; min-height: 0 !important; position: static !important; }
+  [data-testid="stMetric"], .stPlotlyChart, [data-testid="stTable"] { break-inside: avoid; }
+  [data-testid="stHorizontalBlock"] { flex-wrap: wrap !important; }
+  [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] { min-width: 30% !important; }
+  [data-testid="stMainBlockContainer"] { max-width: none !important; padding: 0 !important; }
+  h1, h2, h3 { break-after: avoid; }
+}
+</style>"""
+PRINT_WIDTH_PX = 718   # A4's 210 mm less two 12 mm margins, at 96 px to the inch
+# A chart (and a data grid, drawn on a canvas) keeps the width it was drawn at on screen: before
+# printing each one wider than the page is scaled to fit it (and put back after).
+PRINT_SCRIPT = f"""<script>
+if (!window.__stlsPrint) {{
+  window.__stlsPrint = true;
+  const charts = () => document.querySelectorAll('.stPlotlyChart, [data-testid="stDataFrame"]');
+  window.addEventListener('beforeprint', () => charts().forEach(c => {{
+    c.style.zoom = '';
+    c.style.zoom = Math.min(1, {PRINT_WIDTH_PX} / c.getBoundingClientRect().width);
+  }}));
+  window.addEventListener('afterprint', () => charts().forEach(c => {{ c.style.zoom = ''; }}));
+}}
+</script>"""
+
+
 def page_style() -> None:
-    """The styles every page shares (drawn once per run, before the page)."""
-    st.html(FOCUS_STYLE)
+    """The styles every page shares (drawn once per run, before the page): the focus ring and
+    print to A4."""
+    st.html(FOCUS_STYLE + PRINT_STYLE)
+    st.html(PRINT_SCRIPT, unsafe_allow_javascript=True)
 
 
 def synthetic_banner(short: bool = False) -> None:

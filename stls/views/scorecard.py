@@ -30,14 +30,16 @@ def icon(table: dict, key: str | None, symbol: str) -> str:
 
 
 def theme_tables(db, f: Filters) -> dict[str, pd.DataFrame]:
-    """One compact table per outcome theme: value, target, RAG, change, trend, SPC icons, sparkline."""
+    """One compact table per outcome theme: value, Kent (for a district selection) and England
+    beside it, target, RAG, change, trend, SPC icons, sparkline."""
     out = {}
     for theme, items in themed(db, f).items():
         rows = []
         for ln in items:
             r, s, na = ln.fields, ln.spc, ln.headline.not_applicable   # [z]: nothing to judge
+            beside = ({"Kent": r["kent"]} if f.districts else {}) | {"England": r["england"]}   # the benchmarks
             rows.append({
-                "Indicator": r["label"], "Period": r["period"], "Value": r["value"], "Target": r["target"],
+                "Indicator": r["label"], "Period": r["period"], "Value": r["value"], **beside, "Target": r["target"],
                 "RAG": rag_cell(ln), "Change": r["change"], "Trend": r["direction"],
                 "Variation": icon(VARIATION_ICON, s.variation if s and not na else None, r["variation"]),
                 "Assurance": icon(ASSURANCE_ICON, s.assurance if s and not na else None, r["assurance"]),
