@@ -308,6 +308,8 @@ _MEASURE_SLIDE = """() => {
 def _slide_at_screen_size(browser, url: str):
     page = browser.new_page(viewport=SCREEN)
     page.goto(url)
+    # the slide's own furniture (a heading alone can be an earlier run's, while the page moves to its slide)
+    page.wait_for_selector("[data-testid=stMain] [data-testid=stProgress]", timeout=90_000)
     page.wait_for_selector("h1", timeout=60_000)
     page.wait_for_function("document.querySelectorAll('[data-testid=stStatusWidget]').length == 0", timeout=90_000)
     page.wait_for_timeout(1500)
