@@ -50,8 +50,8 @@ def _forget_widgets() -> None:
 
 
 def sidebar_filters(extent: dict) -> Filters:
-    """The shared filters as sidebar widgets, seeded from the URL on the first run and whenever
-    a link inside the app arrives with different view state."""
+    """The shared filters as sidebar widgets, seeded from the URL on a session's first run and
+    from the view state a link inside the app hands over (``follow``)."""
     first, last = extent["first_year"], extent["last_year"]
     followed = st.session_state.pop(_FOLLOWED, None)
     if followed is not None or not st.session_state.get(_LOADED):
