@@ -59,6 +59,7 @@ XS = {"activity": "STLS activity", "spend": "STLS spending (each district team's
 
 
 def _noun(o: Options) -> str:
+    """What the x axis is, in a sentence: 'activity' or 'spending'."""
     return "spending" if o.x == "spend" else "activity"
 
 
@@ -303,7 +304,7 @@ def analyse(db, o: Options, f: Filters) -> Result:
         frame = _protect(frame, act.pivot_table(index="geography_code", columns="academic_year", values="n"),
                          y1 - lag, None if y0 is None else y0 - lag, o.view == "change")
     frame["name"] = [ref.DISTRICT_NAMES[c] for c in frame.index]
-    frame["quadrant"] = _quadrants(frame, o.outcome == "gap", "Spending" if o.x == "spend" else "Activity")
+    frame["quadrant"] = _quadrants(frame, o.outcome == "gap", _noun(o).capitalize())
     frame = frame.rename_axis("geography_code").reset_index()
     usable = frame.dropna(subset=["x", "y"])
     x, y = usable["x"].to_numpy(float), usable["y"].to_numpy(float)
@@ -322,12 +323,10 @@ def analyse(db, o: Options, f: Filters) -> Result:
                   + f"; DfE school census; {benchmarks.outcome_source(db, o.measure)}")
 
 
-FLAG = "Activity up, outcome worse"
-
-
 def flag(o: Options) -> str:
-    """The quadrant the page names districts in: the x measure up, the outcome clearly worse."""
-    return "Spending up, outcome worse" if o.x == "spend" else FLAG
+    """The quadrant the page names districts in: the x measure up, the outcome clearly worse
+    (the words ``_quadrants`` gives it)."""
+    return f"{_noun(o).capitalize()} up, outcome worse"
 
 
 def _slope_interval(x: np.ndarray, y: np.ndarray, slope: float, intercept: float) -> tuple[float, float]:

@@ -149,13 +149,8 @@ def _legend_rows(traces: list[dict]) -> int:
 
 
 def place(layout: dict) -> None:
-    """Move the legend and source line to match the layout's height and margins (after a change)."""
-    _placement(layout)
-
-
-def _placement(layout: dict) -> None:
     """Legend and source line in pixels below the plot area (and below any x-axis title),
-    whatever the chart's height."""
+    whatever the chart's height: call again after changing its height or margins."""
     margin = layout["margin"]
     plot = max(layout["height"] - margin["t"] - margin["b"], 100)
     layout["legend"]["y"] = -(45 + _x_title(layout)) / plot
@@ -181,7 +176,7 @@ def figure(traces: list[dict], title: str, source: str, *, height: int = 420, le
     out["margin"]["b"] += _x_title(out) + (LEGEND_ROW * (_legend_rows(traces) - 1) if legend else 0)
     if shapes:
         out["shapes"] = list(shapes)
-    _placement(out)
+    place(out)
     return {"data": traces, "layout": out}
 
 
@@ -189,7 +184,7 @@ def resized(fig: Figure, height: int) -> Figure:
     """A copy at another height, legend and source line moved to match."""
     out = copy.deepcopy(fig)
     out["layout"]["height"] = height
-    _placement(out["layout"])
+    place(out["layout"])
     return out
 
 

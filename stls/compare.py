@@ -30,11 +30,19 @@ def months_covered(extent: dict, year: int) -> int:
     return (last.month + 3) % 12
 
 
+def months_span(upto: int) -> str:
+    """The months September to academic month ``upto`` (Sep = 0) in words: 'Sep–Oct', 'Sep'."""
+    return f"Sep–{MONTH_NAMES[upto]}" if upto > 0 else "Sep"
+
+
+def is_part_year(kpi: Kpi, upto: int) -> bool:
+    """A figure for September to ``upto`` only (outcome results are for whole years)."""
+    return upto < 11 and kpi.compute.kind not in ("attainment", "attainment_gap")
+
+
 def period_label(kpi: Kpi, year: int, upto: int) -> str:
     label = ref.academic_year_label(year)
-    if upto < 11 and kpi.compute.kind not in ("attainment", "attainment_gap"):
-        label += f" (Sep–{MONTH_NAMES[upto]})" if upto > 0 else " (Sep)"
-    return label
+    return label + f" ({months_span(upto)})" if is_part_year(kpi, upto) else label
 
 
 def rag(kpi: Kpi, value: float | None, england: float | None = None) -> str | None:
@@ -125,6 +133,7 @@ class Headline:
     rag_basis: str = ""                          # how a part year's RAG was judged (a scaled target)
     not_returned: tuple[str, ...] = ()           # district-months with no tracker return in the value's period
     previous_not_returned: tuple[str, ...] = ()  # ... and in the previous period's
+    months: str = ""                             # 'Sep–Oct' when the value (and its trend) is a part year
 
     @property
     def incomplete(self) -> bool:
@@ -159,8 +168,8 @@ class Headline:
         if len(pairs) < 2:
             return ""
         span = f"{ref.academic_year_label(pairs[0][0])} to {ref.academic_year_label(pairs[-1][0])}"
-        months = self.label.split("(", 1)[1].rstrip(")") if "(" in (self.label or "") else ""
-        return (f"{months} of each year, " if months else "") + f"{span}: " + ", ".join(self.kpi.fmt(v) for _, v in pairs)
+        return (f"{self.months} of each year, " if self.months else "") + f"{span}: " \
+            + ", ".join(self.kpi.fmt(v) for _, v in pairs)
 
     @functools.cached_property
     def direction(self) -> str:
@@ -316,6 +325,7 @@ def _from_arrays(kpi: Kpi, periods: list, values: np.ndarray, suppressed: np.nda
         previous_suppressed=prev is not None and bool(suppressed[prev]),
         trend_years=tuple(ref.academic_year_start(p) for p in periods), previous_year=prev_year,
         previous_not_applicable=prev is None and not kpi.exists_in(year - 1),
+        months=months_span(cut) if is_part_year(kpi, cut) else "",
         note="; ".join(f.not_applied(kpi.compute.kind)))
 
 
@@ -345,7 +355,7 @@ def _seasonal_rag(h: Headline, cut: dict, full: dict, upto: int) -> Headline:
     Green in November for a year that ends Amber), or against the full-year target, said so."""
     kpi = h.kpi
     assert kpi.target is not None and kpi.floor is not None and h.year is not None and h.value is not None
-    months = f"Sep–{MONTH_NAMES[upto]}" if upto else "Sep"
+    months = months_span(upto)
     if kpi.part_year == "full_year_target":
         return replace(h, rag_basis=f"provisional: {months} against the full-year target")
     found = seasonal_ratio(h.year, cut, full)

@@ -5,10 +5,10 @@ from dataclasses import replace
 
 import streamlit as st
 
-from stls import charts, pack
+from stls import charts, meeting, pack
 from stls.charts import Chart
 from stls.filters import Filters
-from stls.ui import data, state
+from stls.ui import data, state, widgets
 
 # Sized for a 1280×720 shared screen: large type, little padding, the heading a little over
 # twice the chart text (it was 46 px against 12 px).
@@ -32,7 +32,6 @@ USED_ABOVE = 300              # px above a slide's chart: Streamlit's bar, banne
 def open_meeting(page: str, params: dict[str, str]) -> None:
     """Meeting mode at the slide of ``page`` (its section; a district profile's own spotlight),
     keeping the view's filters. It always opened at slide 1."""
-    from stls import meeting
     params = {k: v for k, v in params.items() if k not in ("slide", "mode")}
     spotlights = [c for c in params.get("spotlight", "").split(",") if c]
     profile = params.get("profile")
@@ -92,7 +91,6 @@ def fit(chart: Chart, height: int = 400) -> Chart:
 def slide_chart(chart: Chart, key: str, caption: str, lines: int = 0) -> None:
     """The slide's chart, as tall as the screen leaves (``lines``: bullet lines above it), with its
     table alternative in the sidebar (there is no room under it on a shared screen)."""
-    from stls.ui import widgets
     height = SCREEN[1] - USED_ABOVE - 34 * lines
     st.plotly_chart(charts.plotly_figure(fit(chart, height).figure), key=key, alt=chart.alt, theme=None,
                     config={"displaylogo": False, "displayModeBar": False})
@@ -102,7 +100,6 @@ def slide_chart(chart: Chart, key: str, caption: str, lines: int = 0) -> None:
 
 def slide_table(table, title: str, caption: str, key: str) -> None:
     """The slide's table whole (every row drawn, none scrolled out of sight), its download in the sidebar."""
-    from stls.ui import widgets
     st.table(table, hide_index=True, border="horizontal")
     with st.sidebar:
         widgets.download(table, title, caption, key)

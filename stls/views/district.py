@@ -63,8 +63,8 @@ def profile_activity(db, f: Filters, code: str, activity_type: str, month: dt.da
             if t not in catalogue.CHILD_LEVEL_TYPES:
                 continue
             for col, m in (("now", month), ("before", _year_before(month))):
-                if row[col] == row[col]:   # the same (type, month) as the chart's: the same place
-                    gate.count(("month", m) if t == activity_type else ("mv", t, m), [(t, m)], float(row[col]))
+                if row[col] == row[col]:
+                    gate.count(_month_place(t, m, activity_type), [(t, m)], float(row[col]))
     extent = queries.data_extent(db)
     upto = compare.months_covered(extent, f.year_to)
     cards = {}
@@ -94,6 +94,12 @@ def profile_activity(db, f: Filters, code: str, activity_type: str, month: dt.da
                            month, choices, table)
 
 
+def _month_place(activity_type: str, month: dt.date, charted: str) -> tuple:
+    """Where the gate files one type's count in one month: the charted type's months are the
+    control chart's own places (the same figure shown twice is one figure)."""
+    return ("month", month) if activity_type == charted else ("mv", activity_type, month)
+
+
 def _year_before(month: dt.date) -> dt.date:
     return month.replace(year=month.year - 1)
 
@@ -121,9 +127,8 @@ def _month_table(counts: pd.DataFrame, month: dt.date, activity_type: str, hidde
         cells: list[str] = []
         values: list[float] = []
         for col, m in (("now", month), ("before", before)):
-            key = ("month", m) if t == activity_type else ("mv", t, m)
             v = row[col]
-            hide = t in catalogue.CHILD_LEVEL_TYPES and key in hidden and v == v
+            hide = t in catalogue.CHILD_LEVEL_TYPES and _month_place(t, m, activity_type) in hidden and v == v
             cells.append(disclosure.cell(v, hide))
             if v == v and not hide:
                 values.append(float(v))
