@@ -112,16 +112,18 @@ def _intensity(db, o: Options, f: Filters) -> pd.DataFrame:
     if o.x == "spend":   # £ per pupil: the team's allocation for the financial year starting that April
         money = queries.budget(db, f).rename(columns={"service_code": "geography_code"})
         money["academic_year"] = money["period"].map(ref.academic_year_start)
-        pupils = queries.sen_pupils(db, o.per_100, f)
+        pupils = queries.sen_pupils(db, o.per_100, f, protected=True)
         out = pupils.merge(money[["geography_code", "academic_year", "gbp"]], on=["geography_code", "academic_year"])
         out["intensity"] = out["gbp"] / out["pupils"].where(out["pupils"] > 0)
-        return out.assign(n=float("nan"))[["geography_code", "academic_year", "intensity", "n"]]   # n: no child count
-    counts = queries.activity_counts(db, o.activity_types, "academic_year", f)
-    counts = counts.groupby(["geography_code", "academic_year"], as_index=False)["n"].sum()
-    pupils = queries.sen_pupils(db, o.per_100, f)
-    out = pupils.merge(counts, on=["geography_code", "academic_year"], how="left").fillna({"n": 0})
+        return out.assign(n_hidden=False)[["geography_code", "academic_year", "intensity", "n_hidden"]]
+    # one row a district and year (the grain is the academic year): each a protected cell
+    counts = queries.activity_counts(db, o.activity_types, "academic_year", f, protected=True)
+    counts = counts[["geography_code", "academic_year", "n"]
+                    + (["n_hidden"] if "n_hidden" in counts else [])].assign(**({} if "n_hidden" in counts else {"n_hidden": False}))
+    pupils = queries.sen_pupils(db, o.per_100, f, protected=True)
+    out = pupils.merge(counts, on=["geography_code", "academic_year"], how="left").fillna({"n": 0, "n_hidden": False})
     out["intensity"] = 100 * out["n"] / out["pupils"].where(out["pupils"] > 0)
-    return out[["geography_code", "academic_year", "intensity", "n"]]
+    return out[["geography_code", "academic_year", "intensity", "n_hidden"]]
 
 
 OUTCOMES = {"value": "The value", "gap": "Gap to pupils with no SEN", "vs_england": "Difference from England"}
@@ -300,9 +302,9 @@ def analyse(db, o: Options, f: Filters) -> Result:
                 frame["x"], frame["y"] = frame["activity_change"], frame["outcome_change"]
     frame = frame.reindex(columns=["x", "y", "activity_change", "outcome_change", "outcome_margin"]) \
         .assign(x_hidden=False, change_hidden=False)
-    if y1 is not None and o.x == "activity" and set(o.activity_types) & catalogue.CHILD_LEVEL_TYPES:
-        frame = _protect(frame, act.pivot_table(index="geography_code", columns="academic_year", values="n"),
-                         y1 - lag, None if y0 is None else y0 - lag, o.view == "change")
+    if y1 is not None:
+        frame = _hide(frame, act.pivot_table(index="geography_code", columns="academic_year", values="n_hidden"),
+                      y1 - lag, None if y0 is None else y0 - lag, o.view == "change")
     frame["name"] = [ref.DISTRICT_NAMES[c] for c in frame.index]
     frame["quadrant"] = _quadrants(frame, o.outcome == "gap", _noun(o).capitalize())
     frame = frame.rename_axis("geography_code").reset_index()
@@ -351,21 +353,15 @@ def _quadrants(frame: pd.DataFrame, lower_is_better: bool, what: str = "Activity
     return np.where(frame["change_hidden"], "[c]", quadrant)
 
 
-def _protect(frame: pd.DataFrame, n: pd.DataFrame, x_year: int, y0: int | None,
-             change_view: bool) -> pd.DataFrame:
-    """Disclosure control on the districts' activity: an intensity reveals its count (the census
-    is published), a change reveals both years'. Hidden points leave the chart, the table and the
-    statistics (with 11 points and a correlation shown, the twelfth could be solved for)."""
-    gate = disclosure.Gate()
-    count = lambda d, y: float(n.at[d, y]) if y in n.columns and d in n.index else float("nan")
-    for d in frame.index:
-        gate.derived((d, "x"), ([(d, x_year)], count(d, x_year)))
-        if y0 is not None:
-            gate.derived((d, "change"), ([(d, y0)], count(d, y0)), ([(d, x_year)], count(d, x_year)))
-    hidden = gate.hidden()
+def _hide(frame: pd.DataFrame, hidden: pd.DataFrame, x_year: int, y0: int | None, change_view: bool) -> pd.DataFrame:
+    """The districts whose activity count is [c] (protected in the data layer): an intensity
+    rests on its count, a change on both years'. Such points leave the chart, the table and the
+    statistics."""
+    flag = lambda y: hidden[y].reindex(frame.index).fillna(0).astype(bool).to_numpy() if y in hidden.columns \
+        else np.zeros(len(frame), dtype=bool)
+    level = flag(x_year)
+    change = level | flag(y0) if y0 is not None else np.zeros(len(frame), dtype=bool)
     out = frame.copy()
-    change = np.array([(d, "change") in hidden for d in frame.index], dtype=bool)
-    level = np.array([(d, "x") in hidden for d in frame.index], dtype=bool)
     out["activity_change"] = out["activity_change"].mask(change)
     out["x"] = out["x"].mask(change if change_view else level)
     out["x_hidden"], out["change_hidden"] = (change if change_view else level), change

@@ -58,8 +58,7 @@ else:
     _Measure = Literal[ref.MEASURE_CODES]
     _Group = Literal[tuple(ref.SEN_GROUPS)]
 
-# Activity that is about one child: its counts are personal data when small.
-CHILD_LEVEL_TYPES = {"referral", "intensive_support"}
+CHILD_LEVEL_TYPES = ref.CHILD_LEVEL_TYPES   # declared with the activity types (reference.ACTIVITY_TYPES)
 
 _strict = ConfigDict(extra="forbid", frozen=True)
 
@@ -206,7 +205,9 @@ class Kpi(BaseModel):
         c = self.compute
         if c.kind in ("attainment", "attainment_gap"):
             return ("cohort_a", "cohort_b")
-        if c.kind in ("activity_count", "activity_rate", "cost_per_activity", "need_alignment"):
+        if c.kind == "need_alignment":   # referrals and pupils by area
+            return tuple(f"{part}_{a}" for part in ("ref", "pup") for a in ref.NEED_AREAS)
+        if c.kind in ("activity_count", "activity_rate", "cost_per_activity"):
             child = bool(set(getattr(c, "activity_types", ())) & CHILD_LEVEL_TYPES)
             return (("n",) if child else ()) + (("pupils",) if c.kind == "activity_rate" else ())
         return ()

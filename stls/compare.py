@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from stls import catalogue, disclosure, metrics, queries, stats
+from stls import catalogue, metrics, queries, stats
 from stls import reference as ref
 from stls.catalogue import Kpi, Polarity
 from stls.filters import Filters
@@ -120,7 +120,7 @@ class Headline:
     previous: float | None
     previous_label: str | None
     rag: str | None = None
-    suppressed: bool = False          # disclosure control hid the value (shown as [c])
+    suppressed: bool = False          # a protected count under the threshold (shown as [c])
     previous_suppressed: bool = False  # ... and the previous value (so the change too)
 
     not_applicable: bool = False      # e.g. LIFT meetings are not recorded by area of need
@@ -213,99 +213,12 @@ def _value(frame: pd.DataFrame, year: int) -> float | None:
     return None if hit.empty or pd.isna(hit.iloc[0]) else float(hit.iloc[0])
 
 
-def small_mask(kpi: Kpi, series: pd.DataFrame) -> np.ndarray:
-    """Which rows of a KPI series rest on a child count under the disclosure threshold."""
-    t = disclosure.threshold()
-    hidden = np.zeros(len(series), dtype=bool)
-    for c in child_columns(kpi, series):
-        v = np.asarray(series[c], dtype=float)
-        hidden |= (v > 0) & (v < t)
-    return hidden
-
-
-def child_columns(kpi: Kpi, body: pd.DataFrame) -> list[str]:
-    """The columns of a KPI's components that count children (need alignment's per-area counts
-    included: its index is built from them)."""
-    cols = [c for c in kpi.child_level_components if c in body.columns]
-    if kpi.compute.kind == "need_alignment":
-        cols += [c for c in body.columns if c.startswith(("ref_", "pup_"))]
-    return cols
-
-
 SELECTION = "selection"   # the key of the chosen districts taken together in ``headlines_by_geography``
-
-
-def gated_mask(kpi: Kpi, chosen: metrics.Selection, selection: tuple[str, ...] = (),
-               combined: pd.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Which rows of a KPI's all-geographies result disclosure control hides, the 12 districts
-    and Kent (and, given, several districts taken together: ``combined``, from
-    ``metrics.combine``) protected together period by period, as the districts matrix shows
-    them side by side: each district's count is an atom, Kent's the sum of its districts' where
-    it is, a selection's the sum of its districts'. Returns the rows' mask and ``combined``'s.
-
-    Without a selection the answer depends only on the rows chosen, so it is kept on the
-    (memoised, never changed) result they come from: a KPI's headlines and its control chart
-    ask for the same rows, and so does every filter change the KPI does not depend on."""
-    if combined is None:
-        key = (kpi.id, tuple(sorted(chosen.runs.items())), disclosure.threshold())
-        kept = chosen.split.gated.get(key)
-        if kept is None:
-            kept = _gated_mask(kpi, chosen, selection, None)
-            for mask in kept:
-                mask.setflags(write=False)   # shared: no caller may change it
-            chosen.split.gated[key] = kept
-        return kept
-    return _gated_mask(kpi, chosen, selection, combined)
-
-
-def _gated_mask(kpi: Kpi, chosen: metrics.Selection, selection: tuple[str, ...],
-                combined: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
-    body = chosen.split.body
-    cols = child_columns(kpi, body)
-    n_sel = 0 if combined is None else len(combined)
-    nothing = np.zeros(len(body), dtype=bool), np.zeros(n_sel, dtype=bool)
-    t = disclosure.threshold()
-    if not cols:
-        return nothing
-    counts = body[cols].to_numpy(float)
-    sel_counts = combined[cols].to_numpy(float) if combined is not None and n_sel else np.zeros((0, len(cols)))
-    if not (((counts > 0) & (counts < t)).any() or ((sel_counts > 0) & (sel_counts < t)).any()):
-        return nothing
-    periods = np.array(chosen.split.periods, dtype=object)
-    rows_of = {g: np.arange(*chosen.runs[g]) for g in chosen.runs}
-    gate = disclosure.Gate()
-    districts = [g for g in ref.DISTRICT_CODES if g in rows_of]
-    by_period: dict = {}
-    for g in districts:
-        for r in rows_of[g]:
-            by_period.setdefault(periods[r], {})[g] = r
-    for g, rows in rows_of.items():
-        for r in rows:
-            p = periods[r]
-            inputs = []
-            for j, c in enumerate(cols):
-                if g == ref.KENT_CODE:
-                    parts = by_period.get(p, {})
-                    whole = len(parts) == len(ref.DISTRICT_CODES) and \
-                        abs(sum(counts[i, j] for i in parts.values()) - counts[r, j]) < 1e-6
-                    atoms = [(c, d, p) for d in parts] if whole else [(c, g, p)]
-                else:
-                    atoms = [(c, g, p)]
-                inputs.append((atoms, counts[r, j]))
-            gate.derived(r, *inputs)
-    if combined is not None:
-        for k, p in enumerate(combined["period"]):
-            parts = [d for d in selection if d in by_period.get(p, {})]
-            if parts:
-                gate.derived((SELECTION, k), *[([(c, d, p) for d in parts], sel_counts[k, j]) for j, c in enumerate(cols)])
-    hidden = gate.hidden()
-    return (np.array([r in hidden for r in range(len(body))], dtype=bool),
-            np.array([(SELECTION, k) in hidden for k in range(n_sel)], dtype=bool))
 
 
 def _from_arrays(kpi: Kpi, periods: list, values: np.ndarray, suppressed: np.ndarray, f: Filters,
                  upto: int) -> Headline:
-    """The headline from plain arrays (periods, values, which values disclosure control hides):
+    """The headline from plain arrays (periods, values, which values are protected as [c]):
     a scorecard makes one of these for every KPI and geography."""
     values = np.where(suppressed, np.nan, values)
     shown = np.flatnonzero(~np.isnan(values) | suppressed)
@@ -488,7 +401,7 @@ class Headlines(Mapping):
 def headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = None) -> Mapping[str, Headline]:
     """Headlines for the 12 districts and Kent from one set of queries (for the districts matrix),
     read from plain arrays of the KPI's all-geographies result; with two or more districts
-    chosen, also for them taken together (key ``SELECTION``), protected with the others."""
+    chosen, also for them taken together (key ``SELECTION``, its cells summed then protected)."""
     if len(f.districts) <= 1 and f.districts:
         f = f.with_(districts=())   # one result for Kent and every single district
     return _headlines_by_geography(db, kpi_id, f, extent)
@@ -501,15 +414,14 @@ def _headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = N
     upto = months_covered(extent, f.year_to)
     geos = list(ref.DISTRICT_CODES) + [ref.KENT_CODE]
     chosen = metrics.selection(db, kpi_id, f, "academic_year", upto)
-    values = chosen.split.values
-    if (f.need or f.phase) and all(np.isnan(values[slice(*chosen.runs[g])]).all() for g in geos if g in chosen.runs):
-        everyone = metrics.selection(db, kpi_id, f.with_(need=None, phase=None), "academic_year", upto)
-        periods, kent, _ = everyone.arrays(ref.KENT_CODE)
-        if (~np.isnan(kent)).any():
-            return {g: _not_recorded(kpi) for g in geos + ([SELECTION] if len(f.districts) > 1 else [])}
+    types = set(getattr(kpi.compute, "activity_types", ()))
+    if (f.need or f.phase) and types and types <= ref.NOT_BY_NEED:   # declared in reference.ACTIVITY_TYPES
+        return {g: _not_recorded(kpi) for g in geos + ([SELECTION] if len(f.districts) > 1 else [])}
     selection = f.districts if len(f.districts) > 1 else ()
     combined = metrics.combine(kpi, chosen, selection) if selection else None
-    hidden, selection_hidden = gated_mask(kpi, chosen, selection, combined)   # computed once for every geography
+    # which values are [c]: protected in the data layer (stls/metrics.py), the same in every view
+    hidden = metrics.hidden_rows(kpi, chosen.split.body)
+    selection_hidden = metrics.hidden_rows(kpi, combined) if combined is not None else np.zeros(0, dtype=bool)
     ctx = _Context.of(db)
     seasonal = kpi.has_rag and kpi.from_tracker and upto < 11
     full = metrics.selection(db, kpi_id, f, "academic_year", 11) if seasonal else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import secrets
 import shutil
 import tempfile
 import threading
@@ -70,13 +71,13 @@ def schema_sql() -> list[str]:
         """CREATE TABLE activity (activity_date DATE NOT NULL, district_code district_t NOT NULL,
             service_code service_t NOT NULL, activity_type activity_type_t NOT NULL,
             need_area need_area_t, phase phase_t, setting_urn VARCHAR,
-            count INTEGER NOT NULL CHECK (count >= 1), import_id INTEGER NOT NULL)""",
+            count INTEGER NOT NULL CHECK (count >= 1), import_id INTEGER NOT NULL, record_key SMALLINT)""",
         """CREATE TABLE attainment (academic_year INTEGER NOT NULL, geography_code geography_t NOT NULL,
             measure measure_t NOT NULL, sen_group sen_group_t NOT NULL, cohort INTEGER,
-            value DOUBLE, import_id INTEGER NOT NULL)""",
+            value DOUBLE, import_id INTEGER NOT NULL, record_key SMALLINT)""",
         """CREATE TABLE sen_pupils (academic_year INTEGER NOT NULL, geography_code geography_t NOT NULL,
             sen_group sen_group_t NOT NULL, primary_need primary_need_t, phase phase_t NOT NULL,
-            pupils INTEGER NOT NULL CHECK (pupils >= 0), import_id INTEGER NOT NULL)""",
+            pupils INTEGER NOT NULL CHECK (pupils >= 0), import_id INTEGER NOT NULL, record_key SMALLINT)""",
         """CREATE TABLE settings (urn VARCHAR PRIMARY KEY, name VARCHAR NOT NULL,
             district_code district_t NOT NULL, phase phase_t NOT NULL, open BOOLEAN NOT NULL,
             pupils INTEGER, sen_support_pct DOUBLE, ehc_plan_pct DOUBLE, idaci_decile INTEGER)""",
@@ -93,7 +94,7 @@ def schema_sql() -> list[str]:
         # Derived tables, rebuilt by refresh_derived() after every change to activity.
         """CREATE TABLE activity_monthly (month DATE, academic_year INTEGER, district_code district_t,
             service_code service_t, activity_type activity_type_t, need_area need_area_t,
-            phase phase_t, activities BIGINT, records BIGINT)""",
+            phase phase_t, activities BIGINT, records BIGINT, ckey BIGINT)""",
         """CREATE TABLE setting_contacts (month DATE, academic_year INTEGER, urn VARCHAR,
             need_area need_area_t, activities BIGINT)""",
         """CREATE TABLE setting_support (month DATE, academic_year INTEGER, urn VARCHAR,
@@ -109,7 +110,8 @@ def _reference_frames() -> dict[str, pd.DataFrame]:
         "need_areas": pd.DataFrame(list(ref.NEED_AREAS.items()), columns=["code", "name"]),
         "primary_needs": pd.DataFrame(
             [(c, n, a) for c, (n, a) in ref.PRIMARY_NEEDS.items()], columns=["code", "name", "need_area"]),
-        "activity_types": pd.DataFrame(ref.ACTIVITY_TYPES, columns=["code", "label", "available_from"]),
+        "activity_types": pd.DataFrame([(a.code, a.label, a.available_from) for a in ref.ACTIVITY_TYPES],
+                                       columns=["code", "label", "available_from"]),
         "phases": pd.DataFrame(list(ref.PHASES.items()), columns=["code", "label"]),
         "sen_groups": pd.DataFrame(list(ref.SEN_GROUPS.items()), columns=["code", "label"]),
         "measures": pd.DataFrame(ref.MEASURES, columns=["code", "label", "unit"]),
@@ -121,6 +123,7 @@ PUBLISHED_TABLES = ("geographies", "published", "published_ranks")   # added wit
 IMPACT_TABLES = ("setting_outcomes", "setting_support")   # added with the evaluation of support (issue 15)
 SETTING_COLUMNS = {"pupils": "INTEGER", "sen_support_pct": "DOUBLE", "ehc_plan_pct": "DOUBLE", "idaci_decile": "INTEGER"}
 LOG_COLUMNS = {"actor": "VARCHAR"}   # who imported, replaced or was refused (issue 16); NULL before
+KEY_COLUMNS = {"record_key": "SMALLINT"}   # the cell key method's record keys (issue 26)
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -131,7 +134,46 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.register("_ref_frame", frame)
         con.execute(f"INSERT INTO {table} SELECT * FROM _ref_frame")
         con.unregister("_ref_frame")
+    con.execute("INSERT INTO meta VALUES ('record_key_salt', ?)", [secrets.token_hex(16)])
     _fill_published(con, PUBLISHED_TABLES)
+
+
+# --- Record keys (the cell key method, stls/disclosure.py) ------------------------------------
+# Each row of a child-level table stands for ``count`` records (activity: its count; the census:
+# its pupils; attainment: its cohort). Record j (from 0) of a row has the key (a + j·b) mod 256,
+# a and b two bytes of the MD5 of the database's secret salt, the row's contents and its
+# occurrence among identical rows: so keys are fixed per record, the same when a period is loaded
+# again with --replace, and unknowable without the salt. The row stores the sum of its records'
+# keys modulo 256 (all that a cell's key needs): c·a + b·c(c − 1)/2.
+KEYED = {"activity": ("count", ["activity_date", "district_code", "service_code", "activity_type", "need_area",
+                                "phase", "setting_urn", "count"]),
+         "sen_pupils": ("pupils", ["academic_year", "geography_code", "sen_group", "primary_need", "phase", "pupils"]),
+         "attainment": ("cohort", ["academic_year", "geography_code", "measure", "sen_group", "cohort", "value"])}
+
+
+def record_key_sql(table: str, source: str) -> str:
+    """SELECT of ``source``'s rows (the table's columns but import_id and record_key) with each
+    row's record key as ``record_key`` (see ``KEYED``)."""
+    count, content = KEYED[table]
+    text = " || '|' || ".join(f"coalesce({c}::VARCHAR, '')" for c in content)
+    c = f"coalesce({count}, 0)::BIGINT"
+    byte = lambda at: f"('0x' || substr(_h, {at}, 2))::BIGINT"
+    return f"""SELECT * EXCLUDE (_h), (({c} * {byte(1)} + {byte(3)} * ({c} * ({c} - 1) // 2)) % 256)::SMALLINT AS record_key
+        FROM (SELECT *, md5((SELECT value FROM meta WHERE key = 'record_key_salt') || '|' || {text} || '|'
+                            || row_number() OVER (PARTITION BY {', '.join(content)})) AS _h FROM {source})"""
+
+
+def insert_keyed(con, table: str, cols: str, source: str, import_id: int | str) -> None:
+    """INSERT ``source``'s ``cols`` into ``table`` with ``import_id`` and each row's record key."""
+    con.execute(f"INSERT INTO {table} SELECT {cols}, {import_id}, record_key FROM ({record_key_sql(table, f'(SELECT {cols} FROM {source})')})")
+
+
+def _key_rows(con, table: str) -> None:
+    """Give every row of ``table`` without a record key its key (a file made before keys)."""
+    cols = ", ".join(KEYED[table][1])
+    con.execute(f"""UPDATE {table} SET record_key = k.record_key FROM (
+        {record_key_sql(table, f'(SELECT rowid AS _row, {cols} FROM {table} WHERE record_key IS NULL)')}) k
+        WHERE {table}.rowid = k._row""")
 
 
 def _fill_published(con: duckdb.DuckDBPyConnection, tables) -> None:
@@ -148,7 +190,8 @@ def _fill_published(con: duckdb.DuckDBPyConnection, tables) -> None:
         con.unregister("_pub")
 
 
-ADDED_COLUMNS = {"settings": SETTING_COLUMNS, "import_log": LOG_COLUMNS}
+ADDED_COLUMNS = {"settings": SETTING_COLUMNS, "import_log": LOG_COLUMNS, "activity": KEY_COLUMNS,
+                 "sen_pupils": KEY_COLUMNS, "attainment": KEY_COLUMNS, "activity_monthly": {"ckey": "BIGINT"}}
 
 
 def _missing(con) -> tuple[list[str], list[tuple[str, str]]]:
@@ -173,7 +216,12 @@ def _upgrade(path: Path) -> None:
         for table, name in columns:
             con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {ADDED_COLUMNS[table][name]}")
         _fill_published(con, [t for t in tables if t in PUBLISHED_TABLES])
-        if "setting_support" in tables:
+        if ("activity", "record_key") in columns:
+            if not con.execute("SELECT count(*) FROM meta WHERE key = 'record_key_salt'").fetchall()[0][0]:
+                con.execute("INSERT INTO meta VALUES ('record_key_salt', ?)", [secrets.token_hex(16)])
+            for table in KEYED:
+                _key_rows(con, table)
+        if "setting_support" in tables or ("activity_monthly", "ckey") in columns:
             refresh_derived(con)
 
 
@@ -192,7 +240,7 @@ def refresh_derived(con: duckdb.DuckDBPyConnection, first=None, last=None) -> No
                CASE WHEN month(activity_date) >= 9 THEN year(activity_date)
                     ELSE year(activity_date) - 1 END AS academic_year,
                district_code, service_code, activity_type, need_area, phase,
-               sum(count) AS activities, count(*) AS records
+               sum(count) AS activities, count(*) AS records, sum(record_key) AS ckey
         FROM activity {where} GROUP BY ALL ORDER BY month""", params)
     con.execute(f"DELETE FROM setting_contacts {where.replace('activity_date', 'month')}", params)
     con.execute(f"""

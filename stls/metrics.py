@@ -16,6 +16,14 @@ Speed, since every filter change asks for these (budgets in DESIGN.md §7):
   series from one pass (``_activity_every_combination``);
 - each kind of computation is one ``ComputeKind`` (its parts and its finish) in ``KINDS``;
 - a KPI's result is shared across filters it does not depend on (``_independent_of``).
+
+Disclosure control happens here, once, at the grain shown: components that count children come
+from ``queries`` as cells (a count and its cell key, ``<count>_key``); every sum below (Kent, a
+district selection, 12 rolling months) adds keys as it adds counts, and ``_protect`` turns the
+cells of the geography and period shown into protected counts (stls/disclosure.py) before any
+value is finished. What leaves this module (``Split.body``, ``combine``, ``kpi_series``) holds
+only protected counts, each with a ``<count>_hidden`` flag; ``Split.parts`` keeps the cells for
+``combine`` and is read nowhere else.
 """
 from __future__ import annotations
 
@@ -28,7 +36,7 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
-from stls import catalogue, queries
+from stls import catalogue, disclosure, queries
 from stls import reference as ref
 from stls.catalogue import ActivityCompute, AttainmentCompute, Kpi
 from stls.filters import Filters
@@ -76,29 +84,41 @@ def _activity(db, kpi: Kpi, grain: str, f: Filters, upto: int) -> pd.DataFrame:
     """need_key, phase_key, geography_code, period, n (and pupils for a rate): districts × periods
     with a record of the KPI's activity types, zero where a district had none."""
     block, _ = _activity_block(db, grain, f, upto)
-    cols = {k: k for k in KEYS} | {"geography_code": "geography_code", "period": "period", f"n_{kpi.id}": "n"}
-    if kpi.compute.kind == "activity_rate":
-        cols[f"pupils_{kpi.compute.per_100}"] = "pupils"
+    cols = _block_columns(kpi)
     rows = block[f"p_{kpi.id}"].to_numpy(bool) & (block["geography_code"].to_numpy() != ref.KENT_CODE)
     return block.loc[rows, list(cols)].rename(columns=cols).reset_index(drop=True)
+
+
+def _block_columns(kpi: Kpi) -> dict[str, str]:
+    """The activity block's columns of one KPI (counts with their cell keys) and their names here."""
+    cols = {k: k for k in KEYS} | {"geography_code": "geography_code", "period": "period",
+                                   f"n_{kpi.id}": "n", f"n_{kpi.id}_key": "n_key"}
+    if kpi.compute.kind == "activity_rate":
+        cols |= {f"pupils_{kpi.compute.per_100}": "pupils", f"pupils_{kpi.compute.per_100}_key": "pupils_key"}
+    return cols
 
 
 def _attainment(db, kpi: Kpi, f: Filters) -> pd.DataFrame:
     """Published for all pupils: one combination, need and phase 'all'."""
     c = cast(AttainmentCompute, kpi.compute)
     groups = [c.sen_group] + ([c.reference_group] if isinstance(c, catalogue.AttainmentGap) else [])
-    rows = queries.attainment(db, c.measure, groups, f)
+    rows = queries.attainment(db, c.measure, groups, f)   # cohorts protected (a stored row is a cell)
     kent = rows["geography_code"] == ref.KENT_CODE
     if rows.loc[kent, "cohort"].isna().any():   # a published Kent figure with no stored row: the districts' cohort
         districts = rows[rows["geography_code"].isin(ref.DISTRICT_CODES)].groupby(["period", "sen_group"])["cohort"].sum()
         fill = pd.Series(list(zip(rows["period"], rows["sen_group"])), index=rows.index).map(districts)
-        rows["cohort"] = rows["cohort"].mask(kent & rows["cohort"].isna(), fill)
-    rows = rows.dropna(subset=["cohort"])
+        rows["cohort"] = rows["cohort"].mask(kent & rows["cohort"].isna() & ~rows["cohort_hidden"], fill)
+    rows = rows[rows["cohort"].notna() | rows["cohort_hidden"]].copy()
     rows["met"] = rows["value"] * rows["cohort"]
     wide = rows.pivot_table(index=["geography_code", "period"], columns="sen_group",
-                            values=["met", "cohort"], aggfunc="sum")
-    wide.columns = [f"{part}_{'a' if group == c.sen_group else 'b'}" for part, group in wide.columns]
-    return wide.reset_index().dropna().assign(need_key=queries.ALL, phase_key=queries.ALL)
+                            values=["met", "cohort", "cohort_hidden"], aggfunc="sum")
+    wide.columns = [f"{part.replace('cohort_hidden', 'cohort')}_{'a' if group == c.sen_group else 'b'}"
+                    + ("_hidden" if part == "cohort_hidden" else "") for part, group in wide.columns]
+    wide = wide.reset_index().dropna()
+    for col in [c for c in wide.columns if c.endswith("_hidden")]:
+        wide[col] = wide[col].astype(bool)
+        wide.loc[wide[col], col.removesuffix("_hidden")] = float("nan")
+    return wide.assign(need_key=queries.ALL, phase_key=queries.ALL)
 
 
 def _cost(db, kpi: Kpi, f: Filters, upto: int) -> pd.DataFrame:
@@ -106,11 +126,11 @@ def _cost(db, kpi: Kpi, f: Filters, upto: int) -> pd.DataFrame:
                                      by_service=True, split=SPLIT)
     money = _part_year(queries.budget(db, f), queries.data_extent(db), upto)
     own = counts[counts["service_code"] == counts["geography_code"]].groupby(
-        ["geography_code", "period"] + KEYS)["n"].sum()
+        ["geography_code", "period"] + KEYS)[["n", "n_key"]].sum()
     district = money.rename(columns={"service_code": "geography_code"}).merge(
         own.reset_index(), on=["geography_code", "period"], how="inner")
     kent = money.groupby("period", as_index=False)["gbp"].sum().merge(
-        counts.groupby(["period"] + KEYS, as_index=False)["n"].sum(), on="period")
+        counts.groupby(["period"] + KEYS, as_index=False)[["n", "n_key"]].sum(), on="period")
     return pd.concat([district, kent.assign(geography_code=ref.KENT_CODE)], ignore_index=True)
 
 
@@ -134,9 +154,10 @@ def _need_alignment(db, kpi: Kpi, f: Filters, upto: int) -> pd.DataFrame:
                                                    by_need_area=True, split=("phase",)).dropna(subset=["need_area"]),
                             sorted(set(refs["academic_year"])))
     wide = [frame.pivot_table(index=["phase_key", "geography_code", "academic_year"], columns="need_area",
-                              values=col, aggfunc="sum").reindex(columns=list(AREAS)).add_prefix(prefix)
-            for frame, col, prefix in ((refs, "n", "ref_"), (pupils, "pupils", "pup_"))]
-    out = wide[0].join(wide[1], how="inner").fillna(0).astype("int64").reset_index()
+                              values=col, aggfunc="sum").reindex(columns=list(AREAS)).add_prefix(prefix).add_suffix(suffix)
+            for frame, col, prefix in ((refs, "n", "ref_"), (pupils, "pupils", "pup_"))
+            for col, suffix in ((col, ""), (f"{col}_key", "_key"))]
+    out = wide[0].join(wide[1]).join(wide[2], how="inner").join(wide[3]).fillna(0).astype("int64").reset_index()
     out["period"] = pd.to_datetime(out["academic_year"].astype(str) + "-09-01").dt.date
     return out.drop(columns="academic_year").assign(need_key=queries.ALL)
 
@@ -193,8 +214,9 @@ def _ratio(a: pd.Series, b: pd.Series, k: float = 1.0) -> pd.Series:
 
 
 def _dissimilarity(frame: pd.DataFrame) -> pd.Series:
-    refs = frame[[f"ref_{a}" for a in AREAS]].to_numpy(float)
-    pups = frame[[f"pup_{a}" for a in AREAS]].to_numpy(float)
+    """From protected counts, a [c] area counting as none (the index is a function of what is shown)."""
+    refs = np.nan_to_num(frame[[f"ref_{a}" for a in AREAS]].to_numpy(float))
+    pups = np.nan_to_num(frame[[f"pup_{a}" for a in AREAS]].to_numpy(float))
     with np.errstate(invalid="ignore", divide="ignore"):
         diff = refs / refs.sum(axis=1, keepdims=True) - pups / pups.sum(axis=1, keepdims=True)
     return pd.Series(50 * np.abs(diff).sum(axis=1), index=frame.index)
@@ -226,8 +248,27 @@ KINDS: dict[str, ComputeKind] = {
 
 
 def finish(kpi: Kpi, frame: pd.DataFrame) -> pd.Series:
-    """The KPI value from summed components (NaN where a denominator is zero)."""
+    """The KPI value from summed, protected components (NaN where a denominator is zero or a
+    count it needs is [c])."""
     return KINDS[kpi.compute.kind].finish(kpi, frame)
+
+
+def _protect(kpi: Kpi, cells: pd.DataFrame) -> pd.DataFrame:
+    """Cells summed to the geography and period shown, as protected counts (the key columns gone)."""
+    return disclosure.protect_columns(cells, kpi.child_level_components)
+
+
+def hidden_rows(kpi: Kpi, body: pd.DataFrame) -> np.ndarray:
+    """Which rows' value protection hides ([c]): a count it rests on is [c] (need alignment's index
+    is worked out from the protected counts, a [c] area as none, so it is never hidden)."""
+    out = np.zeros(len(body), dtype=bool)
+    if kpi.compute.kind == "need_alignment":
+        return out
+    for c in kpi.child_level_components:
+        flag = disclosure.hidden_column(c)
+        if flag in body.columns:
+            out |= body[flag].to_numpy(bool)
+    return out
 
 
 def aggregate(comps: pd.DataFrame, geography: Geography) -> pd.DataFrame:
@@ -248,8 +289,8 @@ def _rolling(frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     months = pd.date_range(min(frame["period"]), max(frame["period"]), freq="MS").date
     frame = frame.set_index("period").reindex(months)
-    flows = [c for c in frame.columns if c not in STOCKS]
-    stocks = [c for c in frame.columns if c in STOCKS]
+    stocks = [c for c in frame.columns if c.removesuffix("_key") in STOCKS]   # a stock's cell key is a stock too
+    flows = [c for c in frame.columns if c not in stocks]
     frame[flows] = frame[flows].fillna(0).rolling(12, min_periods=12).sum()
     frame[stocks] = frame[stocks].ffill()
     return frame.rename_axis("period").reset_index().iloc[11:]
@@ -273,6 +314,7 @@ def kpi_series(db, kpi_id: str, f: Filters, grain: str = "academic_year",
     frame = aggregate(comps, geo)
     if grain == "rolling_12":
         frame = _rolling(frame)
+    frame = _protect(kpi, frame)
     frame["value"] = finish(kpi, frame)
     return frame.reset_index(drop=True)
 
@@ -327,11 +369,12 @@ class Split:
     it, and a range of years a run within that, so selecting is bisecting (no copies until a
     caller asks for frames)."""
 
-    def __init__(self, frame: pd.DataFrame, geographies: list[str]):
+    def __init__(self, frame: pd.DataFrame, geographies: list[str], parts: pd.DataFrame | None = None):
         frame = frame.reset_index(drop=True)
         self.geographies = geographies
-        self.gated: dict = {}   # disclosure masks of selections of these rows (compare.gated_mask)
         self.body = frame.drop(columns=KEYS + ["geography_code"])
+        # the unprotected cells of the same rows, for ``combine`` only (districts summed, then protected)
+        self.parts = self.body if parts is None else parts.reset_index(drop=True).drop(columns=KEYS + ["geography_code"])
         self.periods = frame["period"].tolist()
         self.values = pd.to_numeric(frame["value"], errors="coerce").to_numpy(float)
         codes = frame["geography_code"].to_numpy()
@@ -403,10 +446,14 @@ def _series_from_components(db, kpi: Kpi, comps: pd.DataFrame, grain: str) -> Sp
     if grain == "rolling_12":
         frame = pd.concat([_rolling(p.drop(columns=where[:3])).assign(need_key=k[0], phase_key=k[1], geography_code=k[2])
                            for k, p in frame.groupby(where[:3])], ignore_index=True)
+    for col in [c for c in frame.columns if c.endswith("_hidden")]:
+        frame[col] = frame[col].fillna(0).astype(bool)
+    cells = frame.sort_values(where, kind="stable").reset_index(drop=True)
+    frame = _protect(kpi, cells)
     frame["value"] = finish(kpi, frame)
     if kpi.from_tracker:
         frame["value"] = frame["value"].mask(not_returned_rows(db, frame, grain))
-    return Split(frame.sort_values(where, kind="stable"), geographies)
+    return Split(frame, geographies, cells)
 
 
 @memoised
@@ -422,13 +469,12 @@ def _activity_every_combination(db, grain: str, f: Filters, upto: int) -> dict[s
     out = {}
     for kpi_id in ids:
         kpi = catalogue.get(kpi_id)
-        cols = {k: k for k in KEYS} | {"geography_code": "geography_code", "period": "period", f"n_{kpi_id}": "n"}
-        if kpi.compute.kind == "activity_rate":
-            cols[f"pupils_{kpi.compute.per_100}"] = "pupils"
+        cols = _block_columns(kpi)
         keep = block[f"p_{kpi_id}"].to_numpy(bool)
-        body = block.loc[keep, list(cols)].rename(columns=cols)
+        cells = block.loc[keep, list(cols)].rename(columns=cols)
+        body = _protect(kpi, cells)
         body["value"] = finish(kpi, body).mask(gap[keep])
-        out[kpi_id] = Split(body, geographies)
+        out[kpi_id] = Split(body, geographies, cells)
     return out
 
 
@@ -444,13 +490,18 @@ def not_returned_rows(db, frame: pd.DataFrame, grain: str) -> np.ndarray:
 
 
 def combine(kpi: Kpi, chosen: Selection, districts: tuple[str, ...]) -> pd.DataFrame:
-    """Several districts taken together from the all-geographies result: their components summed
-    period by period (the same additive components Kent is the sum of), then finished."""
-    frames = [f for f in chosen.frames(list(districts)).values() if len(f)]
+    """Several districts taken together from the all-geographies result: their cells summed
+    period by period (the same additive cells Kent is the sum of), protected, then finished."""
+    parts = chosen.split.parts
+    frames = [parts.iloc[slice(*chosen.runs[d])] for d in districts if d in chosen.runs]
+    frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame(columns=["period", "value"])
-    body = pd.concat(frames, ignore_index=True).drop(columns="value")
+    body = pd.concat(frames, ignore_index=True).drop(columns="value", errors="ignore")
     out = body.groupby("period", as_index=False, sort=True).sum(min_count=1)
+    for col in [c for c in out.columns if c.endswith("_hidden")]:
+        out[col] = out[col].fillna(0).astype(bool)
+    out = _protect(kpi, out)
     out["value"] = finish(kpi, out)
     return out
 

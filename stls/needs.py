@@ -66,48 +66,32 @@ def _members(code: str, selection: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def protect_mix(raw: pd.DataFrame, selection: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Disclosure control for a need mix (districts and Kent, unprotected counts) as one view:
-    each district × area × count is an atom, Kent and a selection add up their districts, a
-    share reveals its count and its geography's total, the index reveals every count."""
+    """A need mix's cells (districts and Kent: counts with their cell keys; with a selection, its
+    districts' cells summed too) as protected counts (stls/disclosure.py), the shares and the
+    index worked out from them: a share of a [c] count is [c]; a [c] count is none in the index
+    and in a share's total. The same counts as every other view of the same cells."""
+    cols = list(COUNTS) + [disclosure.key_column(c) for c in COUNTS]
     if selection:
         part = raw[raw["geography_code"].isin(selection)]
-        extra = part.groupby(["need_area", "area"], as_index=False)[list(COUNTS)].sum()
+        extra = part.groupby(["need_area", "area"], as_index=False)[cols].sum()
         extra = extra.assign(geography_code=SELECTION_CODE, name="Selected districts")
-        for col, share in SHARES.items():
-            total = extra[col].sum()
-            extra[share] = 100 * extra[col] / total if total else float("nan")
-        raw = pd.concat([raw, extra[raw.columns]], ignore_index=True)
-    raw = raw.reset_index(drop=True)
-    index = index_by_geography(raw).set_index("geography_code")["index"]
-    gate = disclosure.Gate()
-    codes, areas = raw["geography_code"].to_numpy(), raw["need_area"].to_numpy()
-    totals = {(g, col): float(raw.loc[codes == g, col].sum()) for g in pd.unique(codes) for col in COUNTS}
-    atoms = lambda g, col, area_set: [(d, a, col) for d in _members(g, selection) for a in area_set]
-    for i, (g, a) in enumerate(zip(codes, areas)):
-        for col, share in SHARES.items():
-            cell = (atoms(g, col, (a,)), float(raw.at[i, col]))
-            gate.count((i, col), *cell)
-            gate.derived((i, share), cell, (atoms(g, col, AREAS), totals[g, col]))
-    for g in pd.unique(codes):
-        gate.derived(("index", g), *[(atoms(g, col, AREAS), totals[g, col]) for col in COUNTS],
-                     *[(atoms(g, col, (a,)), float(v)) for col in COUNTS
-                       for a, v in zip(areas[codes == g], raw.loc[codes == g, col])])
-    hidden = gate.hidden()
-    out = raw.astype({c: float for c in COUNTS})
-    for col in (*COUNTS, *SHARES.values()):
-        flag = np.array([(i, col) in hidden for i in range(len(out))], dtype=bool)
-        out[col] = out[col].mask(flag)
-        out[col + "_hidden"] = flag
-    index_hidden = {g: ("index", g) in hidden for g in pd.unique(codes)}
-    out["index"] = [float("nan") if index_hidden[g] else index.get(g, float("nan")) for g in codes]
-    out["index_hidden"] = [index_hidden[g] for g in codes]
+        raw = pd.concat([raw, extra[[c for c in raw.columns if c in extra.columns]]], ignore_index=True)
+    out = disclosure.protect_columns(raw.reset_index(drop=True), COUNTS)
+    for col, share in SHARES.items():
+        total = out.groupby("geography_code")[col].transform("sum")
+        out[share] = 100 * out[col] / total.where(total > 0)
+        out[disclosure.hidden_column(share)] = out[disclosure.hidden_column(col)]
+    index = index_by_geography(out.fillna({c: 0 for c in COUNTS}).drop(columns=["index"], errors="ignore"))
+    out["index"] = out["geography_code"].map(index.set_index("geography_code")["index"])
+    out["index_hidden"] = False
     return out
 
 
 @memoised
 def _mix_every(db, f: Filters, types: tuple[str, ...]) -> pd.DataFrame:
-    """``mix`` for every academic year of ``f`` and every phase (``phase_key``, 'all' for all
-    phases): two statements, one frame."""
+    """``mix``'s cells (counts with their cell keys, unprotected: ``protect_mix`` protects them)
+    for every academic year of ``f`` and every phase (``phase_key``, 'all' for all phases): two
+    statements, one frame."""
     refs = queries.referral_need_mix(db, types, f, split=("phase",))
     pups = metrics.census_by_year(db, queries.sen_pupils(db, "all_sen", f.with_(year_from=ref.FIRST_ACADEMIC_YEAR),
                                                          by_need_area=True, split=("phase",)).dropna(subset=["need_area"]),
@@ -115,13 +99,11 @@ def _mix_every(db, f: Filters, types: tuple[str, ...]) -> pd.DataFrame:
     keys = ["phase_key", "academic_year", "geography_code", "need_area"]
     grid = pd.MultiIndex.from_product([[queries.ALL, *ref.PHASES], list(f.years), ref.DISTRICT_CODES, AREAS], names=keys)
     frame = pd.DataFrame(index=grid).join(
-        refs.groupby(keys)["n"].sum().rename("referrals")).join(
-        pups.groupby(keys)["pupils"].sum()).fillna(0).astype("int64").reset_index()
-    kent = frame.groupby(["phase_key", "academic_year", "need_area"], as_index=False)[["referrals", "pupils"]].sum()
+        refs.groupby(keys)[["n", "n_key"]].sum().rename(columns={"n": "referrals", "n_key": "referrals_key"})).join(
+        pups.groupby(keys)[["pupils", "pupils_key"]].sum()).fillna(0).astype("int64").reset_index()
+    sums = ["referrals", "pupils", "referrals_key", "pupils_key"]
+    kent = frame.groupby(["phase_key", "academic_year", "need_area"], as_index=False)[sums].sum()
     frame = pd.concat([frame, kent.assign(geography_code=ref.KENT_CODE)[frame.columns]], ignore_index=True)
-    for col, share in (("referrals", "referral_share"), ("pupils", "pupil_share")):
-        total = frame.groupby(["phase_key", "academic_year", "geography_code"])[col].transform("sum")
-        frame[share] = 100 * frame[col] / total.where(total > 0)
     frame["name"] = frame["geography_code"].map(ref.GEOGRAPHY_NAMES)
     frame["area"] = frame["need_area"].map(ref.NEED_AREAS)
     return frame
@@ -146,54 +128,29 @@ def index_by_geography(frame: pd.DataFrame) -> pd.DataFrame:
     counts = {col: c[order] for col, c in counts.items()}
     names = frame.drop_duplicates("geography_code").set_index("geography_code")["name"]
     return pd.DataFrame({"geography_code": geos, "name": [names[g] for g in geos],
-                         "index": _index(counts["referrals"], counts["pupils"])})
+                         "index": _index(counts["referrals"], counts["pupils"]), "index_hidden": False})
 
 
 def trend(db, f: Filters, types=("referral",)) -> pd.DataFrame:
-    """Referrals by area of need per academic year for the filters' area: academic_year, need_area, referrals, share."""
+    """Referrals by area of need per academic year for the filters' area: academic_year,
+    need_area, referrals, share, each count protected as a cell (``referrals_hidden``: [c]; a
+    share of a [c] count is [c], ``share_hidden``); an area with none in a year with referrals is 0."""
     refs = queries.referral_need_mix(db, types, f.with_(need=None))
     if f.districts:
         refs = refs[refs["geography_code"].isin(f.districts)]
-    out = refs.groupby(["academic_year", "need_area"], as_index=False)["n"].sum().rename(columns={"n": "referrals"})
-    out["share"] = 100 * out["referrals"] / out.groupby("academic_year")["referrals"].transform("sum")
+    cells = refs.groupby(["academic_year", "need_area"])[["n", "n_key"]].sum()
+    if cells.empty:
+        return pd.DataFrame({"academic_year": [], "need_area": [], "referrals": [], "share": [],
+                             "referrals_hidden": pd.Series(dtype=bool), "share_hidden": pd.Series(dtype=bool)})
+    grid = pd.MultiIndex.from_product([sorted(refs["academic_year"].unique()), AREAS], names=["academic_year", "need_area"])
+    cells = cells.reindex(grid, fill_value=0).reset_index().rename(columns={"n": "referrals", "n_key": "referrals_key"})
+    out = disclosure.protect_columns(cells, ["referrals"])
+    total = out.groupby("academic_year")["referrals"].transform("sum")
+    out["share"] = 100 * out["referrals"] / total.where(total > 0)
+    out["share_hidden"] = out["referrals_hidden"]
     return out.sort_values(["academic_year", "need_area"]).reset_index(drop=True)
 
 
 def protected_trend(db, f: Filters, types=("referral",)) -> pd.DataFrame:
-    """``trend`` after disclosure control: each year's counts and shares (a share reveals its
-    count and the year's total) through one gate per year. The last year is the need mix's own
-    figures for the same area, hidden exactly where the need mix hides them, since both views
-    show that year (the Areas of need page shows them side by side)."""
-    raw = trend(db, f, types)
-    if raw.empty:
-        return raw.assign(referrals_hidden=pd.Series(dtype=bool), share_hidden=pd.Series(dtype=bool))
-    # every area in every year with referrals: an area with none shows 0 (not [x]), as it is
-    grid = pd.MultiIndex.from_product([sorted(raw["academic_year"].unique()), AREAS], names=["academic_year", "need_area"])
-    raw = raw.set_index(["academic_year", "need_area"])[["referrals"]].reindex(grid, fill_value=0).reset_index()
-    raw["share"] = 100 * raw["referrals"] / raw.groupby("academic_year")["referrals"].transform("sum")
-    gate = disclosure.Gate()
-    totals = raw.groupby("academic_year")["referrals"].transform("sum").to_numpy(float)
-    years, areas = raw["academic_year"].to_numpy(), raw["need_area"].to_numpy()
-    for i, (y, a, n) in enumerate(zip(years, areas, raw["referrals"].to_numpy(float))):
-        if y == f.year_to:
-            continue
-        cell = ([(y, a)], n)
-        gate.count((i, "referrals"), *cell)
-        gate.derived((i, "share"), cell, ([(y, b) for b in AREAS], totals[i]))
-    hidden = gate.hidden()
-    out = raw.astype({"referrals": float})
-    flags = {col: np.array([(i, col) in hidden for i in range(len(raw))]) for col in ("referrals", "share")}
-    last = years == f.year_to
-    if last.any():
-        m = mix(db, f, f.year_to, types)
-        geo = SELECTION_CODE if len(f.districts) > 1 else (f.districts[0] if f.districts else ref.KENT_CODE)
-        mine = m[m["geography_code"] == geo].set_index("need_area")
-        for j in np.flatnonzero(last).tolist():
-            a = areas[j]
-            if a in mine.index:
-                flags["referrals"][j] = bool(mine.at[a, "referrals_hidden"])
-                flags["share"][j] = bool(mine.at[a, "referral_share_hidden"])
-    for col in ("referrals", "share"):
-        out[col] = out[col].mask(flags[col])
-        out[col + "_hidden"] = flags[col]
-    return out
+    """``trend`` (its counts protected at source, the same cells as the need mix's)."""
+    return trend(db, f, types)

@@ -3,13 +3,21 @@
 KPI queries return *components* (additive counts such as referrals and pupils) per geography
 and period, never ratios: ``stls.metrics`` sums components to the geography shown and only then
 divides, so a ratio is always recomputed at the grain shown.
+
+Counts about children come with their cell keys (``<count>_key``: the sum of their records' keys,
+stls/disclosure.py), summed in the same GROUP BY; a frame with key columns is made of cells still
+to be protected and never leaves the data layer as it is: ``stls.metrics`` sums cells to the
+geography and period shown and protects them there, and the functions here that answer a view
+directly (``protected=True`` or their docstring says so) protect before they return.
 """
 from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pandas as pd
 
+from stls import disclosure
 from stls import reference as ref
 from stls.filters import Filters
 from stls.memo import memoised
@@ -61,7 +69,7 @@ def _split_sql(base: list[str], split: dict[str, str]) -> tuple[str, str, str, s
 
 
 def activity_counts(db, types, grain: str, f: Filters, upto: int = 11, by_service: bool = False,
-                    split: tuple[str, ...] = ()) -> pd.DataFrame:
+                    split: tuple[str, ...] = (), protected: bool = False) -> pd.DataFrame:
     """Activities of ``types`` per district and period (and academic year, for denominators);
     with ``split`` ('need', 'phase'), for every combination of those instead of the filters'.
 
@@ -74,13 +82,24 @@ def activity_counts(db, types, grain: str, f: Filters, upto: int = 11, by_servic
     keys, names, sets, having = _split_sql(base, {k: SPLIT_COLUMNS[k] for k in split})
     service = ", service_code" if by_service else ""
     service_out = ", service_code::VARCHAR AS service_code" if by_service else ""
-    return db.query(f"""
-        SELECT district_code::VARCHAR AS geography_code, period, academic_year{service_out}{names}, n FROM (
+    frame = db.query(f"""
+        SELECT district_code::VARCHAR AS geography_code, period, academic_year{service_out}{names}, n, n_key FROM (
             SELECT district_code, {PERIOD_SQL[grain]} AS period, academic_year{service}{keys},
-                   sum(activities)::BIGINT AS n
+                   sum(activities)::BIGINT AS n, sum(ckey)::BIGINT AS n_key
             FROM activity_monthly
             WHERE list_contains($types::activity_type_t[], activity_type) AND {where}
             GROUP BY {sets} HAVING {having})""", params)
+    return _protected(frame, ["n"] if child_level(types) else []) if protected else frame
+
+
+def child_level(types) -> bool:
+    """Counts of these activity types are about children (declared in reference.ACTIVITY_TYPES)."""
+    return bool(set(types) & ref.CHILD_LEVEL_TYPES)
+
+
+def _protected(frame: pd.DataFrame, cols) -> pd.DataFrame:
+    """A result whose rows are the cells a view shows, protected (``disclosure.protect_columns``)."""
+    return disclosure.protect_columns(frame, cols)
 
 
 def _sen_pupils_sql(group: str, f: Filters, by_need_area: bool = False, prefix: str = "",
@@ -102,18 +121,20 @@ def _sen_pupils_sql(group: str, f: Filters, by_need_area: bool = False, prefix: 
     keys, names, sets, having = _split_sql(base, {k: {"need": "pn.need_area", "phase": "s.phase"}[k] for k in split})
     area = ", need_area::VARCHAR AS need_area" if by_need_area else ""
     return f"""
-        SELECT geography_code::VARCHAR AS geography_code, academic_year{area}{names}, pupils FROM (
+        SELECT geography_code::VARCHAR AS geography_code, academic_year{area}{names}, pupils, pupils_key FROM (
             SELECT s.geography_code, s.academic_year{', pn.need_area' if by_need_area else ''}{keys},
-                   sum(s.pupils)::BIGINT AS pupils
+                   sum(s.pupils)::BIGINT AS pupils, sum(s.record_key)::BIGINT AS pupils_key
             FROM sen_pupils s LEFT JOIN primary_needs pn ON s.primary_need = pn.code
             WHERE {' AND '.join(where)} GROUP BY {sets} HAVING {having})""", params
 
 
-def sen_pupils(db, group: str, f: Filters, by_need_area: bool = False, split: tuple[str, ...] = ()) -> pd.DataFrame:
+def sen_pupils(db, group: str, f: Filters, by_need_area: bool = False, split: tuple[str, ...] = (),
+               protected: bool = False) -> pd.DataFrame:
     """Pupils in a SEN group per district and academic year (need and phase filters applied, or
-    with ``split`` for every combination of them)."""
+    with ``split`` for every combination of them), with their cell keys or ``protected``."""
     sql, params = _sen_pupils_sql(group, f, by_need_area, split=split)
-    return db.query(sql, params)
+    frame = db.query(sql, params)
+    return _protected(frame, ["pupils"]) if protected else frame
 
 
 def activity_block(db, type_sets: dict[str, tuple[str, ...]], per_100: tuple[str, ...], grain: str, f: Filters,
@@ -137,10 +158,11 @@ def activity_block(db, type_sets: dict[str, tuple[str, ...]], per_100: tuple[str
     for k, types in type_sets.items():   # KPI ids are lower-case identifiers (catalogue.Kpi.id)
         params[f"t_{k}"] = list(types)
         match = f"list_contains($t_{k}::activity_type_t[], activity_type)"
-        sums.append(f"sum(activities) FILTER (WHERE {match})::BIGINT AS n_{k}, count(*) FILTER (WHERE {match}) AS r_{k}")
+        sums.append(f"sum(activities) FILTER (WHERE {match})::BIGINT AS n_{k}, count(*) FILTER (WHERE {match}) AS r_{k}, "
+                    f"sum(ckey) FILTER (WHERE {match})::BIGINT AS n_{k}_key")
         flags.append(f"sum(r_{k}) > 0 AS p_{k}")
-        cols.append(f"g.p_{k}, coalesce(c.n_{k}, 0)::BIGINT AS n_{k}")
-        kent.append(f"bool_or(p_{k}) AS p_{k}, sum(n_{k})::BIGINT AS n_{k}")
+        cols.append(f"g.p_{k}, coalesce(c.n_{k}, 0)::BIGINT AS n_{k}, coalesce(c.n_{k}_key, 0)::BIGINT AS n_{k}_key")
+        kent.append(f"bool_or(p_{k}) AS p_{k}, sum(n_{k})::BIGINT AS n_{k}, sum(n_{k}_key)::BIGINT AS n_{k}_key")
     keys, _, sets, having = _split_sql(["district_code", "period", "academic_year"], SPLIT_COLUMNS)
     ctes, joins = [], []
     for j, group in enumerate(per_100):
@@ -151,8 +173,8 @@ def activity_block(db, type_sets: dict[str, tuple[str, ...]], per_100: tuple[str
         joins.append(f"ASOF LEFT JOIN pupils{j} q{j} ON q{j}.geography_code = g.geography_code "
                      f"AND q{j}.need_key = g.need_key AND q{j}.phase_key = g.phase_key "
                      f"AND g.academic_year >= q{j}.academic_year")
-        cols.append(f"q{j}.pupils AS pupils_{group}")
-        kent.append(f"sum(pupils_{group})::BIGINT AS pupils_{group}")
+        cols.append(f"q{j}.pupils AS pupils_{group}, q{j}.pupils_key AS pupils_{group}_key")
+        kent.append(f"sum(pupils_{group})::BIGINT AS pupils_{group}, sum(pupils_{group}_key)::BIGINT AS pupils_{group}_key")
     return db.query(f"""
         WITH counts AS (
             SELECT district_code::VARCHAR AS geography_code, * EXCLUDE (district_code) FROM (
@@ -207,8 +229,9 @@ def attainment(db, measure: str, groups, f: Filters) -> pd.DataFrame:
     published DfE figure (the ``published`` table; a final one preferred to a provisional one)
     is the value wherever it has one, so every view shows the same, real county and national
     lines; a stored row's cohort is kept, and a published figure with no stored row has none.
-    ``published`` says which values came from it."""
-    return db.query(f"""
+    ``published`` says which values came from it. Cohorts are counts of children: each stored
+    row's is protected (``cohort_hidden``: [c], and its value with it)."""
+    frame = db.query(f"""
         WITH pub AS (
             SELECT geography_code, academic_year, sen_group::VARCHAR AS sen_group, value FROM (
                 SELECT *, row_number() OVER (PARTITION BY geography_code, academic_year, sen_group
@@ -217,11 +240,12 @@ def attainment(db, measure: str, groups, f: Filters) -> pd.DataFrame:
                   AND value IS NOT NULL)
             WHERE pick = 1),
         stored AS (
-            SELECT geography_code::VARCHAR AS geography_code, academic_year, sen_group::VARCHAR AS sen_group, cohort, value
+            SELECT geography_code::VARCHAR AS geography_code, academic_year, sen_group::VARCHAR AS sen_group, cohort,
+                   record_key AS cohort_key, value
             FROM attainment WHERE measure = $measure AND value IS NOT NULL)
         SELECT coalesce(s.geography_code, p.geography_code) AS geography_code,
                make_date(coalesce(s.academic_year, p.academic_year), 9, 1) AS period,
-               coalesce(s.sen_group, p.sen_group) AS sen_group, s.cohort, coalesce(p.value, s.value) AS value,
+               coalesce(s.sen_group, p.sen_group) AS sen_group, s.cohort, s.cohort_key, coalesce(p.value, s.value) AS value,
                p.value IS NOT NULL AS published
         FROM stored s FULL JOIN pub p ON p.geography_code = s.geography_code AND p.academic_year = s.academic_year
              AND p.sen_group = s.sen_group
@@ -229,6 +253,9 @@ def attainment(db, measure: str, groups, f: Filters) -> pd.DataFrame:
           AND coalesce(s.academic_year, p.academic_year) BETWEEN $year_from AND $year_to
         ORDER BY 1, 2, 3""",
         {"measure": measure, "groups": list(groups), "year_from": f.year_from, "year_to": f.year_to})
+    out = _protected(frame, ["cohort"])
+    out["value"] = out["value"].mask(out["cohort_hidden"] & ~out["published"])
+    return out
 
 
 def budget(db, f: Filters) -> pd.DataFrame:
@@ -248,35 +275,49 @@ def referral_need_mix(db, types, f: Filters, upto: int = 11, split: tuple[str, .
     keys, names, sets, having = _split_sql(["district_code", "academic_year", "need_area"],
                                            {k: SPLIT_COLUMNS[k] for k in split})
     return db.query(f"""
-        SELECT district_code::VARCHAR AS geography_code, academic_year, need_area::VARCHAR AS need_area{names}, n FROM (
-            SELECT district_code, academic_year, need_area{keys}, sum(activities)::BIGINT AS n
+        SELECT district_code::VARCHAR AS geography_code, academic_year, need_area::VARCHAR AS need_area{names}, n, n_key FROM (
+            SELECT district_code, academic_year, need_area{keys}, sum(activities)::BIGINT AS n, sum(ckey)::BIGINT AS n_key
             FROM activity_monthly
             WHERE list_contains($types::activity_type_t[], activity_type) AND need_area IS NOT NULL AND {where}
             GROUP BY {sets} HAVING {having})""", params)
 
 
 def monthly_activity_by_district(db, f: Filters) -> pd.DataFrame:
-    """Activities per month, district and type (the filters' districts are ignored)."""
+    """Activities per month, district and type (the filters' districts are ignored), each a cell
+    as shown: protected where the type is about children (``activities_hidden``: [c])."""
     where, params = _common(f)
-    return db.query(f"""
-        SELECT month, district_code::VARCHAR AS district_code, activity_type::VARCHAR AS activity_type, activities
-        FROM (SELECT month, district_code, activity_type, sum(activities)::BIGINT AS activities
+    frame = db.query(f"""
+        SELECT month, district_code::VARCHAR AS district_code, activity_type::VARCHAR AS activity_type, activities, activities_key
+        FROM (SELECT month, district_code, activity_type, sum(activities)::BIGINT AS activities, sum(ckey)::BIGINT AS activities_key
               FROM activity_monthly WHERE {where} GROUP BY ALL)
         ORDER BY month, district_code, activity_type""", params)
+    return _protect_by_type(frame)
+
+
+def _protect_by_type(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of several activity types (``activity_type``), each a cell: those of child-level types
+    protected, the others exact (``activities_hidden`` False)."""
+    child = frame["activity_type"].isin(ref.CHILD_LEVEL_TYPES).to_numpy()
+    values, hidden = disclosure.protect(frame["activities"], frame["activities_key"])
+    out = frame.drop(columns="activities_key")
+    out["activities"] = np.where(child, values, frame["activities"].to_numpy(float))
+    out["activities_hidden"] = child & hidden
+    return out
 
 
 def monthly_activity_by_type(db, f: Filters) -> pd.DataFrame:
-    """Activities per month and type for the filtered area (for the time chart)."""
+    """Activities per month and type for the filtered area (for the time chart), protected as
+    ``monthly_activity_by_district``."""
     where, params = _common(f)
     district = ""
     if f.districts:
         district = "AND list_contains($districts::district_t[], district_code)"
         params["districts"] = list(f.districts)
-    return db.query(f"""
-        SELECT month, activity_type::VARCHAR AS activity_type, activities FROM (
-            SELECT month, activity_type, sum(activities)::BIGINT AS activities
+    return _protect_by_type(db.query(f"""
+        SELECT month, activity_type::VARCHAR AS activity_type, activities, activities_key FROM (
+            SELECT month, activity_type, sum(activities)::BIGINT AS activities, sum(ckey)::BIGINT AS activities_key
             FROM activity_monthly WHERE {where} {district} GROUP BY ALL)
-        ORDER BY month, activity_type""", params)
+        ORDER BY month, activity_type""", params))
 
 
 def unreached_settings(db, year_from: int, year_to: int) -> pd.DataFrame:
@@ -334,9 +375,10 @@ def latest_held(db) -> dict:
 
 
 def activity_by_district_month(db) -> pd.DataFrame:
-    """All activity per district and month (the Data page's completeness check)."""
-    return db.query("""SELECT month, district_code::VARCHAR AS district, sum(activities)::BIGINT AS n
-                       FROM activity_monthly GROUP BY ALL""")
+    """All activity per district and month (the Data page's completeness check), protected: most
+    of it is about children (``n_hidden``: [c])."""
+    return _protected(db.query("""SELECT month, district_code::VARCHAR AS district, sum(activities)::BIGINT AS n,
+                                         sum(ckey)::BIGINT AS n_key FROM activity_monthly GROUP BY ALL"""), ["n"])
 
 
 def published_extent(db) -> dict:

@@ -93,20 +93,31 @@ PRIMARY_NEEDS = {
 
 
 class ActivityType(NamedTuple):
+    """An activity type, with what the tracker records of it (declared once, applied by the data
+    layer): ``child_level``, its counts are about children, so they leave the data layer protected
+    (stls/disclosure.py); ``by_need``, it is recorded by area of need and phase (a LIFT meeting
+    is not, so under an area of need or phase filter it is [z], never 0)."""
     code: str
     label: str
     available_from: dt.date | None
+    child_level: bool
+    by_need: bool = True
 
 
 ACTIVITY_TYPES: tuple[ActivityType, ...] = (
-    ActivityType("referral", "Referrals", None),
-    ActivityType("lift_meeting", "LIFT meetings", None),
-    ActivityType("school_visit", "School visits", None),
-    ActivityType("drop_in", "Drop-in clinics", dt.date(2022, 9, 1)),
-    ActivityType("intensive_support", "Intensive Specialist Support", dt.date(2022, 9, 1)),
-    ActivityType("training", "Training sessions", None),
-    ActivityType("advice", "Advice and consultations", None),
+    ActivityType("referral", "Referrals", None, child_level=True),
+    ActivityType("lift_meeting", "LIFT meetings", None, child_level=False, by_need=False),
+    ActivityType("school_visit", "School visits", None, child_level=True),
+    ActivityType("drop_in", "Drop-in clinics", dt.date(2022, 9, 1), child_level=True),
+    ActivityType("intensive_support", "Intensive Specialist Support", dt.date(2022, 9, 1), child_level=True),
+    ActivityType("training", "Training sessions", None, child_level=False),
+    ActivityType("advice", "Advice and consultations", None, child_level=True),
 )
+# Counts of these are about children (a referral, a visit or advice on a child or group, a
+# drop-in consultation, Intensive Specialist Support): protected wherever they are shown.
+CHILD_LEVEL_TYPES = frozenset(a.code for a in ACTIVITY_TYPES if a.child_level)
+# Not recorded by area of need or phase: [z] under either filter.
+NOT_BY_NEED = frozenset(a.code for a in ACTIVITY_TYPES if not a.by_need)
 ACTIVITY_TYPE_CODES = tuple(a.code for a in ACTIVITY_TYPES)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from stls import catalogue, compare, disclosure, metrics, queries, spc
+from stls import catalogue, compare, metrics, queries, spc
 from stls import reference as ref
 from stls.catalogue import Kpi
 from stls.filters import Filters
@@ -28,17 +28,13 @@ def spc_series(db, kpi: Kpi, f: Filters) -> tuple[list, np.ndarray]:
     monthly = "month" in {g.value for g in kpi.grains} and kpi.compute.kind != "settings_reached"
     grain = "month" if monthly else "academic_year"
     chosen = metrics.selection(db, kpi.id, f, grain)   # the all-geographies result (memoised)
-    yearly = grain == "academic_year"
     if len(f.districts) <= 1:   # one geography's rows, as arrays
         periods, values, rows = chosen.arrays(f.districts[0] if f.districts else ref.KENT_CODE)
-        # yearly values as the districts matrix gates them (the 12 districts and Kent together)
-        hidden = compare.gated_mask(kpi, chosen)[0][rows] if yearly else compare.small_mask(kpi, chosen.split.body.iloc[rows])
-    else:                       # the chosen districts' components summed, gated with the others
+        hidden = metrics.hidden_rows(kpi, chosen.split.body.iloc[rows])
+    else:                       # the chosen districts' cells summed, then protected
         combined = metrics.combine(kpi, chosen, f.districts)
         periods, values = list(combined["period"]), combined["value"].to_numpy(float)
-        hidden = compare.gated_mask(kpi, chosen, f.districts, combined)[1] if yearly else compare.small_mask(kpi, combined)
-    if not yearly and len(periods) and "n" in kpi.child_level_components:
-        hidden = hidden | _months_against_years(db, kpi, f, chosen, list(periods), hidden)
+        hidden = metrics.hidden_rows(kpi, combined)
     values = np.where(hidden, np.nan, np.asarray(values, dtype=float))
     if not len(periods):
         return [], np.array([], dtype=float)
@@ -46,41 +42,6 @@ def spc_series(db, kpi: Kpi, f: Filters) -> tuple[list, np.ndarray]:
         keep = np.array([p.month != 8 for p in periods])
         periods, values = [p for p, k in zip(periods, keep) if k], values[keep]
     return periods, values
-
-
-def _months_against_years(db, kpi: Kpi, f: Filters, chosen: metrics.Selection, periods: list,
-                          hidden: np.ndarray) -> np.ndarray:
-    """Months the control chart must also hide: the scorecard shows each year's value (its line,
-    change and sparkline) beside the chart's months, and a year's count is the sum of its months
-    (August, not charted, stays unknown), so the months go through the gate with the years."""
-    extent = queries.data_extent(db)
-    upto = compare.months_covered(extent, f.year_to)
-    if len(f.districts) > 1:
-        months = metrics.combine(kpi, chosen, f.districts)["n"].to_numpy(float)
-    else:
-        _, _, rows = chosen.arrays(f.districts[0] if f.districts else ref.KENT_CODE)
-        months = chosen.split.body["n"].to_numpy(float)[rows]
-    h = compare.headline(db, kpi.id, f, extent)
-    years = compare.trend_years(db, kpi.id, f, upto)
-    yearly = metrics.selection(db, kpi.id, f.with_(districts=()), "academic_year", upto)
-    if len(f.districts) > 1:
-        together = metrics.combine(kpi, yearly, f.districts)
-        year_n = dict(zip(together["period"], together["n"]))
-    else:
-        ps, _, rows = yearly.arrays(f.districts[0] if f.districts else ref.KENT_CODE)
-        year_n = dict(zip(ps, yearly.split.body["n"].to_numpy(float)[rows]))
-    gate = disclosure.Gate()
-    listed = set(periods)
-    for i, p in enumerate(periods):
-        if p.month != 8:
-            gate.count(("month", i), [p], months[i])
-    for y, v in zip(years, h.trend):
-        n = year_n.get(dt.date(y, 9, 1))
-        atoms = [m for m in compare.year_months(y, upto) if m in listed or m.month == 8]
-        if v == v and n is not None and atoms:
-            gate.derived(("year", y), (atoms, float(n)))
-    out = gate.hidden()
-    return np.array([("month", i) in out for i in range(len(periods))], dtype=bool) & ~hidden
 
 
 def spc_breaks(kpi: Kpi) -> list[dt.date]:

@@ -31,7 +31,7 @@ def warm_imports() -> None:
     import plotly.tools  # noqa: F401
 
     from stls import catalogue, charts, compare, disclosure, scorecard  # noqa: F401
-    disclosure.highs()   # the disclosure gate's solver
+    disclosure.ptable()   # the perturbation table, read once
     from stls.views import district, needs, outcomes, overview  # noqa: F401
     catalogue.catalogue()
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +53,18 @@ def build_demo(path: Path | str, seed: int = DEFAULT_SEED, scale: float = 1.0,
     tables = demo_tables(seed, scale, until, effect)
     truth = tables.pop("truth")
     with db.writable_copy(path, fresh=True) as con:
+        # the demo's record keys follow from its seed, so a rebuild shows the same protected figures
+        # (a real database's salt is random: stls.db.create_schema)
+        salt = hashlib.sha256(f"stls demo seed {seed}".encode()).hexdigest()[:32]
+        con.execute("UPDATE meta SET value = ? WHERE key = 'record_key_salt'", [salt])
         for name, frame in tables.items():
             con.register("_demo", frame)
             cols = ", ".join(frame.column_names if name == "activity" else frame.columns)
-            extra = f", {DEMO_IMPORT_ID}" if name in ("activity", "attainment", "sen_pupils", "setting_outcomes") else ""
-            con.execute(f"INSERT INTO {name} SELECT {cols}{extra} FROM _demo")
+            if name in db.KEYED:
+                db.insert_keyed(con, name, cols, "_demo", DEMO_IMPORT_ID)
+            else:
+                extra = f", {DEMO_IMPORT_ID}" if name == "setting_outcomes" else ""
+                con.execute(f"INSERT INTO {name} SELECT {cols}{extra} FROM _demo")
             con.unregister("_demo")
         _log_and_meta(con, seed, scale, until, tables["activity"].num_rows)
         con.execute("INSERT INTO meta VALUES ('impact_truth', ?)", [truth])

@@ -139,8 +139,11 @@ def _write(con, kind: str, params: dict, replace: bool, import_id: int, frame) -
         con.execute(f"DELETE FROM {table} WHERE {where}", params)
     con.register("_incoming", frame)
     cols = ", ".join(c for c in validate.OUT[kind])
-    extra = ", $id" if kind in ("activity", "attainment", "sen_pupils", "published", "setting_outcomes") else ""
-    con.execute(f"INSERT INTO {table} SELECT {cols}{extra} FROM _incoming", {"id": import_id} if extra else None)
+    if table in dbmod.KEYED:   # child-level rows get their record keys (stls/disclosure.py)
+        dbmod.insert_keyed(con, table, cols, "_incoming", int(import_id))
+    else:
+        extra = ", $id" if kind in ("published", "setting_outcomes") else ""
+        con.execute(f"INSERT INTO {table} SELECT {cols}{extra} FROM _incoming", {"id": import_id} if extra else None)
     con.unregister("_incoming")
     if kind == "activity":
         dbmod.refresh_derived(con, params["from"], params["to"])

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from typing import cast
 
 import numpy as np
 import pandas as pd
 
-from stls import catalogue, charts, disclosure, queries
+from stls import catalogue, charts, queries
 from stls import reference as ref
 from stls.ingest.schema import KINDS
 
@@ -89,6 +88,10 @@ def completeness(db, last_months: int = 36) -> charts.Chart:
     months = pd.date_range(end=pd.Timestamp(frame["month"].max()), periods=last_months, freq="MS").date
     wide = frame.pivot(index="district", columns="month", values="n").reindex(
         index=list(ref.DISTRICT_CODES), columns=months).fillna(0)
+    # a district-month is a count of activity, most of it about children: protected in the data
+    # layer, [c] in the table and unshaded, unlabelled in the heat map
+    small = frame.pivot(index="district", columns="month", values="n_hidden").reindex(
+        index=list(ref.DISTRICT_CODES), columns=months).fillna(False).astype(bool)
     term = [m for m in months if m.month != 8]
     usual = wide[term].median(axis=1).replace(0, np.nan)
     share = wide.div(usual, axis=0) * 100
@@ -106,15 +109,7 @@ def completeness(db, last_months: int = 36) -> charts.Chart:
     title = (f"In the last {last_months} months, {n_missing} district-month{'s' if n_missing != 1 else ''} not returned "
              f"and {n_low} unusually low" if n_missing or n_low
              else f"Every district returned every month of the last {last_months}, none unusually low")
-    # a district-month of 1 to 4 activities may be 1 to 4 children (referrals are among them):
-    # hidden as [c] in the table, unshaded and unlabelled in the heat map (no totals are shown)
-    gate = disclosure.Gate()
-    values = wide.to_numpy(dtype=float)
-    for (r, c), v in np.ndenumerate(values):
-        gate.count((r, c), [(r, c)], v)
-    small = np.zeros(values.shape, dtype=bool)
-    for r, c in cast(set[tuple[int, int]], gate.hidden()):
-        small[r, c] = True
+    small = small.to_numpy()
     text = np.where(small, "[c]", text)
     shaded = np.where(small, np.nan, share.clip(upper=150).to_numpy(dtype=float))
     fig = charts.heatmap(shaded, labels, names, text, title,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -44,60 +44,17 @@ def month_choices(db, f: Filters, code: str) -> tuple[dt.date, ...]:
 
 def profile_activity(db, f: Filters, code: str, activity_type: str, month: dt.date | None = None) -> ProfileActivity:
     """Headlines (district and Kent), the monthly chart of one activity type and one month's
-    activity of every type, protected together: a card's rate on referrals reveals the year's
-    referrals, the sum of the months the chart's table shows (in a part year, September and
-    October alone), and the month table shows those same months, so the gate sees all three."""
+    activity of every type: every count protected in the data layer, the same cell wherever it
+    is shown (a month in the chart and in the month table are one figure)."""
     pairs = headline_pairs(db, f, code)
     frame = _spc_months(db, f, code, activity_type)
-    gate = disclosure.Gate()
-    child = activity_type in catalogue.CHILD_LEVEL_TYPES
-    months = list(frame["month"])
-    if child:   # a month not returned recorded nothing: a known zero to anyone reading the [x]
-        for m, v in zip(months, frame["activities"]):
-            gate.count(("month", m), [(activity_type, m)], 0.0 if v != v else float(v))
     choices = month_choices(db, f, code)
     month = month if month in choices else (choices[0] if choices else None)
-    in_month = _month_counts(db, f, code, month) if month else None
-    if in_month is not None and month is not None:
-        for t, row in in_month.iterrows():
-            if t not in catalogue.CHILD_LEVEL_TYPES:
-                continue
-            for col, m in (("now", month), ("before", _year_before(month))):
-                if row[col] == row[col]:
-                    gate.count(_month_place(t, m, activity_type), [(t, m)], float(row[col]))
-    extent = queries.data_extent(db)
-    upto = compare.months_covered(extent, f.year_to)
-    cards = {}
-    for i, (mine, _) in enumerate(pairs):
-        kinds = getattr(mine.kpi.compute, "activity_types", ())
-        if "n" not in mine.kpi.child_level_components or mine.suppressed or mine.value is None or mine.year is None:
-            continue
-        chosen = metrics.selection(db, mine.kpi.id, f.with_(districts=()), "academic_year", upto)
-        periods, _, rows = chosen.arrays(code)
-        counts = dict(zip(periods, chosen.split.body["n"].to_numpy(float)[rows]))
-        n = counts.get(dt.date(mine.year, 9, 1))
-        if n is None:
-            continue
-        atoms = [(t, m) for t in kinds for m in compare.year_months(mine.year, upto)
-                 if t != activity_type or not child or m.month == 8 or m in months or not _has_month(frame, m)]
-        gate.derived(("card", i), (atoms, n))
-        cards[i] = mine
-    hidden = gate.hidden()
-    for i in cards:
-        if ("card", i) in hidden:
-            mine, kent = pairs[i]
-            pairs[i] = (replace(mine, value=None, rag=None, suppressed=True, previous=None), kent)
-    hide = [("month", m) in hidden for m in months]
-    table = _month_table(in_month, month, activity_type, hidden) if in_month is not None and month else None
-    return ProfileActivity(pairs, _spc_chart(frame, f, code, activity_type, np.array(hide, dtype=bool),
+    table = _month_table(_month_counts(db, f, code, month), month) if month else None
+    hidden = frame["activities_hidden"].to_numpy(bool)
+    return ProfileActivity(pairs, _spc_chart(frame, f, code, activity_type, hidden,
                                              _seasonal_factors(db, f, code, activity_type)),
                            month, choices, table)
-
-
-def _month_place(activity_type: str, month: dt.date, charted: str) -> tuple:
-    """Where the gate files one type's count in one month: the charted type's months are the
-    control chart's own places (the same figure shown twice is one figure)."""
-    return ("month", month) if activity_type == charted else ("mv", activity_type, month)
 
 
 def _year_before(month: dt.date) -> dt.date:
@@ -105,30 +62,32 @@ def _year_before(month: dt.date) -> dt.date:
 
 
 def _month_counts(db, f: Filters, code: str, month: dt.date) -> pd.DataFrame:
-    """Each activity type's count in the district in ``month`` ("now") and the same month a
-    year earlier ("before"); NaN where the district made no tracker return that month."""
+    """Each activity type's protected count in the district in ``month`` ("now") and the same
+    month a year earlier ("before"); NaN where the district made no tracker return that month
+    or the count is [c] ("now_hidden", "before_hidden")."""
     before = _year_before(month)
     frame = _monthly_by_district(db, metrics.all_years(db, f.with_(districts=())))
     mine = frame[frame["district_code"] == code]
     gaps = {m for _, m in compare.gaps_between(db, (code,), before, month + dt.timedelta(days=31))}
     out = pd.DataFrame(index=pd.Index(list(ref.ACTIVITY_TYPE_CODES), name="activity_type"))
     for col, m in (("now", month), ("before", before)):
-        got = mine[mine["month"] == m].set_index("activity_type")["activities"]
-        out[col] = float("nan") if m in gaps else got.reindex(out.index).fillna(0.0).astype(float)
+        got = mine[mine["month"] == m].set_index("activity_type")
+        out[col] = float("nan") if m in gaps else got["activities"].reindex(out.index).fillna(0.0).astype(float)
+        out[f"{col}_hidden"] = got["activities_hidden"].reindex(out.index).fillna(False).astype(bool).to_numpy()
+        out.loc[out[f"{col}_hidden"], col] = float("nan")
     return out
 
 
-def _month_table(counts: pd.DataFrame, month: dt.date, activity_type: str, hidden: set) -> pd.DataFrame:
-    """The month table as shown: [c] for a hidden count (and the change from it), [x] for a month
-    with no tracker return."""
+def _month_table(counts: pd.DataFrame, month: dt.date) -> pd.DataFrame:
+    """The month table as shown: [c] for a protected count under the threshold (and the change
+    from it), [x] for a month with no tracker return."""
     before = _year_before(month)
     rows = []
     for t, row in counts.iterrows():
         cells: list[str] = []
         values: list[float] = []
-        for col, m in (("now", month), ("before", before)):
-            v = row[col]
-            hide = t in catalogue.CHILD_LEVEL_TYPES and _month_place(t, m, activity_type) in hidden and v == v
+        for col in ("now", "before"):
+            v, hide = row[col], bool(row[f"{col}_hidden"])
             cells.append(disclosure.cell(v, hide))
             if v == v and not hide:
                 values.append(float(v))
@@ -139,12 +98,10 @@ def _month_table(counts: pd.DataFrame, month: dt.date, activity_type: str, hidde
 
 
 def _seasonal_factors(db, f: Filters, code: str, activity_type: str) -> dict[int, float] | None:
-    """The district's seasonal factors for one activity type from every year held (months on
-    counts under the disclosure threshold left out, so a factor carries nothing of them)."""
+    """The district's seasonal factors for one activity type from every year held, from the
+    protected months ([c] months left out)."""
     history = _spc_months(db, metrics.all_years(db, f), code, activity_type)
-    v = history["activities"].to_numpy(float)
-    t = disclosure.threshold() if activity_type in catalogue.CHILD_LEVEL_TYPES else 0
-    return spc.seasonal_factors(list(history["month"]), np.where((v > 0) & (v < t), np.nan, v))
+    return spc.seasonal_factors(list(history["month"]), history["activities"].to_numpy(float))
 
 
 def _has_month(frame: pd.DataFrame, month) -> bool:
@@ -163,7 +120,7 @@ def _spc_months(db, f: Filters, code: str, activity_type: str) -> pd.DataFrame:
     if not gaps:
         return mine
     extra = pd.DataFrame({"month": gaps, "district_code": code, "activity_type": activity_type,
-                          "activities": float("nan"), "term_time": True})
+                          "activities": float("nan"), "activities_hidden": False, "term_time": True})
     return pd.concat([mine, extra[list(mine.columns)]], ignore_index=True).sort_values("month", kind="stable") \
         .reset_index(drop=True)
 
@@ -181,7 +138,7 @@ def _spc_chart(frame: pd.DataFrame, f: Filters, code: str, activity_type: str, h
     title = f"{label} in {name} by month: latest month {variation[0].lower() + variation[1:]}"
     fig = charts.spc_chart(res.frame, title, "KCC STLS activity tracker · " + f.with_(districts=(code,)).caption(),
                            f"{label} per month" + (", seasonally adjusted" if factors else ""), "demand")
-    cells = ["[x]" if v != v else c for v, c in zip(frame["activities"], disclosure.cells(frame["activities"], hidden))]
+    cells = ["[c]" if h else "[x]" if v != v else f"{v:,.0f}" for v, h in zip(frame["activities"], hidden)]
     drawn = res.frame.set_index("period").reindex(list(frame["month"]))   # xmr leaves out the [c] and [x] months
     table = spc.table_alternative(drawn, ("Month", [m.strftime("%b %Y") for m in frame["month"]]), (label, cells),
                                   [c if c.startswith("[") else f"{a:,.1f}" for c, a in zip(cells, adjusted)]
@@ -271,12 +228,10 @@ def outcomes(db, f: Filters, code: str, measure: str, group: str) -> charts.Char
 
 @memoised
 def _outcome_rows(db, measure: str, group: str, year_to: int) -> pd.DataFrame:
-    """Every geography's results from the first year to ``year_to``, values on cohorts under the
-    disclosure threshold hidden."""
+    """Every geography's results from the first year to ``year_to`` (a value on a cohort that is
+    [c] hidden with it, by ``queries.attainment``)."""
     rows = queries.attainment(db, measure, [group], Filters(ref.FIRST_ACADEMIC_YEAR, year_to))
-    rows = rows.assign(academic_year=rows["period"].map(ref.academic_year_start))
-    rows.loc[rows["cohort"].lt(disclosure.threshold()), "value"] = float("nan")
-    return rows
+    return rows.assign(academic_year=rows["period"].map(ref.academic_year_start))
 
 
 def unreached_settings(db, f: Filters, code: str, year: int) -> pd.DataFrame:
@@ -307,12 +262,9 @@ def funnel_view(db, code: str | None, measure: str, group: str, year: int) -> ch
                                          benchmarks.outcome_source(db, measure)),
                             "No data to chart.", pd.DataFrame(columns=["District"]), "No data")
     pts = fn.points.copy().reset_index(drop=True)
-    # a district's cohort is a count of children; its value and limits reveal it (the limits are
-    # a function of the cohort), so a hidden cohort hides the whole point
-    gate = disclosure.Gate()
-    for i, cohort in enumerate(pts["cohort"]):
-        gate.count(i, [i], float(cohort))
-    hidden = np.array([i in gate.hidden() for i in range(len(pts))], dtype=bool)
+    # a district's cohort is a count of children, protected in the data layer; its value and
+    # limits reveal it (the limits are a function of the cohort), so a [c] cohort hides the point
+    hidden = pts["cohort_hidden"].to_numpy(bool) if "cohort_hidden" in pts else np.zeros(len(pts), dtype=bool)
     for col in ("value", "cohort", "lower_95", "upper_95", "lower_998", "upper_998"):
         pts[col] = pts[col].mask(hidden)
     pts["position"] = pts["position"].mask(hidden, "[c]")

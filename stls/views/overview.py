@@ -1,8 +1,7 @@
 """What the Overview page shows, computed: headline cards, monthly activity, district comparison."""
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -19,55 +18,23 @@ TRACKER = "KCC STLS activity tracker"
 
 
 def headline_cards(db, f: Filters) -> list[compare.Headline]:
-    """The headline cards alone (unprotected against the monthly chart: pages use ``page``)."""
+    """The headline cards (their counts protected in the data layer, as everywhere)."""
     extent = queries.data_extent(db)
     return [compare.headline(db, k, f, extent) for k in HEADLINE_KPIS]
 
 
 @dataclass
 class OverviewPage:
-    """What the Overview shows about the filtered area, after one disclosure gate."""
+    """What the Overview shows about the filtered area."""
     cards: list[compare.Headline]
     monthly: charts.Chart | None
 
 
 def page(db, f: Filters, types: tuple[str, ...] = DEFAULT_TYPES) -> OverviewPage:
-    """The headline cards and the monthly activity chart, protected together: a card's yearly
-    count (and every year of its sparkline, and the year its change is on) is the sum of the
-    months the chart's table shows, so card minus the visible months must not give a hidden one."""
+    """The headline cards and the monthly activity chart. Every count comes protected from the
+    data layer, each the same cell wherever it is shown, so nothing here hides anything."""
     cards = headline_cards(db, f)
-    raw = _monthly_wide(db, f, types) if types else None
-    gate = disclosure.Gate()
-    months = list(raw.index) if raw is not None else []
-    child = [t for t in types if t in catalogue.CHILD_LEVEL_TYPES] if raw is not None else []
-    for t in child:
-        for m in months:
-            gate.count(("month", t, m), [(t, m)], float(raw.at[m, t]))   # type: ignore[union-attr]
-    if raw is not None and child and len(months) >= 24:
-        first = child[0] if child[0] == types[0] else None
-        if first:   # the title's 12-month change states the ratio of two sums of months
-            gate.derived(("title",), ([(first, m) for m in months[-12:]], float(raw[first].iloc[-12:].sum())),
-                         ([(first, m) for m in months[-24:-12]], float(raw[first].iloc[-24:-12].sum())))
-    extent = queries.data_extent(db)
-    upto = compare.months_covered(extent, f.year_to)
-    card_years = {}
-    for i, h in enumerate(cards):
-        kinds = getattr(h.kpi.compute, "activity_types", ())
-        if h.kpi.compute.kind != "activity_count" or not set(kinds) & catalogue.CHILD_LEVEL_TYPES or not h.trend:
-            continue
-        years = compare.trend_years(db, h.kpi.id, f, upto)
-        card_years[i] = years
-        listed = set(months)
-        for year, value in zip(years, h.trend):
-            # a month the table leaves out had none of the chosen types: a reader takes it as
-            # 0, so it is no unknown in the card's sum (types not in the table stay unknown)
-            atoms = [(t, m) for t in kinds for m in compare.year_months(year, upto) if t not in types or m in listed]
-            if atoms:
-                gate.count(("card", i, year), atoms, value)
-    hidden = gate.hidden()
-    for i, years in card_years.items():
-        cards[i] = _protect_card(cards[i], years, {y for y in years if ("card", i, y) in hidden})
-    monthly = _monthly_chart(raw, f, types, hidden, ("title",) in hidden, _gaps(db, f)) if raw is not None else None
+    monthly = _monthly_chart(*_monthly_wide(db, f, types), f, types, _gaps(db, f)) if types else None
     return OverviewPage(cards, monthly)
 
 
@@ -79,24 +46,9 @@ def _gaps(db, f: Filters) -> dict:
     return out
 
 
-def _protect_card(h: compare.Headline, years: list[int], hidden: set[int]) -> compare.Headline:
-    """A card with the years the gate hid taken out of its value, change and sparkline."""
-    if not hidden:
-        return h
-    trend = tuple(float("nan") if y in hidden else v for y, v in zip(years, h.trend))
-    prev_year = ref.academic_year_start(dt.date(h.year - 1, 9, 1)) if h.year else None
-    previous = None if prev_year in hidden else h.previous
-    gone = h.previous_suppressed or prev_year in hidden
-    if h.year in hidden:
-        return replace(h, value=None, previous=previous, rag=None, suppressed=True, trend=trend, previous_suppressed=gone)
-    return replace(h, previous=previous, trend=trend, previous_suppressed=gone)
-
-
 def _change_phrase(values, label: str) -> str:
-    """'Referrals in the latest 12 months were 8% higher than in the 12 months before'.
-
-    Uses the unsuppressed monthly counts: 12-month totals for an area are not small numbers.
-    """
+    """'Referrals in the latest 12 months were 8% higher than in the 12 months before', from the
+    protected monthly counts shown (a [c] month counts as none)."""
     values = pd.Series(values).fillna(0).to_numpy()
     if len(values) < 24 or values[-24:-12].sum() == 0:
         return f"{label} by month"
@@ -107,40 +59,42 @@ def _change_phrase(values, label: str) -> str:
     return f"{label} in the latest 12 months were {abs(change):.0f}% {word} than the 12 months before"
 
 
-def _monthly_wide(db, f: Filters, types: tuple[str, ...]) -> pd.DataFrame:
-    """Months × chosen activity types: every month with any of them, each type 0 where it had none."""
+def _monthly_wide(db, f: Filters, types: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Months × chosen activity types, protected (``queries.monthly_activity_by_type``): every
+    month with any of them, each type 0 where it had none; and which of them are [c]."""
     raw = queries.monthly_activity_by_type(db, f)
     raw = raw[raw["activity_type"].isin(types)]
     # a month the chosen districts made no return has no row: keep it (as 0 here, [x] in the chart)
     months = set(raw["month"]) | {m for _, m in compare.gaps_between(db, f.districts or ref.DISTRICT_CODES, *f.dates)}
-    wide = raw.pivot(index="month", columns="activity_type", values="activities") \
-        .reindex(index=sorted(months), columns=list(types)).fillna(0)
-    wide.columns.name = "activity_type"
-    return wide
+    shape = lambda col, fill: raw.pivot(index="month", columns="activity_type", values=col) \
+        .reindex(index=sorted(months), columns=list(types)).fillna(fill).rename_axis(columns="activity_type")
+    return shape("activities", 0), shape("activities_hidden", False).astype(bool)
 
 
-def _monthly_chart(wide: pd.DataFrame, f: Filters, types: tuple[str, ...], hidden: set, title_hidden: bool,
+def _monthly_chart(wide: pd.DataFrame, hidden: pd.DataFrame, f: Filters, types: tuple[str, ...],
                    gaps: dict) -> charts.Chart:
     """The months as lines and a table. A month every chosen district left unreturned is [x]
-    (unknown, not none); a month some left unreturned is shown and flagged in 'Not returned'."""
+    (unknown, not none); a month some left unreturned is shown and flagged in 'Not returned'; a
+    type not recorded by area of need or phase is [z] under either filter (never 0)."""
     numeric = wide.copy()
     everyone = len(f.districts or ref.DISTRICT_CODES)
     absent = np.array([len(gaps.get(m, ())) == everyone for m in wide.index], dtype=bool)
-    before = {t: np.array([(start := ref.available_from([t])) is not None and m < start for m in wide.index], dtype=bool)
-              for t in types}   # months before the activity began: [z], it cannot exist
+    split = bool(f.need or f.phase)
+    before = {t: np.array([(split and t in ref.NOT_BY_NEED)
+                           or ((start := ref.available_from([t])) is not None and m < start) for m in wide.index], dtype=bool)
+              for t in types}   # months before the activity began, or a filter it is not recorded by: [z]
     for t in types:
-        mask = np.array([("month", t, m) in hidden for m in wide.index], dtype=bool)
-        numeric[t] = numeric[t].mask(mask | absent | before[t])
+        numeric[t] = numeric[t].mask(hidden[t].to_numpy() | absent | before[t])
     table = pd.DataFrame({"Month": pd.to_datetime(wide.index).strftime("%b %Y")})
     for t in types:
-        cells = disclosure.cells(numeric[t], numeric[t].isna().to_numpy())
+        cells = disclosure.cells(numeric[t], hidden[t].to_numpy())
         table[ref.ACTIVITY_LABELS[t]] = ["[z]" if z else "[x]" if a else c for z, a, c in zip(before[t], absent, cells)]
     if gaps:
         table["Not returned"] = [", ".join(gaps.get(m, ())) for m in wide.index]
     long = numeric.reset_index().melt(id_vars="month", var_name="activity_type", value_name="value")
     long["series"] = long["activity_type"].map(ref.ACTIVITY_LABELS)
     first = ref.ACTIVITY_LABELS[types[0]] if types else "Activity"
-    title = _change_phrase(wide[types[0]].to_numpy(), first) if types and not title_hidden else f"{first} by month"
+    title = _change_phrase(numeric[types[0]].to_numpy(), first) if types and not before[types[0]].all() else f"{first} by month"
     fig = charts.monthly_lines(long, title, TRACKER + " · " + f.caption(), "Activities per month")
     alt = (f"Line chart of monthly STLS activity by type ({', '.join(ref.ACTIVITY_LABELS[t] for t in types)}) "
            f"for {f.caption()}. {title}. August is near zero each year (school holidays); "
@@ -171,8 +125,6 @@ def _comparison(db, f: Filters, kpi_id: str) -> dict | None:
     kpi = catalogue.get(kpi_id)
     extent = queries.data_extent(db)
     upto = compare.months_covered(extent, f.year_to)
-    # the 12 districts and Kent as the disclosure gate left them (compare.gated_mask): Kent
-    # beside its districts must not give a hidden district's count
     heads = compare.headlines_by_geography(db, kpi_id, f, extent)
     years = [h.year for h in heads.values() if h.year is not None]
     if not years:
