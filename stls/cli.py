@@ -91,6 +91,7 @@ def _filters_for(args):
 def cmd_kpis(args) -> int:
     import json
 
+    from stls import disclosure
     from stls.scorecard import scorecard
     started = time.perf_counter()
     db, f = _filters_for(args)
@@ -106,6 +107,7 @@ def cmd_kpis(args) -> int:
         print(f"STLS KPI scorecard: {f.caption()}")
         print(table[cols].to_string(index=False, max_colwidth=38))
         print(f"({len(table)} KPIs in {took:.2f} s; [c] confidential, [x] not available, [z] not applicable)")
+        print(f"{disclosure.ADDITIVITY_NOTE} Method: {disclosure.METHOD_DOC}.")
     return 0
 
 

@@ -40,7 +40,8 @@ SYMBOLS = {
 # Said wherever protected counts are shown (pages, CSVs, the pack, the kpis command).
 ADDITIVITY_NOTE = ("Counts of children are protected by cell key perturbation, so parts may not add up "
                    "exactly to their totals.")
-METHOD_URL = "docs/disclosure.md"
+METHOD_DOC = "docs/disclosure.md"                      # the method, for a data protection officer
+METHOD_PAGE = "accessibility#how-counts-of-children-are-protected"   # the same, in the dashboard
 
 KEY_RANGE = 256          # record and cell keys run from 0 to 255
 PTABLE = Path(__file__).with_name("ptable.csv")

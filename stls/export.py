@@ -40,4 +40,5 @@ def to_csv(table: pd.DataFrame, title: str, caption: str = "", symbols: set[str]
         out.write("\nSymbol,Meaning\n")
         for symbol, meaning in disclosure.symbol_key(used):
             out.write(f'{symbol},"{meaning}"\n')
+    out.write(f'\n"{disclosure.ADDITIVITY_NOTE} Method: {disclosure.METHOD_DOC}."\n')
     return out.getvalue().encode("utf-8-sig")

@@ -195,6 +195,7 @@ def _slide_frame(prs, section: str, title_text: str, info: PackInfo, table=None)
     foot.text_frame.word_wrap = True
     used = disclosure.symbols_in(table) if table is not None else set()
     key = " Symbols: " + "; ".join(f"{k} {v}" for k, v in disclosure.symbol_key(used)) + "." if used else ""
+    key += " " + disclosure.ADDITIVITY_NOTE if table is not None else ""
     _text(foot.text_frame, SOURCE + (" Synthetic districts, real county." if info.synthetic else "") + key, 9 if key else 10)
     return slide
 
@@ -268,7 +269,8 @@ def html_pack(slides: list[Slide], info: PackInfo) -> str:
                         f"</section>")
     key = "".join(f"<li><code>{html.escape(k)}</code> {html.escape(v)}</li>" for k, v in disclosure.symbol_key())
     banner = f'<p class="synthetic">{html.escape(published.DEMO_SHORT)}.</p>' if info.synthetic else ""
-    footer = f"<p>{html.escape(SOURCE)}</p><h2>Symbols</h2><ul>{key}</ul>"
+    footer = (f"<p>{html.escape(SOURCE)}</p><h2>Symbols</h2><ul>{key}</ul>"
+              f"<p>{html.escape(disclosure.ADDITIVITY_NOTE)} Method: {html.escape(disclosure.METHOD_DOC)}.</p>")
     return f"""<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8"><title>{html.escape(info.title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <script>{_plotly_js()}</script>

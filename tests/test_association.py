@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from cellkey import value  # the cell key method written again (tests/cellkey.py)
 from stls import association as assoc
 from stls.filters import Filters
 
@@ -56,9 +57,9 @@ def test_change_view_judges_each_district_against_its_own_margin(demo_db, demo_s
     assert res.period == "2016/17 to 2024/25"
     points = res.points.set_index("name")
     for name, code in (("Swale", "E07000113"), ("Ashford", "E07000105"), ("Sevenoaks", "E07000111")):
-        (p0, n0), (p1, n1) = demo_sql(
-            "SELECT value, cohort FROM attainment WHERE geography_code = ? AND measure = 'ks2_rwm_expected' "
-            "AND sen_group = 'sen_support' AND academic_year IN (2016, 2024) ORDER BY academic_year", [code])
+        (p0, n0), (p1, n1) = [(p, value(n, k)) for p, n, k in demo_sql(   # cohorts protected
+            "SELECT value, cohort, record_key FROM attainment WHERE geography_code = ? AND measure = 'ks2_rwm_expected' "
+            "AND sen_group = 'sen_support' AND academic_year IN (2016, 2024) ORDER BY academic_year", [code])]
         margin = 1.959964 * math.sqrt(p0 * (100 - p0) / n0 + p1 * (100 - p1) / n1)
         assert points.loc[name, "outcome_margin"] == pytest.approx(margin)
         assert points.loc[name, "outcome_change"] == pytest.approx(p1 - p0)
@@ -225,15 +226,16 @@ def test_spending_against_outcomes_from_sql(demo_db, demo_sql):
     res = association.analyse(demo_db, association.Options(x="spend"), Filters(2016, 2025))
     year = 2024
     rows = demo_sql("""
-        SELECT b.service_code::VARCHAR, b.allocation_gbp / p.pupils AS x, a.value - e.value AS y
+        SELECT b.service_code::VARCHAR, b.allocation_gbp, p.pupils, p.k, a.value - e.value AS y
         FROM budget b
-        JOIN (SELECT geography_code, sum(pupils) AS pupils FROM sen_pupils WHERE academic_year = ? AND sen_group = 'sen_support'
-              GROUP BY ALL) p ON p.geography_code::VARCHAR = b.service_code::VARCHAR
+        JOIN (SELECT geography_code, sum(pupils) AS pupils, sum(record_key) AS k FROM sen_pupils WHERE academic_year = ?
+              AND sen_group = 'sen_support' GROUP BY ALL) p ON p.geography_code::VARCHAR = b.service_code::VARCHAR
         JOIN attainment a ON a.geography_code::VARCHAR = b.service_code::VARCHAR AND a.academic_year = ?
              AND a.measure = 'ks2_rwm_expected' AND a.sen_group = 'sen_support'
         JOIN attainment e ON e.geography_code::VARCHAR = 'E92000001' AND e.academic_year = ?
              AND e.measure = 'ks2_rwm_expected' AND e.sen_group = 'sen_support'
         WHERE b.financial_year = ? ORDER BY 1""", [year, year, year, year])
+    rows = [(code, gbp / value(n, k), y) for code, gbp, n, k, y in rows]   # pupils protected
     assert len(rows) == 12 and res.n == 12 and res.period == "2024/25"
     got = res.points.set_index("geography_code")
     for code, x, y in rows:

@@ -7,8 +7,10 @@ The rules recomputed, as DESIGN.md and kpis.toml state them:
 - a year still under way is cut to its months so far (the test demo ends in October 2026);
 - a rate uses its own year's January census, else the latest earlier one;
 - a district-month with no record of any kind in the tracker's span is not returned;
-- a child count of 1 to 4 is hidden ([c]); a figure hidden without one must have a district
-  with one beside it (secondary suppression);
+- a count about children is protected by the cell key method, written here again from the
+  method's statement (docs/disclosure.md) with the ptable read by the csv module: the cell's
+  count plus the ptable's adjustment for (count, sum of its records' keys mod 256); under 5 it is
+  [c], and a figure resting on a [c] count is [c];
 - a KPI with no activity of its types in the year falls back to the latest year with some;
   before its activity began it is [z].
 """
@@ -29,7 +31,10 @@ from stls.cli import main
 T = 5
 YEARS = (2016, 2019, 2023, 2026)   # the first year; no KS2 in 2019/20; Dover's missing March 2024; 2026/27 Sep–Oct
 GEOGRAPHIES = (ref.KENT_CODE, *ref.DISTRICT_CODES)
-CHILD = {"referral", "intensive_support"}
+CHILD = {"referral", "school_visit", "advice", "drop_in", "intensive_support"}
+
+
+from cellkey import protect  # noqa: E402  (the method written again, tests/cellkey.py)
 
 
 class Raw:
@@ -39,13 +44,13 @@ class Raw:
         con = duckdb.connect(str(path), read_only=True)
         q = lambda sql: con.execute(sql).df()
         self.activity = q("SELECT activity_date AS day, district_code::VARCHAR AS d, service_code::VARCHAR AS s, "
-                          "activity_type::VARCHAR AS t, need_area::VARCHAR AS need, setting_urn AS urn, count FROM activity")
+                          "activity_type::VARCHAR AS t, need_area::VARCHAR AS need, setting_urn AS urn, count, record_key AS k FROM activity")
         self.activity["month"] = pd.to_datetime(self.activity["day"]).dt.to_period("M").dt.start_time.dt.date
         self.pupils = q("SELECT s.academic_year AS y, s.geography_code::VARCHAR AS g, s.sen_group::VARCHAR AS grp, "
-                        "pn.need_area::VARCHAR AS need, s.pupils FROM sen_pupils s LEFT JOIN primary_needs pn "
+                        "pn.need_area::VARCHAR AS need, s.pupils, s.record_key AS k FROM sen_pupils s LEFT JOIN primary_needs pn "
                         "ON s.primary_need = pn.code")
         self.attainment = q("SELECT academic_year AS y, geography_code::VARCHAR AS g, measure::VARCHAR AS measure, "
-                            "sen_group::VARCHAR AS grp, cohort, value FROM attainment")
+                            "sen_group::VARCHAR AS grp, cohort, value, record_key AS k FROM attainment")
         self.budget = q("SELECT financial_year AS y, service_code::VARCHAR AS s, allocation_gbp AS gbp FROM budget")
         self.settings = q("SELECT urn, district_code::VARCHAR AS d, open FROM settings")
         con.close()
@@ -75,38 +80,43 @@ def districts_of(g: str) -> tuple[str, ...]:
     return ref.DISTRICT_CODES if g == ref.KENT_CODE else (g,)
 
 
+def cell(rows: pd.DataFrame, col: str, child: bool) -> tuple[float, bool]:
+    """A cell's figure: protected if it counts children, else exact."""
+    n = float(rows[col].sum())
+    return protect(n, float(rows["k"].sum())) if child else (n, False)
+
+
 def activity_figure(raw: Raw, kpi, g: str, y: int, upto: int):
-    """(value, child counts it rests on) for a tracker KPI, or None if it has no value."""
+    """(value, hidden) for a tracker KPI, or None if it has no value."""
     c = kpi.compute
     ds = districts_of(g)
     if c.kind in ("activity_count", "activity_rate"):
         rows = raw.rows(y, upto, c.activity_types)
         if rows.empty:
             return None
-        n = float(rows.loc[rows["d"].isin(ds), "count"].sum())
-        child = [n] if set(c.activity_types) & CHILD else []
+        n, hidden = cell(rows[rows["d"].isin(ds)], "count", bool(set(c.activity_types) & CHILD))
         if c.kind == "activity_count":
-            return n, child
+            return n, hidden
         year = raw.census(y)
         p = raw.pupils
-        pupils = float(p.loc[(p["y"] == year) & p["g"].isin(ds) & p["grp"].eq(c.per_100), "pupils"].sum())
-        return (100 * n / pupils if pupils else float("nan")), child
+        pupils, hidden_p = cell(p[(p["y"] == year) & p["g"].isin(ds) & p["grp"].eq(c.per_100)], "pupils", True)
+        return (100 * n / pupils if pupils else float("nan")), hidden or hidden_p
     if c.kind == "settings_reached":
         rows = raw.rows(y, upto).dropna(subset=["urn"])
         if rows.empty:
             return None
         s = raw.settings[raw.settings["open"] & raw.settings["d"].isin(ds)]
-        return 100 * len(set(rows["urn"]) & set(s["urn"])) / len(s), []
+        return 100 * len(set(rows["urn"]) & set(s["urn"])) / len(s), False
     if c.kind == "cost_per_activity":
         b = raw.budget[raw.budget["y"] == y]
         rows = raw.rows(y, upto, c.activity_types)
         if g == ref.KENT_CODE:
-            money, n = b["gbp"].sum(), float(rows["count"].sum())
+            money, (n, hidden) = b["gbp"].sum(), cell(rows, "count", True)
         else:
-            money, n = b.loc[b["s"] == g, "gbp"].sum(), float(rows.loc[(rows["d"] == g) & (rows["s"] == g), "count"].sum())
+            money, (n, hidden) = b.loc[b["s"] == g, "gbp"].sum(), cell(rows[(rows["d"] == g) & (rows["s"] == g)], "count", True)
         if b.empty or rows.empty:
             return None
-        return money * (upto + 1) / 12 / n, [n]
+        return money * (upto + 1) / 12 / n, hidden
     if c.kind == "need_alignment":
         rows = raw.rows(y, upto, c.activity_types).dropna(subset=["need"])
         year = raw.census(y)
@@ -115,28 +125,30 @@ def activity_figure(raw: Raw, kpi, g: str, y: int, upto: int):
         mine = rows[rows["d"].isin(ds)]
         if mine.empty or pupils.empty:
             return None
-        r = mine.groupby("need")["count"].sum().reindex(list(ref.NEED_AREAS), fill_value=0).astype(float)
-        q = pupils.groupby("need")["pupils"].sum().reindex(list(ref.NEED_AREAS), fill_value=0).astype(float)
-        return 50 * float(np.abs(r / r.sum() - q / q.sum()).sum()), list(r) + list(q)
+        # each area's counts protected; a [c] area counts as none in the index
+        r = np.array([np.nan_to_num(cell(mine[mine["need"] == a], "count", True)[0]) for a in ref.NEED_AREAS])
+        q = np.array([np.nan_to_num(cell(pupils[pupils["need"] == a], "pupils", True)[0]) for a in ref.NEED_AREAS])
+        return 50 * float(np.abs(r / r.sum() - q / q.sum()).sum()), False
     raise AssertionError(c.kind)
 
 
 def outcome_figure(raw: Raw, kpi, g: str, y: int):
+    """(value, hidden): a stored row's cohort is a cell of its own, protected."""
     c = kpi.compute
     a = raw.attainment
     rows = a[(a["y"] == y) & (a["g"] == g) & (a["measure"] == c.measure)].set_index("grp")
     if c.sen_group not in rows.index or pd.isna(rows.at[c.sen_group, "value"]):
         return None
     value = float(rows.at[c.sen_group, "value"])
-    cohorts = [float(rows.at[c.sen_group, "cohort"])]
+    groups = [c.sen_group] + ([c.reference_group] if c.kind == "attainment_gap" else [])
+    hidden = any(protect(rows.at[grp, "cohort"], rows.at[grp, "k"])[1] for grp in groups)
     if c.kind == "attainment_gap":
         value = float(rows.at[c.reference_group, "value"]) - value
-        cohorts.append(float(rows.at[c.reference_group, "cohort"]))
-    return value, cohorts
+    return value, hidden
 
 
 def figure(raw: Raw, kpi, g: str, year_to: int, cut: int | None = None):
-    """(year, value, child counts) of the latest year ≤ year_to with a value, else None; a
+    """(year, value, hidden) of the latest year ≤ year_to with a value, else None; a
     tracker KPI cut to September–``cut`` (default: the months held of a year under way)."""
     upto = cut if cut is not None else raw.last_upto if year_to == raw.last_year else 11
     for y in range(year_to, ref.FIRST_ACADEMIC_YEAR - 1, -1):
@@ -144,10 +156,6 @@ def figure(raw: Raw, kpi, g: str, year_to: int, cut: int | None = None):
         if got is not None:
             return y, *got
     return None
-
-
-def small(counts) -> bool:
-    return any(0 < v < T for v in counts)
 
 
 def period_label(kpi, y: int, year_to: int, raw: Raw) -> str:
@@ -183,7 +191,6 @@ def cli(demo_path):
 def test_each_figure_equals_the_raw_recomputation(raw, cli, kpi_id, year):
     kpi = catalogue.get(kpi_id)
     figures = {g: figure(raw, kpi, g, year) for g in GEOGRAPHIES}
-    small_somewhere = {g: f is not None and small(f[2]) for g, f in figures.items()}
     for g in GEOGRAPHIES:
         row, got = cli[(g, year)][kpi_id], figures[g]
         where = (kpi_id, ref.GEOGRAPHY_NAMES[g], ref.academic_year_label(year))
@@ -191,21 +198,16 @@ def test_each_figure_equals_the_raw_recomputation(raw, cli, kpi_id, year):
             expected = "[z]" if not kpi.exists_in(year) else "[x]"
             assert row["value"] == expected, where
             continue
-        y, value, counts = got
+        y, value, hidden = got
         assert row["period"] == period_label(kpi, y, year, raw), where
-        if small(counts):
-            assert row["value"] == "[c]", where                         # primary suppression
-        elif row["value"] == "[c]":                                    # secondary: a small count beside it
-            assert any(small_somewhere[o] for o in GEOGRAPHIES if o != g), where
-        else:
-            assert row["value"] == kpi.fmt(value), where
+        assert row["value"] == ("[c]" if hidden else kpi.fmt(value)), where
         # the previous year, over the same months: [z] if it cannot exist, [x] if none is held
         upto = raw.last_upto if y == raw.last_year else 11
         before = figure(raw, kpi, g, y - 1, upto)
         if before is None:
             assert row["previous"] == ("[z]" if not kpi.exists_in(y - 1) else "[x]"), where
-        elif row["value"] != "[c]" and row["previous"] != "[c]":
-            assert row["previous"] == kpi.fmt(before[1]), where
+        else:
+            assert row["previous"] == ("[c]" if before[2] else kpi.fmt(before[1])), where
         # a per-pupil figure names an earlier census; the months no return came in are listed
         used = raw.census(y)
         assert ("January" in row["census"]) == (kpi.per_pupil and used is not None and used != y), where

@@ -34,7 +34,7 @@ def test_enum_columns_refuse_unknown_codes(tmp_path):
     path = dbmod.ensure_database(tmp_path / "x.duckdb")
     con = duckdb.connect(str(path))
     with pytest.raises(duckdb.ConversionException):
-        con.execute("INSERT INTO activity VALUES ('2024-01-05', 'E06000035', 'PD', 'referral', NULL, NULL, NULL, 1, 1)")
+        con.execute("INSERT INTO activity VALUES ('2024-01-05', 'E06000035', 'PD', 'referral', NULL, NULL, NULL, 1, 1, NULL)")
     con.close()
 
 

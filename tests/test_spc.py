@@ -154,8 +154,10 @@ def test_the_scorecards_monthly_chart_is_seasonally_adjusted_from_the_raw_rows(d
 
     from stls import catalogue, scorecard
     from stls.filters import Filters
-    rows = demo_sql("SELECT date_trunc('month', activity_date)::DATE AS m, sum(count) FROM activity "
-                    "WHERE activity_type = 'referral' GROUP BY 1 ORDER BY 1")
+    from cellkey import value   # each month's count protected, as every view shows it
+    rows = [(m, value(n, k)) for m, n, k in demo_sql(
+        "SELECT date_trunc('month', activity_date)::DATE AS m, sum(count), sum(record_key) FROM activity "
+        "WHERE activity_type = 'referral' GROUP BY 1 ORDER BY 1")]
     by_year: dict = {}
     for m, n in rows:
         if m.month != 8:

@@ -8,8 +8,9 @@ from stls.filters import Filters
 
 
 def test_eight_threads_query_one_handle(demo_db, demo_sql):
-    expected = demo_sql("SELECT sum(count) FROM activity WHERE activity_type = 'referral' "
-                        "AND activity_date BETWEEN '2023-09-01' AND '2024-08-31'")[0][0]
+    from cellkey import value
+    expected = value(*demo_sql("SELECT sum(count), sum(record_key) FROM activity WHERE activity_type = 'referral' "
+                               "AND activity_date BETWEEN '2023-09-01' AND '2024-08-31'")[0])
     errors, results = [], []
     start = threading.Barrier(8)
 

@@ -28,6 +28,10 @@ def set_page(name: str) -> None:
     st.session_state[_CURRENT_PAGE] = name
 
 
+def current_page() -> str:
+    return st.session_state.get(_CURRENT_PAGE, "")
+
+
 def default_last_year(extent: dict) -> int:
     """The academic year holding the latest month loaded, so a month just imported is in the
     default view (a year still running is compared on the same months of the year before).

@@ -128,6 +128,11 @@ def card_symbols(cards) -> None:
     symbol_key({c.display for c in cards} & set(disclosure.SYMBOLS))
 
 
+def protection_note() -> None:
+    """The one plain sentence every page ends with, linking to the method."""
+    st.caption(f"{disclosure.ADDITIVITY_NOTE} [How counts of children are protected]({disclosure.METHOD_PAGE}).")
+
+
 def symbol_key(symbols: set[str]) -> None:
     if symbols:
         st.caption("Symbols: " + "; ".join(f"{s} {m}" for s, m in disclosure.symbol_key(symbols)))
