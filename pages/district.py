@@ -28,7 +28,7 @@ if st.session_state.get(mkey, months[0] if months else "") not in months:
     st.session_state.pop(mkey, None)   # the years chosen no longer hold it: start again from the newest
 chosen = st.session_state.get(mkey, minit if minit in months else (months[0] if months else ""))
 shown = data.call(district.profile_activity, f, code, st.session_state.get(tkey, tinit),
-                  dt.date.fromisoformat(chosen) if chosen else None)   # one disclosure gate
+                  dt.date.fromisoformat(chosen) if chosen else None)
 
 st.header("Headlines against Kent and last year", divider="gray")
 for column, (mine, kent) in zip(st.columns(5), shown.pairs):

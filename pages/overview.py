@@ -15,7 +15,7 @@ st.header("Headlines", divider="gray")
 types_key, types_init = state.page_choice("types", list(ref.ACTIVITY_TYPE_CODES), list(overview.DEFAULT_TYPES),
                                           multi=True)
 types = tuple(st.session_state.get(types_key, types_init))
-shown = data.call(overview.page, f, types)   # cards and monthly chart through one disclosure gate
+shown = data.call(overview.page, f, types)   # cards and monthly chart, protected in the data layer
 cards = shown.cards
 for column, card in zip(st.columns(len(cards)), cards):
     with column:

@@ -121,7 +121,8 @@ def _intensity(db, o: Options, f: Filters) -> pd.DataFrame:
     counts = counts[["geography_code", "academic_year", "n"]
                     + (["n_hidden"] if "n_hidden" in counts else [])].assign(**({} if "n_hidden" in counts else {"n_hidden": False}))
     pupils = queries.sen_pupils(db, o.per_100, f, protected=True)
-    out = pupils.merge(counts, on=["geography_code", "academic_year"], how="left").fillna({"n": 0, "n_hidden": False})
+    empty = queries.child_level(o.activity_types)   # a district with none that year: an empty cell, [c]
+    out = pupils.merge(counts, on=["geography_code", "academic_year"], how="left").fillna({"n": 0, "n_hidden": empty})
     out["intensity"] = 100 * out["n"] / out["pupils"].where(out["pupils"] > 0)
     return out[["geography_code", "academic_year", "intensity", "n_hidden"]]
 

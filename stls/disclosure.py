@@ -14,8 +14,11 @@ to the unit. The method is ONS's cell key perturbation (docs/disclosure.md; ONS'
   cell gives the same key);
 - the shipped perturbation table (``stls/ptable.csv``) maps (cell value, cell key) to a small
   adjustment, at most ``largest_adjustment()`` either way;
-- a protected value under the threshold (default 5) shows as [c]; a cell with no records is a
-  true 0 and shows 0.
+- a protected value under the threshold (default 5) shows as [c], a cell with no records
+  included (ONS's rule: its package suppresses every cell under the threshold). So [c] says
+  nothing of whether there was any record: were an empty cell shown as 0, every [c] would be
+  known to hold at least one, and seven [c] months under a [c] year (at most 7) would each be
+  pinned to 1 (tests/test_combined_views.py found exactly that on one demo seed).
 
 Which counts are about children is declared once, per activity type
 (``reference.ACTIVITY_TYPES``), and for the census and attainment cohorts here. Rates and shares
@@ -31,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 SYMBOLS = {
-    "[c]": "confidential: a count of children below {t} after protection",
+    "[c]": "confidential: a count of children, possibly none, below {t} after protection",
     "[x]": "not available (for example, no assessments that year, or a month with no tracker return)",
     "[z]": "not applicable (for example, LIFT meetings are not recorded by area of need or phase)",
     "[low]": "rounds to zero",
@@ -52,9 +55,10 @@ CHILD_LEVEL_TABLES = ("activity", "sen_pupils", "attainment")
 
 
 def threshold() -> int:
-    """Smallest protected count shown; ``STLS_DISCLOSURE_THRESHOLD`` overrides the default of 5."""
+    """Smallest protected count shown; ``STLS_DISCLOSURE_THRESHOLD`` overrides the default of 5
+    (0: nothing hidden, only for checking arithmetic by hand)."""
     try:
-        return max(1, int(os.environ.get("STLS_DISCLOSURE_THRESHOLD", "5")))
+        return max(0, int(os.environ.get("STLS_DISCLOSURE_THRESHOLD", "5")))
     except ValueError:
         return 5
 
@@ -91,12 +95,12 @@ def perturb(n, key) -> np.ndarray:
 
 
 def protect(n, key, t: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Protected counts and which of them are [c]: a cell with records whose protected value is
-    under the threshold is hidden (NaN, flag set); a true 0 stays 0; NaN stays NaN (not available)."""
+    """Protected counts and which of them are [c]: a cell whose protected value is under the
+    threshold is hidden (NaN, flag set), an empty one too; NaN stays NaN (not available)."""
     t = threshold() if t is None else t
     n = np.asarray(n, dtype=float)
     out = perturb(n, key)
-    hidden = (n > 0) & (out < t)
+    hidden = ~np.isnan(n) & (out < t)
     return np.where(hidden, np.nan, out), hidden
 
 

@@ -96,7 +96,7 @@ class Line:
 
 
 def line(db, kpi: Kpi, f: Filters, extent: dict, with_spc: bool = True) -> Line:
-    heads = compare.headlines_by_geography(db, kpi.id, f, extent)   # gated together, the selection too
+    heads = compare.headlines_by_geography(db, kpi.id, f, extent)   # the selection too
     h = compare.headline(db, kpi.id, f, extent)
     kent = heads[ref.KENT_CODE]
     same_year = kent.year == h.year

@@ -1,7 +1,7 @@
 """The cell key method written again from its statement (docs/disclosure.md), for tests that
 recompute figures from the raw tables: a cell of ``n`` records whose keys sum to ``key`` shows
 n plus the ptable's adjustment for (n, key mod 256), rows 501 to 750 reused above 750; under the
-threshold it is [c]; no records is a true 0. The ptable is read here with the csv module."""
+threshold it is [c], an empty cell included. The ptable is read here with the csv module."""
 from __future__ import annotations
 
 import csv
@@ -22,7 +22,7 @@ def protect(n, key) -> tuple[float, bool]:
     """(protected count, hidden) of one cell."""
     n = int(n)
     if n == 0:
-        return 0.0, False
+        return float("nan"), True
     row = n if n <= 750 else (n - 1) % 250 + 501
     v = n + _ptable()[(row, int(key) % 256)]
     return (float("nan"), True) if v < T else (float(v), False)

@@ -22,8 +22,8 @@ def test_threshold_is_configurable(monkeypatch):
     adjusted = disclosure.perturb(n, key)
     monkeypatch.setenv("STLS_DISCLOSURE_THRESHOLD", "10")
     values, hidden = disclosure.protect(n, key)
-    assert hidden.tolist() == [adjusted[0] < 10, adjusted[1] < 10, False, False]
-    assert values[2] == 0 and np.isnan(values[3])
+    assert hidden.tolist() == [adjusted[0] < 10, adjusted[1] < 10, True, False]   # an empty cell is [c] too
+    assert np.isnan(values[2]) and np.isnan(values[3])
     monkeypatch.setenv("STLS_DISCLOSURE_THRESHOLD", "nonsense")
     assert disclosure.threshold() == 5
 
@@ -32,7 +32,7 @@ def test_protect_columns_drops_keys_and_flags_the_hidden():
     frame = pd.DataFrame({"n": [1, 40, 0], "n_key": [3, 10, 0], "gbp": [5.0, 6.0, 7.0], "need_key": ["all"] * 3})
     out = disclosure.protect_columns(frame, ["n"])
     assert list(out.columns) == ["n", "gbp", "need_key", "n_hidden"]
-    assert out["n_hidden"].tolist() == [True, False, False] and np.isnan(out.at[0, "n"]) and out.at[2, "n"] == 0
+    assert out["n_hidden"].tolist() == [True, False, True] and np.isnan(out.at[0, "n"]) and np.isnan(out.at[2, "n"])
     assert abs(out.at[1, "n"] - 40) <= disclosure.largest_adjustment()
 
 

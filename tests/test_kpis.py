@@ -55,7 +55,7 @@ def _no_perturbation(request):
         return
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(disclosure, "ptable", lambda: np.zeros((751, 256), dtype=np.int64))
-        mp.setenv("STLS_DISCLOSURE_THRESHOLD", "1")
+        mp.setenv("STLS_DISCLOSURE_THRESHOLD", "0")
         yield
 
 

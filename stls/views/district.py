@@ -25,7 +25,7 @@ def headline_pairs(db, f: Filters, code: str) -> list[tuple[compare.Headline, co
 @dataclass
 class ProfileActivity:
     """The profile's headline pairs, monthly control chart and one month's activity of every
-    type, after one disclosure gate."""
+    type (every count protected in the data layer)."""
     pairs: list[tuple[compare.Headline, compare.Headline]]
     spc: charts.Chart
     month: dt.date | None = None     # the month the month table shows
@@ -73,7 +73,10 @@ def _month_counts(db, f: Filters, code: str, month: dt.date) -> pd.DataFrame:
     for col, m in (("now", month), ("before", before)):
         got = mine[mine["month"] == m].set_index("activity_type")
         out[col] = float("nan") if m in gaps else got["activities"].reindex(out.index).fillna(0.0).astype(float)
-        out[f"{col}_hidden"] = got["activities_hidden"].reindex(out.index).fillna(False).astype(bool).to_numpy()
+        # a type with no row that month is an empty cell: [c] if it is about children, else 0
+        empty = pd.Series(out.index.isin(list(ref.CHILD_LEVEL_TYPES)), index=out.index)
+        out[f"{col}_hidden"] = got["activities_hidden"].reindex(out.index).astype(object).fillna(empty).astype(bool) \
+            .to_numpy() & (m not in gaps)   # a month not returned is [x], not [c]
         out.loc[out[f"{col}_hidden"], col] = float("nan")
     return out
 

@@ -35,7 +35,7 @@ def kent_mix(mix: pd.DataFrame, year: int, label: str, geography: str = ref.KENT
 
 
 def _mix_table(part: pd.DataFrame) -> pd.DataFrame:
-    """A protected mix as displayed (figures the gate hid as [c])."""
+    """A protected mix as displayed ([c] where a protected count is under the threshold)."""
     return pd.DataFrame({
         "Area": part["name"].to_numpy(), "Area of need": part["area"].to_numpy(),
         "Referrals": disclosure.cells(part["referrals"], part["referrals_hidden"]),

@@ -66,9 +66,13 @@ def _monthly_wide(db, f: Filters, types: tuple[str, ...]) -> tuple[pd.DataFrame,
     raw = raw[raw["activity_type"].isin(types)]
     # a month the chosen districts made no return has no row: keep it (as 0 here, [x] in the chart)
     months = set(raw["month"]) | {m for _, m in compare.gaps_between(db, f.districts or ref.DISTRICT_CODES, *f.dates)}
-    shape = lambda col, fill: raw.pivot(index="month", columns="activity_type", values=col) \
-        .reindex(index=sorted(months), columns=list(types)).fillna(fill).rename_axis(columns="activity_type")
-    return shape("activities", 0), shape("activities_hidden", False).astype(bool)
+    shape = lambda col: raw.pivot(index="month", columns="activity_type", values=col) \
+        .reindex(index=sorted(months), columns=list(types)).rename_axis(columns="activity_type")
+    counts, flags = shape("activities"), shape("activities_hidden").astype("boolean")
+    # a type with no row in a month is an empty cell: [c] if it is about children (an empty cell
+    # is under the threshold too), else a true 0
+    hidden = pd.DataFrame({t: flags[t].fillna(t in ref.CHILD_LEVEL_TYPES).astype(bool) for t in types}, index=counts.index)
+    return counts.fillna(0), hidden.rename_axis(columns="activity_type")
 
 
 def _monthly_chart(wide: pd.DataFrame, hidden: pd.DataFrame, f: Filters, types: tuple[str, ...],
