@@ -112,8 +112,8 @@ def _mix_every(db, f: Filters, types: tuple[str, ...]) -> pd.DataFrame:
 def index_by_geography(frame: pd.DataFrame) -> pd.DataFrame:
     """Dissimilarity per geography: geography_code, name, index (and index_hidden).
 
-    From a protected ``mix`` frame it reads the index worked out before disclosure control
-    (NaN where that hid it); from raw counts it works the index out."""
+    From a ``mix`` frame it reads the index ``protect_mix`` worked out from the protected counts;
+    from other counts it works the index out."""
     if "index" in frame.columns:
         first = frame.drop_duplicates("geography_code")
         return first[["geography_code", "name", "index", "index_hidden"]].reset_index(drop=True)

@@ -6,6 +6,7 @@ from scipy import stats
 from streamlit.testing.v1 import AppTest
 
 from cellkey import protect, value
+from stls import disclosure
 from stls import reference as ref
 
 from conftest import ROOT
@@ -56,6 +57,9 @@ def test_every_page_renders_with_defaults(app_env, page):
     at = _open(page)
     assert at.title[0].value
     assert "Synthetic districts, real county." in at.warning[0].value
+    notes = [m.value for m in at.markdown if disclosure.ADDITIVITY_NOTE in m.value]
+    if "meeting" not in page:   # the meeting's slides and pack carry it themselves
+        assert notes and f"]({disclosure.METHOD_PAGE})" in notes[-1], page
 
 
 @pytest.mark.parametrize("district", ref.DISTRICT_CODES)
@@ -155,6 +159,17 @@ def test_one_click_opens_a_profile_that_can_still_change_district(app_env):
     assert at.title[0].value == "District profile: Ashford"
     titles = [c.value for c in at.markdown] + [e.label for e in at.expander]
     assert not any("Swale" in t for t in titles if "lies" in t)
+
+
+def test_a_narrow_view_says_which_months_and_districts_are_protected(app_env):
+    """Sevenoaks, post-16, SEMH: most months are [c], and two districts' rates are; the charts say
+    so in words rather than leave gaps unexplained."""
+    at = _open(PAGES[0], {"district": "E07000111", "phase": "post_16", "need": "SEMH", "from": "2024/25",
+                          "to": "2025/26"})
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("[c]: ") and "months of referrals" in c for c in captions), captions
+    monthly = _frame(at, "Month")
+    assert (monthly["Referrals"] == "[c]").sum() >= 10 and (monthly["LIFT meetings"] == "[z]").all()
 
 
 def test_month_view_against_sql(app_env, demo_sql):

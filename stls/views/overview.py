@@ -107,7 +107,23 @@ def _monthly_chart(wide: pd.DataFrame, hidden: pd.DataFrame, f: Filters, types: 
     if note:
         note = (f"No tracker return: {note}. A month no chosen district returned is [x]; a month's total over "
                 "several districts leaves out those that did not return.")
+    note = " ".join(n for n in (note, _protected_months(hidden, absent, before, types)) if n)
     return charts.Chart(fig, alt + (f" {note}" if note else ""), table, title, caption=note)
+
+
+def _protected_months(hidden: pd.DataFrame, absent: np.ndarray, before: dict, types: tuple[str, ...]) -> str:
+    """'8 of 12 months of referrals are [c] ...' for each type with a [c] month: a line with gaps
+    says why (a narrow filter can leave most months under the threshold)."""
+    parts = []
+    for t in types:
+        shown = ~absent & ~before[t]
+        n = int((hidden[t].to_numpy() & shown).sum())
+        if n:
+            parts.append(f"{n} of {int(shown.sum())} months of {ref.ACTIVITY_LABELS[t].lower()}")
+    if not parts:
+        return ""
+    return ("[c]: " + "; ".join(parts) + ". A month of children's counts under 5 after protection (or none) is [c] "
+            "and left out of the lines.")
 
 
 def district_comparison(db, f: Filters, kpi_id: str) -> charts.Chart:
@@ -120,7 +136,8 @@ def district_comparison(db, f: Filters, kpi_id: str) -> charts.Chart:
                             "No data to chart.", empty, "No data")
     fig = charts.district_bars(c["districts"], kpi.label, c["title"], benchmarks.kpi_source(db, kpi), c["kent"],
                                tuple(ref.DISTRICT_NAMES[d] for d in f.districts), kpi.decimals)
-    return charts.Chart(fig, c["alt"], c["table"], c["title"])
+    return charts.Chart(fig, c["alt"] + (f" {c['caption']}" if c["caption"] else ""), c["table"], c["title"],
+                        caption=c["caption"])
 
 
 @memoised
@@ -149,9 +166,12 @@ def _comparison(db, f: Filters, kpi_id: str) -> dict | None:
         "[c]" if s else kpi.fmt(v) for v, s in zip(rows["value"], rows["suppressed"])]})
     alt = (f"Bar chart of {kpi.label.lower()} for Kent's 12 districts in {label}, sorted, with Kent's "
            f"figure as a dashed line. {title}.")
+    protected = [n for n, s, c in zip(rows["name"], rows["suppressed"], rows["geography_code"]) if s and c != ref.KENT_CODE]
+    caption = (f"Not drawn, [c] (a count of children under 5 after protection): {', '.join(protected)}."
+               if protected else "")
     return {"districts": districts[["name", "value"]], "title": title, "alt": alt,
             "kent": float(kent.iloc[0]) if not kent.empty and pd.notna(kent.iloc[0]) else None,
-            "table": table.reset_index(drop=True)}
+            "table": table.reset_index(drop=True), "caption": caption}
 
 
 def _spread_title(kpi, districts: pd.DataFrame, label: str) -> str:
