@@ -40,20 +40,34 @@ def binomial_cdf(r: int, n: int, p: float) -> float:
     return stats.regularised_beta(n - r, r + 1, 1.0 - p, p)
 
 
-def binomial_limit(alpha: float, n: int, p0: float) -> float:
-    """Spiegelhalter's interpolated exact binomial limit (a proportion) at tail probability alpha."""
+def binomial_cdf_all(n: int, p: float) -> np.ndarray:
+    """P(R ≤ r) for r = 0 … n, R ~ Binomial(n, p) (0 < p < 1), at once: the probabilities from
+    their recurrence P(r + 1) / P(r) = (n − r) / (r + 1) · p / (1 − p), summed in log space
+    first so that no term underflows, then cumulated and scaled to total 1."""
+    k = np.arange(n, dtype=float)
+    steps = np.log((n - k) / (k + 1.0)) + (math.log(p) - math.log1p(-p))
+    log_pmf = np.r_[0.0, np.cumsum(steps)]
+    pmf = np.exp(log_pmf - log_pmf.max())
+    return np.cumsum(pmf) / pmf.sum()
+
+
+def binomial_limits(alphas, n: int, p0: float) -> np.ndarray:
+    """Spiegelhalter's interpolated exact binomial limits (proportions) at tail probabilities
+    ``alphas``: r the smallest count with F(r) ≥ α, ρ = (F(r) − α) / (F(r) − F(r − 1)), (r − ρ)/n.
+    One distribution for every tail (the funnel's curve asks for 4 tails at 120 cohort sizes)."""
+    alphas = np.asarray(alphas, dtype=float)
     if p0 <= 0.0 or p0 >= 1.0:
-        return p0
-    lo, hi = 0, n                       # the smallest r with F(r) ≥ alpha, by bisection
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if binomial_cdf(mid, n, p0) >= alpha:
-            hi = mid
-        else:
-            lo = mid + 1
-    f_r, f_prev = binomial_cdf(lo, n, p0), binomial_cdf(lo - 1, n, p0)
-    rho = (f_r - alpha) / (f_r - f_prev) if f_r > f_prev else 0.0
-    return min(max((lo - rho) / n, 0.0), 1.0)
+        return np.full(alphas.shape, p0)
+    cdf = binomial_cdf_all(n, p0)
+    r = np.minimum(np.searchsorted(cdf, alphas, side="left"), n)
+    f_r, f_prev = cdf[r], np.where(r > 0, cdf[np.maximum(r - 1, 0)], 0.0)
+    rho = np.where(f_r > f_prev, (f_r - alphas) / np.where(f_r > f_prev, f_r - f_prev, 1.0), 0.0)
+    return np.clip((r - rho) / n, 0.0, 1.0)
+
+
+def binomial_limit(alpha: float, n: int, p0: float) -> float:
+    """One tail of ``binomial_limits``."""
+    return float(binomial_limits([alpha], n, p0)[0])
 
 
 def limits(target: float, n, pupil_sd: float | None = None) -> dict[str, np.ndarray]:
@@ -63,7 +77,9 @@ def limits(target: float, n, pupil_sd: float | None = None) -> dict[str, np.ndar
     if pupil_sd is not None:
         return {name: target + z * pupil_sd / np.sqrt(n) for name, z in ZS.items()}
     p0 = target / 100
-    return {name: np.array([100 * binomial_limit(a, int(k), p0) for k in n]) for name, a in TAILS.items()}
+    alphas = list(TAILS.values())
+    table = np.array([100 * binomial_limits(alphas, int(k), p0) for k in n]).reshape(len(n), len(alphas))
+    return {name: table[:, i] for i, name in enumerate(TAILS)}
 
 
 def method(measure: str) -> str:
