@@ -5,17 +5,21 @@
 Runs every page in AppTest on the demo database (built under bench/.cache/ if no DB is given),
 then makes the same filter changes as bench/run.py (districts, years, area of need, phase), each
 page from empty caches, under cProfile. Prints per page the median server time of a change and
-the time inside disclosure control: the self time of every function in stls/disclosure.py and of
-the HiGHS solver the old per-view gate called. It runs unchanged on the code before issue 26
-(copy this file there), so the two can be compared on one machine. Prints figures; asserts nothing.
+the time inside disclosure control: every function of stls/disclosure.py and the functions
+elsewhere that built or applied a view's protection (``ENTRY``, those that exist in the code
+measured), timed by wrapping them and counting only the outermost call (AppTest runs the script in
+a thread of its own, out of cProfile's sight). It runs unchanged on the code before issue 26 (copy
+this file there), so the two can be compared on one machine. Prints figures; asserts nothing.
 """
 from __future__ import annotations
 
-import cProfile
+import functools
+import importlib
+import inspect
 import os
-import pstats
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -26,14 +30,42 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import run  # noqa: E402  (bench/run.py: its database, filter changes and AppTest patch)
 
+# Where protection was built and applied outside stls/disclosure.py, before and after issue 26.
+ENTRY = [("stls.compare", "gated_mask"), ("stls.compare", "small_mask"), ("stls.needs", "protect_mix"),
+         ("stls.scorecard", "_months_against_years"), ("stls.association", "_protect"), ("stls.association", "_hide"),
+         ("stls.metrics", "_protect"), ("stls.queries", "_protect_by_type"), ("stls.queries", "_protected")]
+SPENT = [0.0]
+_DEPTH = threading.local()
 
-def protection_seconds(profile: cProfile.Profile) -> float:
-    stats = pstats.Stats(profile)
-    total = 0.0
-    for (filename, _, _), (_, _, tottime, _, _) in stats.stats.items():   # type: ignore[attr-defined]
-        if filename.endswith(os.path.join("stls", "disclosure.py")) or "_highspy" in filename or "highs" in filename:
-            total += tottime
-    return total
+
+def _timed(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        depth = getattr(_DEPTH, "n", 0)
+        _DEPTH.n = depth + 1
+        started = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _DEPTH.n = depth
+            if depth == 0:
+                SPENT[0] += time.perf_counter() - started
+    return wrapper
+
+
+def instrument() -> None:
+    from stls import disclosure
+    for name, obj in list(vars(disclosure).items()):
+        if inspect.isfunction(obj) and obj.__module__ == disclosure.__name__ and name not in ("threshold", "symbol_key"):
+            setattr(disclosure, name, _timed(obj))
+        elif inspect.isclass(obj) and obj.__module__ == disclosure.__name__:
+            for attr, member in list(vars(obj).items()):
+                if inspect.isfunction(member):
+                    setattr(obj, attr, _timed(member))
+    for module, name in ENTRY:
+        mod = importlib.import_module(module)
+        if hasattr(mod, name):
+            setattr(mod, name, _timed(getattr(mod, name)))
 
 
 def main() -> None:
@@ -42,6 +74,7 @@ def main() -> None:
     from stls import memo, queries, serve
     from stls.db import Database
     run._patch_apptest()
+    instrument()
     db = Path(sys.argv[1]) if len(sys.argv) > 1 else run.database(1)
     os.environ["STLS_DB"] = str(db)
     serve.warm_imports()
@@ -58,13 +91,11 @@ def main() -> None:
         for kind, values in run.CHANGES.items():
             for value in values[:3]:
                 run._set(at, kind, value)
-                profile = cProfile.Profile()
+                SPENT[0] = 0.0
                 started = time.perf_counter()
-                profile.enable()
                 at.run()
-                profile.disable()
                 times.append(time.perf_counter() - started)
-                protect.append(protection_seconds(profile))
+                protect.append(SPENT[0])
             run._reset(at, kind, extent)
         med, prot = statistics.median(times) * 1000, statistics.median(protect) * 1000
         print(f"{Path(page).stem:24s} {med:11.0f} ms {prot:11.1f} ms {100 * prot / med:5.0f}%", flush=True)
