@@ -1,17 +1,7 @@
 """Accessibility statement (WCAG 2.2 AA): what meets it, known gaps, how to get the data another way."""
-from pathlib import Path
-
 import streamlit as st
 
 from stls import disclosure
-
-
-def _method() -> str:
-    """The method page (docs/disclosure.md) without its title, its headings a level down."""
-    text = (Path(__file__).resolve().parent.parent / disclosure.METHOD_DOC).read_text(encoding="utf-8")
-    body = text.split("\n", 1)[1] if text.startswith("# ") else text
-    return body.replace("\n## ", "\n### ")
-
 
 st.title("Accessibility statement")
 st.markdown("""
@@ -36,7 +26,7 @@ around with a keyboard, and use a screen reader.
 """ + "\n".join(f"- `{s}` {m}" for s, m in disclosure.symbol_key()) + """
 
 ## How counts of children are protected
-""" + _method() + """
+""" + disclosure.method_markdown() + """
 
 ## Known gaps
 - Some parts of the page come from the Streamlit framework, which we do not control. Automated checks with

@@ -118,10 +118,11 @@ def _intensity(db, o: Options, f: Filters) -> pd.DataFrame:
         return out.assign(n_hidden=False)[["geography_code", "academic_year", "intensity", "n_hidden"]]
     # one row a district and year (the grain is the academic year): each a protected cell
     counts = queries.activity_counts(db, o.activity_types, "academic_year", f, protected=True)
-    counts = counts[["geography_code", "academic_year", "n"]
-                    + (["n_hidden"] if "n_hidden" in counts else [])].assign(**({} if "n_hidden" in counts else {"n_hidden": False}))
+    if "n_hidden" not in counts:   # activity not about children: exact
+        counts["n_hidden"] = False
+    counts = counts[["geography_code", "academic_year", "n", "n_hidden"]]
     pupils = queries.sen_pupils(db, o.per_100, f, protected=True)
-    empty = queries.child_level(o.activity_types)   # a district with none that year: an empty cell, [c]
+    empty = ref.child_level(o.activity_types)   # a district with none that year: an empty cell, [c]
     out = pupils.merge(counts, on=["geography_code", "academic_year"], how="left").fillna({"n": 0, "n_hidden": empty})
     out["intensity"] = 100 * out["n"] / out["pupils"].where(out["pupils"] > 0)
     return out[["geography_code", "academic_year", "intensity", "n_hidden"]]

@@ -58,7 +58,6 @@ else:
     _Measure = Literal[ref.MEASURE_CODES]
     _Group = Literal[tuple(ref.SEN_GROUPS)]
 
-CHILD_LEVEL_TYPES = ref.CHILD_LEVEL_TYPES   # declared with the activity types (reference.ACTIVITY_TYPES)
 
 _strict = ConfigDict(extra="forbid", frozen=True)
 
@@ -208,7 +207,7 @@ class Kpi(BaseModel):
         if c.kind == "need_alignment":   # referrals and pupils by area
             return tuple(f"{part}_{a}" for part in ("ref", "pup") for a in ref.NEED_AREAS)
         if c.kind in ("activity_count", "activity_rate", "cost_per_activity"):
-            child = bool(set(getattr(c, "activity_types", ())) & CHILD_LEVEL_TYPES)
+            child = ref.child_level(getattr(c, "activity_types", ()))
             return (("n",) if child else ()) + (("pupils",) if c.kind == "activity_rate" else ())
         return ()
 

@@ -168,7 +168,7 @@ def insert_keyed(con, table: str, cols: str, source: str, import_id: int | str) 
     con.execute(f"INSERT INTO {table} SELECT {cols}, {import_id}, record_key FROM ({record_key_sql(table, f'(SELECT {cols} FROM {source})')})")
 
 
-def _key_rows(con, table: str) -> None:
+def key_rows(con, table: str) -> None:
     """Give every row of ``table`` without a record key its key (a file made before keys)."""
     cols = ", ".join(KEYED[table][1])
     con.execute(f"""UPDATE {table} SET record_key = k.record_key FROM (
@@ -220,7 +220,7 @@ def _upgrade(path: Path) -> None:
             if not con.execute("SELECT count(*) FROM meta WHERE key = 'record_key_salt'").fetchall()[0][0]:
                 con.execute("INSERT INTO meta VALUES ('record_key_salt', ?)", [secrets.token_hex(16)])
             for table in KEYED:
-                _key_rows(con, table)
+                key_rows(con, table)
         if "setting_support" in tables or ("activity_monthly", "ckey") in columns:
             refresh_derived(con)
 

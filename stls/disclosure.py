@@ -54,6 +54,15 @@ PTABLE = Path(__file__).with_name("ptable.csv")
 CHILD_LEVEL_TABLES = ("activity", "sen_pupils", "attainment")
 
 
+@functools.cache
+def method_markdown() -> str:
+    """The method page (docs/disclosure.md) without its title, its headings a level down, for
+    the dashboard's Accessibility page."""
+    text = (Path(__file__).resolve().parent.parent / METHOD_DOC).read_text(encoding="utf-8")
+    body = text.split("\n", 1)[1] if text.startswith("# ") else text
+    return body.replace("\n## ", "\n### ")
+
+
 def threshold() -> int:
     """Smallest protected count shown; ``STLS_DISCLOSURE_THRESHOLD`` overrides the default of 5
     (0: nothing hidden, only for checking arithmetic by hand)."""

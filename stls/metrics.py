@@ -112,8 +112,10 @@ def _attainment(db, kpi: Kpi, f: Filters) -> pd.DataFrame:
     rows["met"] = rows["value"] * rows["cohort"]
     wide = rows.pivot_table(index=["geography_code", "period"], columns="sen_group",
                             values=["met", "cohort", "cohort_hidden"], aggfunc="sum")
-    wide.columns = [f"{part.replace('cohort_hidden', 'cohort')}_{'a' if group == c.sen_group else 'b'}"
-                    + ("_hidden" if part == "cohort_hidden" else "") for part, group in wide.columns]
+    def name(part: str, group: str) -> str:   # met_a, cohort_a, cohort_a_hidden; b for the reference group
+        side = "a" if group == c.sen_group else "b"
+        return f"cohort_{side}_hidden" if part == "cohort_hidden" else f"{part}_{side}"
+    wide.columns = [name(part, group) for part, group in wide.columns]
     wide = wide.reset_index().dropna()
     for col in [c for c in wide.columns if c.endswith("_hidden")]:
         wide[col] = wide[col].astype(bool)
@@ -254,7 +256,11 @@ def finish(kpi: Kpi, frame: pd.DataFrame) -> pd.Series:
 
 
 def _protect(kpi: Kpi, cells: pd.DataFrame) -> pd.DataFrame:
-    """Cells summed to the geography and period shown, as protected counts (the key columns gone)."""
+    """Cells summed to the geography and period shown, as protected counts (the key columns gone).
+    Flags of parts protected already (attainment's cohorts) were summed with them: any is hidden."""
+    flags = [c for c in cells.columns if c.endswith("_hidden")]
+    if flags:
+        cells = cells.assign(**{c: cells[c].fillna(0).astype(bool) for c in flags})
     return disclosure.protect_columns(cells, kpi.child_level_components)
 
 
@@ -446,8 +452,6 @@ def _series_from_components(db, kpi: Kpi, comps: pd.DataFrame, grain: str) -> Sp
     if grain == "rolling_12":
         frame = pd.concat([_rolling(p.drop(columns=where[:3])).assign(need_key=k[0], phase_key=k[1], geography_code=k[2])
                            for k, p in frame.groupby(where[:3])], ignore_index=True)
-    for col in [c for c in frame.columns if c.endswith("_hidden")]:
-        frame[col] = frame[col].fillna(0).astype(bool)
     cells = frame.sort_values(where, kind="stable").reset_index(drop=True)
     frame = _protect(kpi, cells)
     frame["value"] = finish(kpi, frame)
@@ -498,10 +502,7 @@ def combine(kpi: Kpi, chosen: Selection, districts: tuple[str, ...]) -> pd.DataF
     if not frames:
         return pd.DataFrame(columns=["period", "value"])
     body = pd.concat(frames, ignore_index=True).drop(columns="value", errors="ignore")
-    out = body.groupby("period", as_index=False, sort=True).sum(min_count=1)
-    for col in [c for c in out.columns if c.endswith("_hidden")]:
-        out[col] = out[col].fillna(0).astype(bool)
-    out = _protect(kpi, out)
+    out = _protect(kpi, body.groupby("period", as_index=False, sort=True).sum(min_count=1))
     out["value"] = finish(kpi, out)
     return out
 

@@ -65,22 +65,39 @@ def _members(code: str, selection: tuple[str, ...]) -> tuple[str, ...]:
     return ref.DISTRICT_CODES if code == ref.KENT_CODE else selection if code == SELECTION_CODE else (code,)
 
 
+def _total(cells: pd.DataFrame, by: list[str], count: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's group total (``by``) as a cell of its own, the group's records together,
+    protected like any other: (values, hidden)."""
+    sums = cells.groupby(by)[[count, disclosure.key_column(count)]].transform("sum")
+    return disclosure.protect(sums[count], sums[disclosure.key_column(count)])
+
+
+def _with_shares(cells: pd.DataFrame, by: list[str], shares: dict[str, str]) -> pd.DataFrame:
+    """``cells`` (counts with their cell keys) protected, with each count's share of its group's
+    total: a protected count over the protected total, [c] if either is (so a share never grows
+    because its neighbours are [c]; shares may not add to 100)."""
+    totals = {col: _total(cells, by, col) for col in shares}
+    out = disclosure.protect_columns(cells, list(shares))
+    for col, share in shares.items():
+        total, total_hidden = totals[col]
+        out[share] = 100 * out[col] / np.where(total > 0, total, np.nan)
+        out[disclosure.hidden_column(share)] = out[disclosure.hidden_column(col)].to_numpy() | total_hidden
+        out.loc[out[disclosure.hidden_column(share)], share] = float("nan")
+    return out
+
+
 def protect_mix(raw: pd.DataFrame, selection: tuple[str, ...] = ()) -> pd.DataFrame:
     """A need mix's cells (districts and Kent: counts with their cell keys; with a selection, its
-    districts' cells summed too) as protected counts (stls/disclosure.py), the shares and the
-    index worked out from them: a share of a [c] count is [c]; a [c] count is none in the index
-    and in a share's total. The same counts as every other view of the same cells."""
+    districts' cells summed too) as protected counts (stls/disclosure.py), with their shares
+    (``_with_shares``) and the index worked out from the protected counts, a [c] area as none.
+    The same counts as every other view of the same cells."""
     cols = list(COUNTS) + [disclosure.key_column(c) for c in COUNTS]
     if selection:
         part = raw[raw["geography_code"].isin(selection)]
         extra = part.groupby(["need_area", "area"], as_index=False)[cols].sum()
         extra = extra.assign(geography_code=SELECTION_CODE, name="Selected districts")
         raw = pd.concat([raw, extra[[c for c in raw.columns if c in extra.columns]]], ignore_index=True)
-    out = disclosure.protect_columns(raw.reset_index(drop=True), COUNTS)
-    for col, share in SHARES.items():
-        total = out.groupby("geography_code")[col].transform("sum")
-        out[share] = 100 * out[col] / total.where(total > 0)
-        out[disclosure.hidden_column(share)] = out[disclosure.hidden_column(col)]
+    out = _with_shares(raw.reset_index(drop=True), ["geography_code"], SHARES)
     index = index_by_geography(out.fillna({c: 0 for c in COUNTS}).drop(columns=["index"], errors="ignore"))
     out["index"] = out["geography_code"].map(index.set_index("geography_code")["index"])
     out["index_hidden"] = False
@@ -133,8 +150,8 @@ def index_by_geography(frame: pd.DataFrame) -> pd.DataFrame:
 
 def trend(db, f: Filters, types=("referral",)) -> pd.DataFrame:
     """Referrals by area of need per academic year for the filters' area: academic_year,
-    need_area, referrals, share, each count protected as a cell (``referrals_hidden``: [c]; a
-    share of a [c] count is [c], ``share_hidden``); an area with none in a year with referrals is 0."""
+    need_area, referrals, share, each count protected as a cell (``referrals_hidden``: [c], an
+    area with none included) with its share of the year's (``_with_shares``, ``share_hidden``)."""
     refs = queries.referral_need_mix(db, types, f.with_(need=None))
     if f.districts:
         refs = refs[refs["geography_code"].isin(f.districts)]
@@ -144,13 +161,5 @@ def trend(db, f: Filters, types=("referral",)) -> pd.DataFrame:
                              "referrals_hidden": pd.Series(dtype=bool), "share_hidden": pd.Series(dtype=bool)})
     grid = pd.MultiIndex.from_product([sorted(refs["academic_year"].unique()), AREAS], names=["academic_year", "need_area"])
     cells = cells.reindex(grid, fill_value=0).reset_index().rename(columns={"n": "referrals", "n_key": "referrals_key"})
-    out = disclosure.protect_columns(cells, ["referrals"])
-    total = out.groupby("academic_year")["referrals"].transform("sum")
-    out["share"] = 100 * out["referrals"] / total.where(total > 0)
-    out["share_hidden"] = out["referrals_hidden"]
+    out = _with_shares(cells, ["academic_year"], {"referrals": "share"})
     return out.sort_values(["academic_year", "need_area"]).reset_index(drop=True)
-
-
-def protected_trend(db, f: Filters, types=("referral",)) -> pd.DataFrame:
-    """``trend`` (its counts protected at source, the same cells as the need mix's)."""
-    return trend(db, f, types)

@@ -89,12 +89,7 @@ def activity_counts(db, types, grain: str, f: Filters, upto: int = 11, by_servic
             FROM activity_monthly
             WHERE list_contains($types::activity_type_t[], activity_type) AND {where}
             GROUP BY {sets} HAVING {having})""", params)
-    return _protected(frame, ["n"] if child_level(types) else []) if protected else frame
-
-
-def child_level(types) -> bool:
-    """Counts of these activity types are about children (declared in reference.ACTIVITY_TYPES)."""
-    return bool(set(types) & ref.CHILD_LEVEL_TYPES)
+    return _protected(frame, ["n"] if ref.child_level(types) else []) if protected else frame
 
 
 def _protected(frame: pd.DataFrame, cols) -> pd.DataFrame:

@@ -116,6 +116,13 @@ ACTIVITY_TYPES: tuple[ActivityType, ...] = (
 # Counts of these are about children (a referral, a visit or advice on a child or group, a
 # drop-in consultation, Intensive Specialist Support): protected wherever they are shown.
 CHILD_LEVEL_TYPES = frozenset(a.code for a in ACTIVITY_TYPES if a.child_level)
+
+
+def child_level(types) -> bool:
+    """Counts of these activity types together are about children (any of them is)."""
+    return bool(set(types) & CHILD_LEVEL_TYPES)
+
+
 # Not recorded by area of need or phase: [z] under either filter.
 NOT_BY_NEED = frozenset(a.code for a in ACTIVITY_TYPES if not a.by_need)
 ACTIVITY_TYPE_CODES = tuple(a.code for a in ACTIVITY_TYPES)

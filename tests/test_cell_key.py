@@ -188,3 +188,80 @@ def test_accuracy_fit_for_a_kpi_pack(demo_sql, demo_db):
 def truth_of(demo_sql, year: int) -> int:
     return demo_sql("SELECT sum(activities) FROM activity_monthly WHERE activity_type = 'referral' AND academic_year = ?",
                     [year])[0][0]
+
+
+def _as_before_keys(path) -> None:
+    """Make ``path`` a file from before record keys (issue 26): no key columns, no salt."""
+    con = duckdb.connect(str(path))
+    for table in ("activity", "sen_pupils", "attainment"):
+        con.execute(f"ALTER TABLE {table} DROP COLUMN record_key")
+    con.execute("ALTER TABLE activity_monthly DROP COLUMN ckey")
+    con.execute("DELETE FROM meta WHERE key = 'record_key_salt'")
+    con.close()
+
+
+def _figures(path) -> list:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute("SELECT activity_type::VARCHAR, academic_year, sum(activities) FROM activity_monthly "
+                           "GROUP BY ALL ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+
+
+def test_a_file_from_before_record_keys_gets_them_on_opening_once_even_with_two_openers(demo_path, tmp_path):
+    """Two processes open an older file at once: one upgrades it (the writers' lock), the other
+    sees it upgraded; every row gets its key, the counts stay as they were, and the figures are
+    the method's on the new keys."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    from cellkey import protect
+    path = tmp_path / "old.duckdb"
+    shutil.copyfile(demo_path, path)
+    _as_before_keys(path)
+    before = _figures(path)
+    opener = [sys.executable, "-c", "import sys; from stls.db import check_database; from pathlib import Path; "
+              "check_database(Path(sys.argv[1]))", str(path)]
+    runs = [subprocess.Popen(opener, cwd=ROOT, stderr=subprocess.PIPE) for _ in range(2)]
+    assert all(p.wait(timeout=120) == 0 for p in runs), [p.stderr.read() for p in runs]
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM meta WHERE key = 'record_key_salt'").fetchall()[0][0] == 1
+        for table in ("activity", "sen_pupils", "attainment"):
+            assert con.execute(f"SELECT count(*) FROM {table} WHERE record_key IS NULL").fetchall()[0][0] == 0
+        n, key = con.execute("SELECT sum(activities), sum(ckey) FROM activity_monthly "
+                             "WHERE activity_type = 'referral' AND academic_year = 2024").fetchall()[0]
+    finally:
+        con.close()
+    assert _figures(path) == before
+    from stls.db import Database
+    h = compare.headline(Database(path), "referrals", Filters(2024, 2024))
+    assert h.value == protect(n, key)[0]
+
+
+def test_an_upgrade_killed_half_way_leaves_the_older_file_as_it_was(demo_path, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+    path = tmp_path / "old.duckdb"
+    shutil.copyfile(demo_path, path)
+    _as_before_keys(path)
+    before = _figures(path)
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from stls.db import check_database; from pathlib import "
+                             "Path; check_database(Path(sys.argv[1]))", str(path)], cwd=ROOT)
+    time.sleep(0.6)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    con = duckdb.connect(str(path), read_only=True)
+    cols = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = 'activity'").fetchall()}
+    con.close()
+    assert _figures(path) == before        # either untouched or wholly upgraded, never half
+    if "record_key" in cols:
+        con = duckdb.connect(str(path), read_only=True)
+        assert con.execute("SELECT count(*) FROM activity WHERE record_key IS NULL").fetchall()[0][0] == 0
+        con.close()

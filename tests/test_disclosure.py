@@ -51,3 +51,64 @@ def test_csv_has_title_table_and_symbol_key():
     assert lines[0] == '"Referrals by area"' and lines[1] == '"Kent · 2024/25"'
     assert "'=evil()" in text and "[c],\"confidential" in text
     assert lines[-1] == f'"{disclosure.ADDITIVITY_NOTE} Method: {disclosure.METHOD_DOC}."'
+
+
+def test_the_month_table_says_z_for_lift_meetings_under_an_area_of_need(demo_db):
+    import datetime as dt
+
+    from stls.filters import Filters
+    from stls.views import district
+    f = Filters(2024, 2025, (), "SEMH", "post_16")
+    table = district.profile_activity(demo_db, f, "E07000111", "referral", dt.date(2026, 7, 1)).month_table.set_index("Activity")
+    assert (table.loc["LIFT meetings"] == "[z]").all()
+    assert table.loc["Training sessions", "Change on a year before"] != "[z]"   # recorded by need: exact
+    chart = district.profile_activity(demo_db, f, "E07000111", "lift_meeting").spc
+    assert "not recorded by area of need or phase" in chart.title
+
+
+def test_the_control_chart_has_every_term_time_month_and_says_which_are_c(demo_db, demo_sql):
+    """Every term-time month in range is a row: [x] only where the district made no return (Dover,
+    March 2024, in the demo), [c] where the protected count is under 5 or there was none."""
+    from stls.filters import Filters
+    from stls.views import district
+    dover = district.profile_activity(demo_db, Filters(2023, 2023), "E07000108", "referral").spc
+    assert len(dover.table) == 11 and "No tracker return from Dover in Mar 2024" in dover.caption
+    narrow = district.profile_activity(demo_db, Filters(2024, 2025, (), "SEMH", "post_16"), "E07000111", "referral").spc
+    shown = narrow.table["Referrals"]
+    assert len(shown) == 22 and f"{(shown == '[c]').sum()} of 22 months are [c]" in narrow.caption
+    assert "No tracker return" not in narrow.caption
+
+
+def test_a_share_is_a_protected_count_over_its_protected_total(demo_db, demo_sql):
+    """Sevenoaks post-16 referrals by area: each share is the protected count over the protected
+    count of every area together (recomputed with tests/cellkey.py), so it does not grow to 100%
+    because the other areas are [c]."""
+    from cellkey import protect
+
+    from stls import needs
+    from stls.filters import Filters
+    frame = needs.trend(demo_db, Filters(2024, 2025, ("E07000111",), None, "post_16"))
+    for year in (2024, 2025):
+        rows = demo_sql("""SELECT need_area::VARCHAR, sum(count), sum(record_key) FROM activity
+                           WHERE district_code = 'E07000111' AND phase = 'post_16' AND activity_type = 'referral'
+                           AND need_area IS NOT NULL AND activity_date BETWEEN ? AND ? GROUP BY 1""",
+                        [f"{year}-09-01", f"{year + 1}-08-31"])
+        total, total_hidden = protect(sum(n for _, n, _ in rows), sum(k for *_, k in rows))
+        mine = frame[frame["academic_year"] == year].set_index("need_area")
+        for area, n, key in rows:
+            value, hidden = protect(n, key)
+            assert bool(mine.at[area, "share_hidden"]) == (hidden or total_hidden)
+            if not (hidden or total_hidden):
+                assert mine.at[area, "share"] == pytest.approx(100 * value / total)
+        assert (mine["share"].dropna() < 100).all()
+
+
+def test_the_trend_title_says_rose_or_fell_as_the_share_moved(demo_db):
+    import re
+
+    from stls.filters import Filters
+    from stls.views import needs as needs_view
+    for f in (Filters(2016, 2025), Filters(2024, 2025, ("E07000111",), None, "post_16"), Filters(2019, 2023, ("E07000113",))):
+        title = needs_view.trend_chart(demo_db, f).title
+        verb, a, b = re.search(r" (rose|fell|stayed) from (\d+)% to (\d+)%", title).groups()
+        assert verb == ("rose" if int(b) > int(a) else "fell" if int(b) < int(a) else "stayed") or a == b, title

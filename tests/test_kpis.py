@@ -70,7 +70,7 @@ def _tiny(path, published: bool) -> dbmod.Database:
         con.executemany("INSERT INTO sen_pupils VALUES (?, ?, ?, ?, ?, ?, 9, NULL)", SEN)
         con.executemany("INSERT INTO attainment VALUES (?, ?, ?, ?, ?, ?, 9, NULL)", ATTAINMENT)
         for table in dbmod.KEYED:
-            dbmod._key_rows(con, table)
+            dbmod.key_rows(con, table)
         con.executemany("INSERT INTO budget VALUES (?, ?, ?)", BUDGET)
         dbmod.refresh_derived(con)
     return dbmod.Database(path)

@@ -50,7 +50,7 @@ def profile_activity(db, f: Filters, code: str, activity_type: str, month: dt.da
     frame = _spc_months(db, f, code, activity_type)
     choices = month_choices(db, f, code)
     month = month if month in choices else (choices[0] if choices else None)
-    table = _month_table(_month_counts(db, f, code, month), month) if month else None
+    table = _month_table(_month_counts(db, f, code, month), month, bool(f.need or f.phase)) if month else None
     hidden = frame["activities_hidden"].to_numpy(bool)
     return ProfileActivity(pairs, _spc_chart(frame, f, code, activity_type, hidden,
                                              _seasonal_factors(db, f, code, activity_type)),
@@ -81,14 +81,19 @@ def _month_counts(db, f: Filters, code: str, month: dt.date) -> pd.DataFrame:
     return out
 
 
-def _month_table(counts: pd.DataFrame, month: dt.date) -> pd.DataFrame:
+def _month_table(counts: pd.DataFrame, month: dt.date, split: bool = False) -> pd.DataFrame:
     """The month table as shown: [c] for a protected count under the threshold (and the change
-    from it), [x] for a month with no tracker return."""
+    from it), [x] for a month with no tracker return, [z] under an area of need or phase filter
+    (``split``) for a type not recorded by them."""
     before = _year_before(month)
     rows = []
     for t, row in counts.iterrows():
         cells: list[str] = []
         values: list[float] = []
+        if split and t in ref.NOT_BY_NEED:
+            rows.append({"Activity": ref.ACTIVITY_LABELS[t], month.strftime("%b %Y"): "[z]",
+                         before.strftime("%b %Y"): "[z]", "Change on a year before": "[z]"})
+            continue
         for col in ("now", "before"):
             v, hide = row[col], bool(row[f"{col}_hidden"])
             cells.append(disclosure.cell(v, hide))
@@ -113,24 +118,32 @@ def _has_month(frame: pd.DataFrame, month) -> bool:
 
 
 def _spc_months(db, f: Filters, code: str, activity_type: str) -> pd.DataFrame:
-    """The district's term-time months of one activity type, with each month it made no tracker
-    return as a row of NaN (shown [x]: unknown, not none)."""
+    """The district's term-time months of one activity type, every month the tracker holds in
+    the years chosen: a month it made no tracker return is a row of NaN (shown [x]: unknown, not
+    none); a month with no record of the type is an empty cell, [c] for a count about children
+    (as every empty cell is) and 0 otherwise."""
     frame = _monthly_by_district(db, metrics.all_years(db, f.with_(districts=())))
     low, high = f.dates
-    mine = frame[(frame["district_code"] == code) & (frame["activity_type"] == activity_type) & frame["term_time"]
-                 & (frame["month"] >= low) & (frame["month"] < high)]
-    gaps = [m for _, m in compare.gaps_between(db, (code,), low, high) if m.month != 8]
-    if not gaps:
-        return mine
-    extra = pd.DataFrame({"month": gaps, "district_code": code, "activity_type": activity_type,
-                          "activities": float("nan"), "activities_hidden": False, "term_time": True})
-    return pd.concat([mine, extra[list(mine.columns)]], ignore_index=True).sort_values("month", kind="stable") \
-        .reset_index(drop=True)
+    calendar = sorted(set(frame.loc[frame["term_time"] & (frame["month"] >= low) & (frame["month"] < high), "month"]))
+    gaps = {m for _, m in compare.gaps_between(db, (code,), low, high) if m.month != 8}
+    mine = frame[(frame["district_code"] == code) & (frame["activity_type"] == activity_type)].set_index("month")
+    months = sorted(set(calendar) | gaps)
+    out = mine.reindex(months)[["activities", "activities_hidden"]].rename_axis("month").reset_index()
+    empty = out["activities"].isna() & ~out["month"].isin(gaps)
+    child = activity_type in ref.CHILD_LEVEL_TYPES
+    out.loc[empty, "activities"] = float("nan") if child else 0.0
+    out["activities_hidden"] = out["activities_hidden"].astype("boolean").fillna(child).astype(bool) \
+        & ~out["month"].isin(gaps)
+    return out.assign(district_code=code, activity_type=activity_type, term_time=True)
 
 
 def _spc_chart(frame: pd.DataFrame, f: Filters, code: str, activity_type: str, hidden: np.ndarray,
                factors: dict[int, float] | None = None) -> charts.Chart:
     label, name = ref.ACTIVITY_LABELS[activity_type], ref.DISTRICT_NAMES[code]
+    if (f.need or f.phase) and activity_type in ref.NOT_BY_NEED:
+        text = f"{label} are not recorded by area of need or phase: [z] under these filters"
+        return charts.Chart(charts.empty(text, "KCC STLS activity tracker"), text + ".",
+                            pd.DataFrame({"Month": [], label: []}), text)
     if frame.empty:
         return charts.Chart(charts.empty(f"No {label.lower()} recorded in {name} for this selection", "KCC STLS activity tracker"),
                             "No data to chart.", pd.DataFrame(columns=["Month", label]), "No data")
@@ -149,8 +162,11 @@ def _spc_chart(frame: pd.DataFrame, f: Filters, code: str, activity_type: str, h
     res_specials = int(res.frame["special"].sum()) if len(res.frame) else 0
     alt = (f"Control chart of monthly {label.lower()} in {name}, September to July each year, with the mean and "
            f"process limits recalculated at each service change; {res_specials} months show special cause variation.")
-    gaps = [m.strftime("%b %Y") for m, v in zip(frame["month"], frame["activities"]) if v != v]
+    gaps = [m.strftime("%b %Y") for m, v, h in zip(frame["month"], frame["activities"], hidden) if v != v and not h]
+    protected = int(np.sum(hidden))
     notes = [f"No tracker return from {name} in {', '.join(gaps)} (shown as [x], left out of the limits)." if gaps else "",
+             f"{protected} of {len(frame)} months are [c] (a count of children under 5 after protection), left out of "
+             "the chart and its limits." if protected else "",
              "Each month is divided by its seasonal factor (its median share of the year's mean month over complete "
              "years), so the limits judge the level net of the season." if factors else
              "Too few complete years to adjust for the season: the limits include seasonal swings.",

@@ -69,16 +69,17 @@ def index_table(mix: pd.DataFrame) -> pd.DataFrame:
 
 
 def trend_chart(db, f: Filters) -> charts.Chart:
-    frame = needs.protected_trend(db, f)
+    frame = needs.trend(db, f)
     if frame.empty:
         return charts.Chart(charts.empty("No referrals with an area of need in this selection", SOURCE),
                             "No data to chart.", pd.DataFrame(columns=["Academic year"]), "No data")
     first, last = frame["academic_year"].min(), frame["academic_year"].max()
     change = frame.pivot(index="academic_year", columns="need_area", values="share")
-    delta = (change.loc[last] - change.loc[first]).dropna().sort_values()
+    delta = (change.loc[last] - change.loc[first]).dropna()
     if len(delta):
-        rise = delta.index[-1]
-        title = (f"{ref.NEED_AREAS[rise]} rose from {change.loc[first, rise]:.0f}% to {change.loc[last, rise]:.0f}% "
+        area = delta.abs().idxmax()   # the largest movement, up or down
+        verb = "rose" if delta[area] > 0 else "fell" if delta[area] < 0 else "stayed"
+        title = (f"{ref.NEED_AREAS[area]} {verb} from {change.loc[first, area]:.0f}% to {change.loc[last, area]:.0f}% "
                  f"of referrals between {ref.academic_year_label(first)} and {ref.academic_year_label(last)}")
     else:
         title = "Share of referrals by area of need"
