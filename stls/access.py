@@ -12,6 +12,8 @@ section of ``.streamlit/secrets.toml`` or in a small TOML file (``STLS_ROLES``, 
 
     groups_claim = "roles"          # the token claim that lists groups or app roles
     session_hours = 8               # a sign-in older than this must be made again
+    # emails_verified_by_provider = true   # only for a provider that sends no email_verified
+    #                                      # claim and owns every address it signs in (one tenant)
 
     [viewer]
     domains = ["kent.gov.uk"]
@@ -22,6 +24,11 @@ section of ``.streamlit/secrets.toml`` or in a small TOML file (``STLS_ROLES``, 
 
     [administrator]
     emails = ["head.of.sen@kent.gov.uk"]
+
+Email and domain rules match only a **verified** address: the token's ``email_verified`` claim is
+true (or ``emails_verified_by_provider`` says the provider owns its addresses); an unverified
+address gets no role from them (groups still count: the provider asserts them). A sign-in that
+was signed out (``stls.records``) is refused on every replica, whatever cookie carries it.
 
 A bad file is refused at start (``python -m stls serve``) with its source, key and value. This
 module knows nothing of Streamlit: ``stls.ui.access`` applies it to ``st.user``.
@@ -104,6 +111,7 @@ class Roles(BaseModel):
     model_config = ConfigDict(extra="forbid")
     groups_claim: str = "groups"
     session_hours: float = Field(8.0, gt=0, le=24 * 30)
+    emails_verified_by_provider: bool = False
     viewer: Rule = Field(default_factory=Rule)
     data_owner: Rule = Field(default_factory=Rule)
     administrator: Rule = Field(default_factory=Rule)
@@ -112,12 +120,31 @@ class Roles(BaseModel):
         """The highest role the token's claims are given, or None (signed in, but no role)."""
         email = claims.get("email") or claims.get("preferred_username")
         email = email.lower() if isinstance(email, str) and "@" in email else None
+        if not (self.emails_verified_by_provider or email_verified(claims)):
+            email = None   # an address the provider has not verified is anyone's to type
         raw = claims.get(self.groups_claim) or []
         groups = {str(g) for g in (raw if isinstance(raw, list | tuple) else [raw])}
         for role in sorted(Role, reverse=True):
             if getattr(self, role.name).matches(email, groups):
                 return role
         return None
+
+
+def email_verified(claims: Mapping[str, Any]) -> bool:
+    """Whether the token says its email address is verified (``true``, or the string some
+    providers send)."""
+    flag = claims.get("email_verified")
+    return flag is True or (isinstance(flag, str) and flag.strip().lower() == "true")
+
+
+def sign_in_token(claims: Mapping[str, Any]) -> str:
+    """One sign-in's name for the records: its issuer, subject (or email) and time of issue, hashed.
+    A copied cookie carries the same claims, so it carries the same token."""
+    import hashlib
+    import json
+    who = claims.get("sub") or claims.get("email") or claims.get("preferred_username")
+    raw = json.dumps([claims.get("iss"), claims.get("provider"), who, claims.get("iat")], default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 MIN_IMPORT_KEY = 12   # characters: the one rule for an import key, at `python -m stls key` and on the Data page
@@ -142,7 +169,7 @@ def parse(data: Mapping[str, Any], source: str) -> Roles:
             message = e["msg"].removeprefix("Value error, ")
             if e["type"] == "extra_forbidden":
                 message = ("unknown key (roles are viewer, data_owner, administrator; each has emails, domains, "
-                           "groups; also groups_claim, session_hours)")
+                           "groups; also groups_claim, session_hours, emails_verified_by_provider)")
             problems.append(f"{where}: {message}")
         raise ConfigError(f"{source}: " + "; ".join(problems)) from None
     if all(getattr(roles, r.name).empty for r in Role):
@@ -239,9 +266,11 @@ class Visitor:
         return f"{self.email or 'unknown'} ({self.role.label if self.role else 'no role'})"
 
 
-def visitor(roles: Roles | None, claims: Mapping[str, Any], now: float | None = None) -> Visitor:
+def visitor(roles: Roles | None, claims: Mapping[str, Any], now: float | None = None,
+            signed_out: bool = False) -> Visitor:
     """The visitor for a session's identity claims (``st.user``): refused when signed in without a
-    role, or with a sign-in older than ``session_hours`` (by the identity token's ``iat``)."""
+    role, with a sign-in older than ``session_hours`` (by the identity token's ``iat``), or with a
+    sign-in that was signed out (``signed_out``: ``stls.records`` says so for its token)."""
     if roles is None:
         return Visitor(open=True)
     if not claims.get("is_logged_in"):
@@ -255,8 +284,13 @@ def visitor(roles: Roles | None, claims: Mapping[str, Any], now: float | None = 
     if now - issued > roles.session_hours * 3600:
         return Visitor(False, True, email, None, f"your sign-in is more than {roles.session_hours:g} hours old; "
                                                   "sign in again")
+    if signed_out:
+        return Visitor(False, True, email, None, "this sign-in was signed out; sign in again")
     role = roles.role_for(claims)
     if role is None:
-        return Visitor(False, True, email, None, f"{email or 'this account'} has no role in STLS Insight: ask the "
+        why = ("has no role in STLS Insight" if email_verified(claims) or roles.emails_verified_by_provider
+               else "has no role in STLS Insight (the sign-in provider has not verified its email address, so "
+                    "rules by address do not apply)")
+        return Visitor(False, True, email, None, f"{email or 'this account'} {why}: ask the "
                                                   "dashboard's administrator to add you")
     return Visitor(False, True, email, role)

@@ -25,7 +25,7 @@ ROLES = {"groups_claim": "roles", "session_hours": 8,
 
 
 def claims(email: str | None, groups=(), iat: float | None = None, **more) -> dict:
-    out = {"is_logged_in": True, "iat": time.time() - 60 if iat is None else iat,
+    out = {"is_logged_in": True, "iat": time.time() - 60 if iat is None else iat, "email_verified": True,
            "roles": groups if isinstance(groups, str) else list(groups), **more}
     if email:
         out["email"] = email
@@ -42,6 +42,43 @@ def test_roles_by_email_domain_and_group_highest_wins():
     assert roles.role_for(claims("someone@notkent.gov.uk")) is None                  # a domain is a whole domain
     assert roles.role_for(claims(None, preferred_username="owner@kent.gov.uk")) is Role.data_owner   # Entra ID's UPN
     assert roles.role_for(claims("x@medway.gov.uk", "STLS.DataOwner")) is Role.data_owner   # a claim given as a string
+
+
+def test_an_unverified_email_is_given_no_role_by_address():
+    """Penetration test: a provider user with ``email_verified: false`` and the Head of SEN's
+    address became administrator. Rules by address now need a verified address; groups still count."""
+    roles = access.parse(ROLES, "test")
+    assert roles.role_for(claims("head@kent.gov.uk", email_verified=False)) is None
+    assert roles.role_for(claims("head@kent.gov.uk", email_verified="false")) is None
+    assert roles.role_for({k: v for k, v in claims("head@kent.gov.uk").items() if k != "email_verified"}) is None
+    assert roles.role_for(claims("head@kent.gov.uk", email_verified="true")) is Role.administrator
+    assert roles.role_for(claims("x@medway.gov.uk", ["STLS.DataOwner"], email_verified=False)) is Role.data_owner
+    who = access.visitor(roles, claims("head@kent.gov.uk", email_verified=False))
+    assert not who.may_view and "not verified its email address" in who.refused
+    trusting = access.parse({**ROLES, "emails_verified_by_provider": True}, "test")   # e.g. one Entra ID tenant
+    assert trusting.role_for({k: v for k, v in claims("head@kent.gov.uk").items() if k != "email_verified"}) \
+        is Role.administrator
+
+
+def test_a_signed_out_sign_in_is_refused_on_every_reader(tmp_path):
+    """Penetration test: a copied cookie still showed every page after sign-out. The sign-out is
+    recorded beside the data file, so any process reading the same file refuses that sign-in."""
+    from stls.records import Records
+    roles = access.parse(ROLES, "test")
+    mine = claims("a@kent.gov.uk", sub="a", iss="https://login.example")
+    token = access.sign_in_token(mine)
+    assert token == access.sign_in_token(dict(mine))                               # a copy carries the same token
+    assert token != access.sign_in_token({**mine, "iat": mine["iat"] + 1})          # a new sign-in is another
+    here, replica = Records(tmp_path / "stls.duckdb"), Records(tmp_path / "stls.duckdb")
+    assert not replica.is_signed_out(token)                                         # no file yet: nothing signed out
+    here.sign_out(token, "a@kent.gov.uk", until=time.time() + 3600)
+    assert replica.is_signed_out(token) and not replica.is_signed_out(access.sign_in_token({**mine, "sub": "b"}))
+    who = access.visitor(roles, mine, signed_out=replica.is_signed_out(token))
+    assert not who.may_view and "signed out" in who.refused
+    here.sign_out("old", None, until=time.time() - 1)                               # expired entries are dropped
+    assert not here.is_signed_out("old") and here.is_signed_out(token)
+    (tmp_path / "stls.records.sqlite").write_bytes(b"not a database" * 100)        # unreadable: refused, safely
+    assert replica.is_signed_out(token)
 
 
 @pytest.mark.parametrize("data, words", [

@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from stls import access
+from stls import access, guard
 
 
 def secrets() -> Mapping[str, Any]:
@@ -36,7 +36,8 @@ def visitor() -> access.Visitor:
         st.stop()
     if roles is None:
         return access.Visitor(open=True)
-    return access.visitor(roles, st.user.to_dict())
+    claims = st.user.to_dict()
+    return access.visitor(roles, claims, signed_out=guard.signed_out(claims))   # signed out on any replica
 
 
 def _roles_stamp() -> float | None:
