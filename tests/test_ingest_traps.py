@@ -83,20 +83,54 @@ def test_wrong_import_keys_wait_longer_then_lock_the_session(monkeypatch):
     import hashlib
 
     from stls.ui import importer
-    monkeypatch.setattr(importer, "_server_failures", [])
+    monkeypatch.setattr(importer, "_source_failures", {})
     good = hashlib.sha256(b"the right import key").hexdigest()
     session, waits = {}, []
     for i in range(4):
-        assert importer.check_key("a wrong guess!", good, session, now=100.0 + i, sleep=waits.append) == "That import key is not right."
+        assert importer.check_key(f"a wrong guess {i}", good, session, now=100.0 + i, sleep=waits.append) == "That import key is not right."
     assert waits == [1.0, 2.0, 4.0, 8.0]
-    assert "locked for this session for 15 minutes" in importer.check_key("a wrong guess!", good, session, now=110.0, sleep=waits.append)
-    # locked: even the right key is refused until the lockout ends, then accepted
+    assert "locked for this session for 15 minutes" in importer.check_key("a wrong guess 5", good, session, now=110.0, sleep=waits.append)
+    # locked: even the right key is refused in this session until the lockout ends, then accepted
     assert "locked for this session" in importer.check_key("the right import key", good, session, now=500.0)
     assert importer.check_key("the right import key", good, session, now=110.0 + 15 * 60 + 1) is None
-    # many sessions guessing lock uploading for everyone
-    for k in range(importer.SERVER_LIMIT):
-        importer.check_key("a wrong guess!", good, {}, now=2000.0 + k, sleep=lambda s: None)
-    assert "locked for everyone" in importer.check_key("the right import key", good, {}, now=2100.0)
+
+
+def test_one_typo_left_in_the_field_is_one_attempt(monkeypatch):
+    """Penetration test: one wrong key left in the field was counted again on every rerun (five times)."""
+    import hashlib
+
+    from stls.ui import importer
+    monkeypatch.setattr(importer, "_source_failures", {})
+    good = hashlib.sha256(b"the right import key").hexdigest()
+    session, waits = {}, []
+    for i in range(6):   # the page reruns six times with the same typo in the field
+        assert importer.check_key("the right import kez", good, session, now=100.0 + i, sleep=waits.append) == \
+            "That import key is not right."
+    assert session["imp_failures"] == 1 and waits == [1.0] and importer._source_failures["unknown"] == [100.0]
+    assert importer.check_key("the right import key", good, session, now=120.0) is None
+
+
+def test_wrong_keys_from_fresh_sessions_never_lock_out_the_right_key(monkeypatch):
+    """Penetration test: thirty wrong keys from fresh sessions locked uploading server-wide for 15
+    minutes, the right key included. Now the address they came from is slowed; the right key is
+    accepted, from another address at once and from the same one after the wait."""
+    import hashlib
+
+    from stls.ui import importer
+    monkeypatch.setattr(importer, "_source_failures", {})
+    good = hashlib.sha256(b"the right import key").hexdigest()
+    for k in range(30):
+        importer.check_key(f"a wrong guess {k:02d}", good, {}, now=2000.0 + k, sleep=lambda s: None, source="10.0.0.66")
+    waits: list[float] = []
+    assert importer.check_key("the right import key", good, {}, now=2100.0, sleep=waits.append, source="10.0.0.7") is None
+    assert waits == []                                   # another address: no wait at all
+    assert importer.check_key("the right import key", good, {}, now=2100.0, sleep=waits.append, source="10.0.0.66") is None
+    assert waits == [importer.SOURCE_WAIT]               # the guessing address: slowed, not locked out
+    refused = importer.check_key("another guess!!", good, {}, now=2101.0, sleep=waits.append, source="10.0.0.66")
+    assert refused == "That import key is not right." and waits == [importer.SOURCE_WAIT] * 2 + [1.0]
+    assert importer.check_key("yet another guess", good, {}, now=2000.0 + importer.LOCKOUT_S + 40,
+                              sleep=waits.append, source="10.0.0.66") == "That import key is not right."
+    assert waits[-1] == 1.0                              # the window has passed: no address wait
 
 
 GOOD = __import__("pathlib").Path(__file__).parent / "data" / "good"

@@ -20,55 +20,74 @@ import streamlit as st
 
 from stls import access as rules
 from stls import db as dbmod
+from stls import guard
 from stls.ingest import KINDS, import_file
 from stls.ui import access
 from stls.ui.widgets import plain
 
-DEFAULT_UPLOAD_MB = 20
 LOG = logging.getLogger("stls.import_key")
-# Wrong import keys: each costs a growing wait (1, 2, 4, 8 s); the fifth in a session locks that
-# session out for LOCKOUT_S; SERVER_LIMIT wrong keys across all sessions within LOCKOUT_S lock
-# uploading for everyone until the window has passed. Every refusal goes to the server log.
+# Wrong import keys slow and lock the one who types them, never the holder of the right key:
+# - in a session, each different wrong key costs a growing wait (1, 2, 4, 8 s) and the fifth locks
+#   that session for LOCKOUT_S; a key already judged is not counted again (a rerun with the same
+#   typo in the field is one attempt, not one per rerun);
+# - from one address (``st.context.ip_address``), once SOURCE_LIMIT wrong keys have come within
+#   LOCKOUT_S, every further attempt from there waits SOURCE_WAIT before it is checked (fresh
+#   sessions do not escape it); a right key is still accepted after the wait.
+# Every wrong key goes to the server log with its address and counts.
 DELAYS = (1.0, 2.0, 4.0, 8.0)
-SESSION_LIMIT, SERVER_LIMIT, LOCKOUT_S = 5, 30, 15 * 60
-_server_failures: list[float] = []
-_server_lock = threading.Lock()
+SESSION_LIMIT, SOURCE_LIMIT, LOCKOUT_S, SOURCE_WAIT = 5, 10, 15 * 60, 8.0
+_source_failures: dict[str, list[float]] = {}
+_source_lock = threading.Lock()
 
 
-def _server_locked(now: float) -> bool:
-    with _server_lock:
-        _server_failures[:] = [t for t in _server_failures if now - t < LOCKOUT_S]
-        return len(_server_failures) >= SERVER_LIMIT
+def _recent_failures(source: str, now: float, add: bool = False) -> int:
+    with _source_lock:
+        times = [t for t in _source_failures.get(source, []) if now - t < LOCKOUT_S]
+        if add:
+            times.append(now)
+        if times:
+            _source_failures[source] = times
+        else:
+            _source_failures.pop(source, None)
+        return len(times)
 
 
 def check_key(entered: str, expected_hash: str, session: MutableMapping, now: float | None = None,
-              sleep=time.sleep) -> str | None:
-    """None if the key is right; else why the upload is refused (a wrong key, or a lockout).
-    ``session`` is the visitor's session state (its failures are counted there)."""
+              sleep=time.sleep, source: str = "unknown") -> str | None:
+    """None if the key is right; else why the upload is refused (a wrong key, or this session's
+    lockout). ``session`` is the visitor's session state (its attempts are counted there);
+    ``source`` the address the attempt came from."""
     now = time.monotonic() if now is None else now
+    digest = hashlib.sha256(entered.encode("utf-8")).hexdigest()
     locked_until = session.get("imp_locked_until", 0.0)
     if now < locked_until:
         return f"Too many wrong import keys: uploading is locked for this session for {int(locked_until - now) // 60 + 1} more minute(s)."
-    if _server_locked(now):
-        return "Too many wrong import keys on this server: uploading is locked for everyone for up to 15 minutes."
+    if session.get("imp_accepted") == digest:
+        return None
+    judged = session.setdefault("imp_judged", {})
+    if digest in judged:          # the same key again (a rerun): the same answer, not another attempt
+        return judged[digest]
     short = rules.import_key_problem(entered)
     if short:   # the rule `python -m stls key` keeps, whatever hash the server was given
         return (f"That import key is not accepted: {short}. If it is the key the server was set up with, ask its "
                 "administrator for a longer one (`python -m stls key` makes its hash).")
+    if _recent_failures(source, now) >= SOURCE_LIMIT:
+        sleep(SOURCE_WAIT)        # many wrong keys from this address: every attempt from it waits
     if key_matches(entered, expected_hash):
         session["imp_failures"] = 0
+        session["imp_accepted"] = digest
         return None
     failures = session.get("imp_failures", 0) + 1
     session["imp_failures"] = failures
-    with _server_lock:
-        _server_failures.append(now)
-    LOG.warning("wrong import key (%d in this session, %d on the server in the last 15 minutes)",
-                failures, len(_server_failures))
+    from_source = _recent_failures(source, now, add=True)
+    LOG.warning("wrong import key from %s (%d in this session, %d from this address in the last 15 minutes)",
+                source, failures, from_source)
     if failures >= SESSION_LIMIT:
         session["imp_locked_until"] = now + LOCKOUT_S
         return "That import key is not right. Too many wrong keys: uploading is locked for this session for 15 minutes."
     sleep(DELAYS[min(failures, len(DELAYS)) - 1])
-    return "That import key is not right."
+    judged[digest] = "That import key is not right."
+    return judged[digest]
 
 
 def configured_hash() -> str | None:
@@ -86,13 +105,6 @@ def key_matches(entered: str, expected_hash: str) -> bool:
     return hmac.compare_digest(digest, expected_hash)
 
 
-def upload_limit_mb() -> float:
-    try:
-        return float(os.environ.get("STLS_UPLOAD_MAX_MB", DEFAULT_UPLOAD_MB))
-    except ValueError:
-        return DEFAULT_UPLOAD_MB
-
-
 def _problems_table(report) -> pd.DataFrame:
     return pd.DataFrame([{"Row": p.row, "Column": p.column, "Value": p.value, "What is wrong": p.expected}
                          for p in report.problems]).astype(str)
@@ -100,7 +112,11 @@ def _problems_table(report) -> pd.DataFrame:
 
 def uploader() -> None:
     """Who may load (a data owner signed in; or, with no sign-in configured, the holder of the
-    import key) → file → dry-run report → confirm. Every step explains itself."""
+    import key) → file → dry-run report → confirm. Every step explains itself. Only a session
+    that got this far may send a file to the server at all (``stls.guard``)."""
+    session = guard.current_session_id()
+    if session:
+        guard.forbid_uploads(session)   # until this run finds the visitor may upload
     who = access.visitor()
     if not who.open:
         if not who.may_import:
@@ -108,7 +124,7 @@ def uploader() -> None:
                     f"({who.role.label if who.role else 'no role'}). Ask the dashboard's administrator if you "
                     "should have it.", icon=":material/lock:")
             return
-        _upload(who.actor)
+        _upload(who.actor, session)
         return
     expected = configured_hash()
     if not expected:
@@ -120,22 +136,25 @@ def uploader() -> None:
     entered = st.text_input("Import key", type="password", key="imp_key")
     if not entered:
         return
-    refused = check_key(entered, expected, st.session_state)
+    refused = check_key(entered, expected, st.session_state, source=st.context.ip_address or "unknown")
     if refused:
         st.error(refused, icon=":material/key_off:")
         return
-    _upload(who.actor)
+    _upload(who.actor, session)
 
 
-def _upload(actor: str) -> None:
-    """File → dry-run report → confirm; the import log records ``actor`` with the outcome."""
+def _upload(actor: str, session: str | None) -> None:
+    """File → dry-run report → confirm; the import log records ``actor`` with the outcome. The
+    dry run is made once per file and choice, not on every rerun of the page."""
+    if session:
+        guard.allow_uploads(session)
     kinds = ["detect"] + list(KINDS)
     kind = st.selectbox("Kind of file", kinds, format_func=lambda k: "Detect from the header" if k == "detect"
                         else f"{k}: {KINDS[k].description}", key="imp_kind")
     upload = st.file_uploader("CSV or XLSX file", type=["csv", "xlsx", "txt"], key="imp_file")
     if upload is None:
         return
-    limit = upload_limit_mb()
+    limit = guard.upload_limit_mb()
     if upload.size > limit * 2**20:
         st.error(f"{plain(upload.name)} is {upload.size / 2**20:,.1f} MB; the limit here is {limit:,.0f} MB. "
                  "Split the file by month, or load it on the server with `python -m stls import`.")
@@ -143,11 +162,14 @@ def _upload(actor: str) -> None:
     replace = st.checkbox("Replace rows already loaded for the same period (--replace)", key="imp_replace")
     data, path = upload.getvalue(), dbmod.default_path()
     chosen = None if kind == "detect" else kind
-    attempt = (upload.file_id, chosen, replace)   # every rerun checks again; a refusal is logged once
-    logged = st.session_state.setdefault("imp_refusals_logged", set())
-    report = import_file(Path(upload.name), chosen, path, replace=replace, dry_run=True, data=data, actor=actor,
-                         log_refusal=attempt not in logged)
-    logged.add(attempt)
+    attempt = (upload.file_id, chosen, replace)   # loading checks the file again against the data as it is then
+    kept = st.session_state.get("imp_report")
+    if kept is not None and kept[0] == attempt:   # the same file, choices and data: the same report
+        report = kept[1]
+    else:
+        report = import_file(Path(upload.name), chosen, path, replace=replace, dry_run=True, data=data, actor=actor,
+                             log_refusal=True)   # once per attempt: a refusal is logged once
+        st.session_state["imp_report"] = (attempt, report)
     show_report(report)
     if report.status == "checked" and st.button("Load this file", type="primary", key="imp_go"):
         final = import_file(Path(upload.name), report.kind, path, replace=replace, data=data, actor=actor)
