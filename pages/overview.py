@@ -13,7 +13,7 @@ st.caption(f.caption())
 
 st.header("Headlines", divider="gray")
 types_key, types_init = state.page_choice("types", list(ref.ACTIVITY_TYPE_CODES), list(overview.DEFAULT_TYPES),
-                                          multi=True)
+                                          multi=True, most=overview.MOST_TYPES)
 types = tuple(st.session_state.get(types_key, types_init))
 shown = data.call(overview.page, f, types)   # cards and monthly chart, protected in the data layer
 cards = shown.cards
@@ -24,7 +24,7 @@ widgets.card_symbols(cards)
 
 st.header("Activity by month", divider="gray")
 types = st.multiselect("Activity types", list(ref.ACTIVITY_TYPE_CODES), default=types_init, key=types_key,
-                       format_func=ref.ACTIVITY_LABELS.get, max_selections=6)
+                       format_func=ref.ACTIVITY_LABELS.get, max_selections=overview.MOST_TYPES)
 state.remember("types", types)
 if types:
     widgets.chart(shown.monthly, "ov_monthly", f.caption())

@@ -305,3 +305,24 @@ def test_the_scorecard_shows_kent_and_england_beside_each_value(app_env, demo_sq
     assert theirs["KS2 expected standard (RWM), SEN support"]["England"] == f"{england:.1f}%"
     assert theirs["Referrals"]["England"] == "[z]"
     assert not any("Kent" in df.value.columns for df in kent_only.dataframe if "Indicator" in df.value.columns)
+
+
+ALL_TYPES = list(__import__("stls.reference", fromlist=["x"]).ACTIVITY_TYPE_CODES)
+
+
+@pytest.mark.parametrize("page, params", [
+    ("pages/meeting.py", {"mode": "meeting", "slide": "²"}),             # str.isdigit() says yes; int() says no
+    ("pages/meeting.py", {"mode": "meeting", "slide": "9" * 5000}),       # past int()'s 4,300-digit limit
+    ("pages/overview.py", {"types": ",".join(ALL_TYPES)}),               # seven types; the chart takes six
+    ("pages/overview.py", {"types": ",".join(ALL_TYPES * 2)}),           # the same seven, repeated
+    ("pages/activity_and_outcomes.py", {"types": ",".join(ALL_TYPES * 2)}),
+])
+def test_crafted_links_open_the_page(app_env, page, params):
+    """Penetration test: these four links crashed a page with a traceback."""
+    at = _open(page, params)
+    assert not at.exception, [e.message for e in at.exception]
+    if "types" in params and page == "pages/overview.py":
+        chosen = [w for w in at.multiselect if w.label == "Activity types"][0].value
+        assert chosen == ALL_TYPES[:6]
+    if "slide" in params:
+        assert at.query_params["slide"] in ("1", ["1"])

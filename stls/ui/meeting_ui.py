@@ -1,6 +1,7 @@
 """Meeting mode's furniture: large type, slide position in the URL, previous/next, pack downloads."""
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import streamlit as st
@@ -57,8 +58,9 @@ def slide_index(count: int) -> int:
     """The slide shown (``slide`` in the URL, 1-based), kept within the agenda."""
     key = "mt_slide"
     if key not in st.session_state:
-        raw = st.query_params.get("slide", "1")
-        st.session_state[key] = int(raw) - 1 if str(raw).isdigit() else 0
+        raw = str(st.query_params.get("slide", "1"))
+        # ASCII digits only, and few of them: "²" passes str.isdigit, and 5,000 digits is past int()'s limit
+        st.session_state[key] = int(raw) - 1 if re.fullmatch(r"[0-9]{1,4}", raw) else 0
     st.session_state[key] = max(0, min(st.session_state[key], count - 1))
     state.remember("slide", str(st.session_state[key] + 1))
     state.remember("mode", "meeting")

@@ -89,11 +89,13 @@ def url_problems() -> list[str]:
     return st.session_state.get(_PROBLEMS, [])
 
 
-def page_choice(param: str, options: list[str], default, *, multi: bool = False) -> tuple[str, object]:
+def page_choice(param: str, options: list[str], default, *, multi: bool = False,
+                most: int | None = None) -> tuple[str, object]:
     """A page option's widget key and first value, taken from the URL parameter ``param``.
 
-    Values not in ``options`` are dropped (a hostile or stale link cannot break the page).
-    Pass the value as the widget's ``default``/``index``; it is the same on every run.
+    Values not in ``options`` are dropped, repeats are read once and a list is cut to ``most``
+    values (a hostile or stale link cannot break the page). Pass the value as the widget's
+    ``default``/``index``; it is the same on every run.
     """
     page = st.session_state.get(_CURRENT_PAGE, "")
     key, init_key = f"pg_{page}_{param}", f"_url_pg_{page}_{param}"
@@ -103,7 +105,7 @@ def page_choice(param: str, options: list[str], default, *, multi: bool = False)
         if raw is None:
             value = default
         elif multi:
-            value = [v for v in str(raw).split(",") if v in options] or default
+            value = list(dict.fromkeys(v for v in str(raw).split(",") if v in options))[:most] or default
         else:
             value = raw if raw in options else default
         st.session_state[init_key] = value

@@ -13,6 +13,7 @@ from stls.memo import memoised
 
 HEADLINE_KPIS = ("referrals", "lift_meetings", "school_visits", "settings_reached", "ks2_rwm_sen_support")
 DEFAULT_TYPES = ("referral", "school_visit", "advice", "lift_meeting")
+MOST_TYPES = len(charts.PALETTE)   # lines on the monthly chart: one colour each
 COMPARISON_KPIS = ("referral_rate", "contact_rate", "settings_reached", "ks2_rwm_sen_support", "cost_per_referral")
 TRACKER = "KCC STLS activity tracker"
 
