@@ -128,13 +128,20 @@ def check_sign_in(argv: list[str]) -> str | None:
 
 
 def main(argv: list[str]) -> int:
+    """Check the sign-in configuration, then run ``stls.asgi:app`` (app.py behind ``stls.guard``)
+    with Streamlit's own runner: ``argv`` takes every flag ``streamlit run`` takes."""
+    from streamlit import config
     from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.web import cli
+    from streamlit.web import bootstrap, cli
     problem = check_sign_in(argv)
     if problem:
         print(f"STLS Insight cannot start: {problem}", file=sys.stderr)
         return 2
     PagesManager.uses_pages_directory = False  # st.navigation owns navigation (see above)
+    flags = cli.main_run.make_context("run", [str(APP), *argv]).params   # the flags, read as `streamlit run` reads them
+    flags = {k: v for k, v in flags.items() if k not in ("target", "args")}
+    config._main_script_path = str(APP)   # as `streamlit run app.py` sets it: config and secrets beside app.py
+    bootstrap.load_config_options(flag_options=flags)
     threading.Thread(target=warm_after_start, daemon=True, name="stls-warm").start()
-    sys.argv = ["streamlit", "run", str(APP), *argv]
-    return cli.main()
+    bootstrap.run_asgi_app(str(APP), "stls.asgi:app", [], flags)
+    return 0

@@ -4,7 +4,9 @@ started here on loopback), driven by headless Chromium.
 A visitor who has not signed in is sent no figure (checked on what reaches the browser: every
 websocket frame, not only what is drawn); a viewer signs in, sees the pages and cannot upload; a
 data owner uploads a file and the import log names them; a tampered session cookie and a
-sign-in older than the configured session length are refused; signing out ends the session.
+sign-in older than the configured session length are refused; signing out ends the session, and a
+copy of its cookie stops working at once; an unverified email is given no role; downloads are
+served only to a signed-in person.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -46,8 +49,10 @@ def _wait(url: str, proc: subprocess.Popen, log, what: str) -> None:
 def provider(tmp_path_factory):
     port = _free_port()
     log = open(tmp_path_factory.mktemp("oidc-log") / "provider.log", "w+b")
-    users = [{"sub": "viewer@kent.gov.uk", "email": "viewer@kent.gov.uk"},
-             {"sub": "owner", "email": "owner@kent.gov.uk", "roles": ["STLS.DataOwner"]}]
+    users = [{"sub": "viewer@kent.gov.uk", "email": "viewer@kent.gov.uk", "email_verified": True},
+             {"sub": "owner", "email": "owner@kent.gov.uk", "email_verified": True, "roles": ["STLS.DataOwner"]},
+             # anyone can make a provider account with someone else's address: not verified
+             {"sub": "mallory", "email": "head.of.sen@kent.gov.uk", "email_verified": False}]
     args = [sys.executable, "-m", "oidc_provider_mock", "--port", str(port), "--host", "127.0.0.1"]
     for u in users:
         args += ["--user-claims", json.dumps(u)]
@@ -83,6 +88,8 @@ session_hours = 8
 domains = ["kent.gov.uk"]
 [roles.data_owner]
 groups = ["STLS.DataOwner"]
+[roles.administrator]
+emails = ["head.of.sen@kent.gov.uk"]
 """)
     env = {k: v for k, v in os.environ.items() if k != "STLS_IMPORT_KEY_SHA256"}
     env["STLS_DB"] = str(db)
@@ -267,4 +274,88 @@ def test_sign_out_from_the_sidebar(chromium, signed_server):
     page.wait_for_url(f"{url}/**", timeout=30_000)
     _settle(page)
     assert page.get_by_role("button", name="Sign in").count() == 1
+    context.close()
+
+
+def _downloaded_url(page) -> str:
+    """Open the first table alternative on the page and download its CSV: the media URL it came from."""
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2", timeout=60_000)
+    expander = page.locator("[data-testid=stExpander]").filter(has_text="Table alternative for this chart").first
+    expander.get_by_text("Table alternative for this chart").click()
+    button = expander.locator("[data-testid=stDownloadButton] button")
+    button.wait_for(timeout=30_000)
+    page.wait_for_timeout(500)
+    with page.expect_download(timeout=30_000) as download:
+        button.click()
+    return download.value.url
+
+
+def _fetch(url: str, cookie: dict | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url)
+    if cookie:
+        request.add_header("Cookie", f"{cookie['name']}={cookie['value']}")
+    try:
+        with urllib.request.urlopen(request, timeout=20) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def test_downloads_are_served_only_to_a_signed_in_person(chromium, signed_server):
+    """Penetration test: a viewer's /media/<id>.csv downloads were served to requests with no
+    cookie, while the viewer was connected and after they left."""
+    url = signed_server["url"]
+    context = chromium.new_context(viewport={"width": 1440, "height": 1600}, accept_downloads=True)
+    page = _sign_in(context, url, "viewer@kent.gov.uk")
+    media = _downloaded_url(page)
+    assert "/media/" in media
+    cookie = next(c for c in context.cookies() if c["name"] == USER_COOKIE)
+    status, body = _fetch(media, cookie)
+    assert status == 200 and body.startswith(b"\xef\xbb\xbf")          # the viewer's own download: the CSV
+    status, body = _fetch(media)
+    assert status == 403 and b"Sign in" in body and b"Swale" not in body   # the same link without a sign-in
+    context.close()
+    assert _fetch(media)[0] == 403                                          # nor after the viewer has left
+
+
+def test_sign_out_ends_the_session_for_a_copy_of_its_cookie(chromium, signed_server):
+    """Penetration test: a copied sign-in cookie still showed every page after sign-out."""
+    url = signed_server["url"]
+    context = chromium.new_context(viewport={"width": 1440, "height": 1600}, accept_downloads=True)
+    page = _sign_in(context, url, "viewer@kent.gov.uk")
+    media = _downloaded_url(page)
+    copied = next(c for c in context.cookies() if c["name"] == USER_COOKIE)
+    assert _fetch(media, copied)[0] == 200
+    page.locator("[data-testid=stSidebar]").get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/oauth2/end_session**", timeout=30_000)
+    context.close()
+    replay, page, frames = _visit_with(chromium, url, copied)             # the copy, after sign-out
+    assert "this sign-in was signed out; sign in again" in page.locator("[data-testid=stMain]").inner_text()
+    _no_figures(page, frames)
+    replay.close()
+    assert _fetch(media, copied)[0] == 403
+    again = chromium.new_context(viewport={"width": 1280, "height": 900})   # signing in again works
+    page = _sign_in(again, url, "viewer@kent.gov.uk")
+    assert "Signed in as viewer@kent.gov.uk (viewer)" in page.locator("[data-testid=stSidebar]").inner_text()
+    again.close()
+
+
+def test_an_unverified_email_is_given_no_role(chromium, signed_server):
+    """Penetration test: a provider user with email_verified false and the Head of SEN's address
+    became administrator."""
+    url = signed_server["url"]
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    frames = _listen(page)
+    page.goto(url)
+    _settle(page)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_selector("input[name=sub]", timeout=30_000)
+    page.fill("input[name=sub]", "mallory")
+    page.get_by_role("button", name="Authorize").click()
+    page.wait_for_url(f"{url}/**", timeout=30_000)
+    _settle(page)
+    text = page.locator("[data-testid=stMain]").inner_text()
+    assert "head.of.sen@kent.gov.uk has no role in STLS Insight" in text and "not verified" in text
+    _no_figures(page, frames)
     context.close()
