@@ -1,6 +1,8 @@
 """``python -m stls serve``: start the dashboard, then warm it while the first browser loads.
 
-Two reasons to launch through here rather than ``streamlit run app.py`` (which also works):
+Three reasons to launch through here rather than ``streamlit run app.py`` (which also works):
+- it runs ``stls.asgi:app``: app.py behind ``stls.guard``, which decides who may upload,
+  download, sign out and see health before Streamlit's endpoints do (README, Security);
 - a folder named ``pages/`` makes Streamlit treat the app as a v1 multipage app until the first
   script run calls ``st.navigation``; a first visit straight to a page's URL then shows a
   "Page not found" dialog. Switching that mode off before the server starts avoids it;
