@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import sys
 import time
 from pathlib import Path
@@ -174,6 +175,19 @@ def cmd_pack(args) -> int:
     return 0
 
 
+def cmd_check(args) -> int:
+    """Read the whole database (every table, every block: ``stls.db.verify``); exit 2 saying what
+    is wrong, for a file that cannot be read whole."""
+    from stls import db as dbmod
+    if not args.db.exists():
+        raise CliError(f"{args.db}: no such file")
+    started = time.perf_counter()
+    rows = dbmod.verify(args.db)
+    print(f"{args.db}: sound: {len(rows)} tables, {sum(rows.values()):,} rows read in full "
+          f"in {time.perf_counter() - started:.2f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m stls", description="STLS Insight command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -207,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     pk.add_argument("--spotlight", action="append", help="a district to spotlight (repeatable)")
     pk.add_argument("--out", type=Path, required=True, help="output file: .pptx, .html or .pdf")
     pk.set_defaults(func=cmd_pack)
+    sub.add_parser("check", help="read the whole database file and say whether it is sound "
+                   "(exit 2 if it is damaged)").set_defaults(func=cmd_check)
     sub.add_parser("key", help="print the SHA-256 hash of an import key (read from standard input)").set_defaults(func=cmd_key)
     for p in sub.choices.values():
         p.add_argument("--db", type=Path, default=None, help="database file (default: $STLS_DB or data/stls.duckdb)")
@@ -219,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
         from stls.serve import main as serve
         return serve(argv[1:])
     from stls.db import default_path  # after 'serve': pandas and DuckDB would delay the server
+    db_log = logging.getLogger("stls.db")   # it logs a damaged file for a server's log; here the error line says it
+    if not db_log.handlers:
+        db_log.addHandler(logging.NullHandler())
     args = build_parser().parse_args(argv)
     args.db = args.db or default_path()
     if getattr(args, "seed", 0) is None:

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
+import re
 import secrets
 import shutil
+import socket
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -315,42 +319,151 @@ def _write_copy(path: Path, fresh: bool):
             leftover.unlink(missing_ok=True)
 
 
+LOG = logging.getLogger("stls.db")
+
+# --- Refusals: what is wrong (no path), what to do ----------------------------------------------
+# A browser must never see the server's paths; the command line (its operator typed the path)
+# and the server's log do. So every refusal carries both (see DatabaseError).
+POINT_ADVICE = "An administrator should point STLS_DB (or --db) at the dashboard's database file."
+RESTORE_ADVICE = ("An administrator should restore the last good copy of the database file, or rebuild it by "
+                  "loading the source files again; 'python -m stls check' on the server says whether a file is sound.")
+TRUNCATED = ("the database file is damaged: it is shorter than the data it lists (truncated, for example by a "
+             "full disk or an interrupted copy)")
+CORRUPT = "the database file is damaged: parts of it do not match their checksums (corrupted on disk or in a copy)"
+NOT_DUCKDB = "the database file is not a DuckDB database file"
+LOCKED = "the database file is locked by another program that has it open for writing"
+UNREADABLE = "the database file cannot be read"
+# DuckDB's message (2.0.1) -> what it means, what to do. Checked in order; the last is the default.
+_DIAGNOSES = (
+    ("Could not read enough bytes", TRUNCATED, RESTORE_ADVICE),
+    ("Corrupt database file", CORRUPT, RESTORE_ADVICE),
+    ("checksum", CORRUPT, RESTORE_ADVICE),
+    ("not a valid DuckDB database", NOT_DUCKDB, POINT_ADVICE),
+    ("Could not set lock", LOCKED, "An administrator should close the other program (the dashboard's own imports never lock it)."),
+    ("", UNREADABLE, "An administrator should look at the server's log; if the file is damaged, restore its last "
+         "good copy or rebuild it ('python -m stls check' on the server says whether a file is sound)."),
+)
+# Errors that come from the file rather than from the SQL (a query's own mistakes stay DuckDB's errors).
+_FILE_ERRORS = (duckdb.IOException, duckdb.SerializationException, duckdb.FatalException)
+_FILE_WORDS = ("Corrupt database file", "checksum", "Could not read enough bytes", "has been invalidated")
+LOG_REPEAT_S = 60.0   # the same failure of the same file is logged once a minute, not once per query
+
+
 class DatabaseError(ValueError):
-    """``--db`` or ``STLS_DB`` names something that is not this dashboard's database; the message
-    says what it is instead."""
+    """The database file cannot be used: it is not the dashboard's database, or it cannot be read
+    (missing, locked, truncated, corrupt). Two messages, for two audiences:
+
+    - ``str(exc)``: names the file, with DuckDB's own words when there are some: for the command
+      line (its operator gave the path) and the server's log;
+    - ``exc.public``: what is wrong and what to do, *without* the file's path or name: the one to
+      show in a browser. ``exc.reason`` is its first part alone (a few words, no path either):
+      the health check's answer (``health``).
+    """
+
+    def __init__(self, message: str, reason: str = "the dashboard's database cannot be opened",
+                 advice: str = "The server's log says why."):
+        super().__init__(message)
+        self.reason = reason
+        self.public = f"{reason[:1].upper()}{reason[1:]}. {advice}"
+
+
+def _operator_advice(path: Path) -> str:
+    return (f"restore the last good copy of the file (copy it into {path.parent}, then rename it over {path.name}), "
+            "or rebuild the database by loading its source files again with 'python -m stls import'; "
+            "'python -m stls check --db FILE' says whether a file is sound")
+
+
+def _is_file_error(exc: duckdb.Error) -> bool:
+    return isinstance(exc, _FILE_ERRORS) or any(word in str(exc) for word in _FILE_WORDS)
+
+
+_logged: dict[tuple[str, str], float] = {}
+
+
+def _log_once(path: Path, reason: str, detail: str) -> None:
+    """Log a file's failure, with its path, for the server's log (once a minute per failure)."""
+    now = time.monotonic()
+    if now - _logged.get((str(path), detail), -1e9) >= LOG_REPEAT_S:
+        if len(_logged) > 256:
+            _logged.clear()
+        _logged[(str(path), detail)] = now
+        LOG.error("database %s: %s (%s)", path, reason, detail)
+
+
+def _unreadable(path: Path, exc: duckdb.Error) -> DatabaseError:
+    """DuckDB's error reading ``path`` (or a link to it) as a DatabaseError, logged with the path."""
+    detail = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+    # the link the file was opened through (_open_version) is named after the file: say the file
+    detail = re.sub(re.escape(str(path.parent / f".{path.name}.")) + r"[^\s\"']*\.ro", str(path), detail)
+    reason, advice = next((r, a) for word, r, a in _DIAGNOSES if word in str(exc))
+    _log_once(path, reason, f"{type(exc).__name__}: {detail}")
+    tail = f"; {_operator_advice(path)}" if advice is RESTORE_ADVICE else ""
+    return DatabaseError(f"{path}: {reason} ({detail}){tail}", reason, advice)
 
 
 REQUIRED_TABLES = ("activity", "attainment", "sen_pupils", "settings", "budget", "import_log", "meta")   # ours since the start
 
 
-def check_database(path: Path) -> None:
-    """Refuse, in one line, a file that is not a DuckDB database or is another application's."""
+def _check_header(path: Path) -> None:
+    """Refuse a folder, a missing or unreadable file, or one that is not a DuckDB database."""
     if path.is_dir():
-        raise DatabaseError(f"{path}: a folder, not a database file")
-    with open(path, "rb") as fh:
-        head = fh.read(12)
+        raise DatabaseError(f"{path}: a folder, not a database file",
+                            "the database path names a folder, not a database file", POINT_ADVICE)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+    except FileNotFoundError:
+        raise DatabaseError(f"{path}: no such file", "the database file is missing", POINT_ADVICE) from None
+    except OSError as exc:
+        raise DatabaseError(f"{path}: cannot be read ({exc.strerror or exc})", "the database file cannot be read by the server",
+                            "An administrator should check the file's permissions and the disk.") from None
     if len(head) < 12 or head[8:12] != b"DUCK":
         raise DatabaseError(f"{path}: not a DuckDB database file; point --db (or STLS_DB) at the dashboard's "
-                            "database, or at a new path to start an empty one")
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as exc:
-        raise DatabaseError(f"{path}: a DuckDB file that cannot be opened ({str(exc).splitlines()[0][:200]})") from None
+                            "database, or at a new path to start an empty one", NOT_DUCKDB, POINT_ADVICE)
+
+
+def _not_ours(path: Path, missing: list[str]) -> DatabaseError:
+    return DatabaseError(f"{path}: a DuckDB database, but not STLS Insight's (it has no {', '.join(missing)} "
+                         "table); point --db at the dashboard's database",
+                         "the database file is a DuckDB database, but not STLS Insight's", POINT_ADVICE)
+
+
+def _open_checked(path: Path, upgraded: bool = False) -> tuple[str, duckdb.DuckDBPyConnection]:
+    """Open the current version of ``path`` read-only (``_open_version``) once it is known to be a
+    whole DuckDB file with our tables; a file made by an earlier version is upgraded first."""
+    _check_header(path)
+    version, con = _open_version(path)
     try:
         tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         outdated = any(_missing(con))
-    finally:
+    except duckdb.Error as exc:
         con.close()
+        raise _unreadable(path, exc) from None
+    except BaseException:
+        con.close()
+        raise
     missing = [t for t in REQUIRED_TABLES if t not in tables]
     if missing:
-        raise DatabaseError(f"{path}: a DuckDB database, but not STLS Insight's (it has no {', '.join(missing)} "
-                            "table); point --db at the dashboard's database")
-    if outdated:
+        con.close()
+        raise _not_ours(path, missing)
+    if outdated and not upgraded:
+        con.close()
         try:
             _upgrade(path)
         except OSError as exc:
             raise DatabaseError(f"{path}: made by an earlier version and cannot be upgraded here "
-                                f"({exc.strerror or exc}); open it once where it can be written") from None
+                                f"({exc.strerror or exc}); open it once where it can be written",
+                                "the database file was made by an earlier version of the dashboard and cannot be "
+                                "upgraded by the server", "An administrator should open it once with the command line "
+                                "as someone who may write it (for example 'python -m stls imports').") from None
+        return _open_checked(path, upgraded=True)
+    return version, con
+
+
+def check_database(path: Path) -> None:
+    """Refuse, in one line, a file that is not a DuckDB database, is another application's, or
+    cannot be read whole (truncated, corrupt); upgrade one made by an earlier version."""
+    _open_checked(Path(path))[1].close()
 
 
 def ensure_database(path: Path | str) -> Path:
@@ -362,35 +475,193 @@ def ensure_database(path: Path | str) -> Path:
             with writable_copy(path, fresh=True):
                 pass
         except OSError as exc:
-            raise DatabaseError(f"{path}: cannot create the database here ({exc.strerror or exc})") from None
+            raise DatabaseError(f"{path}: cannot create the database here ({exc.strerror or exc})",
+                                "the database file cannot be created",
+                                "An administrator should make its folder writable by the server, or point STLS_DB "
+                                "at another path.") from None
     else:
         check_database(path)
     return path
 
 
-def _open_version(path: Path) -> tuple[str, duckdb.DuckDBPyConnection]:
-    """Open the file's current version read-only, through a hard link named by its version.
+# --- Opening one version ------------------------------------------------------------------------
+HEADER_BYTES = 3 * 4096   # DuckDB's file header and its two database headers, before the first block
+ALIAS_STALE_S = 600.0     # a link lives for one open (milliseconds): one this old was left by a killed opener
+SWEEP_EVERY_S = 60.0      # each process looks for links left by killed openers this often (and on its first open)
+_HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:40] or "host"
+_swept: dict[str, float] = {}
 
-    DuckDB caches database instances by path within a process, so reopening ``path`` after a
-    swap would silently return the old instance. A per-version link gives each version its
-    own instance; the link is removed at once (the open file keeps the inode alive).
+
+def _alias(path: Path) -> Path:
+    """A name for a hard link to ``path`` that no other opener uses: host, process, thread, random token."""
+    return path.with_name(f".{path.name}.{_HOST}.{os.getpid()}.{threading.get_ident()}.{secrets.token_hex(6)}.ro")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:   # PermissionError: someone else's process, alive
+        return True
+    return True
+
+
+def sweep_aliases(path: Path | str, now: float | None = None) -> int:
+    """Remove the links to ``path`` that killed openers left behind; return how many.
+
+    A link left behind keeps a whole old version of the file on disk, so they must not pile up.
+    A link is stale when its opener was a process of this host that is no longer running, or
+    when it is older than ``ALIAS_STALE_S`` (its inode's change time, set when the link was made:
+    another host's opener, a reused process id, or the older shared name ``.<name>.<version>.ro``).
+    A live opener's link is never removed: that was the race this naming ends.
     """
+    path = Path(path)
+    now = time.time() if now is None else now
+    prefix = f".{path.name}."
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return 0
+    removed = 0
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".ro")):
+            continue
+        parts = name[len(prefix):-len(".ro")].split(".")
+        dead = (len(parts) == 4 and parts[0] == _HOST and parts[1].isdigit() and int(parts[1]) > 0
+                and not _alive(int(parts[1])))
+        alias = path.parent / name
+        try:
+            if dead or now - alias.lstat().st_ctime > ALIAS_STALE_S:
+                alias.unlink()
+                removed += 1
+        except OSError:   # gone already (its opener finished), or not ours to remove
+            continue
+    return removed
+
+
+def _maybe_sweep(path: Path) -> None:
+    now = time.monotonic()
+    if now - _swept.get(str(path), -1e9) >= SWEEP_EVERY_S:
+        _swept[str(path)] = now
+        sweep_aliases(path)
+
+
+def _connect(path: Path, name: Path, size: int) -> duckdb.DuckDBPyConnection:
+    """Open ``name`` (``path`` or a link to it) read-only, refusing a file too short for the blocks
+    in use (a truncated file opens, then fails on whichever page reads a lost block).
+
+    The blocks in use (total less free) all lie below the file's end; the total alone may not
+    (DuckDB cuts free blocks off the end of the file but still counts them), so a file cut by no
+    more than its free blocks passes here and is caught by the read that needs a lost block."""
+    try:
+        con = duckdb.connect(str(name), read_only=True)
+    except duckdb.Error as exc:
+        raise _unreadable(path, exc) from None
+    try:
+        block_size, blocks = con.execute("SELECT block_size, used_blocks FROM pragma_database_size() "
+                                         "WHERE database_name = current_database()").fetchall()[0]
+    except duckdb.Error as exc:
+        con.close()
+        raise _unreadable(path, exc) from None
+    needed = HEADER_BYTES + blocks * block_size
+    if size < needed:
+        con.close()
+        detail = f"the file has {size:,} bytes; its blocks need {needed:,}"
+        _log_once(path, TRUNCATED, detail)
+        raise DatabaseError(f"{path}: {TRUNCATED} ({detail}); {_operator_advice(path)}", TRUNCATED, RESTORE_ADVICE)
+    return con
+
+
+def _open_version(path: Path) -> tuple[str, duckdb.DuckDBPyConnection]:
+    """Open the file's current version read-only, through a hard link that only this call uses.
+
+    DuckDB caches database instances by path within a process (still so in 2.0.1:
+    tests/test_db_races.py), so reopening ``path`` after a swap while the old version is open
+    would silently return the old instance. A link of its own gives each open its own instance;
+    its version is the linked inode's, so a swap between looking and opening cannot mix them
+    up. The link is removed at once (the open file keeps the inode alive). No other opener
+    removes it: a link shared by name, removed by whichever opener finished first, made the
+    others fail ("database does not exist"). Links left by a killed opener are swept
+    (``sweep_aliases``).
+    """
+    _maybe_sweep(path)
     for _ in range(5):
-        version = file_version(path)
-        alias = path.with_name(f".{path.name}.{version}.ro")
+        alias = _alias(path)
         try:
             os.link(path, alias)
-        except FileExistsError:
-            pass
+        except FileExistsError:   # the same random token twice: draw again
+            continue
+        except FileNotFoundError:
+            raise DatabaseError(f"{path}: no such file", "the database file is missing", POINT_ADVICE) from None
         except OSError:  # no hard links here (e.g. read-only folder): open the path itself
-            return version, duckdb.connect(str(path), read_only=True)
+            st = os.stat(path)
+            return f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}", _connect(path, path, st.st_size)
         try:
-            if file_version(alias) != version:  # swapped between stat and link: try again
-                continue
-            return version, duckdb.connect(str(alias), read_only=True)
+            st = os.stat(alias)
+            return f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}", _connect(path, alias, st.st_size)
         finally:
             alias.unlink(missing_ok=True)
-    raise RuntimeError(f"{path} kept changing while it was being opened")
+    raise RuntimeError(f"{path}: could not make a link to open it through")
+
+
+# --- Health -------------------------------------------------------------------------------------
+HEALTH_RECHECK_S = 60.0   # a version found sound (or not) is read in full again after this long
+_health: dict[str, tuple[str, float, str | None]] = {}
+
+
+def verify(path: Path | str) -> dict[str, int]:
+    """Read every table of the database at ``path`` in full, every column, on an instance of its
+    own (so every block is read from the file and its checksum checked); return the tables' row
+    counts, or raise ``DatabaseError`` saying what is wrong. Writes nothing: an older file is
+    not upgraded."""
+    path = Path(path)
+    _check_header(path)
+    _, con = _open_version(path)
+    try:
+        tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = "
+                                            "current_database() AND NOT temporary ORDER BY table_name").fetchall()]
+        missing = [t for t in REQUIRED_TABLES if t not in tables]
+        if missing:
+            raise _not_ours(path, missing)
+        return {t: con.execute(f'SELECT count(*), max(hash(COLUMNS(*))) FROM "{t}"').fetchall()[0][0] for t in tables}
+    except duckdb.Error as exc:
+        raise _unreadable(path, exc) from None
+    finally:
+        con.close()
+
+
+def health(path: Path | str, now: float | None = None) -> str | None:
+    """None when the database at ``path`` opens and every table reads in full (``verify``);
+    otherwise what is wrong, in a few words without the path (``DatabaseError.reason``).
+
+    Cheap enough for an HTTP health check every few seconds: the full read runs once per file
+    version and ``HEALTH_RECHECK_S`` (a swap makes a new version, and so does any write to the
+    file: truncating it, copying over it); every call also stats the file and reads its first
+    bytes, so a file removed or made unreadable shows at once.
+    """
+    path = Path(path)
+    now = time.monotonic() if now is None else now
+    try:
+        _check_header(path)
+        version = file_version(path)
+    except DatabaseError as exc:
+        return exc.reason
+    except OSError:
+        return "the database file is missing or cannot be read"
+    hit = _health.get(str(path))
+    if hit and hit[0] == version and now - hit[1] < HEALTH_RECHECK_S:
+        return hit[2]
+    try:
+        verify(path)
+        problem = None
+    except DatabaseError as exc:
+        problem = exc.reason
+    except Exception:  # noqa: BLE001 - a health check answers; the log has the traceback
+        LOG.exception("database %s: the health check failed", path)
+        problem = "the database check failed (the server's log says why)"
+    _health[str(path)] = (version, now, problem)
+    return problem
 
 
 class Reader:
@@ -423,18 +694,30 @@ class Database(Reader):
     """
 
     def __init__(self, path: Path | str):
-        self.path = ensure_database(path)
-        self.version, self._con = _open_version(self.path)
+        path = Path(path)
+        if not path.exists():
+            ensure_database(path)   # a new path: an empty database
+        self.path = path
+        self.version, self._con = _open_checked(path)
         self._lock = threading.Lock()
 
     def query(self, sql: str, params: dict | list | None = None) -> pd.DataFrame:
-        """Run one SELECT with bound parameters; categories come back as plain strings."""
-        with self._lock:
-            cur = self._con.cursor()
+        """Run one SELECT with bound parameters; categories come back as plain strings.
+
+        A file that cannot be read (a lost or corrupt block) raises ``DatabaseError`` (show its
+        ``public`` message in a browser; the log has the path); a mistake in the SQL stays
+        DuckDB's own error."""
         try:
-            frame = cur.sql(sql, params=params).to_arrow_table().to_pandas()
-        finally:
-            cur.close()
+            with self._lock:
+                cur = self._con.cursor()
+            try:
+                frame = cur.sql(sql, params=params).to_arrow_table().to_pandas()
+            finally:
+                cur.close()
+        except duckdb.Error as exc:
+            if not _is_file_error(exc):
+                raise
+            raise _unreadable(self.path, exc) from None
         return _plain_strings(frame)
 
     def meta(self) -> dict[str, str]:
