@@ -108,13 +108,79 @@ def _delimiter(sample: str) -> str:
 XLSX_MAX_COLUMNS = 200            # no file kind has more than a dozen; a sheet declaring 16,384 is not read so
 XLSX_MAX_ROWS = 2_000_000
 XLSX_MAX_EXPANSION = 100           # a member that inflates more than this (and past 20 MB) is a zip bomb
-XLSX_MAX_INFLATED = 1024 * 2**20   # the whole workbook, inflated
 XLSX_MAX_SHEET = 64 * 2**20        # one sheet's XML (about 400,000 tracker rows; a larger one reads for minutes)
+# The shared strings (xl/sharedStrings.xml) hold each distinct text of the cells once; openpyxl
+# reads all of them into memory before the first row. A tracker's texts are codes, names and
+# dates, a few MB even with a free-text column; the table cannot usefully outgrow the sheets
+# that refer to it, so it gets the sheet's limit.
+XLSX_MAX_SHARED_STRINGS = XLSX_MAX_SHEET
+# Any other part: styles (about 6 MB at Excel's own limit of 64,000 cell formats), theme,
+# relationships, the formula chain (about 15 bytes a formula: 6 MB for one on each of 400,000
+# rows), a picture. A tracker export's are a few KB.
+XLSX_MAX_PART = 16 * 2**20
+# The whole workbook: a sheet and its shared strings at their limits leave room for as much again.
+XLSX_MAX_INFLATED = 4 * XLSX_MAX_SHEET
+# openpyxl's cost is per XML tag (about 5 microseconds and 100 bytes a tag in the shared strings,
+# more in styles), so the tags are counted (each '<', read 1 MB at a time) before it reads them:
+XLSX_FREE_STRING_TAGS = 200_000     # any workbook's shared strings: about a second and 20 MB
+XLSX_STRING_TAGS_PER_BYTE = 1 / 4   # more, in proportion to the sheets: a text used by a cell takes
+                                    # 4 tags (<si><t>..</t></si>), the cell at least 28 bytes of sheet
+XLSX_MAX_STRING_TAGS = 4_000_000    # and never more than a million texts (two on each of 400,000 rows)
+XLSX_MAX_PART_TAGS = 100_000        # the parts openpyxl parses whole (styles, relationships, workbook)
+_PARSED_WHOLE = re.compile(r"(\[Content_Types\]\.xml|xl/workbook\.xml|xl/styles\.xml|docProps/(core|custom)\.xml"
+                           r"|xl/chartsheets/[^/]+\.xml|.*\.rels)", re.IGNORECASE)
+_SAVE_AS = "save it as CSV, which loads in seconds, or split it by month"
+
+
+def _is_sheet(filename: str) -> bool:
+    return filename.startswith("xl/worksheets/") and filename.endswith(".xml") and "/_rels/" not in filename
+
+
+def _package_roles(archive) -> tuple[str, str]:
+    """The shared strings and workbook parts as openpyxl finds them, named in [Content_Types].xml
+    (a workbook may name any part so, not only xl/sharedStrings.xml)."""
+    strings, book = "xl/sharedStrings.xml", "xl/workbook.xml"
+    try:
+        from openpyxl.packaging.manifest import Manifest
+        from openpyxl.reader.excel import _find_workbook_part
+        from openpyxl.xml.constants import SHARED_STRINGS
+        from openpyxl.xml.functions import fromstring
+        manifest = Manifest.from_tree(fromstring(archive.read("[Content_Types].xml")))
+        found = manifest.find(SHARED_STRINGS)
+        strings = found.PartName.lstrip("/") if found is not None else strings
+        book = _find_workbook_part(manifest).PartName.lstrip("/")
+    except Exception:  # noqa: BLE001 - a manifest openpyxl cannot read is refused by openpyxl itself
+        pass
+    return strings, book
+
+
+def _scan(archive, info, name: str, limit: int | None = None) -> int:
+    """The tags in a part (its '<' characters: elements, end tags and comments), inflated 1 MB at a
+    time and no further than ``limit``; a DTD (<!DOCTYPE>, never in a workbook Excel saved) is
+    refused: its entities can expand a few KB into gigabytes of cells."""
+    import zipfile
+    import zlib
+    tags, tail = 0, b""
+    try:
+        with archive.open(info) as part:
+            while chunk := part.read(2**20):
+                tags += chunk.count(b"<")
+                if b"<!DOCTYPE" in tail + chunk[:16] or b"<!DOCTYPE" in chunk:
+                    raise FileProblem(f"{name}: not read: '{info.filename}' declares a DTD (<!DOCTYPE>), which Excel "
+                                      "never writes and whose entities can expand into gigabytes; open it in Excel and "
+                                      f"save it again, or {_SAVE_AS}")
+                if limit is not None and tags > limit:
+                    break
+                tail = chunk[-8:]
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError):
+        raise FileProblem(f"{name}: not a readable XLSX workbook (the part '{info.filename}' is damaged)") from None
+    return tags
 
 
 def _check_zip(data: bytes, name: str):
     """The workbook's zip directory, refused cheaply (before anything is inflated) when it is
-    not a workbook, is encrypted, or would inflate past the limits."""
+    not a workbook, is encrypted, or would inflate past the limits; then its parts, read 1 MB at
+    a time, refused when openpyxl would spend more than a legitimate workbook needs on them."""
     import zipfile
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -132,14 +198,51 @@ def _check_zip(data: bytes, name: str):
                               f"to {i.file_size / 2**20:,.0f} MB, more than {XLSX_MAX_EXPANSION} times (a zip bomb, or "
                               "a sheet of empty formatted cells); save it again from Excel, or as CSV")
     for i in infos:
-        if i.filename.startswith("xl/worksheets/") and i.file_size > XLSX_MAX_SHEET:
+        if _is_sheet(i.filename) and i.file_size > XLSX_MAX_SHEET:
             raise FileProblem(f"{name}: not read: the sheet '{i.filename}' inflates to {i.file_size / 2**20:,.0f} MB, over "
                               f"the {XLSX_MAX_SHEET / 2**20:,.0f} MB a workbook may hold here (it would take minutes to "
                               "read); save it as CSV, which loads in seconds, or split it by month")
+        if i.filename.lower() == "xl/sharedstrings.xml" and i.file_size > XLSX_MAX_SHARED_STRINGS:
+            raise FileProblem(f"{name}: not read: its shared strings ('{i.filename}', the text of its cells) would "
+                              f"inflate to {i.file_size / 2**20:,.0f} MB, over the {XLSX_MAX_SHARED_STRINGS / 2**20:,.0f} MB "
+                              f"a workbook may hold here (a tracker export's are a few MB); {_SAVE_AS}")
+        if not _is_sheet(i.filename) and i.filename.lower() != "xl/sharedstrings.xml" and i.file_size > XLSX_MAX_PART:
+            raise FileProblem(f"{name}: not read: the part '{i.filename}' would inflate to {i.file_size / 2**20:,.0f} MB, "
+                              f"over the {XLSX_MAX_PART / 2**20:,.0f} MB allowed for anything but a sheet and its text "
+                              f"(styles, pictures, the formula chain: a tracker export's are a few KB); {_SAVE_AS}")
     if total > XLSX_MAX_INFLATED:
         raise FileProblem(f"{name}: not read: it would inflate to {total / 2**20:,.0f} MB, over the "
                           f"{XLSX_MAX_INFLATED / 2**20:,.0f} MB limit; split it by month or save it as CSV")
+    _check_parts(archive, name)
     return archive
+
+
+def _check_parts(archive, name: str) -> None:
+    """Every part read once, 1 MB at a time, nothing kept (about 0.2 s for 64 MB): none may hold
+    a DTD; the parts openpyxl parses whole are held to their tags, the shared strings to what
+    the sheets can refer to."""
+    infos = archive.infolist()
+    names = {i.filename: i for i in infos}
+    strings, book = _package_roles(archive)
+    parsed = [i for i in infos if _PARSED_WHOLE.fullmatch(i.filename) or i.filename == book]
+    tags = sum(_scan(archive, i, name) for i in parsed)
+    if tags > XLSX_MAX_PART_TAGS:
+        biggest = max(parsed, key=lambda i: i.file_size).filename
+        raise FileProblem(f"{name}: not read: its styles and package parts hold {tags:,} XML tags (the largest part is "
+                          f"'{biggest}'), over the {XLSX_MAX_PART_TAGS:,} a workbook may use here (a tracker export's "
+                          f"hold a few hundred); {_SAVE_AS}")
+    sst = names.get(strings)
+    if sst is not None and sst not in parsed:   # (named anything, it is within a sheet's size)
+        sheets = sum(i.file_size for i in infos if _is_sheet(i.filename) and i is not sst)
+        allowed = min(XLSX_MAX_STRING_TAGS, max(XLSX_FREE_STRING_TAGS, int(sheets * XLSX_STRING_TAGS_PER_BYTE)))
+        if _scan(archive, sst, name, limit=allowed) > allowed:
+            raise FileProblem(f"{name}: not read: its shared strings ('{strings}', the text of its cells) hold over "
+                              f"{allowed:,} XML tags in {sst.file_size / 2**20:,.1f} MB, more texts than its sheets "
+                              f"({sheets / 2**20:,.1f} MB) can use (a tracker export's are a few thousand); openpyxl "
+                              f"would hold every one in memory; {_SAVE_AS}")
+    for i in infos:
+        if i is not sst and i not in parsed:
+            _scan(archive, i, name)
 
 
 def _sheet_choice(book, notes: list[str], name: str):
@@ -178,7 +281,7 @@ def _xlsx_rows(data: bytes, name: str, notes: list[str]) -> pd.DataFrame:
     from openpyxl import load_workbook
     archive = _check_zip(data, name)
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
     except Exception as exc:  # noqa: BLE001 - any unreadable workbook is one message
         raise FileProblem(f"{name}: not a readable XLSX workbook ({exc.__class__.__name__})") from None
     ws = _sheet_choice(book, notes, name)
@@ -210,7 +313,7 @@ def _refuse_unsaved_formulas(archive, data: bytes, title: str, rows: list[list[s
     if not any(b"<f" in archive.read(i.filename) for i in archive.infolist()
                if i.filename.startswith("xl/worksheets/")):
         return
-    book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    book = load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
     ws = book[title]
     ws.reset_dimensions()
     for r, row in enumerate(ws.iter_rows()):
