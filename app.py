@@ -6,6 +6,7 @@ With sign-in configured (``[auth]`` in secrets.toml) every page waits for it (st
 """
 import streamlit as st
 
+from stls.db import DatabaseError
 from stls.ui import access, frame
 
 MEETING = st.query_params.get("mode") == "meeting"
@@ -29,8 +30,11 @@ access.gate(who)
 if MEETING and page.url_path != "meeting":   # ?mode=meeting on a page: meeting mode at that page's slide
     from stls.ui import meeting_ui
     meeting_ui.open_meeting(page.url_path or "overview", st.query_params.to_dict())
-filters = frame.open_frame(page.url_path or "overview")
 try:
-    page.run()
-finally:
-    frame.close_frame(filters)
+    filters = frame.open_frame(page.url_path or "overview")
+    try:
+        page.run()
+    finally:
+        frame.close_frame(filters)
+except DatabaseError as exc:   # a damaged file found mid-page: what is wrong and what to do, never its path
+    st.error(f"The dashboard cannot read its database: {exc.public}", icon=":material/database_off:")

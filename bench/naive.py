@@ -177,7 +177,7 @@ def impact(tables, code, year):
     frame["first"] = frame["urn"].map(first).fillna(0).astype(int)
     frame.loc[frame["first"] > frame["year"].max(), "first"] = 0
     frame["district_code"] = code
-    return ours._sun_abraham(ours._prepared(frame, ours.Spec()))
+    return ours._sun_abraham(ours._prepared(frame, ours.Spec())[0])
 
 
 PAGES = {"overview": overview, "scorecard": scorecard, "district": district,

@@ -172,8 +172,7 @@ def health(now: float | None = None) -> str | None:
         return problem
     from stls import db as dbmod
     path = dbmod.default_path()
-    check = getattr(dbmod, "health", None)  # TEMP until db.health lands
-    problem = check(path) if check and path.exists() else None   # no file yet: the first page builds the demo
+    problem = dbmod.health(path) if path.exists() else None   # no file yet: the first page builds the demo
     _health = (now, problem)
     return problem
 

@@ -42,7 +42,7 @@ def database() -> dbmod.Database:
         return _open(str(path), dbmod.file_version(path))
     except dbmod.DatabaseError as exc:
         from stls.ui.widgets import plain
-        st.error(plain(f"The dashboard cannot open its database: {exc}"), icon=":material/database_off:")
+        st.error(plain(f"The dashboard cannot open its database: {exc.public}"), icon=":material/database_off:")
         st.stop()
         raise   # not reached: st.stop ends the run
 
