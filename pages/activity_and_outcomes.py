@@ -23,8 +23,8 @@ controls.drill_from_selection(event, f)
 st.header("How strong is the association?", divider="gray")
 widgets.table(outcomes.coefficients(res), "Correlation coefficients", res.period, "ao_coef")
 st.header(f"{'Spending' if opts.x == 'spend' else 'Activity'} and outcome change, {res.change_period}", divider="gray")
-st.caption("An outcome is 'better' or 'worse' only when its change is larger than its 95% margin (the "
-           "chance variation of cohorts of that size); otherwise 'no clear change'. For a gap, better means narrower.")
+for note in outcomes.change_notes(res):
+    st.caption(note)
 if res.span_note:
     st.warning(res.span_note, icon=":material/warning:")
 widgets.table(outcomes.quadrants(res), "Districts by quadrant", res.change_period, "ao_quad")

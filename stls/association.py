@@ -15,12 +15,29 @@ Pearson r with a Fisher-z 95% interval; Spearman ρ with the Fieller–Hartley�
 
 What the text may claim (``clear_direction``): a direction only when Pearson's interval excludes
 zero and Spearman does not disagree, and then with the interval's size; otherwise "no clear
-association", with the smallest correlation 12 districts could detect (``detectable``). A
-district's outcome change is "better" or "worse" only beyond its 95% margin from cohort sampling.
-A change's default span never crosses a break (``ref.ACTIVITY_BREAKS``, a measure's ``breaks``).
+association". Two figures say what 12 districts can and cannot show: the smallest correlation
+that would count as clear at the 5% level (``detectable``: about 0.58), and the true correlation
+12 districts would show as clear 4 times in 5 (``detectable_80``, 80% power: about 0.71), so a
+weaker real association could easily go unseen.
+
+A district's outcome change is "better" or "worse" only when it stands out from cohort sampling
+once every district compared is allowed for (``outcome_verdicts``): each change's two-sided
+p-value from its standard error (the 95% margin over 1.96), adjusted by Benjamini and Hochberg's
+false discovery rate over the districts compared, at 5% (the level of the single 95% margin it
+replaces). Judged one at a time, 12 districts with no real change would show at least one
+"worse" about a quarter of the time (1 − 0.975¹²); adjusted, at least one flag either way about
+1 time in 20 (tests/test_association.py simulates it on the demo's cohorts).
+
+Changes carry *regression to the mean*: a year's result is partly luck, so districts that
+started low tend to rise and those that started high to fall with no help from anyone. The change
+views report the correlation between the change in outcome and its starting level (``baseline``)
+and between the change in activity and that level (``activity_baseline``), in words
+(``regression_note``). A change's default span never crosses a break (``ref.ACTIVITY_BREAKS``, a
+measure's ``breaks``).
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -33,6 +50,8 @@ from stls.filters import Filters
 from stls.memo import memoised
 
 Z = 1.959964
+FDR = 0.05     # the false discovery rate the districts' "better" and "worse" flags are held to
+POWER = 0.80   # the power ``detectable_80`` reports
 VIEWS = {"same_year": "same year", "lag": "activity one year before the outcome",
          "change": "change against change"}
 CAVEATS = ("This shows association, not cause. There are only 12 districts, so estimates are "
@@ -90,6 +109,11 @@ class Result:
     slope_interval: tuple[float, float] | None = None   # 95% (t on n − 2 df)
     span_note: str = ""                                 # why the change span may mislead, if it does
     source: str = ""                                    # the chart's source line
+    compared: int = 0                                   # districts whose outcome change was judged
+    comparisons_note: str = ""                          # how the flags allow for the districts compared
+    baseline: Correlation | None = None                 # change in outcome against its starting level
+    activity_baseline: Correlation | None = None        # change in activity against the outcome's starting level
+    regression_note: str = ""                           # regression to the mean, in words, with both
 
 
 def correlation(x: np.ndarray, y: np.ndarray, rank: bool = False) -> Correlation | None:
@@ -173,13 +197,91 @@ def _labels(o: Options) -> tuple[str, str]:
 
 
 def detectable(n: int) -> float:
-    """The smallest |r| that n points could tell apart from no association at the 5% level:
-    both the two-sided t test (|r| ≥ t/sqrt(n − 2 + t²), t the 97.5% point on n − 2 df) and the
-    Fisher-z interval excluding zero (|r| ≥ tanh(1.96/sqrt(n − 3))) must agree. About 0.58 for 12."""
+    """The significance threshold, not power: the smallest observed |r| that counts as clear at the
+    5% level with n points, where both the two-sided t test (|r| ≥ t/sqrt(n − 2 + t²), t the
+    97.5% point on n − 2 df) and the Fisher-z interval excluding zero (|r| ≥ tanh(1.96/sqrt(n − 3)))
+    agree. About 0.58 for 12. A true correlation of that size is found clear only about half the
+    time; ``detectable_80`` gives the size found clear 4 times in 5."""
     if n < 4:
         return float("nan")
     t = stats.t_quantile(0.05, n - 2)
     return max(t / math.sqrt(n - 2 + t * t), math.tanh(Z / math.sqrt(n - 3)))
+
+
+_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(160)
+
+
+def _r_density(r: np.ndarray, rho: float, n: int) -> np.ndarray:
+    """The exact density of Pearson's r from n bivariate-normal pairs with correlation ρ (Hotelling
+    1953, eq. 29): (n − 2)Γ(n − 1)(1 − ρ²)^((n−1)/2)(1 − r²)^((n−4)/2) / (sqrt(2π)Γ(n − ½)(1 − ρr)^(n−3/2))
+    × ₂F₁(½, ½; n − ½; (1 + ρr)/2), the hypergeometric series summed until its terms vanish."""
+    x = (1 + rho * r) / 2
+    term, total, k = np.ones_like(r), np.ones_like(r), 0
+    while k < 2000 and float(np.max(term)) > 1e-16 * float(np.max(total)):
+        term = term * (k + 0.5) ** 2 / ((k + n - 0.5) * (k + 1)) * x
+        total, k = total + term, k + 1
+    log_front = (math.log(n - 2) + math.lgamma(n - 1) - math.lgamma(n - 0.5) - 0.5 * math.log(2 * math.pi)
+                 + (n - 1) / 2 * math.log1p(-rho * rho))
+    return np.exp(log_front + (n - 4) / 2 * np.log1p(-r * r) - (n - 1.5) * np.log1p(-rho * r)) * total
+
+
+def power(rho: float, n: int) -> float:
+    """The chance that n districts show a true correlation ρ as clear: P(|r| > ``detectable(n)``),
+    from the exact distribution of r (Gauss–Legendre quadrature over each tail)."""
+    c = detectable(n)
+    half = (1 - c) / 2
+    r = c + half * (_NODES + 1)
+    upper = half * float(_WEIGHTS @ _r_density(r, rho, n))
+    lower = half * float(_WEIGHTS @ _r_density(-r, rho, n))
+    return upper + lower
+
+
+@functools.lru_cache(maxsize=64)
+def detectable_80(n: int) -> float:
+    """The true correlation n districts would show as clear (``detectable``) 80% of the time at
+    the 5% level: the ρ with ``power(ρ, n)`` = 0.8, by bisection. About 0.71 for 12 (Fisher's z
+    approximation, tanh((1.96 + 0.84)/sqrt(n − 3)), gives 0.73)."""
+    if n < 5:
+        return float("nan")
+    low, high = detectable(n), 0.9999
+    for _ in range(60):
+        mid = (low + high) / 2
+        low, high = (mid, high) if power(mid, n) < POWER else (low, mid)
+    return (low + high) / 2
+
+
+def outcome_verdicts(change, margin, lower_is_better: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each district's outcome verdict (+1 better, −1 worse, 0 no clear change; NaN where it has
+    no change or margin), two-sided p-value and Benjamini–Hochberg adjusted p-value, over the
+    districts with both. z = change / (margin / 1.96); better or worse when the adjusted p-value
+    is at most ``FDR``."""
+    change, margin = np.asarray(change, dtype=float), np.asarray(margin, dtype=float)
+    known = ~(np.isnan(change) | np.isnan(margin)) & (margin > 0)
+    p = np.full(len(change), np.nan)
+    p[known] = [math.erfc(abs(c) / (m / Z) / math.sqrt(2)) for c, m in zip(change[known], margin[known])]
+    q = bh_adjusted(p)
+    good = -change if lower_is_better else change
+    verdict = np.where(known, np.where(q <= FDR, np.sign(good), 0.0), np.nan)
+    return verdict, p, q
+
+
+def bh_adjusted(p) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values over the p-values that are not NaN (m of them): the
+    i-th smallest times m/i, made non-decreasing from the largest down, capped at 1. A p-value is
+    a discovery at false discovery rate α exactly when its adjusted value is at most α."""
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, np.nan)
+    known = ~np.isnan(p)
+    m = int(known.sum())
+    if not m:
+        return out
+    values = p[known]
+    order = np.argsort(values)
+    scaled = values[order] * m / np.arange(1, m + 1)
+    adjusted = np.empty(m)
+    adjusted[order] = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
+    out[known] = adjusted
+    return out
 
 
 def _size(a: float) -> str:
@@ -215,7 +317,8 @@ def _headline(o: Options, n: int, pearson: Correlation | None, spearman: Correla
 
 
 def _finding(o: Options, res_n: int, pearson: Correlation | None, spearman: Correlation | None,
-             period: str, flagged: list[str], span: str = "", straddles: str = "") -> str:
+             period: str, flagged: list[str], span: str = "", straddles: str = "", compared: int = 0,
+             regression: str = "") -> str:
     head = _headline(o, res_n, pearson, spearman, period)
     if pearson is None:
         return f"{head} ({res_n}) to measure an association. {CAVEATS}"
@@ -230,14 +333,56 @@ def _finding(o: Options, res_n: int, pearson: Correlation | None, spearman: Corr
     if spearman is not None and spearman.r * pearson.r < 0:
         parts.append(f"Pearson and Spearman disagree in sign ({pearson.r:+.2f} against {spearman.r:+.2f}), "
                      "so even the direction is unclear: the straight-line fit may rest on one or two districts.")
-    parts.append(f"With {res_n} districts, only a correlation of about {detectable(res_n):.2f} or more "
-                 "(either sign) could be told apart from none at the 5% level.")
+    parts.append(power_sentence(res_n))
     if straddles:
         parts.append(straddles)
+    if o.view == "change" and regression:
+        parts.append(regression)
     if flagged:
-        parts.append(f"From {span}, {_noun(o)} rose and the outcome worsened by more than its 95% margin in "
-                     f"{len(flagged)} district{'s' if len(flagged) != 1 else ''}: {', '.join(flagged)}.")
+        parts.append(f"From {span}, {_noun(o)} rose and the outcome worsened by more than chance would explain in "
+                     f"{len(flagged)} district{'s' if len(flagged) != 1 else ''}, after allowing for the "
+                     f"{compared} districts compared: {', '.join(flagged)}.")
     return " ".join(parts + [CAVEATS])
+
+
+def power_sentence(n: int) -> str:
+    """What n districts can and cannot show, in words: the significance threshold and the power."""
+    if n < 5:
+        return f"With {n} districts, only a correlation of about {detectable(n):.2f} or more (either sign) could " \
+               "be told apart from none at the 5% level."
+    return (f"With {n} districts, only a correlation of about {detectable(n):.2f} or more (either sign) could be "
+            f"told apart from none at the 5% level, and a true correlation would need to be about "
+            f"{detectable_80(n):.2f} for {n} districts to show it 4 times in 5 (80% power): a weaker real "
+            "association could easily go unseen.")
+
+
+def comparisons_note(compared: int, span: str, lower_is_better: bool = False) -> str:
+    """How the districts' 'better' and 'worse' allow for comparing many districts at once."""
+    if not compared:
+        return ""
+    chance = 1 - (1 - FDR) ** compared
+    return (f"Outcome changes from {span} were compared in {compared} district{'s' if compared != 1 else ''}. "
+            f"Judged one at a time against its own 95% margin, chance alone would mark at least one of {compared} "
+            f"'better' or 'worse' about {chance:.0%} of the time, so the flags are adjusted for the number compared "
+            f"(Benjamini–Hochberg, false discovery rate {FDR:.0%}): an outcome is 'better' or 'worse' only when its "
+            "adjusted p-value is 0.05 or less; otherwise 'no clear change'."
+            + (" For a gap, better means narrower." if lower_is_better else ""))
+
+
+def regression_note(baseline: Correlation | None, activity_baseline: Correlation | None, start: str,
+                    span: str, noun: str = "activity") -> str:
+    """Regression to the mean, in words, with the correlations that show how much it may matter."""
+    if baseline is None:
+        return ""
+    text = ("Changes carry regression to the mean: a year's result is partly luck, so districts that started low "
+            "tend to rise and those that started high tend to fall, with no help from anyone. "
+            f"Here the change in outcome from {span} correlates r = {baseline.r:.2f} (95% interval {baseline.low:.2f} "
+            f"to {baseline.high:.2f}) with the {start} level; regression to the mean shows as a negative r.")
+    if activity_baseline is not None:
+        text += (f" The change in {noun} correlates r = {activity_baseline.r:.2f} with that level: if {noun} rose "
+                 "most where outcomes started lowest, a rise in it would seem to go with improvement even if it "
+                 "did nothing.")
+    return text
 
 
 def _comparable_from(o: Options, y1: int) -> int:
@@ -302,13 +447,17 @@ def analyse(db, o: Options, f: Filters) -> Result:
             frame["outcome_margin"] = Z * np.sqrt(se.get(y1) ** 2 + se.get(y0) ** 2)
             if o.view == "change":
                 frame["x"], frame["y"] = frame["activity_change"], frame["outcome_change"]
-    frame = frame.reindex(columns=["x", "y", "activity_change", "outcome_change", "outcome_margin"]) \
+            frame["outcome_start"] = b.get(y0)
+    frame = frame.reindex(columns=["x", "y", "activity_change", "outcome_change", "outcome_margin", "outcome_start"]) \
         .assign(x_hidden=False, change_hidden=False)
     if y1 is not None:
         frame = _hide(frame, act.pivot_table(index="geography_code", columns="academic_year", values="n_hidden"),
                       y1 - lag, None if y0 is None else y0 - lag, o.view == "change")
     frame["name"] = [ref.DISTRICT_NAMES[c] for c in frame.index]
-    frame["quadrant"] = _quadrants(frame, o.outcome == "gap", _noun(o).capitalize())
+    judged = frame["activity_change"].notna() & ~frame["change_hidden"].astype(bool)   # the districts with a quadrant
+    frame["outcome_verdict"], frame["outcome_p"], frame["outcome_q"] = outcome_verdicts(
+        frame["outcome_change"].where(judged), frame["outcome_margin"].where(judged), o.outcome == "gap")
+    frame["quadrant"] = _quadrants(frame, _noun(o).capitalize())
     frame = frame.rename_axis("geography_code").reset_index()
     usable = frame.dropna(subset=["x", "y"])
     x, y = usable["x"].to_numpy(float), usable["y"].to_numpy(float)
@@ -318,11 +467,21 @@ def analyse(db, o: Options, f: Filters) -> Result:
     flagged = frame.loc[frame["quadrant"] == flag(o), "name"].tolist()
     period = _period(o, y0, y1)
     span = f"{ref.academic_year_label(y0)} to {ref.academic_year_label(y1)}" if y0 is not None and y1 is not None else "[x]"
+    compared = int(frame["outcome_p"].notna().sum())
+    # regression to the mean: each change against the outcome's starting level, over the districts judged
+    start = frame[frame["outcome_p"].notna()]
+    baseline = correlation(start["outcome_start"].to_numpy(float), start["outcome_change"].to_numpy(float))
+    activity_baseline = correlation(start["outcome_start"].to_numpy(float), start["activity_change"].to_numpy(float))
+    regression = regression_note(baseline, activity_baseline, ref.academic_year_label(y0) if y0 is not None else "",
+                                 span, _noun(o))
     return Result(o, frame, len(usable), pearson, spearman,
                   None if slope is None else float(slope), None if intercept is None else float(intercept),
-                  x_label, y_label, period, _finding(o, len(usable), pearson, spearman, period, flagged, span, note),
+                  x_label, y_label, period,
+                  _finding(o, len(usable), pearson, spearman, period, flagged, span, note, compared, regression),
                   flagged, span, headline=_headline(o, len(usable), pearson, spearman, period), span_note=note,
-                  slope_interval=slope_ci,
+                  slope_interval=slope_ci, compared=compared,
+                  comparisons_note=comparisons_note(compared, span, o.outcome == "gap"),
+                  baseline=baseline, activity_baseline=activity_baseline, regression_note=regression,
                   source=("KCC budget allocations (illustrative in the demo)" if o.x == "spend" else "KCC STLS activity tracker")
                   + f"; DfE school census; {benchmarks.outcome_source(db, o.measure)}")
 
@@ -342,15 +501,14 @@ def _slope_interval(x: np.ndarray, y: np.ndarray, slope: float, intercept: float
     return slope - t * se, slope + t * se
 
 
-def _quadrants(frame: pd.DataFrame, lower_is_better: bool, what: str = "Activity") -> np.ndarray:
+def _quadrants(frame: pd.DataFrame, what: str = "Activity") -> np.ndarray:
     """Activity (or spending) up or down (what happened, so exact), and the outcome better or
-    worse only when its change is larger than its 95% margin; otherwise 'no clear change'."""
-    change = -frame["outcome_change"] if lower_is_better else frame["outcome_change"]
-    margin = frame["outcome_margin"]
-    outcome = np.where(change > margin, "outcome better",
-                       np.where(change < -margin, "outcome worse", "no clear change in outcome"))
+    worse only by its verdict (``outcome_verdicts``: beyond chance once every district compared is
+    allowed for); otherwise 'no clear change'."""
+    verdict = frame["outcome_verdict"]
+    outcome = np.where(verdict > 0, "outcome better", np.where(verdict < 0, "outcome worse", "no clear change in outcome"))
     activity = np.where(frame["activity_change"] > 0, f"{what} up, ", f"{what} down, ")
-    quadrant = np.where(frame["activity_change"].isna() | frame["outcome_change"].isna() | margin.isna(), "[x]",
+    quadrant = np.where(frame["activity_change"].isna() | verdict.isna(), "[x]",
                         np.char.add(activity.astype(str), outcome.astype(str)))
     return np.where(frame["change_hidden"], "[c]", quadrant)
 

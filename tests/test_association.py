@@ -2,6 +2,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -68,9 +69,16 @@ def test_change_view_judges_each_district_against_its_own_margin(demo_db, demo_s
         assert points.loc[name, "quadrant"] == "Activity up, no clear change in outcome", name
     for name in ("Ashford", "Canterbury", "Tunbridge Wells"):
         assert points.loc[name, "quadrant"] == "Activity up, outcome better", name
+    # better or worse: Benjamini–Hochberg (SciPy's) over the 12 districts' two-sided p-values, at 5%
     change, margin = points["outcome_change"], points["outcome_margin"]
-    worse = points[(points["activity_change"] > 0) & (change < -margin)].index.tolist()
+    p = 2 * stats.norm.sf(abs(change) / (margin / 1.959964))
+    q = pd.Series(stats.false_discovery_control(np.asarray(p)), index=points.index)
+    assert points["outcome_q"].to_numpy() == pytest.approx(q.to_numpy()) and res.compared == 12
+    worse = points[(points["activity_change"] > 0) & (change < 0) & (q <= 0.05)].index.tolist()
     assert res.flagged == worse
+    better = points[(change > 0) & (q <= 0.05)].index
+    assert all("outcome better" in points.loc[n, "quadrant"] for n in better)
+    assert all("no clear change" in points.loc[n, "quadrant"] for n in points.index if q[n] > 0.05)
     assert "association, not cause" in res.finding and "12 districts" in res.finding
     for banned in ("causes", "caused", "led to", "resulted in", "because of"):
         assert banned not in res.finding.lower()
@@ -248,3 +256,128 @@ def test_spending_against_outcomes_from_sql(demo_db, demo_sql):
     assert "spending" in res.headline and "activity" not in res.headline
     assert ("no clear association" in res.headline) == (low < 0 < high)
     assert res.x_label == "Team budget per pupil (SEN support, £)" and res.source.startswith("KCC budget")
+
+
+def test_benjamini_hochberg_by_hand_and_against_scipy():
+    """p = 0.01, 0.04, 0.03, 0.005, 0.2 (m = 5): sorted 0.005, 0.01, 0.03, 0.04, 0.2 times 5/i gives
+    0.025, 0.025, 0.05, 0.05, 0.2, already non-decreasing; so the adjusted values, in the original
+    order, are 0.025, 0.05, 0.05, 0.025, 0.2: at 5%, the first four are discoveries (the largest k
+    with p(k) ≤ 0.01·k is 4). A NaN (a district not compared) is left out of m."""
+    assert assoc.bh_adjusted([0.01, 0.04, 0.03, 0.005, 0.2]) == pytest.approx([0.025, 0.05, 0.05, 0.025, 0.2])
+    got = assoc.bh_adjusted([0.01, np.nan, 0.04, 0.03, 0.005, 0.2])
+    assert np.isnan(got[1]) and np.delete(got, 1) == pytest.approx([0.025, 0.05, 0.05, 0.025, 0.2])
+    assert assoc.bh_adjusted([0.02, 0.03]) == pytest.approx([0.03, 0.03])   # 0.02·2/1 = 0.04 > 0.03: stepped down
+    rng = np.random.default_rng(5)
+    for m in (1, 3, 12, 40):
+        p = rng.uniform(size=m) ** 3
+        assert assoc.bh_adjusted(p) == pytest.approx(stats.false_discovery_control(p), rel=1e-12)
+
+
+def test_outcome_verdicts_by_hand():
+    """A change of 3 points with a 95% margin of 1.96 (standard error 1): z = 3, p = erfc(3/√2) =
+    0.0027; alone it is a discovery. A change of −2.5 (p = 0.0124) beside it: adjusted 0.0124."""
+    verdict, p, q = assoc.outcome_verdicts([3.0, -2.5, 0.5, np.nan], [1.959964] * 4)
+    assert p[:3] == pytest.approx([math.erfc(3 / math.sqrt(2)), math.erfc(2.5 / math.sqrt(2)),
+                                   math.erfc(0.5 / math.sqrt(2))])
+    assert q[:3] == pytest.approx([3 * p[0], 3 / 2 * p[1], p[2]])
+    assert verdict[:3].tolist() == [1, -1, 0] and np.isnan(verdict[3]) and np.isnan(p[3])
+    gap, _, _ = assoc.outcome_verdicts([3.0, -2.5, 0.5], [1.959964] * 3, lower_is_better=True)
+    assert gap.tolist() == [-1, 1, 0]   # a wider gap is worse
+
+
+def test_false_flags_across_the_districts_stay_near_five_per_cent(demo_sql):
+    """2,000 null draws of the demo's design (KS2 RWM, SEN support, 2022/23 to 2024/25: the 12
+    districts' own cohorts, each district's true rate unchanged at its 2022/23 result): judged one
+    at a time against the 95% margin, at least one false 'worse' turns up about a quarter of the
+    time and a false flag either way nearly half; with the Benjamini–Hochberg adjustment, at least
+    one false flag of either kind about 5% of the time."""
+    rows = demo_sql("SELECT geography_code::VARCHAR, academic_year, cohort, value FROM attainment WHERE "
+                    "measure = 'ks2_rwm_expected' AND sen_group = 'sen_support' AND academic_year IN (2022, 2024) "
+                    "AND geography_code::VARCHAR LIKE 'E07%' ORDER BY 1, 2")
+    by = {}
+    for g, y, n, v in rows:
+        by.setdefault(g, {})[y] = (n, v)
+    n0 = np.array([by[g][2022][0] for g in sorted(by)])
+    n1 = np.array([by[g][2024][0] for g in sorted(by)])
+    p = np.array([by[g][2022][1] for g in sorted(by)]) / 100
+    assert len(p) == 12
+    rng = np.random.default_rng(20240901)
+    draws = 2000
+    any_flag = any_worse = raw_flag = raw_worse = 0
+    for _ in range(draws):
+        v0, v1 = 100 * rng.binomial(n0, p) / n0, 100 * rng.binomial(n1, p) / n1
+        margin = 1.959964 * np.sqrt(v0 * (100 - v0) / n0 + v1 * (100 - v1) / n1)   # catalogue's se, as the page
+        verdict, _, _ = assoc.outcome_verdicts(v1 - v0, margin)
+        any_flag += bool((verdict != 0).any())
+        any_worse += bool((verdict < 0).any())
+        raw_flag += bool((np.abs(v1 - v0) > margin).any())
+        raw_worse += bool((v1 - v0 < -margin).any())
+    se = math.sqrt(0.05 * 0.95 / draws)
+    assert 0.20 < raw_worse / draws < 0.32 and 0.38 < raw_flag / draws < 0.54   # the problem, reproduced
+    assert any_flag / draws <= 0.05 + 3 * se
+    assert any_worse / draws <= 0.025 + 3 * math.sqrt(0.025 * 0.975 / draws)
+
+
+def _scipy_power(rho: float, n: int) -> float:
+    """P(|r| > threshold) from the exact density of r, with SciPy's hypergeometric function and quadrature."""
+    from scipy import integrate, special
+    def density(r):
+        return ((n - 2) * special.gamma(n - 1) * (1 - rho ** 2) ** ((n - 1) / 2) * (1 - r ** 2) ** ((n - 4) / 2)
+                / (math.sqrt(2 * math.pi) * special.gamma(n - 0.5) * (1 - rho * r) ** (n - 1.5))
+                * special.hyp2f1(0.5, 0.5, n - 0.5, (1 + rho * r) / 2))
+    c = assoc.detectable(n)
+    return integrate.quad(density, c, 1)[0] + integrate.quad(density, -1, -c)[0]
+
+
+def test_power_the_true_correlation_found_four_times_in_five():
+    """For 12 districts the significance threshold is |r| ≥ 0.58; the true correlation found clear
+    80% of the time is 0.71 (the exact distribution of r, here with SciPy's functions; Fisher's z
+    approximation gives 0.73); a simulation of bivariate normal samples agrees."""
+    from scipy import optimize
+    for n in (8, 12, 20):
+        assert assoc.power(0.0, n) == pytest.approx(0.05, abs=1e-6)
+        for rho in (0.3, 0.6, 0.8):
+            assert assoc.power(rho, n) == pytest.approx(_scipy_power(rho, n), abs=1e-7)
+        expected = optimize.brentq(lambda r, n=n: _scipy_power(r, n) - 0.8, assoc.detectable(n), 0.99, xtol=1e-10)
+        assert assoc.detectable_80(n) == pytest.approx(expected, abs=1e-6)
+    assert f"{assoc.detectable_80(12):.2f}" == "0.71"
+    assert math.tanh((1.959964 + stats.norm.ppf(0.8)) / 3) == pytest.approx(0.732, abs=1e-3)   # Fisher's z, for the record
+    rng = np.random.default_rng(11)
+    rho, draws = assoc.detectable_80(12), 20000
+    x = rng.normal(size=(draws, 12))
+    y = rho * x + math.sqrt(1 - rho ** 2) * rng.normal(size=(draws, 12))
+    xc, yc = x - x.mean(1, keepdims=True), y - y.mean(1, keepdims=True)
+    r = (xc * yc).sum(1) / np.sqrt((xc ** 2).sum(1) * (yc ** 2).sum(1))
+    assert (np.abs(r) > assoc.detectable(12)).mean() == pytest.approx(0.8, abs=0.012)
+
+
+def test_change_views_name_regression_to_the_mean_with_its_correlation(demo_db, demo_sql):
+    """The change in outcome against its starting level (from SQL, with SciPy), in the change view's
+    finding and the result's note; the same-year view's finding does not carry it."""
+    res = assoc.analyse(demo_db, assoc.Options(view="change", outcome="value", base_year=2016), Filters(2016, 2025))
+    rows = demo_sql("SELECT geography_code::VARCHAR, academic_year, value FROM attainment WHERE measure = 'ks2_rwm_expected' "
+                    "AND sen_group = 'sen_support' AND academic_year IN (2016, 2024) AND geography_code::VARCHAR LIKE 'E07%'")
+    v = {(g, y): x for g, y, x in rows}
+    codes = sorted({g for g, _, _ in rows})
+    start = [v[(g, 2016)] for g in codes]
+    change = [v[(g, 2024)] - v[(g, 2016)] for g in codes]
+    r = stats.pearsonr(start, change)
+    ci = r.confidence_interval(0.95)
+    assert res.baseline.r == pytest.approx(r.statistic) and (res.baseline.low, res.baseline.high) == pytest.approx(
+        (ci.low, ci.high), abs=1e-6)
+    act = res.points.set_index("geography_code").loc[codes, "activity_change"]
+    assert res.activity_baseline.r == pytest.approx(stats.pearsonr(start, act).statistic)
+    said = f"correlates r = {r.statistic:.2f} (95% interval {ci.low:.2f} to {ci.high:.2f}) with the 2016/17 level"
+    assert said in res.regression_note and "regression to the mean" in res.finding and said in res.finding
+    same = assoc.analyse(demo_db, assoc.Options(view="same_year", outcome="value"), Filters(2016, 2025))
+    assert "regression to the mean" not in same.finding and "regression to the mean" in same.regression_note
+
+
+def test_the_finding_gives_the_threshold_and_the_power_in_words(demo_db):
+    res = assoc.analyse(demo_db, assoc.Options(), Filters(2016, 2025))
+    assert res.n == 12
+    assert ("only a correlation of about 0.58 or more (either sign) could be told apart from none at the 5% level, "
+            "and a true correlation would need to be about 0.71 for 12 districts to show it 4 times in 5 (80% power)"
+            ) in res.finding
+    assert "compared in 12 districts" in res.comparisons_note and "Benjamini–Hochberg" in res.comparisons_note
+    assert "about 46% of the time" in res.comparisons_note   # 1 − 0.95¹² = 0.46

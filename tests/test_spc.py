@@ -192,3 +192,95 @@ def test_yearly_outcome_charts_leave_out_years_assessed_differently_and_restart_
     eyfs = scorecard.spc_for(demo_db, catalogue.get("eyfs_gld_sen_support"), Filters(2016, 2025)).frame
     starts = eyfs.groupby("segment")["period"].min().tolist()
     assert dt.date(2021, 9, 1) in starts                             # the reformed EYFS profile
+
+
+def test_lag1_autocorrelation_by_hand_and_against_pandas():
+    """[0, 0, 1, 1, 0, 0, 1, 1]: pairs (x_t, x_t+1) have Σab = 2, means 3/7 and 4/7, so
+    Sxy = 2 − 12/7 = 2/7 and Sxx = Syy = 12/7: r1 = 1/6. Alternating points: −1."""
+    import numpy as np
+    import pandas as pd
+
+    from stls import spc
+    assert spc.lag1_autocorrelation([0, 0, 1, 1, 0, 0, 1, 1]) == pytest.approx(1 / 6)
+    assert spc.lag1_autocorrelation([0, 1] * 5) == pytest.approx(-1)
+    assert spc.lag1_autocorrelation([3, 3, 3, 3]) is None and spc.lag1_autocorrelation([1, 2]) is None
+    rng = np.random.default_rng(7)
+    for n in (8, 13, 33, 66):
+        x = np.cumsum(rng.normal(size=n)) * 0.3 + rng.normal(size=n)
+        assert spc.lag1_autocorrelation(x) == pytest.approx(pd.Series(x).autocorr(lag=1), rel=1e-12)
+
+
+def _ar1(n, r, seed):
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    e = rng.normal(size=n + 50)
+    x = np.zeros(n + 50)
+    for t in range(1, n + 50):
+        x[t] = r * x[t - 1] + e[t]
+    return 100 + 5 * x[50:]
+
+
+def test_autocorrelation_is_measured_on_the_latest_regime_and_noted_when_high():
+    """The latest segment's points only (the ones its limits use): a strongly related regime after
+    a break gets the note, whatever came before; an independent one does not; too few points, none."""
+    import numpy as np
+    import pandas as pd
+
+    from stls import spc
+    months = _months(60, dt.date(2019, 9, 1))
+    before, related, independent = _ar1(24, 0.0, 1), _ar1(36, 0.85, 2), _ar1(36, 0.0, 3)
+    high = xmr(months, np.r_[before, related], breaks=[months[24]])
+    assert high.autocorrelation == pytest.approx(pd.Series(related).autocorr())
+    assert high.autocorrelation > spc.HIGH_AUTOCORRELATION and high.autocorrelated
+    assert high.autocorrelation_note == (
+        f"Consecutive months are strongly related (lag-1 autocorrelation {high.autocorrelation:.2f}, where above 0.5 "
+        "is strong): the limits are too narrow and signals should be read with care.")
+    low = xmr(months, np.r_[_ar1(24, 0.9, 4), independent], breaks=[months[24]])   # the related part is the past
+    assert low.autocorrelation == pytest.approx(pd.Series(independent).autocorr())
+    assert low.autocorrelation < spc.HIGH_AUTOCORRELATION and low.autocorrelation_note == ""
+    short = xmr(months[:30], np.r_[related[:25], related[25:30]], breaks=[months[25]])   # 5 points since the break
+    assert short.autocorrelation is None and short.autocorrelation_note == ""
+
+
+@pytest.mark.parametrize("kpi_id", ["referrals", "school_visits", "lift_meetings", "training_sessions"])
+def test_scorecard_chart_notes_its_autocorrelation_when_high(demo_db, kpi_id):
+    """The scorecard's monthly charts to 2024/25 (regime September 2022 to July 2025): the lag-1
+    autocorrelation of the adjusted points since the break, from pandas, and the note iff above 0.5."""
+    from stls import catalogue, scorecard
+    from stls.filters import Filters
+    from stls.views import scorecard as view
+    f = Filters(2016, 2024)
+    res = scorecard.spc_for(demo_db, catalogue.get(kpi_id), f)
+    frame = res.frame
+    latest = frame[frame["segment"] == frame["segment"].iloc[-1]]
+    assert latest["period"].min() == dt.date(2022, 9, 1) and len(latest) == 33
+    assert res.autocorrelation == pytest.approx(latest["value"].autocorr())
+    caption = view.spc_view(demo_db, f, kpi_id).caption
+    said = f"lag-1 autocorrelation {res.autocorrelation:.2f}"
+    assert (said in caption) == (res.autocorrelation > 0.5), caption
+    assert ("signals should be read with care" in caption) == (res.autocorrelation > 0.5)
+
+
+def test_district_chart_notes_its_autocorrelation_when_high(demo_db):
+    """The district profile's chart carries the same note from the same rule: r1 recomputed with
+    pandas from the adjusted months its table shows since September 2022 (the regime's points)."""
+    import pandas as pd
+
+    from stls import reference as ref
+    from stls.filters import Filters
+    from stls.views import district
+    seen = set()
+    for code in ref.DISTRICT_CODES:
+        for activity in ("school_visit", "advice"):
+            chart = district.profile_activity(demo_db, Filters(2016, 2024), code, activity).spc
+            t = chart.table
+            since = (pd.to_datetime(t["Month"], format="%b %Y") >= "2022-09-01") & (t["Mean"] != "")
+            r1 = pd.Series([float(c.replace(",", "")) for c in t.loc[since, "Seasonally adjusted"]]).autocorr()
+            high = "signals should be read with care" in chart.caption
+            seen.add(high)
+            if abs(r1 - 0.5) > 0.01:   # the table rounds to 0.1: only at the threshold could the rounding decide
+                assert high == (r1 > 0.5), (code, activity, r1, chart.caption)
+            if high:
+                said = float(chart.caption.split("lag-1 autocorrelation ")[1].split(",")[0])
+                assert said == pytest.approx(r1, abs=0.011)
+    assert seen == {True, False}

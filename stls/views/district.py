@@ -170,7 +170,8 @@ def _spc_chart(frame: pd.DataFrame, f: Filters, code: str, activity_type: str, h
              "Each month is divided by its seasonal factor (its median share of the year's mean month over complete "
              "years), so the limits judge the level net of the season." if factors else
              "Too few complete years to adjust for the season: the limits include seasonal swings.",
-             f"Latest month: {res.reason}." if res.reason else ""]
+             f"Latest month: {res.reason}." if res.reason else "",
+             res.autocorrelation_note]
     note = " ".join(n for n in notes if n)
     return charts.Chart(fig, f"{alt} {note}", table, title, caption=note)
 
@@ -289,7 +290,8 @@ def funnel_view(db, code: str | None, measure: str, group: str, year: int) -> ch
     pts["position"] = pts["position"].mask(hidden, "[c]")
     out = [n for n in fn.outside() if n not in set(pts.loc[hidden, "name"])]
     name = ref.DISTRICT_NAMES.get(code) if code else None
-    title = funnel_title(name, pts, hidden, out) + f" ({ref.academic_year_label(year)})"
+    title = (funnel_title(name, pts, hidden, out) + (", widened for the spread between districts" if fn.widened else "")
+             + f" ({ref.academic_year_label(year)})")
     fig = charts.funnel_chart(pts, fn.curve, fn.kent, title, benchmarks.outcome_source(db, measure), y_label,
                              name, fn.unit)
     limits = lambda lo, hi: ["[c]" if h else f"{fn.fmt(a)} to {fn.fmt(b)}" for a, b, h in zip(pts[lo], pts[hi], hidden)]
@@ -297,9 +299,10 @@ def funnel_view(db, code: str | None, measure: str, group: str, year: int) -> ch
                           "Value": disclosure.cells(pts["value"], hidden, fn.fmt),
                           "95% limits": limits("lower_95", "upper_95"), "99.8% limits": limits("lower_998", "upper_998"),
                           "Position": pts["position"]})
+    caption = f"{fn.method} {fn.note}".strip()   # the method, then the over-dispersion test and its effect
     alt = (f"Funnel plot of {label} for {ref.SEN_GROUPS[group]} pupils in Kent's 12 districts against cohort size, "
-           f"with 95% and 99.8% limits around Kent's {fn.fmt(fn.kent)}. {title}. {fn.method}")
-    return charts.Chart(fig, alt, table, title, caption=fn.method)
+           f"with 95% and 99.8% limits around Kent's {fn.fmt(fn.kent)}. {title}. {caption}")
+    return charts.Chart(fig, alt, table, title, caption=caption)
 
 
 def funnel_title(name: str | None, pts: pd.DataFrame, hidden: np.ndarray, out: list[str]) -> str:

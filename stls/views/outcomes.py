@@ -30,6 +30,11 @@ def coefficients(res: association.Result) -> pd.DataFrame:
         rows.append({"Measure": name, "Estimate": "[x]" if c is None else f"{c.r:.2f}",
                      "95% interval": "[x]" if c is None else f"{c.low:.2f} to {c.high:.2f}",
                      "p-value": "[x]" if c is None else f"{c.p:.3f}", "Districts (n)": str(res.n)})
+    if res.options.view == "change" and res.baseline is not None:   # regression to the mean, beside the chart's r
+        b = res.baseline
+        rows.append({"Measure": "Change in outcome against its starting level (Pearson r)", "Estimate": f"{b.r:.2f}",
+                     "95% interval": f"{b.low:.2f} to {b.high:.2f}", "p-value": f"{b.p:.3f}",
+                     "Districts (n)": str(res.compared)})
     ci = res.slope_interval
     rows.append({"Measure": "Fitted slope", "Estimate": "[x]" if res.slope is None else f"{res.slope:.3f}",
                  "95% interval": "[x]" if ci is None else f"{ci[0]:.3f} to {ci[1]:.3f}",
@@ -39,10 +44,21 @@ def coefficients(res: association.Result) -> pd.DataFrame:
 
 
 def quadrants(res: association.Result) -> pd.DataFrame:
-    """Each district's change in activity and in outcome, the outcome's with its 95% margin."""
+    """Each district's change in activity and in outcome, the outcome's with its 95% margin (for
+    that district alone) and its p-value adjusted for the districts compared, which decides 'better'
+    or 'worse' (``association.outcome_verdicts``)."""
     p = res.points
     fmt = lambda v, m: "[x]" if pd.isna(v) else f"{v:+.1f}" + ("" if pd.isna(m) else f" (±{m:.1f})")
+    adjusted = ["[c]" if h else "[x]" if pd.isna(q) else "<0.001" if q < 0.001 else f"{q:.3f}"
+                for q, h in zip(p["outcome_q"], p["change_hidden"])]
     return pd.DataFrame({"District": p["name"], "Change in activity": disclosure.cells(p["activity_change"], p["change_hidden"], "{:+.1f}".format),
                          "Change in outcome (95% margin)": [fmt(v, m) for v, m in zip(p["outcome_change"], p["outcome_margin"])],
+                         f"p-value adjusted for {res.compared} districts": adjusted,
                          "Quadrant": p["quadrant"]}) \
         .sort_values(["Quadrant", "District"]).reset_index(drop=True)
+
+
+def change_notes(res: association.Result) -> list[str]:
+    """The notes above the districts' change table: how the flags allow for the districts compared
+    and, where the chart is not the change view (whose finding carries it), regression to the mean."""
+    return [n for n in (res.comparisons_note, res.regression_note if res.options.view != "change" else "") if n]

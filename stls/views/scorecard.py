@@ -84,7 +84,8 @@ def spc_view(db, f: Filters, kpi_id: str) -> charts.Chart:
     method = ((f"Limits restart at {breaks}. " if breaks else "")
               + ("Each month is divided by its seasonal factor (its median share of the year's mean month over "
                  "complete years), so the limits judge the level net of the season. " if res.adjusted else "")
-              + (f"Latest point: {res.reason}." if res.reason else ""))
+              + (f"Latest point: {res.reason}. " if res.reason else "")
+              + res.autocorrelation_note)
     alt = (f"Statistical process control chart of {kpi.label} by {grain} for {f.geography_label()}, "
            f"{len(frame)} points, with mean and process limits. {n_special} points show special cause variation. "
            f"Latest point: {variation}. {method}")
