@@ -15,9 +15,8 @@ st.markdown("The question the 2019 LIFT review raised, asked where support is gi
 measure = controls.impact_measure()
 with st.spinner("Estimating (once for each version of the data)…"):
     shown = data.call(view.shown, measure, f)
-st.info(shown.finding, icon=":material/insights:")
-if shown.pretrend:
-    (st.warning if "Warning" in shown.pretrend else st.caption)(shown.pretrend)
+st.info(shown.headline, icon=":material/insights:")
+st.markdown(shown.finding)
 widgets.chart(shown.chart, "im_event", "All of Kent; the year filter does not apply (every year of results is used)")
 
 st.header("How many settings, which years", divider="gray")
@@ -25,8 +24,13 @@ widgets.table(shown.summary, "Settings supported and compared", "All of Kent", "
 st.markdown(f"**Why not simply compare supported settings with the rest?** {shown.naive}")
 
 st.header("Does the answer hold up?", divider="gray")
-st.caption("The same question asked other ways. 'Higher' or 'Lower' only when the 95% interval excludes zero.")
+st.markdown(shown.sensitivity)
+st.markdown(shown.pretrend)
+st.caption("The same question asked other ways, each fitted on its own. 'Higher' or 'Lower' only when the 95% "
+           "interval excludes zero; a check that could not be fitted says why in its row.")
 widgets.table(shown.checks, "Sensitivity checks", "All of Kent", "im_checks")
+if shown.checks_note:
+    st.caption(shown.checks_note)
 st.markdown(shown.dose)
 
 st.header("By district", divider="gray")

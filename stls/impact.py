@@ -17,8 +17,29 @@ The estimate is a difference-in-differences from ``pyfixest`` (not written by ha
   effect averages every cohort-year after first support, weighted by settings;
 - other control group: Gardner's two-stage estimator (``did2s``), whose comparison is every
   setting not yet or never supported;
-- standard errors clustered by setting (CRV1) throughout; a joint Wald test of the years before
-  support is the pre-trend check.
+- a second main estimator: Callaway and Sant'Anna's group-time effects (``diff-diff``), against
+  settings never supported, averaged over every cohort-year after first support;
+- standard errors clustered by setting (CRV1) throughout.
+
+Both estimators are given the project's own first-support year: a supported setting with no
+result in that year, or none after it, is left out and counted (pyfixest would otherwise date its
+support from its next result, or count it as never supported).
+
+How far to trust it is said in two ways, neither of which decides the verdict:
+- the **pre-trend check** tests one thing, a straight-line trend in the years before support
+  (the least-squares slope through the event-time effects before support, each resting on at
+  least ``MIN_EVENT_SETTINGS`` settings, with the reference year at zero), with Student's t on
+  the number of settings less one; its size is checked by ``bench/pretrend_size.py`` on simulated
+  data of the demo's design with parallel trends true. Its power is stated: the smallest trend
+  per year it would detect 80% of the time;
+- the **sensitivity** of the first two years' effect (Callaway and Sant'Anna) to a departure from
+  parallel trends: Rambachan and Roth's relative-magnitude bound (``diff-diff``'s ``HonestDiD``),
+  the largest M̄ for which the robust 95% interval still excludes zero, i.e. the effect holds
+  unless the trend after support departs by more than M̄ times the largest year-to-year departure
+  before it.
+
+Each part is fitted on its own: one that fails is reported with its reason and takes nothing else
+down (``Estimate.problems``).
 
 Only aggregates over many settings leave this module; no setting's result is ever shown.
 A direction is claimed only when the 95% interval excludes zero (``Effect.direction``).
@@ -26,6 +47,7 @@ A direction is claimed only when the 95% interval excludes zero (``Effect.direct
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 import re
@@ -40,6 +62,7 @@ from stls import queries
 from stls import reference as ref
 from stls.memo import memoised
 
+LOG = logging.getLogger(__name__)
 Z = 1.959964
 MEASURES = {"ks2_rwm_expected": "primary", "ks4_attainment8": "secondary"}   # the setting results held
 GROUPS = ("sen_support", "ehc_plan", "no_sen")
@@ -88,8 +111,15 @@ class Estimate:
     spec: Spec
     overall: Effect | None = None
     event: pd.DataFrame = field(default_factory=pd.DataFrame)   # rel_time, estimate, low, high, settings
-    pretrend_p: float | None = None
-    pretrend_years: int = 0
+    pretrend_p: float | None = None     # the one-restriction pre-trend test (see the module's docstring)
+    pretrend_slope: Effect | None = None   # its slope, per year before support
+    pretrend_years: int = 0             # event times before support it rests on (besides the reference)
+    pretrend_power: float | None = None  # the slope per year it would detect 80% of the time
+    cs: Effect | None = None            # Callaway and Sant'Anna, every cohort-year after first support
+    early: Effect | None = None         # Callaway and Sant'Anna, the first two years of support (the sensitivity's target)
+    sensitivity: float | None = None    # HonestDiD breakdown M̄ for ``early`` (None: not computed; 0: not robust at all)
+    left_out: dict[str, int] = field(default_factory=dict)     # why → supported settings left out
+    problems: dict[str, str] = field(default_factory=dict)     # part → why it could not be computed
     naive: Effect | None = None
     before: Effect | None = None        # later-supported settings against the others, before support began
     supported: int = 0                  # settings with a first support inside the panel and a year before
@@ -115,17 +145,26 @@ def panel(db, measure: str, sen_group: str) -> pd.DataFrame:
     return frame.drop(columns="first_support")
 
 
-def _prepared(frame: pd.DataFrame, spec: Spec) -> pd.DataFrame:
+def _prepared(frame: pd.DataFrame, spec: Spec) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The rows an estimate uses, and the supported settings left out (why → how many): each needs
+    a result before its first support (to be compared with itself) and one in its first support
+    year (so that no estimator re-dates its support from the results it happens to have)."""
     if spec.drop_pandemic:
         frame = frame[~frame["year"].isin(PANDEMIC_YEARS)]
     if spec.district:
         frame = frame[frame["district_code"] == spec.district]
-    # a supported setting needs a result before its first support, or it cannot be compared with itself
-    before = frame[(frame["first"] > 0) & (frame["year"] < frame["first"])]["urn"].unique()
-    frame = frame[(frame["first"] == 0) | frame["urn"].isin(before)]
+    supported = frame[frame["first"] > 0]
+    everyone = set(supported["urn"])
+    before = set(supported.loc[supported["year"] < supported["first"], "urn"])
+    at_first = set(supported.loc[supported["year"] == supported["first"], "urn"])
+    after = set(supported.loc[supported["year"] >= supported["first"], "urn"])
+    left_out = {"no result before first support": len(everyone - before),
+                "no result after first support": len(before - after),
+                "no result in the first year of support (results only later)": len((before & after) - at_first)}
+    frame = frame[(frame["first"] == 0) | frame["urn"].isin(before & at_first)]
     # a setting with one result says nothing about change (and the two-stage estimator drops it)
     frame = frame[frame.groupby("urn")["urn"].transform("size") > 1]
-    return frame.reset_index(drop=True)
+    return frame.reset_index(drop=True), {why: n for why, n in left_out.items() if n}
 
 
 def _difference(frame: pd.DataFrame, flag: pd.Series) -> Effect | None:
@@ -154,7 +193,37 @@ def _before(frame: pd.DataFrame) -> Effect | None:
     return _difference(pre, pre["first"] > 0)
 
 
-def _sun_abraham(frame: pd.DataFrame) -> tuple[Effect, pd.DataFrame, float | None, int]:
+@dataclass(frozen=True)
+class Pretrend:
+    """The one-restriction pre-trend check (see the module's docstring)."""
+    slope: Effect          # per year before support
+    p: float
+    years: int             # event times before support it rests on (besides the reference, −1)
+    power: float           # the slope per year it would detect 80% of the time at the 5% level
+
+
+def _pretrend(rel: np.ndarray, weights: dict[int, np.ndarray], beta: np.ndarray, vcov: np.ndarray,
+              clusters: int) -> Pretrend | None:
+    """The least-squares slope through the event-time effects before support (``weights[e]``: the
+    cohort weights that average coefficients into event time ``e``), with the reference year −1 at
+    zero; Student's t on ``clusters − 1`` degrees of freedom."""
+    from scipy import stats
+    pre = sorted(weights)
+    if not pre:
+        return None
+    times = np.array(pre + [-1], dtype=float)
+    a = (times - times.mean()) / ((times - times.mean()) ** 2).sum()
+    contrast = np.zeros(len(beta))
+    for e, coef in zip(pre, a[:-1]):
+        contrast += coef * weights[e]
+    slope, se = float(contrast @ beta), float(np.sqrt(contrast @ vcov @ contrast))
+    df = max(clusters - 1, 1)
+    p = float(2 * stats.t.sf(abs(slope / se), df)) if se > 0 else 1.0
+    power = float((stats.t.ppf(0.975, df) + stats.t.ppf(0.80, df)) * se)
+    return Pretrend(Effect.of(slope, se), p, len(pre), power)
+
+
+def _sun_abraham(frame: pd.DataFrame) -> tuple[Effect, pd.DataFrame, Pretrend | None]:
     import pyfixest as pf
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")   # pyfixest calls its saturated event study "beta"
@@ -168,21 +237,21 @@ def _sun_abraham(frame: pd.DataFrame) -> tuple[Effect, pd.DataFrame, float | Non
     data = fit._data
     treated = data[data["first_treated_period"] > 0]
     n_obs = treated.groupby(["first_treated_period", "rel_time"]).size()
-    post = np.array([r >= 0 and (c, r) in n_obs.index for r, c in zip(rel, cohort)])
-    weights = np.where(post, [n_obs.get((c, r), 0) for r, c in zip(rel, cohort)], 0).astype(float)
+    cells = np.array([n_obs.get((c, r), 0) if np.isfinite(r) else 0 for r, c in zip(rel, cohort)], dtype=float)
+    weights = np.where(rel >= 0, cells, 0.0)
     weights /= weights.sum()
     beta, vcov = np.asarray(fit._beta_hat), np.asarray(fit._vcov)
     overall = Effect.of(weights @ beta, np.sqrt(weights @ vcov @ weights))
-    pre = np.flatnonzero(rel < -1)
-    p = None
-    if len(pre):
-        R = np.zeros((len(pre), len(beta)))
-        R[np.arange(len(pre)), pre] = 1
-        test = fit.wald_test(R=R, distribution="chi2")
-        p = float(test["pvalue"]) if "pvalue" in test else float(test.iloc[-1])
+    settings = treated.groupby("rel_time")["urn"].nunique()
+    pre_weights = {}
+    for e in sorted({int(r) for r in rel[np.isfinite(rel)] if r < -1}):
+        if settings.get(e, 0) >= MIN_EVENT_SETTINGS:   # event times resting on few settings are left out
+            w = np.where(rel == e, cells, 0.0)
+            pre_weights[e] = w / w.sum()
+    pre = _pretrend(rel, pre_weights, beta, vcov, int(data["urn"].nunique()))
     points = pd.DataFrame({"rel_time": event.index.astype(float).astype(int), "estimate": event["Estimate"].to_numpy(),
                            "se": event["Std. Error"].to_numpy()})
-    return overall, _event_frame(points, treated.groupby("rel_time")["urn"].nunique()), p, len(set(rel[pre]))
+    return overall, _event_frame(points, settings), pre
 
 
 def _event_frame(points: pd.DataFrame, settings: pd.Series) -> pd.DataFrame:
@@ -196,7 +265,7 @@ def _event_frame(points: pd.DataFrame, settings: pd.Series) -> pd.DataFrame:
     return out
 
 
-def _gardner(frame: pd.DataFrame) -> tuple[Effect, pd.DataFrame, float | None, int]:
+def _gardner(frame: pd.DataFrame) -> tuple[Effect, pd.DataFrame, Pretrend | None]:
     """Gardner's two-stage estimator: setting and year effects fitted on every setting-year not
     (yet) supported, then the supported years' departures from them (pyfixest's ``did2s``)."""
     import pyfixest as pf
@@ -214,17 +283,74 @@ def _gardner(frame: pd.DataFrame) -> tuple[Effect, pd.DataFrame, float | None, i
     rows = [(int(m.group(1)), float(b), float(ev.se()[n])) for n, b in ev.coef().items()
             if (m := re.search(r"\[(?:T\.)?(-?[0-9]+)\]$", n) or re.search(r"::(-?[0-9]+)", n))]
     points = pd.DataFrame(rows, columns=["rel_time", "estimate", "se"])
-    return Effect.of(coef[name], se[name]), _event_frame(points, data[supported].groupby("rel")["urn"].nunique()), None, 0
+    return Effect.of(coef[name], se[name]), _event_frame(points, data[supported].groupby("rel")["urn"].nunique()), None
+
+
+def _callaway_santanna(frame: pd.DataFrame) -> tuple[Effect, Effect | None, float | None]:
+    """Callaway and Sant'Anna against settings never supported (``diff-diff``): the average over
+    every cohort-year after first support, the average of the first two years of support, and
+    HonestDiD's relative-magnitude breakdown value M̄ for that early average (None when there are
+    too few years before support to bound a departure)."""
+    import diff_diff as dd
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # diff-diff's notes on small cohorts
+        fit = dd.CallawaySantAnna(control_group="never_treated", base_period="universal").fit(
+            frame, outcome="y", unit="urn", time="year", first_treat="first")
+        simple = fit.aggregate("simple")
+        study = fit.aggregate("event_study")
+    overall = Effect.of(float(np.ravel(simple.att)[0]), float(np.ravel(simple.se)[0]))
+    times = np.asarray(study.event_time)
+    post = np.flatnonzero((times >= 0) & ~np.asarray(study.is_reference, bool))
+    early_rows = [i for i in post if times[i] <= 1]
+    if not early_rows:
+        return overall, None, None
+    l_full = np.zeros(len(times))
+    l_full[early_rows] = 1 / len(early_rows)
+    att, cov = np.asarray(study.att, float), np.asarray(study.vcov, float)
+    index = np.asarray(study.vcov_index) if study.vcov_index is not None else times
+    order = [int(np.flatnonzero(index == t)[0]) for t in times[early_rows]]
+    early = Effect.of(float(att[early_rows].mean()),
+                      float(np.sqrt(np.full(len(order), 1 / len(order)) @ cov[np.ix_(order, order)]
+                                    @ np.full(len(order), 1 / len(order)))))
+    n_post = int(((times >= 0) & ~np.asarray(study.is_reference, bool)).sum())
+    l_vec = np.zeros(n_post)
+    l_vec[:len(early_rows)] = 1 / len(early_rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        breakdown = dd.HonestDiD(method="relative_magnitude", l_vec=l_vec).breakdown_value(study)
+    return overall, early, (None if breakdown is None else float(breakdown))
+
+
+def _part(est: Estimate, name: str, fn, *args):
+    """``fn(*args)``, or None with the reason kept in ``est.problems`` (and the whole error in
+    the log): one part that fails takes nothing else down."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # noqa: BLE001 - any failure of one part is reported, not raised
+        LOG.warning("impact: %s for %s could not be computed", name, est.spec, exc_info=exc)
+        est.problems[name] = plain_failure(exc)
+        return None
+
+
+def plain_failure(exc: Exception) -> str:
+    """A model failure in words (no traceback, no path)."""
+    text = str(exc).lower()
+    if "singleton" in text or "singular" in text or "collinear" in text:
+        return "the model could not be fitted on these settings (too few results to separate the effects)"
+    return f"the model could not be fitted on these settings ({exc.__class__.__name__})"
 
 
 def estimate(db, spec: Spec) -> Estimate:
     """The difference-in-differences estimate for one specification (computed once per data
-    version: see ``bundle``)."""
+    version: see ``bundle``). Never raises for a model that will not fit: ``reason`` says why."""
     held = panel(db, spec.measure, spec.sen_group)
-    frame = held if held.empty else _prepared(held, spec)
     est = Estimate(spec)
-    if frame.empty:
+    if held.empty:
         est.reason = "no setting results are held for this outcome"
+        return est
+    frame, est.left_out = _prepared(held, spec)
+    if frame.empty:
+        est.reason = "no setting has results in more than one year here"
         return est
     firsts = frame.groupby("urn")["first"].first()
     est.supported = int((firsts > 0).sum())
@@ -236,9 +362,20 @@ def estimate(db, spec: Spec) -> Estimate:
                       f"with results before and after; at least {MIN_SETTINGS} of each are needed)")
         return est
     fitter = _sun_abraham if spec.control == "never" else _gardner
-    est.overall, event, est.pretrend_p, est.pretrend_years = fitter(frame)
+    fitted = _part(est, "estimate", fitter, frame)
+    if fitted is None:
+        est.reason = est.problems["estimate"]
+        return est
+    est.overall, event, pre = fitted
+    if pre is not None:
+        est.pretrend_p, est.pretrend_slope, est.pretrend_years, est.pretrend_power = pre.p, pre.slope, pre.years, pre.power
     est.event = event[event["settings"] >= MIN_EVENT_SETTINGS].reset_index(drop=True)
-    est.naive, est.before = _naive(frame), _before(frame)
+    est.naive = _part(est, "naive comparison", _naive, frame)
+    est.before = _part(est, "before support", _before, frame)
+    if spec.control == "never":
+        cs = _part(est, "Callaway and Sant'Anna", _callaway_santanna, frame)
+        if cs is not None:
+            est.cs, est.early, est.sensitivity = cs
     return est
 
 
@@ -296,25 +433,40 @@ def _fit_all(db) -> dict[str, Bundle]:
     return {measure: _fit(db, measure) for measure in MEASURES}
 
 
+def _safe(db, spec: Spec) -> Estimate:
+    """``estimate``, or an estimate saying why there is none: each is fitted on its own."""
+    try:
+        return estimate(db, spec)
+    except Exception as exc:  # noqa: BLE001 - one estimate that fails takes no other down
+        LOG.warning("impact: %s could not be estimated", spec, exc_info=exc)
+        return Estimate(spec, reason=plain_failure(exc))
+
+
 def _fit(db, measure: str) -> Bundle:
-    main = estimate(db, Spec(measure))
+    main = _safe(db, Spec(measure))
     checks = {
         "main": main,
-        "not_yet": estimate(db, Spec(measure, control="not_yet")),
-        "no_pandemic": estimate(db, Spec(measure, drop_pandemic=True)),
-        "other_outcome": estimate(db, Spec(_other(measure))),
-        "placebo": estimate(db, Spec(measure, sen_group="no_sen")),
+        "not_yet": _safe(db, Spec(measure, control="not_yet")),
+        "no_pandemic": _safe(db, Spec(measure, drop_pandemic=True)),
+        "other_outcome": _safe(db, Spec(_other(measure))),
+        "placebo": _safe(db, Spec(measure, sen_group="no_sen")),
     }
-    districts = {code: estimate(db, Spec(measure, district=code)) for code in ref.DISTRICT_CODES}
-    dose, n = dose_response(db, measure)
+    districts = {code: _safe(db, Spec(measure, district=code)) for code in ref.DISTRICT_CODES}
+    try:
+        dose, n = dose_response(db, measure)
+    except Exception as exc:  # noqa: BLE001 - the secondary analysis failing leaves the rest
+        LOG.warning("impact: the dose-response for %s could not be fitted", measure, exc_info=exc)
+        dose, n = None, 0
     raw = db.meta().get("impact_truth")
     return Bundle(measure, main, checks, districts, dose, n, json.loads(raw) if raw else None)
 
 
 def dose_response(db, measure: str) -> tuple[Effect | None, int]:
     """Secondary analysis: change in the SEN-support result per extra STLS contact per pupil on
-    SEN support in the same year, within settings (setting and year fixed effects, clustered by
-    setting). An association: contacts follow need as well as cause change."""
+    SEN support in the same year, within settings and within district-years (setting, and district
+    × year, fixed effects, clustered by setting): a district's own trend, which the county's year
+    effects do not remove, no longer passes for a dose-response. An association: contacts follow
+    need as well as cause change."""
     import pyfixest as pf
     frame = panel(db, measure, "sen_support")
     if frame.empty:
@@ -328,7 +480,7 @@ def dose_response(db, measure: str) -> tuple[Effect | None, int]:
         return None, 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = pf.feols("y ~ dose | urn + year", data=frame, vcov={"CRV1": "urn"})
+        fit = pf.feols("y ~ dose | urn + district_code^year", data=frame, vcov={"CRV1": "urn"})
     return Effect.of(fit.coef()["dose"], fit.se()["dose"]), int(frame["urn"].nunique())
 
 
@@ -363,15 +515,59 @@ def finding(est: Estimate) -> str:
 
 
 def pretrend_text(est: Estimate) -> str:
-    if est.pretrend_p is None:
-        return "No pre-trend test: the comparison needs at least two years before first support."
-    if est.pretrend_p < 0.05:
-        return (f"Warning: before their first support, the supported settings' results were already moving differently "
-                f"from the comparison settings' (joint test of the {est.pretrend_years} earlier years against the year "
-                f"before support, p = {est.pretrend_p:.3f}); the estimate may be biased.")
-    return (f"Before their first support, the supported settings moved as the comparison settings did: the joint test "
-            f"of the {est.pretrend_years} earlier years against the year before support finds no clear difference "
-            f"(p = {est.pretrend_p:.2f}). That supports, but cannot prove, the assumption the estimate rests on.")
+    """What the pre-trend check tested, what it found and how small a trend it could find, in
+    words; it informs the reading and never decides the verdict."""
+    if est.pretrend_p is None or est.pretrend_slope is None:
+        return ("No pre-trend check: it needs at least one year before the year ahead of first support "
+                f"resting on {MIN_EVENT_SETTINGS} or more settings.")
+    u, sl = unit(est.spec.measure), est.pretrend_slope
+    tested = (f"The pre-trend check tests one thing: whether, in the {est.pretrend_years + 1} years before first "
+              f"support (each resting on at least {MIN_EVENT_SETTINGS} settings), the supported settings were already "
+              f"on a different straight-line trend from the comparison settings. ")
+    found = (f"The difference in trend was {_pts(sl.estimate)} {u} a year (95% interval {_pts(sl.low)} to {_pts(sl.high)}, "
+             f"p = {est.pretrend_p:.2f})")
+    found += (": a clear difference, so part of the estimate may be that trend carried on. " if est.pretrend_p < 0.05
+              else ": no clear difference. ")
+    power = (f"It would find a trend of {est.pretrend_power:.1f} {u} a year 80% of the time, so a smaller one could "
+             "go unnoticed: the sensitivity below says how large a departure the estimate survives.")
+    return tested + found + power
+
+
+def sensitivity_text(est: Estimate) -> str:
+    """How robust the early effect is to a departure from parallel trends (HonestDiD), in words."""
+    if est.early is None:
+        return ("No sensitivity bound: " + (est.problems.get("Callaway and Sant'Anna")
+                                            or "no effect in the first two years of support could be estimated") + ".")
+    e, u = est.early, unit(est.spec.measure)
+    head = (f"In the first two years of support, Callaway and Sant'Anna's estimate is {_pts(e.estimate)} {u} "
+            f"(95% interval {_pts(e.low)} to {_pts(e.high)}). ")
+    if e.direction() == 0:
+        return head + "Its interval already includes zero, so there is no effect for a departure from trend to overturn."
+    side = "above" if e.direction() > 0 else "below"
+    if not est.sensitivity:
+        return head + (f"It does not survive any departure from the trend before support (Rambachan and Roth's bound): "
+                       "read it as fragile.")
+    return head + (f"It stays {side} zero unless, after support, the supported settings' trend departs from the "
+                   f"comparison's by more than {est.sensitivity:.2f} times the largest year-to-year departure seen "
+                   "before support (Rambachan and Roth's relative-magnitude bound).")
+
+
+def headline(est: Estimate) -> str:
+    """The verdict in one sentence a commissioner can read: the effect, its interval and how robust it is."""
+    if not est.ok or est.overall is None:
+        return f"No estimate of the effect of support: {est.reason}."
+    e, u = est.overall, unit(est.spec.measure)
+    span = f"95% interval {_pts(e.low)} to {_pts(e.high)}"
+    if e.direction() == 0:
+        text = (f"No clear effect of Intensive Specialist Support: {_pts(e.estimate)} {u} ({span}), which includes zero")
+    else:
+        word = "higher" if e.direction() > 0 else "lower"
+        text = f"Results after Intensive Specialist Support were {abs(e.estimate):.1f} {u} {word} than expected ({span})"
+    if e.direction() != 0 and est.early is not None and est.early.direction() == e.direction():
+        text += ("; the first two years' effect holds unless trends departed after support by more than "
+                 f"{est.sensitivity:.2f} times the largest departure before it" if est.sensitivity
+                 else "; but the first two years' effect would not survive any departure from the earlier trend")
+    return text + "."
 
 
 def naive_text(est: Estimate) -> str:
@@ -400,11 +596,11 @@ def dose_text(b: Bundle) -> str:
     d = b.dose
     span = f"{_pts(d.low)} to {_pts(d.high)}"
     if d.direction() == 0:
-        return (f"Dose-response (association, within settings): no clear link between STLS contacts per pupil on SEN "
+        return (f"Dose-response (association, within settings and district-years): no clear link between STLS contacts per pupil on SEN "
                 f"support and that year's result ({_pts(d.estimate)} {unit(b.measure)} per contact per pupil, "
                 f"95% interval {span}; {b.dose_settings} settings).")
     word = "better" if d.direction() > 0 else "worse"
-    return (f"Dose-response (association, within settings): years with more STLS contacts per pupil on SEN support "
+    return (f"Dose-response (association, within settings and district-years): years with more STLS contacts per pupil on SEN support "
             f"went with {word} results, {_pts(d.estimate)} {unit(b.measure)} per contact per pupil "
             f"(95% interval {span}; {b.dose_settings} settings). Contacts follow need as well as change it, so "
             "this is not an effect.")
@@ -416,7 +612,8 @@ CAVEATS = ("Difference-in-differences estimates the effect of support if, withou
            "effect. Results of small cohorts are noisy: the intervals allow for this, setting by setting.")
 
 CHECK_LABELS = {
-    "main": "Main: against settings never supported",
+    "main": "Main: against settings never supported (Sun and Abraham)",
+    "cs": "Second main estimator: against settings never supported (Callaway and Sant'Anna)",
     "not_yet": "Against settings not yet or never supported (two-stage)",
     "no_pandemic": "Without 2019/20 and 2020/21 (pandemic years)",
     "other_outcome": "Another outcome",
@@ -424,13 +621,32 @@ CHECK_LABELS = {
 }
 
 
-def verdict(est: Estimate) -> str:
+def verdict(est: Estimate, q: float | None = None) -> str:
+    """The reading of an estimate's interval (a pre-test never decides it). With ``q`` (its
+    Benjamini–Hochberg adjusted p-value among several compared), a direction needs q < 0.05."""
     if not est.ok:
         return "No estimate"
     assert est.overall is not None
-    reading = {1: "Higher", -1: "Lower", 0: "No clear effect"}[est.overall.direction()]
-    failed = est.pretrend_p is not None and est.pretrend_p < 0.05
-    return reading + (" (pre-trend check fails)" if failed else "")
+    direction = est.overall.direction() if q is None or q < 0.05 else 0
+    return {1: "Higher", -1: "Lower", 0: "No clear effect"}[direction]
+
+
+def p_value(e: Effect) -> float:
+    """Two-sided p-value of an effect against zero (normal, as its interval)."""
+    from scipy import stats
+    return float(2 * stats.norm.sf(abs(e.estimate / e.se))) if e.se > 0 else 1.0
+
+
+def adjusted(estimates: dict[str, Estimate]) -> dict[str, float]:
+    """Benjamini–Hochberg adjusted p-values (SciPy's ``false_discovery_control``) over the
+    estimates there are: directions claimed at q < 0.05 keep the expected share of false ones
+    among them at 5% however many districts are compared."""
+    from scipy import stats
+    keys = [k for k, e in estimates.items() if e.overall is not None]
+    if not keys:
+        return {}
+    q = stats.false_discovery_control([p_value(estimates[k].overall) for k in keys], method="bh")
+    return dict(zip(keys, map(float, np.atleast_1d(q))))
 
 
 def cohort_text(est: Estimate) -> str:

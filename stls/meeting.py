@@ -113,7 +113,8 @@ def _activity_outcomes(db, f: Filters) -> Slide:
                     res.x_label, res.y_label)
     return Slide("Activity and outcomes", chart.title, chart=chart, native=native,
                  table=outcomes_view.coefficients(res), notes=res.finding,
-                 bullets=[res.headline + "."] + ([f"{association.flag(res.options)} (beyond its 95% margin), "
+                 bullets=[res.headline + "."] + ([f"{association.flag(res.options)} (beyond chance, allowing for the "
+                                                  f"{res.compared} districts compared), "
                                                   f"{res.change_period}: {', '.join(res.flagged)}"] if res.flagged else []))
 
 
@@ -129,8 +130,9 @@ def _impact(db, f: Filters) -> Slide:
                     "Years since first Intensive Specialist Support", "Difference (percentage points)")
     return Slide("Impact of support", shown.chart.title, chart=shown.chart, native=native, table=shown.checks[
         ["Check", "Reading", "Estimate", "95% interval", "Settings supported", "Settings compared"]],
-                 notes=" ".join(t for t in (shown.pretrend, shown.naive, impact.CAVEATS) if t),
-                 bullets=[shown.finding])
+                 notes=" ".join(t for t in (shown.finding, shown.sensitivity, shown.pretrend, shown.naive,
+                                             impact.CAVEATS) if t),
+                 bullets=[shown.headline])   # the effect, its interval and how robust it is, in one sentence
 
 
 def _needs(db, f: Filters) -> Slide:

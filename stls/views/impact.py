@@ -12,7 +12,7 @@ from stls import charts, disclosure, impact, queries
 from stls import reference as ref
 from stls.filters import Filters
 
-SOURCE = "settings' own results by SEN group; STLS tracker (Intensive Specialist Support); pyfixest"
+SOURCE = "settings' own results by SEN group; STLS tracker (Intensive Specialist Support); pyfixest, diff-diff"
 
 
 def _span(e: impact.Effect | None) -> str:
@@ -72,50 +72,85 @@ def summary(b: impact.Bundle) -> pd.DataFrame:
     ])
 
 
+def same_as_main(est: impact.Estimate, main: impact.Estimate) -> bool:
+    """A check whose estimate equals the main one by construction (e.g. leaving out years that hold
+    no results of this kind): not a check at all."""
+    return (est.overall is not None and main.overall is not None
+            and abs(est.overall.estimate - main.overall.estimate) <= 1e-6 * (1 + abs(main.overall.estimate)))
+
+
+def _note(est: impact.Estimate) -> str:
+    parts = [f"{why}: {n} supported setting{'s' if n != 1 else ''} left out" for why, n in est.left_out.items()]
+    parts += [f"{part}: [x], {why}" for part, why in est.problems.items() if part != "estimate"]
+    if not est.ok:
+        parts.insert(0, est.reason)
+    return "; ".join(parts)
+
+
+def _row(label: str, est: impact.Estimate, effect: impact.Effect | None, note: str) -> dict:
+    return {"Check": label, "Reading": impact.verdict(est) if effect is est.overall else
+            ({1: "Higher", -1: "Lower", 0: "No clear effect"}[effect.direction()] if effect else "No estimate"),
+            "Estimate": _value(effect), "95% interval": _span(effect), "Unit": impact.unit(est.spec.measure),
+            "Settings supported": f"{est.supported:,}", "Settings compared": f"{est.compared:,}", "Note": note or "[z]"}
+
+
 def checks(b: impact.Bundle) -> pd.DataFrame:
+    """The main estimate, the second main estimator and the checks, each fitted on its own: one
+    that could not be fitted says why in its row. A check that equals the main estimate by
+    construction is left out (``checks_note`` says so)."""
     rows = []
     for key, est in b.checks.items():
+        if key != "main" and same_as_main(est, b.main):
+            continue
         label = impact.CHECK_LABELS[key]
         if key == "other_outcome":
             label += f": {ref.MEASURE_LABELS[est.spec.measure]}"
-        note = ""
-        if key == "no_pandemic" and b.main.years and not set(impact.PANDEMIC_YEARS) & set(b.main.years):
-            note = "no results in those years for this outcome: the same as the main estimate"
-        elif not est.ok:
-            note = est.reason
-        elif est.pretrend_p is not None and est.pretrend_p < 0.05:
-            note = f"pre-trend test fails (p = {est.pretrend_p:.3f}): read with care"
-        rows.append({"Check": label, "Reading": impact.verdict(est), "Estimate": _value(est.overall),
-                     "95% interval": _span(est.overall), "Unit": impact.unit(est.spec.measure),
-                     "Settings supported": f"{est.supported:,}", "Settings compared": f"{est.compared:,}",
-                     "Note": note or "[z]"})
+        rows.append(_row(label, est, est.overall, _note(est)))
+        if key == "main":
+            cs_note = b.main.problems.get("Callaway and Sant'Anna", "")
+            rows.append(_row(impact.CHECK_LABELS["cs"], est, est.cs, f"[x]: {cs_note}" if cs_note else ""))
     return pd.DataFrame(rows)
+
+
+def checks_note(b: impact.Bundle) -> str:
+    """Checks left out because they cannot differ from the main estimate, in words."""
+    same = [impact.CHECK_LABELS[k] for k, est in b.checks.items() if k != "main" and same_as_main(est, b.main)]
+    if not same:
+        return ""
+    return (f"Not shown as a check: {'; '.join(same)} — for this outcome it gives the main estimate exactly (no "
+            "results in the years it leaves out bear on it), so it cannot test anything.")
 
 
 def districts(b: impact.Bundle, f: Filters) -> pd.DataFrame:
     codes = f.districts or ref.DISTRICT_CODES
+    q = impact.adjusted(b.districts)
     rows = []
     for code in codes:
         est = b.districts[code]
         rows.append({"District": ref.DISTRICT_NAMES[code], "Estimate": _value(est.overall), "95% interval": _span(est.overall),
+                     f"p-value adjusted for {len(q)} districts": f"{q[code]:.3f}" if code in q else "[x]",
                      "Settings supported": f"{est.supported:,}", "Settings compared": f"{est.compared:,}",
-                     "Reading": impact.verdict(est) if est.ok else "Too few settings to estimate"})
+                     "Reading": impact.verdict(est, q.get(code)) if est.ok else (
+                         "Too few settings to estimate" if est.reason.startswith("too few") else f"[x]: {est.reason}")})
     return pd.DataFrame(rows)
 
 
 def districts_text(b: impact.Bundle, f: Filters) -> str:
     codes = f.districts or ref.DISTRICT_CODES
+    q = impact.adjusted(b.districts)
     few = [ref.DISTRICT_NAMES[c] for c in codes if not b.districts[c].ok]
-    clear = [ref.DISTRICT_NAMES[c] for c in codes
-             if (e := b.districts[c].overall) is not None and e.direction() != 0]
+    clear = [ref.DISTRICT_NAMES[c] for c in codes if c in q and q[c] < 0.05]
     parts = []
     if few:
-        parts.append(f"Too few settings for a district estimate in {', '.join(few)} (each needs at least "
-                     f"{impact.MIN_SETTINGS} supported and {impact.MIN_SETTINGS} never-supported settings with results).")
-    if len(few) < len(codes):
-        parts.append(f"Where there are enough, the interval excludes zero in {len(clear)} of {len(codes) - len(few)} "
-                     f"district{'s' if len(codes) - len(few) != 1 else ''}: a district's estimate rests on few settings, "
-                     "so its interval is wide, and the county estimate is the one to act on.")
+        parts.append(f"No district estimate in {', '.join(few)} (each needs at least {impact.MIN_SETTINGS} supported "
+                     f"and {impact.MIN_SETTINGS} never-supported settings with results, and a model that fits).")
+    if q:
+        parts.append(f"{len(q)} district estimates are compared, so some would exclude zero by chance alone: a "
+                     "district reads 'Higher' or 'Lower' only when its p-value, adjusted for the "
+                     f"{len(q)} compared (Benjamini and Hochberg, false discovery rate 5%), is under 0.05. "
+                     f"{len(clear)} of the {len([c for c in codes if c in q])} shown do"
+                     f"{'es' if len(clear) == 1 else ''}. A district's estimate rests on few settings, so its interval "
+                     "is wide: the county estimate is the one to act on.")
     return " ".join(parts)
 
 
@@ -142,13 +177,16 @@ class Shown:
     def __init__(self, db, measure: str, f: Filters):
         b = impact.bundle(db, measure)
         self.bundle = b
+        self.headline = impact.headline(b.main)
         self.finding = impact.finding(b.main)
         self.pretrend = impact.pretrend_text(b.main) if b.main.ok else ""
+        self.sensitivity = impact.sensitivity_text(b.main) if b.main.ok else ""
         self.naive = impact.naive_text(b.main)
         self.dose = impact.dose_text(b)
         self.chart = event_chart(b)
         self.summary = summary(b)
         self.checks = checks(b)
+        self.checks_note = checks_note(b)
         self.districts = districts(b, f)
         self.districts_text = districts_text(b, f)
         self.supported = supported_list(db, b, f)
