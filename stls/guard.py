@@ -107,7 +107,7 @@ def roles() -> access.Roles | None:
     try:
         return access.validate(_secrets())
     except access.ConfigError:
-        return access.Roles(viewer=access.Rule(emails=["nobody@invalid.invalid"]))
+        return access.Roles(session_hours=8.0, viewer=access.Rule(emails=["nobody@invalid.invalid"]))
 
 
 def cookie_claims(scope: Scope) -> dict[str, Any]:
@@ -149,8 +149,9 @@ def record_sign_out(scope: Scope, now: float | None = None) -> None:
     from stls.records import Records
     rules = roles()
     now = time.time() if now is None else now
-    issued = claims.get("iat") if isinstance(claims.get("iat"), int | float) else now
-    until = issued + (rules.session_hours if rules else 24 * 30) * 3600
+    iat = claims.get("iat")
+    issued = float(iat) if isinstance(iat, int | float) else now
+    until = issued + (rules.session_hours if rules else 24.0 * 30) * 3600
     try:
         Records(dbmod.default_path()).sign_out(access.sign_in_token(claims), claims.get("email"), until, now)
         LOG.info("signed out: %s", claims.get("email") or claims.get("sub"))
@@ -249,4 +250,4 @@ def install() -> None:
     """A browser's "clear cache" request (any client can send it over the websocket, and it
     empties every session's cached figures and database handles) is logged and ignored."""
     from streamlit.runtime.app_session import AppSession
-    AppSession._handle_clear_cache_request = _refuse_clear_cache
+    AppSession._handle_clear_cache_request = _refuse_clear_cache  # type: ignore[method-assign]

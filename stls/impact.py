@@ -545,7 +545,7 @@ def sensitivity_text(est: Estimate) -> str:
         return head + "Its interval already includes zero, so there is no effect for a departure from trend to overturn."
     side = "above" if e.direction() > 0 else "below"
     if not est.sensitivity:
-        return head + (f"It does not survive any departure from the trend before support (Rambachan and Roth's bound): "
+        return head + ("It does not survive any departure from the trend before support (Rambachan and Roth's bound): "
                        "read it as fragile.")
     return head + (f"It stays {side} zero unless, after support, the supported settings' trend departs from the "
                    f"comparison's by more than {est.sensitivity:.2f} times the largest year-to-year departure seen "
@@ -645,7 +645,8 @@ def adjusted(estimates: dict[str, Estimate]) -> dict[str, float]:
     keys = [k for k, e in estimates.items() if e.overall is not None]
     if not keys:
         return {}
-    q = stats.false_discovery_control([p_value(estimates[k].overall) for k in keys], method="bh")
+    q = stats.false_discovery_control([p_value(e) for k in keys if (e := estimates[k].overall) is not None],
+                                      method="bh")
     return dict(zip(keys, map(float, np.atleast_1d(q))))
 
 
