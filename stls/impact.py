@@ -315,9 +315,13 @@ def _callaway_santanna(frame: pd.DataFrame) -> tuple[Effect, Effect | None, floa
     n_post = int(((times >= 0) & ~np.asarray(study.is_reference, bool)).sum())
     l_vec = np.zeros(n_post)
     l_vec[:len(early_rows)] = 1 / len(early_rows)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        breakdown = dd.HonestDiD(method="relative_magnitude", l_vec=l_vec).breakdown_value(study)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            breakdown = dd.HonestDiD(method="relative_magnitude", l_vec=l_vec).breakdown_value(study)
+    except ValueError as exc:   # e.g. a year before support with too few settings breaks the grid it needs
+        LOG.info("impact: no sensitivity bound: %s", exc)
+        return overall, early, None
     return overall, early, (None if breakdown is None else float(breakdown))
 
 
@@ -544,6 +548,9 @@ def sensitivity_text(est: Estimate) -> str:
     if e.direction() == 0:
         return head + "Its interval already includes zero, so there is no effect for a departure from trend to overturn."
     side = "above" if e.direction() > 0 else "below"
+    if est.sensitivity is None:
+        return head + ("No bound on how far it survives a departure from the earlier trend could be computed "
+                       "(some years before support rest on too few settings).")
     if not est.sensitivity:
         return head + ("It does not survive any departure from the trend before support (Rambachan and Roth's bound): "
                        "read it as fragile.")
@@ -563,7 +570,8 @@ def headline(est: Estimate) -> str:
     else:
         word = "higher" if e.direction() > 0 else "lower"
         text = f"Results after Intensive Specialist Support were {abs(e.estimate):.1f} {u} {word} than expected ({span})"
-    if e.direction() != 0 and est.early is not None and est.early.direction() == e.direction():
+    if e.direction() != 0 and est.early is not None and est.early.direction() == e.direction() \
+            and est.sensitivity is not None:
         text += ("; the first two years' effect holds unless trends departed after support by more than "
                  f"{est.sensitivity:.2f} times the largest departure before it" if est.sensitivity
                  else "; but the first two years' effect would not survive any departure from the earlier trend")
