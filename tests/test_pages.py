@@ -326,3 +326,23 @@ def test_crafted_links_open_the_page(app_env, page, params):
         assert chosen == ALL_TYPES[:6]
     if "slide" in params:
         assert at.query_params["slide"] in ("1", ["1"])
+
+
+def test_the_meeting_pack_download_never_goes_stale(app_env):
+    """Issue 29: after "Prepare the pack", switching the format or adding a spotlight left the old
+    pack offered for download. Now it is offered only for the choices it was built for."""
+    at = _open("pages/meeting.py", {"mode": "meeting"})
+    at.radio(key="mt_fmt").set_value("html").run()
+    at.button(key="mt_build").click().run()
+    assert not at.exception
+    downloads = lambda at: list(at.get("download_button"))
+    assert any("Download the pack (HTML" in b.proto.label for b in downloads(at))
+    at.radio(key="mt_fmt").set_value("pptx").run()              # another format: the HTML pack is not offered
+    assert not any("Download the pack" in b.proto.label for b in downloads(at))
+    assert any("was for HTML, not PowerPoint" in w.value for w in at.warning)
+    at.radio(key="mt_fmt").set_value("html").run()              # back to what it was built for: offered again
+    assert any("Download the pack (HTML" in b.proto.label for b in downloads(at))
+    spot = [m for m in at.multiselect if m.label.startswith("District spotlights")][0]
+    spot.set_value(["E07000113"]).run()                         # a spotlight added: not the pack prepared
+    assert not any("Download the pack" in b.proto.label for b in downloads(at))
+    assert any("other district spotlights (none)" in w.value for w in at.warning)

@@ -7,6 +7,7 @@ from dataclasses import replace
 import streamlit as st
 
 from stls import charts, meeting, pack
+from stls import reference as ref
 from stls.charts import Chart
 from stls.filters import Filters
 from stls.ui import data, state, widgets
@@ -120,19 +121,46 @@ def previous_next(index: int, count: int, where: str) -> None:
 
 
 def pack_downloads(f: Filters, spotlights: tuple[str, ...]) -> None:
-    """Build the pack on request (it takes a few seconds), then offer it for download."""
+    """Build the pack on request (it takes a few seconds), then offer it for download: only while
+    the format, filters, spotlights and data are those it was built for, so a pack that no longer
+    matches the screen is never circulated by mistake."""
     fmt = st.radio("Pack format", ["pptx", "html", "pdf"], horizontal=True, key="mt_fmt",
                    format_func={"pptx": "PowerPoint", "html": "HTML (works offline)", "pdf": "PDF"}.get)
+    wanted = (fmt, f, tuple(spotlights), data.database().version)
     if st.button("Prepare the pack", key="mt_build", icon=":material/slideshow:"):
         try:
-            st.session_state["mt_pack"] = (fmt, data.call(pack.build, f, fmt, spotlights))
+            with st.spinner(f"Preparing the {FORMATS[fmt]} pack (a few seconds)…", show_time=True):
+                st.session_state["mt_pack"] = (wanted, data.call(pack.build, f, fmt, spotlights))
         except pack.PdfUnavailable as exc:
             st.error(str(exc))
     built = st.session_state.get("mt_pack")
-    if built:
-        kind, blob = built
-        mime = {"pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-                "html": "text/html", "pdf": "application/pdf"}[kind]
-        st.download_button(f"Download the pack ({kind}, {len(blob) / 1024:,.0f} KB)", blob,
-                           file_name=f"stls-meeting-pack.{kind}", mime=mime, key="mt_download",
-                           icon=":material/download:", on_click="ignore")
+    if not built:
+        return
+    made_for, blob = built
+    if made_for != wanted:
+        st.warning("The pack prepared earlier was for " + _differences(made_for, wanted)
+                   + ". Prepare it again to download one that matches what is on screen.", icon=":material/sync_problem:")
+        return
+    mime = {"pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            "html": "text/html", "pdf": "application/pdf"}[fmt]
+    st.download_button(f"Download the pack ({FORMATS[fmt]}, {len(blob) / 1024:,.0f} KB)", blob,
+                       file_name=f"stls-meeting-pack.{fmt}", mime=mime, key="mt_download",
+                       icon=":material/download:", on_click="ignore")
+
+
+FORMATS = {"pptx": "PowerPoint", "html": "HTML", "pdf": "PDF"}
+
+
+def _differences(made_for: tuple, wanted: tuple) -> str:
+    """What differs between the pack built and the one the screen now asks for, in words."""
+    (fmt0, f0, spots0, v0), (fmt1, f1, spots1, v1) = made_for, wanted
+    parts = []
+    if fmt0 != fmt1:
+        parts.append(f"{FORMATS[fmt0]}, not {FORMATS[fmt1]}")
+    if f0 != f1:
+        parts.append(f"other filters ({f0.caption()})")
+    if spots0 != spots1:
+        parts.append("other district spotlights (" + (", ".join(ref.DISTRICT_NAMES.get(c, c) for c in spots0) or "none") + ")")
+    if v0 != v1:
+        parts.append("data since replaced by a new import")
+    return "; ".join(parts)
