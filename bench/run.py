@@ -235,10 +235,14 @@ def scorecard_time(db: Path) -> None:
     record("KPI scorecard, Kent and all 12 districts (our budget)", statistics.median(times) * 1000, 3000)
 
 
-def impact_time(db: Path) -> None:
+def impact_time(db: Path, large: Path) -> None:
     """The evaluation of support, every estimate the page shows, from cold: done once per data
     version, in a worker process as the server does; then the worker's own peak memory, from the
-    same work run alone in a fresh interpreter (it is not part of the server's)."""
+    same work run alone in a fresh interpreter (it is not part of the server's), at demo scale and
+    at 10 million rows (bench/impact_memory.py: the child's VmHWM, not ru_maxrss, which a child
+    inherits from this process)."""
+    import impact_memory
+
     from stls import impact, memo
     from stls.db import Database
     handle = Database(db)
@@ -250,11 +254,10 @@ def impact_time(db: Path) -> None:
         times.append(time.perf_counter() - started)
     handle.close()
     record("evaluation of support, once per data version (both outcomes; our budget)", min(times) * 1000, 15000)
-    probe = ("import resource, sys; from stls import impact; impact._worker(sys.argv[1]); "
-             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)")
-    out = subprocess.run([sys.executable, "-c", probe, str(db)], capture_output=True, text=True, cwd=ROOT, check=True)
+    (small_peak, small_s), (large_peak, large_s) = impact_memory.measure(db), impact_memory.measure(large)
     NOTES.append(f"the evaluation of support runs in a worker process that exits when done; that worker's peak "
-                 f"memory: {int(out.stdout.split()[-1])} MiB")
+                 f"memory: {small_peak:.0f} MiB at demo scale ({small_s:.1f} s), {large_peak:.0f} MiB at 10M rows "
+                 f"({large_s:.1f} s)")
 
 
 def import_time() -> None:
@@ -338,7 +341,7 @@ def main() -> int:
     ours_small = filter_changes(small, "demo scale", 100, changes)   # DESIGN.md §7, tightened in December 2026
     ours_large = filter_changes(large, "10M rows", 200, changes)
     scorecard_time(small)
-    impact_time(small)
+    impact_time(small, large)
     import_time()
     peak_memory(large)
     baseline(small, "demo scale", ours_small, changes)

@@ -118,10 +118,11 @@ class Roles(BaseModel):
 
     def role_for(self, claims: Mapping[str, Any]) -> Role | None:
         """The highest role the token's claims are given, or None (signed in, but no role)."""
-        email = claims.get("email") or claims.get("preferred_username")
+        if self.emails_verified_by_provider:   # the provider owns its addresses (Entra ID's UPN included)
+            email = claims.get("email") or claims.get("preferred_username")
+        else:   # email_verified vouches for the email claim only, never for preferred_username
+            email = claims.get("email") if email_verified(claims) else None
         email = email.lower() if isinstance(email, str) and "@" in email else None
-        if not (self.emails_verified_by_provider or email_verified(claims)):
-            email = None   # an address the provider has not verified is anyone's to type
         raw = claims.get(self.groups_claim) or []
         groups = {str(g) for g in (raw if isinstance(raw, list | tuple) else [raw])}
         for role in sorted(Role, reverse=True):

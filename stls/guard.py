@@ -174,8 +174,18 @@ def health(now: float | None = None) -> str | None:
     from stls import db as dbmod
     path = dbmod.default_path()
     problem = dbmod.health(path) if path.exists() else None   # no file yet: the first page builds the demo
+    if problem is None and roles() is not None and not _records_writable(path):
+        problem = "the app's records beside the database cannot be written, so a sign-out would not hold"
     _health = (now, problem)
     return problem
+
+
+def _records_writable(data_path) -> bool:
+    import os
+
+    from stls.records import records_path
+    records = records_path(data_path)
+    return os.access(records, os.W_OK) if records.exists() else os.access(records.parent, os.W_OK)
 
 
 # --- the middleware -----------------------------------------------------------------------------
@@ -193,6 +203,9 @@ def _route(scope: Scope) -> str:
     from streamlit import config
     base = "/" + (config.get_option("server.baseUrlPath") or "").strip("/")
     path = scope.get("path", "")
+    root = scope.get("root_path", "")   # `uvicorn --root-path /dash` puts the prefix in front of the path
+    if root and path.startswith(root):
+        path = path[len(root):] or "/"
     return path[len(base):] if base != "/" and path.startswith(base) else path
 
 

@@ -11,6 +11,7 @@ import io
 import shutil
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -329,7 +330,17 @@ class PdfUnavailable(RuntimeError):
     """No Chromium on this server, so no PDF; the message says what to do instead."""
 
 
+PDF_AT_ONCE = threading.BoundedSemaphore(2)   # headless Chromiums at once: each takes 150-200 MB and a core
+
+
 def pdf(html_text: str) -> bytes:
+    """The page printed to PDF by headless Chromium; at most ``PDF_AT_ONCE`` at a time in this
+    process (others wait their turn), so many visitors asking at once cannot fill the memory."""
+    with PDF_AT_ONCE:
+        return _pdf(html_text)
+
+
+def _pdf(html_text: str) -> bytes:
     browser = chromium()
     if browser is None:
         raise PdfUnavailable("PDF needs Chromium on the server (Debian package 'chromium'), which is not installed; "

@@ -40,7 +40,11 @@ def test_roles_by_email_domain_and_group_highest_wins():
     assert roles.role_for(claims("head@kent.gov.uk")) is Role.administrator          # also a viewer by domain
     assert roles.role_for(claims("someone@medway.gov.uk")) is None
     assert roles.role_for(claims("someone@notkent.gov.uk")) is None                  # a domain is a whole domain
-    assert roles.role_for(claims(None, preferred_username="owner@kent.gov.uk")) is Role.data_owner   # Entra ID's UPN
+    # Entra ID's UPN counts only where the provider is declared to own its addresses: email_verified
+    # vouches for the email claim, never for preferred_username (a re-attack made one administrator)
+    assert roles.role_for(claims(None, preferred_username="owner@kent.gov.uk")) is None
+    trusting = access.parse({**ROLES, "emails_verified_by_provider": True}, "test")
+    assert trusting.role_for(claims(None, preferred_username="owner@kent.gov.uk")) is Role.data_owner
     assert roles.role_for(claims("x@medway.gov.uk", "STLS.DataOwner")) is Role.data_owner   # a claim given as a string
 
 

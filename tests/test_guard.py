@@ -224,3 +224,27 @@ def test_a_page_on_a_damaged_database_says_what_to_do(demo_path, tmp_path, monke
         assert not at.exception, [e.message for e in at.exception]
         shown = " ".join(e.value for e in at.error)
         assert "cannot" in shown and str(tmp_path) not in shown and "stls.duckdb" not in shown
+
+
+def test_the_guard_sees_paths_under_a_root_path():
+    """Re-attack: under `uvicorn stls.asgi:app --root-path /dash` the guard compared the prefixed
+    path and let everything through."""
+    from stls import guard
+    assert guard._route({"path": "/dash/_stcore/metrics", "root_path": "/dash"}) == "/_stcore/metrics"
+    assert guard._route({"path": "/media/x.csv", "root_path": ""}) == "/media/x.csv"
+
+
+def test_health_fails_when_a_sign_out_could_not_be_recorded(tmp_path, monkeypatch):
+    """Re-attack: with the data folder read-only a sign-out was not recorded, so a copy of the
+    cookie kept working. Signed-in mode now reports the replica unhealthy instead."""
+    from stls import access, guard
+    from stls import db as dbmod
+    monkeypatch.setattr(guard, "roles", lambda: access.Roles(session_hours=8.0, viewer=access.Rule(domains=["kent.gov.uk"])))
+    monkeypatch.setattr(dbmod, "health", lambda path: None)
+    monkeypatch.setenv("STLS_DB", str(tmp_path / "stls.duckdb"))
+    (tmp_path / "stls.duckdb").write_bytes(b"x")
+    monkeypatch.setattr(guard, "_health", (-1e9, None))
+    assert guard.health() is None
+    monkeypatch.setattr(guard, "_health", (-1e9, None))
+    monkeypatch.setattr(guard.os if hasattr(guard, "os") else __import__("os"), "access", lambda p, mode: False)
+    assert "sign-out would not hold" in guard.health()
