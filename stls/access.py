@@ -228,6 +228,25 @@ def check_auth(auth: Mapping[str, Any]) -> None:
                           f"(it is {auth['redirect_uri']!r})")
 
 
+_checked: dict[tuple[str, str, float | None], Roles | None] = {}
+
+
+def validated(secrets: Mapping[str, Any]) -> Roles | None:
+    """``validate``, done once per secrets and roles file rather than on every page run and every
+    request (a changed roles file is read again; a bad one raises each time)."""
+    path = roles_file()
+    try:
+        stamp: float | None = path.stat().st_mtime
+    except OSError:
+        stamp = None
+    key = (repr(secrets), str(path), stamp)
+    if key not in _checked:
+        roles = validate(secrets)
+        _checked.clear()   # one configuration is current; an old one is not kept
+        _checked[key] = roles
+    return _checked[key]
+
+
 def validate(secrets: Mapping[str, Any]) -> Roles | None:
     """None when sign-in is not configured (the open local demo); else the roles, every part of
     the configuration checked first."""

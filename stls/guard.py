@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -79,7 +80,6 @@ DEFAULT_UPLOAD_MB = 20   # Streamlit's own server.maxUploadSize (.streamlit/conf
 def upload_limit_mb() -> float:
     """The largest file the Data page takes, in MB (``STLS_UPLOAD_MAX_MB``; at most Streamlit's
     ``server.maxUploadSize``, which refuses larger bodies itself)."""
-    import os
     try:
         return float(os.environ.get("STLS_UPLOAD_MAX_MB", DEFAULT_UPLOAD_MB))
     except ValueError:
@@ -105,7 +105,7 @@ def roles() -> access.Roles | None:
     """The sign-in rules (None: no sign-in configured). A broken configuration counts as signed-in
     mode with no one let in (the server refuses to start on one; this is the fail-safe)."""
     try:
-        return access.validate(_secrets())
+        return access.validated(_secrets())
     except access.ConfigError:
         return access.Roles(session_hours=8.0, viewer=access.Rule(emails=["nobody@invalid.invalid"]))
 
@@ -181,8 +181,6 @@ def health(now: float | None = None) -> str | None:
 
 
 def _records_writable(data_path) -> bool:
-    import os
-
     from stls.records import records_path
     records = records_path(data_path)
     return os.access(records, os.W_OK) if records.exists() else os.access(records.parent, os.W_OK)

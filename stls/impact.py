@@ -202,8 +202,7 @@ class Pretrend:
     power: float           # the slope per year it would detect 80% of the time at the 5% level
 
 
-def _pretrend(rel: np.ndarray, weights: dict[int, np.ndarray], beta: np.ndarray, vcov: np.ndarray,
-              clusters: int) -> Pretrend | None:
+def _pretrend(weights: dict[int, np.ndarray], beta: np.ndarray, vcov: np.ndarray, clusters: int) -> Pretrend | None:
     """The least-squares slope through the event-time effects before support (``weights[e]``: the
     cohort weights that average coefficients into event time ``e``), with the reference year −1 at
     zero; Student's t on ``clusters − 1`` degrees of freedom."""
@@ -248,7 +247,7 @@ def _sun_abraham(frame: pd.DataFrame) -> tuple[Effect, pd.DataFrame, Pretrend | 
         if settings.get(e, 0) >= MIN_EVENT_SETTINGS:   # event times resting on few settings are left out
             w = np.where(rel == e, cells, 0.0)
             pre_weights[e] = w / w.sum()
-    pre = _pretrend(rel, pre_weights, beta, vcov, int(data["urn"].nunique()))
+    pre = _pretrend(pre_weights, beta, vcov, int(data["urn"].nunique()))
     points = pd.DataFrame({"rel_time": event.index.astype(float).astype(int), "estimate": event["Estimate"].to_numpy(),
                            "se": event["Std. Error"].to_numpy()})
     return overall, _event_frame(points, settings), pre
@@ -304,8 +303,6 @@ def _callaway_santanna(frame: pd.DataFrame) -> tuple[Effect, Effect | None, floa
     early_rows = [i for i in post if times[i] <= 1]
     if not early_rows:
         return overall, None, None
-    l_full = np.zeros(len(times))
-    l_full[early_rows] = 1 / len(early_rows)
     att, cov = np.asarray(study.att, float), np.asarray(study.vcov, float)
     index = np.asarray(study.vcov_index) if study.vcov_index is not None else times
     order = [int(np.flatnonzero(index == t)[0]) for t in times[early_rows]]
@@ -632,10 +629,15 @@ CHECK_LABELS = {
 def verdict(est: Estimate, q: float | None = None) -> str:
     """The reading of an estimate's interval (a pre-test never decides it). With ``q`` (its
     Benjamini–Hochberg adjusted p-value among several compared), a direction needs q < 0.05."""
-    if not est.ok:
+    return reading(est.overall if est.ok else None, q)
+
+
+def reading(effect: Effect | None, q: float | None = None) -> str:
+    """An effect's reading: "Higher" or "Lower" when its interval excludes zero (and, with ``q``,
+    when q < 0.05), else "No clear effect"; "No estimate" without one."""
+    if effect is None:
         return "No estimate"
-    assert est.overall is not None
-    direction = est.overall.direction() if q is None or q < 0.05 else 0
+    direction = effect.direction() if q is None or q < 0.05 else 0
     return {1: "Higher", -1: "Lower", 0: "No clear effect"}[direction]
 
 

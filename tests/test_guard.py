@@ -20,6 +20,7 @@ import urllib.request
 import pytest
 from conftest import ROOT
 from test_browser import _free_port
+from test_browser_auth import _wait
 
 KEY = "the right import key"
 
@@ -45,16 +46,7 @@ def open_server(demo_path, tmp_path_factory):
                              "--server.address", "127.0.0.1", "--server.headless", "true"],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read()
-            break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("the server did not start: " + (folder / "server.log").read_text()[-2000:])
+    _wait(f"{url}/_stcore/health", proc, log, "the server")
     yield {"url": url, "db": db, "pid": proc.pid, "log": folder / "server.log"}
     proc.terminate()
     proc.wait(timeout=30)
@@ -246,5 +238,5 @@ def test_health_fails_when_a_sign_out_could_not_be_recorded(tmp_path, monkeypatc
     monkeypatch.setattr(guard, "_health", (-1e9, None))
     assert guard.health() is None
     monkeypatch.setattr(guard, "_health", (-1e9, None))
-    monkeypatch.setattr(guard.os if hasattr(guard, "os") else __import__("os"), "access", lambda p, mode: False)
+    monkeypatch.setattr(guard.os, "access", lambda p, mode: False)
     assert "sign-out would not hold" in guard.health()

@@ -7,7 +7,6 @@ the server runs open.
 """
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,7 +28,7 @@ def visitor() -> access.Visitor:
     refuses to start on one, ``python -m stls serve``, so this is only reached when run otherwise)."""
     found = secrets()
     try:
-        roles = _validated(repr(found), _roles_stamp())
+        roles = access.validated(found)
     except access.ConfigError as exc:
         st.title("STLS Insight")
         st.error(f"Sign-in is misconfigured on this server, so no page is shown. {exc}", icon=":material/error:")
@@ -38,21 +37,6 @@ def visitor() -> access.Visitor:
         return access.Visitor(open=True)
     claims = st.user.to_dict()
     return access.visitor(roles, claims, signed_out=guard.signed_out(claims))   # signed out on any replica
-
-
-def _roles_stamp() -> float | None:
-    """When the roles file last changed (None if there is none): a new file is read again."""
-    try:
-        return access.roles_file().stat().st_mtime
-    except OSError:
-        return None
-
-
-@functools.lru_cache(maxsize=8)
-def _validated(found: str, stamp: float | None) -> access.Roles | None:
-    """The configuration checked once per secrets and roles file, not on every rerun (the page
-    asks three times a run). ``found`` is the secrets' repr; ``stamp`` only keys the cache."""
-    return access.validate(secrets())
 
 
 def _provider() -> str | None:

@@ -88,8 +88,7 @@ def _note(est: impact.Estimate) -> str:
 
 
 def _row(label: str, est: impact.Estimate, effect: impact.Effect | None, note: str) -> dict:
-    return {"Check": label, "Reading": impact.verdict(est) if effect is est.overall else
-            ({1: "Higher", -1: "Lower", 0: "No clear effect"}[effect.direction()] if effect else "No estimate"),
+    return {"Check": label, "Reading": impact.reading(effect),
             "Estimate": _value(effect), "95% interval": _span(effect), "Unit": impact.unit(est.spec.measure),
             "Settings supported": f"{est.supported:,}", "Settings compared": f"{est.compared:,}", "Note": note or "[z]"}
 
