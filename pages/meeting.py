@@ -20,10 +20,9 @@ slide = data.call(meeting.slide, f, chosen, index)
 
 meeting_ui.previous_next(index, count, f"{slide.section} · {f.caption()}")
 st.title(slide.title)
-for bullet in slide.bullets[1:]:
-    st.markdown(f"- {bullet}")
+lines = meeting_ui.slide_bullets(slide.bullets)
 if slide.chart is not None:
-    meeting_ui.slide_chart(slide.chart, f"mt_chart_{index}", f.caption(), lines=len(slide.bullets[1:]))
+    meeting_ui.slide_chart(slide.chart, f"mt_chart_{index}", f.caption(), lines=lines)
 elif slide.table is not None:
     meeting_ui.slide_table(slide.table, slide.title, f.caption(), f"mt_table_{index}")
 with st.sidebar:

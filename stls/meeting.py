@@ -30,6 +30,8 @@ class Native:
     series: dict[str, list]   # values per category (line, bar) or (x, y) points (scatter)
     x_title: str = ""
     y_title: str = ""
+    fitted: tuple[float, float] | None = None    # scatter: the fitted line's slope and intercept
+    interval: tuple[list, list] | None = None    # line: the first series' lower and upper 95% limits (error bars)
 
 
 @dataclass
@@ -40,7 +42,7 @@ class Slide:
     native: Native | None = None
     table: pd.DataFrame | None = None
     notes: str = ""                             # speaker notes: "about this indicator" and caveats
-    bullets: list[str] = field(default_factory=list)
+    bullets: list[str] = field(default_factory=list)   # said on the slide under its title, never repeating it
 
 
 # The headline scorecard in two screens (15 KPIs in one table did not fit a shared screen: the
@@ -109,11 +111,12 @@ def _activity_outcomes(db, f: Filters) -> Slide:
     res = association.analyse(db, association.Options(), f.with_(districts=()))
     chart = outcomes_view.scatter(res, f)
     pts = res.points.dropna(subset=["x", "y"])
+    fitted = (res.slope, res.intercept) if res.slope is not None and res.intercept is not None else None
     native = Native("scatter", pts["name"].tolist(), {"Districts": list(zip(pts["x"], pts["y"]))},
-                    res.x_label, res.y_label)
+                    res.x_label, res.y_label, fitted=fitted)
     return Slide("Activity and outcomes", chart.title, chart=chart, native=native,
                  table=outcomes_view.coefficients(res), notes=res.finding,
-                 bullets=[res.headline + "."] + ([f"{association.flag(res.options)} (beyond chance, allowing for the "
+                 bullets=([f"{association.flag(res.options)} (beyond chance, allowing for the "
                                                   f"{res.compared} districts compared), "
                                                   f"{res.change_period}: {', '.join(res.flagged)}"] if res.flagged else []))
 
@@ -123,11 +126,11 @@ def _impact(db, f: Filters) -> Slide:
     ev = shown.chart.table
     est = shown.bundle.main.event
     est = est[est["settings"] >= impact_view.min_settings()]
-    native = Native("line", ev["Years since first support"].tolist(),
-                    {"Effect": [round(float(v), 2) for v in est["estimate"]],
-                     "Lower 95% limit": [round(float(v), 2) for v in est["low"]],
-                     "Upper 95% limit": [round(float(v), 2) for v in est["high"]]},
-                    "Years since first Intensive Specialist Support", "Difference (percentage points)")
+    years = ["0 (support begins)" if str(y).startswith("0") else str(y) for y in ev["Years since first support"]]
+    native = Native("line", years, {"Effect (95% interval as bars)": [round(float(v), 2) for v in est["estimate"]]},
+                    "Years since first Intensive Specialist Support (−1: the year before, the reference)",
+                    "Difference (percentage points)",
+                    interval=([round(float(v), 2) for v in est["low"]], [round(float(v), 2) for v in est["high"]]))
     return Slide("Impact of support", shown.chart.title, chart=shown.chart, native=native, table=shown.checks[
         ["Check", "Reading", "Estimate", "95% interval", "Settings supported", "Settings compared"]],
                  notes=" ".join(t for t in (shown.finding, shown.sensitivity, shown.pretrend, shown.naive,

@@ -54,18 +54,27 @@ def _alt(shape, text: str) -> None:
 
 
 def _native_chart(slide, s: Slide, left, top, width, height):
+    """The slide's chart as a native PowerPoint chart, as readable as the printed pack's: axis
+    titles, tick labels at the bottom and left whatever the values' signs, districts named beside
+    their points with the fitted line, an effect's 95% interval as error bars."""
     from pptx.chart.data import CategoryChartData, XyChartData
     from pptx.dml.color import RGBColor
-    from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION
+    from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION, XL_MARKER_STYLE, XL_TICK_LABEL_POSITION
     from pptx.util import Pt
     n = s.native
     assert n is not None, "a native chart needs the slide's chart as data"
     data: XyChartData | CategoryChartData
     if n.kind == "scatter":
         data = XyChartData()
+        points = list(n.series.values())[0]
         series = data.add_series(list(n.series)[0])
-        for x, y in list(n.series.values())[0]:
+        for x, y in points:
             series.add_data_point(x, y)
+        if n.fitted is not None and len(points) > 1:
+            slope, intercept = n.fitted
+            line = data.add_series("Fitted line (least squares)")
+            for x in (min(p[0] for p in points), max(p[0] for p in points)):
+                line.add_data_point(x, intercept + slope * x)
         kind = XL_CHART_TYPE.XY_SCATTER
     else:
         data = CategoryChartData()
@@ -75,26 +84,89 @@ def _native_chart(slide, s: Slide, left, top, width, height):
         kind = XL_CHART_TYPE.LINE_MARKERS if n.kind == "line" else XL_CHART_TYPE.COLUMN_CLUSTERED
     frame = slide.shapes.add_chart(kind, left, top, width, height, data)
     chart = frame.chart
-    chart.has_legend = len(n.series) > 1
+    chart.has_title = False                      # the slide's title states the finding
+    chart.has_legend = len(chart.plots[0].series) > 1
     if chart.has_legend:
         chart.legend.position, chart.legend.include_in_layout = XL_LEGEND_POSITION.BOTTOM, False
     chart.font.size = Pt(12)
+    for axis, title in ((chart.category_axis, n.x_title), (chart.value_axis, n.y_title)):
+        axis.tick_label_position = XL_TICK_LABEL_POSITION.LOW   # at the edge, not where zero crosses
+        if title:
+            axis.has_title = True
+            _text(axis.axis_title.text_frame, title, 12)
     for i, plot_series in enumerate(chart.plots[0].series):
         fmt = plot_series.format
         colour = RGBColor.from_string(PALETTE[i % len(PALETTE)].lstrip("#"))
         if n.kind == "bar":
             fmt.fill.solid()
             fmt.fill.fore_color.rgb = colour
-        elif n.kind == "scatter":   # points only: a line through them in district order meant nothing
-            from pptx.enum.chart import XL_MARKER_STYLE
+        elif n.kind == "scatter" and i == 0:   # points only: a line through them in district order meant nothing
             fmt.line.fill.background()
             plot_series.marker.style, plot_series.marker.size = XL_MARKER_STYLE.CIRCLE, 9
             plot_series.marker.format.fill.solid()
             plot_series.marker.format.fill.fore_color.rgb = colour
+            _point_labels(plot_series, n.categories, points)
+        elif n.kind == "scatter":               # the fitted line: dashed, no markers
+            from pptx.enum.dml import MSO_LINE_DASH_STYLE
+            plot_series.marker.style = XL_MARKER_STYLE.NONE
+            fmt.line.color.rgb, fmt.line.dash_style = RGBColor.from_string("801650"), MSO_LINE_DASH_STYLE.DASH
+            plot_series.smooth = False
         else:
             fmt.line.color.rgb = colour
+            if i == 0 and n.interval is not None:
+                low, high = min(n.interval[0]), max(n.interval[1])
+                pad = 0.05 * (high - low or 1.0)
+                chart.value_axis.minimum_scale, chart.value_axis.maximum_scale = _nice(low - pad, high + pad)
+                _error_bars(plot_series, [v - lo for v, lo in zip(n.series[list(n.series)[0]], n.interval[0])],
+                            [hi - v for v, hi in zip(n.series[list(n.series)[0]], n.interval[1])])
     _alt(frame, s.chart.alt if s.chart else s.title)
     return frame
+
+
+def _nice(low: float, high: float) -> tuple[float, float]:
+    """An axis range holding ``low`` to ``high``, its ends on a round step (1, 2 or 5 times a power of ten)."""
+    import math
+    raw = (high - low) / 6 or 1.0
+    step = min((m * 10 ** math.floor(math.log10(raw)) for m in (1, 2, 5, 10)), key=lambda s: abs(s - raw))
+    return math.floor(low / step) * step, math.ceil(high / step) * step
+
+
+# plotly's text positions (charts.label_positions) as PowerPoint's data label positions
+_LABEL_AT = {"top center": "ABOVE", "bottom center": "BELOW", "middle left": "LEFT", "middle right": "RIGHT"}
+
+
+def _point_labels(plot_series, names: list[str], points: list[tuple[float, float]]) -> None:
+    """Each point named beside it, on the side that keeps near neighbours' names apart (the same
+    rule as the dashboard's chart)."""
+    import numpy as np
+    from pptx.enum.chart import XL_LABEL_POSITION
+    from pptx.util import Pt
+    where = charts.label_positions(np.array([p[0] for p in points], float), np.array([p[1] for p in points], float))
+    for i, (name, pos) in enumerate(zip(names, where)):
+        label = plot_series.points[i].data_label
+        label.has_text_frame = True
+        label.text_frame.text = name
+        label.position = getattr(XL_LABEL_POSITION, _LABEL_AT[pos])
+        label.font.size = Pt(10)
+
+
+def _error_bars(plot_series, minus: list[float], plus: list[float]) -> None:
+    """Vertical error bars of the given lengths below and above each point (python-pptx has no API
+    for them: DrawingML's ``c:errBars`` with custom values, placed where the schema wants it)."""
+    from lxml import etree
+    ns = "http://schemas.openxmlformats.org/drawingml/2006/chart"
+
+    def lit(values: list[float]) -> str:
+        pts = "".join(f'<c:pt idx="{i}"><c:v>{max(float(v), 0.0):.4f}</c:v></c:pt>' for i, v in enumerate(values))
+        return f'<c:numLit><c:formatCode>General</c:formatCode><c:ptCount val="{len(values)}"/>{pts}</c:numLit>'
+
+    xml = (f'<c:errBars xmlns:c="{ns}"><c:errDir val="y"/><c:errBarType val="both"/><c:errValType val="cust"/>'
+           f'<c:noEndCap val="0"/><c:plus>{lit(plus)}</c:plus><c:minus>{lit(minus)}</c:minus>'
+           '<c:spPr><a:ln xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" w="19050">'
+           '<a:solidFill><a:srgbClr val="0B0C0C"/></a:solidFill></a:ln></c:spPr></c:errBars>')
+    ser = plot_series._element
+    anchor = ser.find(f"{{{ns}}}cat") if ser.find(f"{{{ns}}}cat") is not None else ser.find(f"{{{ns}}}val")
+    anchor.addprevious(etree.fromstring(xml))
 
 
 # Slide geometry (inches, 16:9): the title area above TOP, the source line at FOOT.
@@ -168,11 +240,32 @@ def _table(slide, frame, left: float, top: float, width: float, size: float, wid
     return shape
 
 
-def _place(s: Slide) -> list[tuple[str, float, float]]:
+BULLET_PT, BULLET_CHARS = 14, 100   # a slide's sentences under its title: type size, characters a line
+
+
+def _bullets(slide, s: Slide) -> float:
+    """The slide's sentences (the impact slide's effect, interval and robustness) under its title,
+    where the chart and table would start; returns where they start now (inches)."""
+    from pptx.util import Inches, Pt
+    if not s.bullets:
+        return TOP
+    lines = sum(-(-len(b) // BULLET_CHARS) for b in s.bullets)
+    height = 0.3 * lines + 0.1
+    box = slide.shapes.add_textbox(Inches(MARGIN), Inches(TOP - 0.1), Inches(SLIDE_W - 2 * MARGIN), Inches(height))
+    box.text_frame.word_wrap = True
+    box.text_frame.text = s.bullets[0]
+    for b in s.bullets[1:]:
+        box.text_frame.add_paragraph().text = b
+    for p in box.text_frame.paragraphs:
+        p.font.size = Pt(BULLET_PT)
+    return TOP + height
+
+
+def _place(s: Slide, top: float = TOP) -> list[tuple[str, float, float]]:
     """Where a slide's chart and table go, as (what, left, width) in inches: side by side when
     the table fits beside a chart of some width; else the chart alone and the table on a slide
     of its own after it ('table-next')."""
-    room, full = FOOT - 0.1 - TOP, SLIDE_W - 2 * MARGIN
+    room, full = FOOT - 0.1 - top, SLIDE_W - 2 * MARGIN
     if s.native is None:
         return [("table", MARGIN, full)] if s.table is not None else []
     if s.table is None:
@@ -201,11 +294,13 @@ def _slide_frame(prs, section: str, title_text: str, info: PackInfo, table=None)
     return slide
 
 
-def _table_slides(prs, s: Slide, info: PackInfo, section: str, left: float, width: float, slide=None) -> None:
-    """The slide's table, on ``slide`` or on slides of its own, split into parts that fit."""
-    room, frame, part = FOOT - 0.1 - TOP, s.table, 0
+def _table_slides(prs, s: Slide, info: PackInfo, section: str, left: float, width: float, slide=None,
+                  top: float = TOP) -> None:
+    """The slide's table, on ``slide`` (from ``top``) or on slides of its own, split into parts that fit."""
+    frame, part = s.table, 0
     while frame is not None and len(frame):
-        n = len(frame)
+        at = top if slide is not None and part == 0 else TOP
+        room, n = FOOT - 0.1 - at, len(frame)
         while n > 1 and table_layout(frame.head(n), width, room) is None:
             n -= 1
         shown = frame.head(n)
@@ -213,7 +308,7 @@ def _table_slides(prs, s: Slide, info: PackInfo, section: str, left: float, widt
         size, widths = fitted if fitted else (9, [width / len(shown.columns)] * len(shown.columns))
         target = slide if slide is not None and part == 0 else _slide_frame(
             prs, section + (" (table)" if part == 0 else " (table, continued)"), s.title, info, shown)
-        _table(target, shown, left, TOP, width, size, widths)
+        _table(target, shown, left, at, width, size, widths)
         if target is not slide:
             target.notes_slide.notes_text_frame.text = s.notes or s.title
         frame, part = frame.iloc[n:], part + 1
@@ -241,11 +336,12 @@ def pptx(slides: list[Slide], info: PackInfo) -> bytes:
     for s in slides:
         slide = _slide_frame(prs, s.section, s.title, info, s.table)
         slide.notes_slide.notes_text_frame.text = s.notes or s.title
-        for what, left, width in _place(s):
+        top = _bullets(slide, s)
+        for what, left, width in _place(s, top):
             if what == "chart":
-                _native_chart(slide, s, Inches(left), Inches(TOP), Inches(width), Inches(FOOT - 0.1 - TOP))
+                _native_chart(slide, s, Inches(left), Inches(top), Inches(width), Inches(FOOT - 0.1 - top))
             elif what == "table":
-                _table_slides(prs, s, info, s.section, left, width, slide)
+                _table_slides(prs, s, info, s.section, left, width, slide, top)
             else:   # 'table-next': its own slide(s) after this one
                 _table_slides(prs, s, info, s.section, left, width)
     out = io.BytesIO()

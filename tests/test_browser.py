@@ -333,6 +333,9 @@ def test_every_meeting_slide_is_whole_on_a_1280_by_720_screen(server, browser, d
         page, got = _slide_at_screen_size(browser, f"{server}/meeting?mode=meeting&slide={i}&spotlight=E07000113")
         page.screenshot(path=str(SHOTS / f"meeting-1280x720-slide{i}.png"))
         where = (i, slide.section, got)
+        said = page.inner_text("[data-testid=stMain]")
+        for bullet in slide.bullets:   # the impact slide's one sentence: its effect, interval and robustness
+            assert bullet in said, (where, bullet)
         assert got["slide"].startswith(f"Slide {i} of {len(slides)}"), where
         assert got["scroll"] <= got["client"] + 1 and got["bottom"] <= SCREEN["height"], where
         assert got["banner"] is None or got["banner"] >= got["header"] - 1, where
@@ -344,6 +347,7 @@ def test_every_meeting_slide_is_whole_on_a_1280_by_720_screen(server, browser, d
             tabled += len(slide.table)
         page.close()
     assert tabled >= 15   # both halves of the headline scorecard: every KPI is on a screen
+    assert slides[4].bullets and "95% interval" in slides[4].bullets[0]   # it was dropped on screen
 
 
 @pytest.mark.parametrize("path, slide", [("areas_of_need", "Areas of need"), ("impact", "Impact of support"),

@@ -29,12 +29,12 @@ def _alt_texts(slide):
 
 def test_pptx_slides_titles_charts_alt_and_notes(deck):
     slides = list(deck.slides)
-    assert len(slides) == 1 + 6 + 1
+    assert len(slides) == 1 + 6 + 1 + 1    # the impact slide's table continues on a slide of its own
     assert slides[0].shapes.title.text.startswith("STLS performance: Kent")
     assert "Synthetic districts, real county" in slides[0].placeholders[1].text
     sections = [s.shapes[0].text_frame.text for s in slides[1:]]
     assert sections == ["HEADLINE SCORECARD: ACCESS, TIMELINESS AND QUALITY",
-                        "HEADLINE SCORECARD: OUTCOMES, EQUITY AND VALUE FOR MONEY", "EXCEPTIONS", "ACTIVITY AND OUTCOMES", "IMPACT OF SUPPORT", "AREAS OF NEED",
+                        "HEADLINE SCORECARD: OUTCOMES, EQUITY AND VALUE FOR MONEY", "EXCEPTIONS", "ACTIVITY AND OUTCOMES", "IMPACT OF SUPPORT", "IMPACT OF SUPPORT (TABLE)", "AREAS OF NEED",
                         "SPOTLIGHT: SWALE"]
     titles = [s.shapes[1].text_frame.text for s in slides[1:]]
     assert titles[0].endswith("met it; none red") or "KPIs with a target met it" in titles[0]
@@ -224,6 +224,51 @@ def test_the_pptx_scatter_is_points_without_a_line(deck):
     series = scatters[0].plots[0].series[0]
     assert series._element.xpath("./c:spPr/a:ln/a:noFill"), "the scatter series draws a line"
     assert series.marker.style is not None
+
+
+def _page_text(words, section: str) -> str:
+    """The words of the first rendered page whose section line is ``section``, in reading order."""
+    for page in words:
+        text = " ".join(t for *_, t in page)
+        if text.startswith(section.upper()) or f" {section.upper()} " in f" {text[:60]} ":
+            return text
+    raise AssertionError(f"no page for {section}")
+
+
+def test_the_rendered_pptx_charts_can_be_read(rendered_deck, demo_db):
+    """Drawn by LibreOffice and read back: the scatter names every district beside its point, with
+    both axis titles and the fitted line in the legend (it was 12 unlabelled dots); the impact chart
+    titles its axes, marks where support begins, and draws the interval as error bars whose
+    lengths are the slide's limits (it drew three joined lines); the slide says the effect, its
+    interval and its robustness in one sentence."""
+    from io import BytesIO
+
+    from stls import meeting
+    src, pdf_path = rendered_deck
+    words = _words(pdf_path)
+    slides = meeting.agenda(demo_db, F, ("E07000113",))
+    scatter = _page_text(words, "Activity and outcomes")
+    native = slides[3].native
+    for name in native.categories:
+        assert name in scatter, name
+    assert native.x_title in scatter and "Fitted line (least squares)" in scatter
+    assert " ".join(native.y_title.split()[:3]) in scatter
+    effect = _page_text(words, "Impact of support")
+    assert "0 (support begins)" in effect and "Years since first Intensive Specialist Support" in effect
+    assert "Difference (percentage points)" in effect
+    assert slides[4].bullets[0] in effect and "95% interval" in slides[4].bullets[0]
+    deck = Presentation(BytesIO(src.read_bytes()))
+    chart = next(sh.chart for sh in deck.slides[5].shapes if sh.has_chart)
+    bars = chart.plots[0].series[0]._element.xpath("./c:errBars")
+    ns = {"c": "http://schemas.openxmlformats.org/drawingml/2006/chart"}
+    assert len(bars) == 1 and bars[0].xpath("./c:errValType/@val", namespaces=ns) == ["cust"]
+    plus = [float(v) for v in bars[0].xpath("./c:plus//c:v/text()", namespaces=ns)]
+    minus = [float(v) for v in bars[0].xpath("./c:minus//c:v/text()", namespaces=ns)]
+    effects = list(slides[4].native.series.values())[0]
+    low, high = slides[4].native.interval
+    assert plus == pytest.approx([h - e for e, h in zip(effects, high)], abs=1e-4)
+    assert minus == pytest.approx([e - lo for e, lo in zip(effects, low)], abs=1e-4)
+    assert effects and chart.value_axis.minimum_scale <= min(low) and chart.value_axis.maximum_scale >= max(high)
 
 
 def test_the_pdf_pack_is_a4_one_page_per_slide_and_every_word_on_its_page(demo_db, tmp_path):

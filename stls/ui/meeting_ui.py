@@ -29,6 +29,7 @@ h1 { font-size: 2rem !important; line-height: 1.2 !important; padding: 0.2rem 0 
 SCREEN = (1280, 720)          # the screen a slide must fit whole
 CHART_FONT = 16               # chart text in meeting mode (px)
 USED_ABOVE = 300              # px above a slide's chart: Streamlit's bar, banner, navigation, heading
+BULLET_CHARS = 100           # characters of a slide sentence per screen line (meeting type, 1280 px)
 
 
 def open_meeting(page: str, params: dict[str, str]) -> None:
@@ -89,6 +90,14 @@ def fit(chart: Chart, height: int = 400) -> Chart:
     layout["legend"] = {**layout["legend"], "font": {"size": CHART_FONT}}
     charts.place(layout)
     return replace(chart, figure=fig)
+
+
+def slide_bullets(bullets: list[str]) -> int:
+    """The slide's sentences under its heading; returns how many screen lines they take (at about
+    ``BULLET_CHARS`` characters a line of meeting type on a 1280-pixel screen)."""
+    for bullet in bullets:
+        st.markdown(f"- {bullet}")
+    return sum(-(-len(b) // BULLET_CHARS) for b in bullets)
 
 
 def slide_chart(chart: Chart, key: str, caption: str, lines: int = 0) -> None:
