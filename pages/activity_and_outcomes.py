@@ -16,12 +16,14 @@ st.markdown("The question the 2019 LIFT review raised: **do districts with more 
 opts = controls.association_controls(f)
 res = data.call(association.analyse, opts, f.with_(districts=()))  # every district; the selection is highlighted
 st.info(res.finding, icon=":material/insights:")
+if res.standout:
+    st.markdown(f"**{association.standout_question(opts)}** {res.standout}")
 chart = outcomes.scatter(res, f)
 event = widgets.chart(chart, "ao_scatter", f.caption(), selectable=True)
 controls.drill_from_selection(event, f)
 
 st.header("How strong is the association?", divider="gray")
-widgets.table(outcomes.coefficients(res), "Correlation coefficients", res.period, "ao_coef")
+widgets.table(outcomes.coefficients(res), outcomes.coefficients_title(res), res.period, "ao_coef")
 st.header(f"{'Spending' if opts.x == 'spend' else 'Activity'} and outcome change, {res.change_period}", divider="gray")
 for note in outcomes.change_notes(res):
     st.caption(note)

@@ -114,6 +114,7 @@ class Result:
     baseline: Correlation | None = None                 # change in outcome against its starting level
     activity_baseline: Correlation | None = None        # change in activity against the outcome's starting level
     regression_note: str = ""                           # regression to the mean, in words, with both
+    standout: str = ""                                  # the commissioner's question: most activity, no better outcome
 
 
 def correlation(x: np.ndarray, y: np.ndarray, rank: bool = False) -> Correlation | None:
@@ -345,6 +346,60 @@ def _finding(o: Options, res_n: int, pearson: Correlation | None, spearman: Corr
     return " ".join(parts + [CAVEATS])
 
 
+def _fmt_x(o: Options, v: float) -> str:
+    return f"£{v:,.0f}" if o.x == "spend" else f"{v:.0f}"
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def standout_question(o: Options) -> str:
+    """The commissioner's question the ``standout`` sentence answers, for the x measure chosen."""
+    noun = "spending per pupil" if o.x == "spend" else "activity per pupil"
+    return f"Where is the most {noun}, and is the outcome better there?"
+
+
+def standout(frame: pd.DataFrame, o: Options, x_label: str, y_label: str, period: str) -> str:
+    """Which districts get the most activity (or spending) but no better outcome, in words held to
+    the figures: the third of the districts with the most, and of those, the ones whose outcome is
+    no better than the middle district's (the median of all shown; for a gap, no narrower). In the
+    change view, the third with the largest rise, and of those the ones whose outcome did not
+    improve beyond chance (their verdict, adjusted for the districts compared). Nothing is said
+    with fewer than 6 districts."""
+    change = o.view == "change"
+    pts = frame[frame["outcome_verdict"].notna()] if change else frame.dropna(subset=["x", "y"])
+    if len(pts) < 6:
+        return ""
+    top = pts.nlargest(max(2, round(len(pts) / 3)), "x")
+    if change:
+        top = top[top["x"] > 0]
+        if top.empty:
+            return f"{_noun(o).capitalize()} rose in none of the districts from {period}."
+    noun, k = _noun(o), len(top)
+    listed = _names([f"{n} ({'+' if change else ''}{_fmt_x(o, v)})" for n, v in zip(top["name"], top["x"])])
+    what = x_label if x_label[1:2].isupper() else x_label[0].lower() + x_label[1:]
+    if change:
+        head = (f"The {k} district{'s' if k != 1 else ''} whose {noun} rose most from {period} ({what}, change) "
+                f"{'are' if k != 1 else 'is'} {listed}.")
+        still = top[top["outcome_verdict"] <= 0]
+        if still.empty:
+            return head + " Each of them saw its outcome improve by more than chance would explain."
+        return (head + f" Of these, {_names(still['name'].tolist())} saw no improvement in the outcome beyond chance "
+                f"({y_label}: {_names([f'{v:+.1f}' for v in still['y']])}; allowing for the {len(pts)} districts compared).")
+    middle = float(pts["y"].median())
+    lower_better = o.outcome == "gap"
+    still = top[top["y"] >= middle] if lower_better else top[top["y"] <= middle]
+    head = f"In {period}, the {k} districts with the most {what} are {listed}."
+    if still.empty:
+        return head + f" Each of them has {'a narrower gap' if lower_better else 'a better outcome'} than the middle district's."
+    return (head + f" Of these, {_names(still['name'].tolist())} {'has' if len(still) == 1 else 'have'} "
+            f"{'a gap no narrower' if lower_better else 'an outcome no better'} than the middle district's ({y_label}: "
+            f"{_names([f'{v:+.1f}' if o.outcome != 'value' else f'{v:.1f}' for v in still['y']])}, against a median of "
+            f"{middle:+.1f} across {len(pts)} districts). This describes the figures; it does not show that the "
+            f"{noun} made no difference.")
+
+
 def power_sentence(n: int) -> str:
     """What n districts can and cannot show, in words: the significance threshold and the power."""
     if n < 5:
@@ -482,6 +537,7 @@ def analyse(db, o: Options, f: Filters) -> Result:
                   slope_interval=slope_ci, compared=compared,
                   comparisons_note=comparisons_note(compared, span, o.outcome == "gap"),
                   baseline=baseline, activity_baseline=activity_baseline, regression_note=regression,
+                  standout=standout(frame, o, x_label, y_label, period),
                   source=("KCC budget allocations (illustrative in the demo)" if o.x == "spend" else "KCC STLS activity tracker")
                   + f"; DfE school census; {benchmarks.outcome_source(db, o.measure)}")
 

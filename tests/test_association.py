@@ -381,3 +381,49 @@ def test_the_finding_gives_the_threshold_and_the_power_in_words(demo_db):
             ) in res.finding
     assert "compared in 12 districts" in res.comparisons_note and "Benjamini–Hochberg" in res.comparisons_note
     assert "about 46% of the time" in res.comparisons_note   # 1 − 0.95¹² = 0.46
+
+
+@pytest.mark.parametrize("view, outcome", [("same_year", "vs_england"), ("lag", "value"), ("same_year", "gap"),
+                                           ("change", "vs_england")])
+def test_the_commissioners_answer_names_the_districts_the_figures_single_out(demo_db, view, outcome):
+    """'Which districts get the most activity per pupil but no better outcomes?' was answered only by
+    reading the scatter. The sentence names the third of the districts with the most activity (the
+    largest rise, in the change view) with their figures, and of those exactly the ones whose outcome
+    is no better than the median district's (in the change view: not better beyond chance)."""
+    import re
+
+    o = assoc.Options(view=view, outcome=outcome)
+    res = assoc.analyse(demo_db, o, Filters(2016, 2025))
+    pts = res.points[res.points["outcome_verdict"].notna()] if view == "change" else res.points.dropna(subset=["x", "y"])
+    ranked = pts.sort_values("x", ascending=False).head(round(len(pts) / 3))
+    if view == "change":
+        ranked = ranked[ranked["x"] > 0]
+        still = ranked[ranked["outcome_verdict"] <= 0]
+    else:
+        middle = pts["y"].median()
+        still = ranked[ranked["y"] >= middle] if outcome == "gap" else ranked[ranked["y"] <= middle]
+        assert f"median of {middle:+.1f} across {len(pts)} districts" in res.standout or still.empty
+    assert len(ranked) >= 2
+    for name, x in zip(ranked["name"], ranked["x"]):
+        assert f"{name} ({'+' if view == 'change' else ''}{x:.0f})" in res.standout, (name, res.standout)
+    named = res.standout.split("Of these, ")[1] if "Of these, " in res.standout else ""
+    singled = {n for n in assoc.ref.DISTRICT_NAMES.values() if re.search(rf"\b{n}\b", named.split("(")[0])}
+    assert singled == set(still["name"]), res.standout
+    for y in still["y"]:
+        assert (f"{y:+.1f}" if outcome != "value" else f"{y:.1f}") in res.standout
+    assert "rose" in res.standout if view == "change" else "the most" in res.standout
+
+
+def test_the_spending_view_names_spending_and_its_unit_in_every_table(demo_db):
+    """The spending view's change table was headed 'Change in activity' with no unit, and the
+    coefficients' CSV did not say spending was compared."""
+    from stls.views import outcomes
+    res = assoc.analyse(demo_db, assoc.Options(x="spend"), Filters(2016, 2025))
+    table = outcomes.quadrants(res)
+    assert "Change in spending (£ per pupil, SEN support)" in table.columns
+    assert not any("activity" in c.lower() for c in table.columns)
+    assert set(table["Quadrant"]) - {"[x]", "[c]"} <= {f"Spending {d}, {o}" for d in ("up", "down")
+                                                       for o in ("outcome better", "outcome worse", "no clear change in outcome")}
+    assert outcomes.coefficients_title(res).startswith("Correlation coefficients: Team budget per pupil")
+    activity = assoc.analyse(demo_db, assoc.Options(), Filters(2016, 2025))
+    assert "Change in activity (STLS contacts per 100 pupils (SEN support))" in outcomes.quadrants(activity).columns

@@ -24,6 +24,11 @@ def scatter(res: association.Result, f: Filters) -> charts.Chart:
     return charts.Chart(fig, alt, table, title)
 
 
+def coefficients_title(res: association.Result) -> str:
+    """What the coefficients table compares, for its heading and its CSV's header lines."""
+    return f"Correlation coefficients: {res.x_label} against {res.y_label}"
+
+
 def coefficients(res: association.Result) -> pd.DataFrame:
     rows = []
     for name, c in (("Pearson r", res.pearson), ("Spearman ρ", res.spearman)):
@@ -51,7 +56,10 @@ def quadrants(res: association.Result) -> pd.DataFrame:
     fmt = lambda v, m: "[x]" if pd.isna(v) else f"{v:+.1f}" + ("" if pd.isna(m) else f" (±{m:.1f})")
     adjusted = ["[c]" if h else "[x]" if pd.isna(q) else "<0.001" if q < 0.001 else f"{q:.3f}"
                 for q, h in zip(p["outcome_q"], p["change_hidden"])]
-    return pd.DataFrame({"District": p["name"], "Change in activity": disclosure.cells(p["activity_change"], p["change_hidden"], "{:+.1f}".format),
+    spend = res.options.x == "spend"
+    change = f"Change in spending (£ per pupil, {res.x_label.split('(')[1].split(',')[0]})" if spend \
+        else f"Change in activity ({res.x_label[0].lower() + res.x_label[1:] if res.x_label[1:2].islower() else res.x_label})"
+    return pd.DataFrame({"District": p["name"], change: disclosure.cells(p["activity_change"], p["change_hidden"], "{:+.1f}".format),
                          "Change in outcome (95% margin)": [fmt(v, m) for v, m in zip(p["outcome_change"], p["outcome_margin"])],
                          f"p-value adjusted for {res.compared} districts": adjusted,
                          "Quadrant": p["quadrant"]}) \
