@@ -13,6 +13,7 @@ st.markdown("The question the 2019 LIFT review raised, asked where support is gi
             "without it?** Each supported setting is compared with itself before support, against the same change in "
             "settings not supported.")
 measure = controls.impact_measure()
+data.wait_until_ready(impact.bundles, "the evaluation of support", impact.USUAL_SECONDS)
 with st.spinner("Estimating (once for each version of the data)…"):
     shown = data.call(view.shown, measure, f)
 st.info(shown.headline, icon=":material/insights:")

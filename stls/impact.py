@@ -68,6 +68,7 @@ MEASURES = {"ks2_rwm_expected": "primary", "ks4_attainment8": "secondary"}   # t
 GROUPS = ("sen_support", "ehc_plan", "no_sen")
 PANDEMIC_YEARS = (2019, 2020)      # 2019/20 and 2020/21: no KS2 tests; KS4 grades assessed by centres
 MIN_SETTINGS = 10                  # supported and comparison settings an estimate needs (a district's too)
+USUAL_SECONDS = 25                 # how long the whole evaluation takes on the demo (2 cores), for progress
 MIN_EVENT_SETTINGS = 5             # settings behind one year-since-support point
 CONTROLS = {"never": "settings never supported (Sun and Abraham)",
             "not_yet": "settings not yet or never supported (Gardner's two-stage)"}

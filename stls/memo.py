@@ -54,6 +54,44 @@ def call(fn, db, *args, **kwargs):
         done.set()
 
 
+def _key_of(fn, db) -> tuple:
+    return (fn.__module__, fn.__qualname__, str(getattr(db, "path", id(db))), getattr(db, "version", id(db)),
+            repr(()), repr([]))
+
+
+def ready(fn, db) -> bool:
+    """Whether ``fn(db)`` is already kept for this data version (a page can show it at once)."""
+    with _lock:
+        return _key_of(getattr(fn, "__wrapped__", fn), db) in _cache
+
+
+_background: dict = {}   # key → the monotonic time its background computation started
+
+
+def start(fn, db) -> float | None:
+    """Begin computing ``fn(db)`` in a background thread unless it is kept or already being
+    computed; returns when that computation started (``time.monotonic``), None once it is kept.
+    Waiters (``call``) pick up its result; a failure is left for the next caller to meet."""
+    import time
+    key = _key_of(getattr(fn, "__wrapped__", fn), db)
+    with _lock:
+        if key in _cache:
+            _background.pop(key, None)
+            return None
+        if key in _background:
+            return _background[key]
+        began = _background[key] = time.monotonic()
+
+    def run() -> None:
+        try:
+            call(getattr(fn, "__wrapped__", fn), db)
+        except Exception:  # noqa: BLE001 - the page that needs it computes again and reports the error
+            with _lock:
+                _background.pop(key, None)
+    threading.Thread(target=run, daemon=True, name=f"stls-prepare-{fn.__qualname__}").start()
+    return began
+
+
 def memoised(fn):
     @functools.wraps(fn)
     def wrapper(db, *args, **kwargs):

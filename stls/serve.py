@@ -144,6 +144,8 @@ def main(argv: list[str]) -> int:
     flags = {k: v for k, v in flags.items() if k not in ("target", "args")}
     config._main_script_path = str(APP)   # as `streamlit run app.py` sets it: config and secrets beside app.py
     bootstrap.load_config_options(flag_options=flags)
+    from stls.ui import data
+    data.PREPARE_IN_BACKGROUND = True   # each new data version's evaluation starts as soon as a page opens it
     threading.Thread(target=warm_after_start, daemon=True, name="stls-warm").start()
     bootstrap.run_asgi_app(str(APP), "stls.asgi:app", [], flags)
     return 0

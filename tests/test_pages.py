@@ -346,3 +346,29 @@ def test_the_meeting_pack_download_never_goes_stale(app_env):
     spot.set_value(["E07000113"]).run()                         # a spotlight added: not the pack prepared
     assert not any("Download the pack" in b.proto.label for b in downloads(at))
     assert any("other district spotlights (none)" in w.value for w in at.warning)
+
+
+def test_the_impact_page_shows_progress_while_the_server_prepares_its_evaluation(demo_path, tmp_path, monkeypatch):
+    """The first visit after a new data version waited 26.6 s on a spinner. Served, the evaluation
+    starts in the background as soon as any page opens the new version: the Impact page says how
+    long it has been preparing and fills in by itself when it is ready."""
+    import shutil
+    import time
+
+    from stls.ui import data
+    fresh = tmp_path / "fresh.duckdb"   # a data version this process has never evaluated
+    shutil.copy(demo_path, fresh)
+    monkeypatch.setenv("STLS_DB", str(fresh))
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(data, "PREPARE_IN_BACKGROUND", True)
+    at = _open("pages/overview.py")             # any page starts it
+    at = _open("pages/impact.py")
+    shown = [p.proto.text for p in at.get("progress")]
+    assert len(shown) == 1 and shown[0].startswith("Preparing the evaluation of support for this version of the data")
+    assert not any("95% interval" in i.value for i in at.info)
+    deadline = time.monotonic() + 240
+    while at.get("progress") and time.monotonic() < deadline:
+        time.sleep(2)
+        at.run()
+    assert not at.get("progress")
+    assert any("95% interval" in i.value for i in at.info)

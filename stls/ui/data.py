@@ -16,6 +16,10 @@ import streamlit as st
 from stls import db as dbmod
 from stls import memo, queries
 
+# Set by the server (``stls.serve``): each new version of the data has its evaluation of support
+# prepared in the background as soon as any page opens it, so the Impact page need not wait for it.
+PREPARE_IN_BACKGROUND = False
+
 
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _open(path: str, version: str) -> dbmod.Database:
@@ -39,17 +43,50 @@ def database() -> dbmod.Database:
     path = dbmod.default_path()
     ensure_demo(path)
     try:
-        return _open(str(path), dbmod.file_version(path))
+        handle = _open(str(path), dbmod.file_version(path))
     except dbmod.DatabaseError as exc:
         from stls.ui.widgets import plain
         st.error(plain(f"The dashboard cannot open its database: {exc.public}"), icon=":material/database_off:")
         st.stop()
         raise   # not reached: st.stop ends the run
+    if PREPARE_IN_BACKGROUND:
+        from stls import impact
+        memo.start(impact.bundles, handle)
+    return handle
 
 
 def call(fn, *args, **kwargs):
     """``fn(db, *args, **kwargs)``, kept by data version and arguments (reprs are stable)."""
     return memo.call(fn, database(), *args, **kwargs)
+
+
+def preparing(fn) -> float | None:
+    """None when ``fn(db)`` is ready for the current data (or is computed in the page's own run,
+    outside the server); else how many seconds ago its background preparation started."""
+    db = database()
+    if memo.ready(fn, db) or not PREPARE_IN_BACKGROUND:
+        return None
+    began = memo.start(fn, db)
+    return None if began is None else time.monotonic() - began
+
+
+def wait_until_ready(fn, what: str, usual: float) -> None:
+    """If ``fn(db)`` is still being prepared in the background, show how long it has taken (against
+    the ``usual`` seconds), check every second, rerun the page when it is ready, and end this run;
+    otherwise return at once."""
+    if preparing(fn) is None:
+        return
+
+    @st.fragment(run_every=1.0)
+    def poll() -> None:
+        waited = preparing(fn)
+        if waited is None:
+            st.rerun()
+        st.progress(min(waited / usual, 0.95),
+                    text=f"Preparing {what} for this version of the data: {waited:.0f} s so far (usually about "
+                         f"{usual:.0f} s). The page fills in by itself when it is ready.")
+    poll()
+    st.stop()
 
 
 def extent() -> dict:
