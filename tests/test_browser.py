@@ -139,6 +139,22 @@ def axe_violations(page) -> tuple[list, list]:
     return ours, theirs
 
 
+# Words cut with an ellipsis or clipped (KPI names, card comparisons "on 2025/26 …", district
+# buttons "Folkestone and Hy…", template buttons "activity te…"), and data grids of up to 40 rows
+# that scroll (twelve districts showed ten rows).
+_CUT = """() => {
+  const cut = [...document.querySelectorAll('[data-testid=stMain] *')].filter(e => {
+    const s = getComputedStyle(e);
+    return e.innerText && e.innerText.trim() && e.scrollWidth > e.clientWidth + 1 && e.getBoundingClientRect().width > 0
+      && (s.overflowX == 'hidden' || s.textOverflow == 'ellipsis');
+  }).map(e => e.innerText.slice(0, 60));
+  const scrolled = [...document.querySelectorAll('[data-testid=stDataFrame] .dvn-scroller')]
+    .filter(e => e.scrollHeight > e.clientHeight + 2 && e.scrollHeight < 1500)   // 40 rows of 35 px and a header
+    .map(e => e.closest('[data-testid=stDataFrame]').innerText.slice(0, 60));
+  return {cut, scrolled};
+}"""
+
+
 @pytest.mark.parametrize("path", list(PAGES))
 def test_page_renders_and_passes_axe(server, browser, path):
     heading, charts = PAGES[path]
@@ -148,6 +164,8 @@ def test_page_renders_and_passes_axe(server, browser, path):
     assert title == heading if heading else title.startswith("In 20")
     assert page.locator(".js-plotly-plot").count() == charts
     assert page.locator("[data-testid=stException]").count() == 0
+    shown = page.evaluate(_CUT)
+    assert shown == {"cut": [], "scrolled": []}, shown
     name = (path.split("?")[0] or "overview")
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
     ours, theirs = axe_violations(page)

@@ -30,6 +30,18 @@ FOCUS_STYLE = """<style>
 </style>"""
 
 
+# Words are wrapped, never cut with an ellipsis: a card's comparison ("on 2025/26 (Sep–Nov)"),
+# its name and value at 150% zoom, a button naming a district ("Folkestone and Hy…").
+WRAP_STYLE = """<style>
+[data-testid="stMetricDeltaDescription"], [data-testid="stMetricDeltaDescription"] *,
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] *, [data-testid="stMetricValue"],
+[data-testid="stMetricValue"] *, [data-testid="stButton"] button *, [data-testid="stDownloadButton"] button * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+[data-testid="stMetricDelta"], [data-testid="stMetric"] > div { flex-wrap: wrap !important; }
+[data-testid="stButton"] button, [data-testid="stDownloadButton"] button { height: auto !important; }
+</style>"""
+
+
 # Printing a page on A4 (WCAG aside, a commissioner's paper copy): only the page's content, flowing
 # over as many pages as it needs (Streamlit's scrolling frame printed one clipped screen, with the
 # sidebar beside it); rows of cards wrap three to a line (five squeezed their words a letter to a
@@ -69,7 +81,7 @@ if (!window.__stlsPrint) {{
 def page_style() -> None:
     """The styles every page shares (drawn once per run, before the page): the focus ring and
     print to A4."""
-    st.html(FOCUS_STYLE + PRINT_STYLE)
+    st.html(FOCUS_STYLE + WRAP_STYLE + PRINT_STYLE)
     st.html(PRINT_SCRIPT, unsafe_allow_javascript=True)
 
 
@@ -157,9 +169,17 @@ def download(frame: pd.DataFrame, title: str, caption: str, key: str) -> None:
                        on_click="ignore")
 
 
+WHOLE_ROWS = 40   # a table up to this long is drawn whole; a longer one scrolls inside 600 px
+
+
+def _height(frame: pd.DataFrame):
+    return "content" if len(frame) <= WHOLE_ROWS else 600
+
+
 def table(frame: pd.DataFrame, title: str, caption: str, key: str) -> None:
-    """A displayed table (already protected) with its CSV download and symbol key."""
-    st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_df")
+    """A displayed table (already protected) with its CSV download and symbol key: every row on
+    screen up to ``WHOLE_ROWS`` (twelve districts were ten rows and a scroll box)."""
+    st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_df", height=_height(frame))
     download(frame, title, caption, key)
 
 
@@ -180,7 +200,7 @@ def chart(c: Chart, key: str, caption: str = "", selectable: bool = False):
 
 def scorecard_table(frame: pd.DataFrame, title: str, caption: str, key: str) -> None:
     """A theme's KPIs with a sparkline column; the CSV leaves the sparkline out."""
-    st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_df",
+    st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_df", height=_height(frame),
                  column_config={"Trend line": st.column_config.LineChartColumn("Trend line", width="small"),
                                 "Indicator": st.column_config.TextColumn("Indicator", width="medium")})
     export_frame = frame.drop(columns="Trend line")
@@ -206,7 +226,7 @@ def district_table(frame: pd.DataFrame, title: str, f) -> None:
     """The districts × KPIs matrix, and a button for each district that opens its profile here
     (one click, same tab; a link in the table took two clicks and opened a new tab)."""
     from stls.ui.controls import open_profile
-    st.dataframe(frame.drop(columns="code"), hide_index=True, width="stretch", key="district_matrix")
+    st.dataframe(frame.drop(columns="code"), hide_index=True, width="stretch", key="district_matrix", height=_height(frame))
     download(frame.drop(columns="code"), title, f.caption(), "district_matrix")
     st.markdown("**Open a district's profile**")
     codes = [c for c in frame["code"] if c in ref.DISTRICT_NAMES]
