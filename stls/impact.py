@@ -19,7 +19,9 @@ The estimate is a difference-in-differences from ``pyfixest`` (not written by ha
   setting not yet or never supported;
 - a second main estimator: Callaway and Sant'Anna's group-time effects (``diff-diff``), against
   settings never supported, averaged over every cohort-year after first support;
-- standard errors clustered by setting (CRV1) throughout.
+- standard errors clustered by setting (CRV1; the dose-response's by the cluster jackknife, CRV3),
+  and intervals on Student's t with the fewer of the supported and comparison settings, less one,
+  as degrees of freedom (a district's estimate rests on ten-odd supported settings).
 
 Both estimators are given the project's own first-support year: a supported setting with no
 result in that year, or none after it, is left out and counted (pyfixest would otherwise date its
@@ -48,6 +50,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import multiprocessing
 import os
 import re
@@ -58,7 +61,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from stls import queries
+from stls import queries, stats
 from stls import reference as ref
 from stls.memo import memoised
 
@@ -84,10 +87,16 @@ class Effect:
     low: float
     high: float
     se: float
+    df: float | None = None     # Student's t degrees of freedom of the interval (None: normal)
 
     @classmethod
-    def of(cls, estimate: float, se: float) -> Effect:
-        return cls(float(estimate), float(estimate - Z * se), float(estimate + Z * se), float(se))
+    def of(cls, estimate: float, se: float, df: float | None = None) -> Effect:
+        crit = stats.t_quantile(0.05, df) if df else Z
+        return cls(float(estimate), float(estimate - crit * se), float(estimate + crit * se), float(se), df)
+
+    def on(self, df: float) -> Effect:
+        """The same estimate with its interval on Student's t with ``df`` degrees of freedom."""
+        return Effect.of(self.estimate, self.se, df)
 
     def direction(self) -> int:
         """+1 or −1 when the 95% interval lies wholly above or below zero, else 0."""
@@ -125,6 +134,7 @@ class Estimate:
     before: Effect | None = None        # later-supported settings against the others, before support began
     supported: int = 0                  # settings with a first support inside the panel and a year before
     compared: int = 0                   # settings never supported (or not yet) in the panel
+    df: int | None = None               # degrees of freedom of the intervals: the fewer group of settings less one
     cohorts: dict[int, int] = field(default_factory=dict)    # first-support year → settings
     years: tuple[int, ...] = ()
     reason: str = ""                    # why there is no estimate
@@ -207,7 +217,7 @@ def _pretrend(weights: dict[int, np.ndarray], beta: np.ndarray, vcov: np.ndarray
     """The least-squares slope through the event-time effects before support (``weights[e]``: the
     cohort weights that average coefficients into event time ``e``), with the reference year −1 at
     zero; Student's t on ``clusters − 1`` degrees of freedom."""
-    from scipy import stats
+    from scipy import stats as sps
     pre = sorted(weights)
     if not pre:
         return None
@@ -218,8 +228,8 @@ def _pretrend(weights: dict[int, np.ndarray], beta: np.ndarray, vcov: np.ndarray
         contrast += coef * weights[e]
     slope, se = float(contrast @ beta), float(np.sqrt(contrast @ vcov @ contrast))
     df = max(clusters - 1, 1)
-    p = float(2 * stats.t.sf(abs(slope / se), df)) if se > 0 else 1.0
-    power = float((stats.t.ppf(0.975, df) + stats.t.ppf(0.80, df)) * se)
+    p = float(2 * sps.t.sf(abs(slope / se), df)) if se > 0 else 1.0
+    power = float((sps.t.ppf(0.975, df) + sps.t.ppf(0.80, df)) * se)
     return Pretrend(Effect.of(slope, se), p, len(pre), power)
 
 
@@ -369,6 +379,11 @@ def estimate(db, spec: Spec) -> Estimate:
         est.reason = est.problems["estimate"]
         return est
     est.overall, event, pre = fitted
+    # clustered by setting, an estimate rests on its fewer group of settings: its interval is on
+    # Student's t with that many less one degrees of freedom (normal, twelve districts' ten-odd
+    # supported settings each claimed a direction on 15% of null seeds, bench/impact_null.py)
+    est.df = min(est.supported, est.compared) - 1
+    est.overall = est.overall.on(est.df)
     if pre is not None:
         est.pretrend_p, est.pretrend_slope, est.pretrend_years, est.pretrend_power = pre.p, pre.slope, pre.years, pre.power
     est.event = event[event["settings"] >= MIN_EVENT_SETTINGS].reset_index(drop=True)
@@ -378,6 +393,8 @@ def estimate(db, spec: Spec) -> Estimate:
         cs = _part(est, "Callaway and Sant'Anna", _callaway_santanna, frame)
         if cs is not None:
             est.cs, est.early, est.sensitivity = cs
+            est.cs = est.cs.on(est.df)
+            est.early = None if est.early is None else est.early.on(est.df)
     return est
 
 
@@ -466,7 +483,7 @@ def _fit(db, measure: str) -> Bundle:
 def dose_response(db, measure: str) -> tuple[Effect | None, int]:
     """Secondary analysis: change in the SEN-support result per extra STLS contact per pupil on
     SEN support in the same year, within settings and within district-years (setting, and district
-    × year, fixed effects, clustered by setting): a district's own trend, which the county's year
+    × year, fixed effects, clustered by setting with the jackknife): a district's own trend, which the county's year
     effects do not remove, no longer passes for a dose-response. An association: contacts follow
     need as well as cause change."""
     import pyfixest as pf
@@ -482,7 +499,9 @@ def dose_response(db, measure: str) -> tuple[Effect | None, int]:
         return None, 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = pf.feols("y ~ dose | urn + district_code^year", data=frame, vcov={"CRV1": "urn"})
+        # the jackknife (CRV3): a few settings with many contacts carry the slope, and CRV1's
+        # standard error was a third too small at KS4 (10% of null seeds claimed a direction)
+        fit = pf.feols("y ~ dose | urn + district_code^year", data=frame, vcov={"CRV3": "urn"})
     return Effect.of(fit.coef()["dose"], fit.se()["dose"]), int(frame["urn"].nunique())
 
 
@@ -643,20 +662,23 @@ def reading(effect: Effect | None, q: float | None = None) -> str:
 
 
 def p_value(e: Effect) -> float:
-    """Two-sided p-value of an effect against zero (normal, as its interval)."""
-    from scipy import stats
-    return float(2 * stats.norm.sf(abs(e.estimate / e.se))) if e.se > 0 else 1.0
+    """Two-sided p-value of an effect against zero (on the distribution of its interval)."""
+    if e.se <= 0:
+        return 1.0
+    if e.df:
+        return stats.t_two_sided_p(e.estimate / e.se, e.df)
+    return math.erfc(abs(e.estimate / e.se) / math.sqrt(2))
 
 
 def adjusted(estimates: dict[str, Estimate]) -> dict[str, float]:
     """Benjamini–Hochberg adjusted p-values (SciPy's ``false_discovery_control``) over the
     estimates there are: directions claimed at q < 0.05 keep the expected share of false ones
     among them at 5% however many districts are compared."""
-    from scipy import stats
+    from scipy import stats as sps
     keys = [k for k, e in estimates.items() if e.overall is not None]
     if not keys:
         return {}
-    q = stats.false_discovery_control([p_value(e) for k in keys if (e := estimates[k].overall) is not None],
+    q = sps.false_discovery_control([p_value(e) for k in keys if (e := estimates[k].overall) is not None],
                                       method="bh")
     return dict(zip(keys, map(float, np.atleast_1d(q))))
 
