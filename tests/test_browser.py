@@ -166,6 +166,10 @@ def test_page_renders_and_passes_axe(server, browser, path):
     assert page.locator("[data-testid=stException]").count() == 0
     shown = page.evaluate(_CUT)
     assert shown == {"cut": [], "scrolled": []}, shown
+    nav = {"": "Overview", "scorecard": "KPI scorecard", "district": "District profile", "data": "Data",
+           "activity_and_outcomes": "Activity and outcomes", "impact": "Impact of support", "areas_of_need": "Areas of need",
+           "meeting": "Meeting mode", "accessibility": "Accessibility"}
+    assert page.title() == f"{nav[path.split('?')[0]]} – STLS Insight"   # every page was titled "STLS Insight"
     name = (path.split("?")[0] or "overview")
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
     ours, theirs = axe_violations(page)
@@ -414,3 +418,37 @@ def test_printing_a_page_on_a4_gives_the_whole_page_and_nothing_cut(server, brow
     assert last in text
     subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "2", str(out),
                     str(SHOTS / f"print-{path or 'overview'}")], check=True)
+
+
+_FOCUSED = """() => {
+  const e = document.activeElement;
+  if (!e || e === document.body) return null;
+  const r = e.getBoundingClientRect();
+  let hidden = false;
+  for (let p = e; p && p.nodeType === 1; p = p.parentElement) {
+    const s = getComputedStyle(p);
+    if (parseFloat(s.opacity) === 0 || s.visibility === 'hidden' || s.display === 'none') hidden = true;
+  }
+  return {what: (e.getAttribute('aria-label') || e.innerText || e.tagName).slice(0, 40),
+          off: r.right <= 0 || r.left >= innerWidth || r.width === 0 || r.height === 0, hidden};
+}"""
+
+
+@pytest.mark.parametrize("path, width", [("meeting?mode=meeting&slide=1", 1280), ("scorecard", 700)])
+def test_every_tab_stop_is_on_screen_and_visible(server, browser, path, width):
+    """WCAG 2.4.11/2.4.7 by hand: with the sidebar collapsed (meeting mode; 768 px or less) its 19
+    controls stayed in the Tab order off screen, and data-grid toolbar buttons took focus at
+    opacity 0. Forty presses of Tab: every stop is on screen and visible."""
+    page = browser.new_page(viewport={"width": width, "height": 800})
+    page.goto(f"{server}/{path}")
+    page.wait_for_selector("h1", timeout=60_000)
+    page.wait_for_function("document.querySelectorAll('[data-testid=stStatusWidget]').length == 0", timeout=90_000)
+    page.wait_for_timeout(1500)
+    bad = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        got = page.evaluate(_FOCUSED)
+        if got and (got["off"] or got["hidden"]):
+            bad.append(got)
+    page.close()
+    assert bad == [], bad

@@ -25,8 +25,17 @@ FOCUS_STYLE = """<style>
   outline: 3px solid #0B0C0C !important; outline-offset: 1px !important;
   box-shadow: 0 0 0 6px #FFDD00 !important; }
 [data-testid="stSlider"] div:has(> div > input[type="range"]:focus-visible),
-[data-baseweb="select"]:focus-within > div, [data-baseweb="input"]:focus-within {
+[data-baseweb="select"]:focus-within > div, [data-baseweb="input"]:focus-within,
+[data-testid="stCheckbox"] label:has(input:focus-visible) {
   outline: 3px solid #0B0C0C !important; box-shadow: 0 0 0 6px #FFDD00 !important; }
+/* no focus stop hidden from sight: a collapsed sidebar's controls leave the Tab order (they sat
+   off screen), and a table's toolbar shows itself while one of its buttons has focus */
+[data-testid="stSidebar"][data-collapsed="true"], [data-testid="stSidebar"][data-collapsed="true"] * {
+  visibility: hidden !important; }
+[data-testid="stHeaderActionElements"] a:focus, [data-testid="stHeaderActionElements"] a:focus-visible {
+  opacity: 1 !important; transition: none !important; }
+[data-testid="stElementToolbar"]:focus-within, [data-testid="stElementToolbar"]:focus-within * {
+  opacity: 1 !important; visibility: visible !important; }
 </style>"""
 
 
