@@ -27,7 +27,9 @@ PAGES = [
 who = access.visitor()   # with sign-in configured, nothing below runs until it has been made
 page = st.navigation(PAGES, position="sidebar" if who.may_view else "hidden")
 access.gate(who)
-st.set_page_config(page_title=f"{page.title} – STLS Insight")   # each page's own title (WCAG 2.4.2)
+# each page's own title (WCAG 2.4.2); a process the evaluation spawns from AppTest re-runs this
+# file with no runtime, where the page has no title
+st.set_page_config(page_title=f"{getattr(page, 'title', 'Dashboard')} – STLS Insight")
 if MEETING and page.url_path != "meeting":   # ?mode=meeting on a page: meeting mode at that page's slide
     from stls.ui import meeting_ui
     meeting_ui.open_meeting(page.url_path or "overview", st.query_params.to_dict())

@@ -73,7 +73,8 @@ def _headlines(db, f: Filters, half: int) -> Slide:
             green += h.rag == "Green"
             if h.rag == "Red":
                 red.append(ln.kpi.label)
-    title = (f"{green} of {with_target} KPIs with a target met it" if with_target else "No KPI here has a target") \
+    plural = "s" if with_target != 1 else ""
+    title = (f"Target{plural} met by {green} of {with_target} KPI{plural}" if with_target else "No KPI here has a target") \
         + (f"; {len(red)} red" if red else "; none red")
     notes = "\n\n".join(f"{k.label}: {k.description}" for k in kpis)
     table = scorecard_view.only_saying(rows, "Filters not applied", "Not returned", "RAG basis")

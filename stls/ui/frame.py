@@ -46,6 +46,7 @@ def open_frame(page: str) -> Filters:
 def close_frame(f: Filters) -> None:
     if state.current_page() != "meeting":   # the meeting's slides and pack say it themselves
         widgets.protection_note()
+        widgets.glossary()
     st.session_state[_ACTIVE] = False
     state.write_url(f)
     _timing("end")

@@ -149,6 +149,13 @@ def card_symbols(cards) -> None:
     symbol_key({c.display for c in cards} & set(disclosure.SYMBOLS))
 
 
+def glossary() -> None:
+    """'About these words' in the sidebar: every term the pages use, in plain English."""
+    from stls import glossary as words
+    with st.sidebar, st.expander("About these words"):
+        st.markdown("\n".join(f"- **{term}**: {meaning}" for term, meaning in words.TERMS.items()))
+
+
 def protection_note() -> None:
     """The one plain sentence every page ends with, linking to the method (body text, not a caption:
     a link in a caption's grey fails WCAG's contrast minimum, as axe-core found)."""

@@ -12,7 +12,7 @@ from stls import charts, disclosure, impact, queries
 from stls import reference as ref
 from stls.filters import Filters
 
-SOURCE = "settings' own results by SEN group; STLS tracker (Intensive Specialist Support); pyfixest, diff-diff"
+SOURCE = "Settings' own results by SEN group; STLS tracker (Intensive Specialist Support)"
 
 
 def _span(e: impact.Effect | None) -> str:

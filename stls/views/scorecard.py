@@ -8,7 +8,7 @@ from stls import reference as ref
 from stls.filters import Filters
 
 RAG_ICON = {"Green": "✔ Green", "Amber": "▲ Amber", "Red": "✖ Red"}
-VARIATION_ICON = {"improving": "⬆ Improving", "concerning": "⬇ Concerning", "common_cause": "● Common cause",
+VARIATION_ICON = {"improving": "⬆ Improving", "concerning": "⬇ Concerning", "common_cause": "● Common cause (no real change)",
                   "high": "⬆ Higher", "low": "⬇ Lower", "mixed": "⇅ Mixed", "too_few_points": "… Too few points"}
 ASSURANCE_ICON = {"hit_and_miss": "~ Hit and miss", "consistently_passing": "✔ Consistently passing",
                   "consistently_failing": "✖ Consistently failing"}
