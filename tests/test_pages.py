@@ -372,3 +372,18 @@ def test_the_impact_page_shows_progress_while_the_server_prepares_its_evaluation
         at.run()
     assert not at.get("progress")
     assert any("95% interval" in i.value for i in at.info)
+
+
+def test_the_heat_map_marks_august_as_no_term_not_as_a_missing_return(demo_db):
+    """August (no term) was shaded near-white like a month with no return: it is unshaded and [z]."""
+    from stls.views import data as data_view
+    chart = data_view.completeness(demo_db)
+    trace = chart.figure["data"][0]
+    for column, label in enumerate(trace["x"]):
+        cells = [row[column] for row in trace["z"]]
+        words = [row[column] for row in trace["text"]]
+        if label.startswith("Aug"):
+            assert all(v is None for v in cells) and set(words) <= {"[z]", "[x]", "[c]"} and "[z]" in words, label
+        else:
+            assert "[z]" not in words, label
+    assert "August, with no term, is marked [z]" in chart.alt

@@ -111,7 +111,10 @@ def completeness(db, last_months: int = 36) -> charts.Chart:
              else f"Every district returned every month of the last {last_months}, none unusually low")
     small = small.to_numpy()
     text = np.where(small, "[c]", text)
-    shaded = np.where(small, np.nan, share.clip(upper=150).to_numpy(dtype=float))
+    # August has no term: unshaded and marked [z] (not applicable), not drawn as a near-empty month
+    august = np.array([[m.month == 8 for m in months]] * len(names)) & ~missing.to_numpy()
+    text = np.where(august & ~small, "[z]", text)
+    shaded = np.where(small | august, np.nan, share.clip(upper=150).to_numpy(dtype=float))
     fig = charts.heatmap(shaded, labels, names, text, title,
                          "Import log · STLS activity tracker", labels[::3])
     table = wide.astype(int).astype(str).where(~low, wide.astype(int).astype(str) + " (low)") \
@@ -120,7 +123,7 @@ def completeness(db, last_months: int = 36) -> charts.Chart:
     table.insert(0, "District", names)
     alt = (f"Heat map of monthly activity for each of the 12 districts over the last {last_months} months, shaded by "
            f"the share of the district's usual term-time month; months with no tracker return are marked [x] and "
-           f"months under {LOW:.0%} of usual 'low'. {title}.")
+           f"months under {LOW:.0%} of usual 'low'; August, with no term, is marked [z] and not shaded. {title}.")
     return charts.Chart(fig, alt, table.reset_index(drop=True), title)
 
 
