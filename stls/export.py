@@ -42,3 +42,15 @@ def to_csv(table: pd.DataFrame, title: str, caption: str = "", symbols: set[str]
             out.write(f'{symbol},"{meaning}"\n')
     out.write(f'\n"{disclosure.ADDITIVITY_NOTE} Method: {disclosure.METHOD_DOC}."\n')
     return out.getvalue().encode("utf-8-sig")
+
+
+def html_table(table: pd.DataFrame, title: str) -> str:
+    """The table as text in HTML, whole: a caption naming it, a header cell per column
+    (``scope="col"``), every row. The data grid on screen is drawn on a canvas that a screen reader
+    reads only as far as the rows in view and that prints as a picture; this is what both read."""
+    import html as h
+    cell = lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else h.escape(str(v))
+    head = "".join(f'<th scope="col">{cell(c)}</th>' for c in table.columns)
+    rows = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>"
+                   for row in table.itertuples(index=False, name=None))
+    return f"<table><caption>{h.escape(title)}</caption><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"

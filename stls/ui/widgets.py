@@ -48,6 +48,10 @@ WRAP_STYLE = """<style>
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
 [data-testid="stMetricDelta"], [data-testid="stMetric"] > div { flex-wrap: wrap !important; }
 [data-testid="stButton"] button, [data-testid="stDownloadButton"] button { height: auto !important; }
+/* each grid's table as text: read by screen readers, not drawn on screen (see text_table) */
+.stls-text-table { position: absolute !important; width: 1px !important; height: 1px !important; overflow: hidden !important;
+  clip-path: inset(50%) !important; white-space: nowrap !important; }
+[data-testid="stElementContainer"]:has(> [data-testid="stHtml"] .stls-text-table) { position: absolute !important; }
 </style>"""
 
 
@@ -69,6 +73,16 @@ PRINT_STYLE = """<style>
   [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] { min-width: 30% !important; }
   [data-testid="stMainBlockContainer"] { max-width: none !important; padding: 0 !important; }
   h1, h2, h3 { break-after: avoid; }
+  /* tables print as text, whole: the text table in place of the canvas grid */
+  [data-testid="stDataFrame"] { display: none !important; }
+  [data-testid="stElementContainer"]:has(> [data-testid="stHtml"] .stls-text-table) { position: static !important; }
+  .stls-text-table { position: static !important; width: auto !important; height: auto !important;
+    overflow: visible !important; clip-path: none !important; white-space: normal !important; }
+  .stls-text-table table { border-collapse: collapse; width: 100%; font-size: 9pt; break-inside: auto; }
+  .stls-text-table caption { text-align: left; font-weight: bold; padding: 4pt 0; }
+  .stls-text-table th, .stls-text-table td { border-bottom: 1px solid #B1B4B6; padding: 2pt 4pt; text-align: left;
+    vertical-align: top; }
+  .stls-text-table tr { break-inside: avoid; }
 }
 </style>"""
 PRINT_WIDTH_PX = 718   # A4's 210 mm less two 12 mm margins, at 96 px to the inch
@@ -192,10 +206,17 @@ def _height(frame: pd.DataFrame):
     return "content" if len(frame) <= WHOLE_ROWS else 600
 
 
+def text_table(frame: pd.DataFrame, title: str) -> None:
+    """The grid's table as text (``export.html_table``): read whole by a screen reader, and the
+    table that prints (the grid is drawn on a canvas: part of it, as a picture)."""
+    st.html(f'<div class="stls-text-table">{export.html_table(frame, title)}</div>')
+
+
 def table(frame: pd.DataFrame, title: str, caption: str, key: str) -> None:
     """A displayed table (already protected) with its CSV download and symbol key: every row on
     screen up to ``WHOLE_ROWS`` (twelve districts were ten rows and a scroll box)."""
     st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_df", height=_height(frame))
+    text_table(frame, title)
     download(frame, title, caption, key)
 
 
@@ -218,8 +239,9 @@ def scorecard_table(frame: pd.DataFrame, title: str, caption: str, key: str) -> 
     """A theme's KPIs with a sparkline column; the CSV leaves the sparkline out."""
     st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_df", height=_height(frame),
                  column_config={"Trend line": st.column_config.LineChartColumn("Trend line", width="small"),
-                                "Indicator": st.column_config.TextColumn("Indicator", width="medium")})
+                                "Indicator": st.column_config.TextColumn("Indicator", width="large")})
     export_frame = frame.drop(columns="Trend line")
+    text_table(export_frame, title)
     download(export_frame, title, caption, key)
 
 
@@ -243,6 +265,7 @@ def district_table(frame: pd.DataFrame, title: str, f) -> None:
     (one click, same tab; a link in the table took two clicks and opened a new tab)."""
     from stls.ui.controls import open_profile
     st.dataframe(frame.drop(columns="code"), hide_index=True, width="stretch", key="district_matrix", height=_height(frame))
+    text_table(frame.drop(columns="code"), title)
     download(frame.drop(columns="code"), title, f.caption(), "district_matrix")
     st.markdown("**Open a district's profile**")
     codes = [c for c in frame["code"] if c in ref.DISTRICT_NAMES]
