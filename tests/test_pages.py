@@ -387,3 +387,20 @@ def test_the_heat_map_marks_august_as_no_term_not_as_a_missing_return(demo_db):
         else:
             assert "[z]" not in words, label
     assert "August, with no term, is marked [z]" in chart.alt
+
+
+def test_the_accessibility_statement_has_every_part_the_regulations_require(app_env, monkeypatch):
+    """PSBAR 2018's model statement: compliance status, non-accessible content with the reason
+    (non-compliance, disproportionate burden, out of scope), feedback and contact, enforcement,
+    technical information, and when and how it was prepared."""
+    monkeypatch.setenv("STLS_ACCESSIBILITY_CONTACT", "send.team@example.org")
+    at = _open("pages/accessibility.py")
+    text = "\n".join(m.value for m in at.markdown)
+    for heading in ("## Compliance status", "## Non-accessible content", "### Non-compliance with the accessibility regulations",
+                    "### Disproportionate burden", "### Content that is not within the scope", "## Feedback and contact information",
+                    "## Enforcement procedure", "## Technical information about this website's accessibility",
+                    "## Preparation of this statement"):
+        assert heading in text, heading
+    assert "**partially compliant**" in text and "Equality Advisory and Support Service" in text
+    assert "send\\.team\\@example\\.org" in text   # the deployment's contact, shown as typed
+    assert "WCAG 2.1.1" in text and "prepared on" in text and "last reviewed on" in text
