@@ -3,7 +3,7 @@ import streamlit as st
 
 from stls import catalogue
 from stls import reference as ref
-from stls.ui import data, frame, state, widgets
+from stls.ui import controls, data, frame, state, widgets
 from stls.views import overview
 
 PAGE = "overview"
@@ -37,5 +37,6 @@ kpi_id = st.selectbox("Indicator", list(overview.COMPARISON_KPIS), key=kpi_key,
                       index=overview.COMPARISON_KPIS.index(kpi_init),
                       format_func=lambda k: catalogue.get(k).label)
 state.remember("compare", kpi_id)
-widgets.chart(data.call(overview.district_comparison, f, kpi_id), "ov_districts", f.caption())
+event = widgets.chart(data.call(overview.district_comparison, f, kpi_id), "ov_districts", f.caption(), selectable=True)
+controls.drill_from_selection(event, f)   # a click on a district's bar opens its profile
 st.caption(catalogue.get(kpi_id).description)

@@ -223,12 +223,15 @@ def monthly_lines(frame: pd.DataFrame, title: str, source: str, y_title: str) ->
 def district_bars(frame: pd.DataFrame, value_label: str, title: str, source: str,
                   kent_value: float | None = None, highlight: tuple[str, ...] = (),
                   decimals: int = 1) -> Figure:
-    """Horizontal bars by district (frame: name, value), sorted, with Kent as a reference line."""
+    """Horizontal bars by district (frame: name, value, and geography_code for a click to carry),
+    sorted, with Kent as a reference line."""
     frame = frame.dropna(subset=["value"]).sort_values("value")
     colours = [HIGHLIGHT if (not highlight or n in highlight) else MUTED for n in frame["name"]]
     bars = dict(type="bar", x=values(frame["value"]), y=values(frame["name"]), orientation="h",
                 marker=dict(color=colours), text=[f"{v:,.{decimals}f}" for v in frame["value"]],
                 textposition="outside", hovertemplate="%{y}: %{x:,." + str(decimals) + "f}<extra></extra>")
+    if "geography_code" in frame:
+        bars["customdata"] = values(frame["geography_code"])
     shapes, notes = [], []
     if kent_value is not None and pd.notna(kent_value):
         shapes.append(vline(float(kent_value), KENT_LINE, "dash", 2))

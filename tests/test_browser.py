@@ -294,6 +294,20 @@ def test_year_slider_url_and_figures_agree_after_quick_key_presses(server, brows
         page.close()
 
 
+def test_clicking_a_districts_bar_on_the_overview_opens_its_profile(server, browser):
+    """The Overview's districts chart did not drill down: a click on a bar opens that district's
+    profile (the bar's own district, read from the bar's label)."""
+    page = open_page(browser, f"{server}/", height=2400, charts=2)
+    chart = page.locator(".js-plotly-plot").nth(1)
+    settled(page, chart)
+    bar = chart.locator(".barlayer .point").last          # sorted: the last bar is the highest
+    name = chart.evaluate("el => el.data[0].y[el.data[0].y.length - 1]")   # the highest bar's district
+    bar.click(force=True)
+    page.wait_for_selector("h1:has-text('District profile')", timeout=60_000)
+    assert page.locator("h1").first.inner_text() == f"District profile: {name}"
+    page.close()
+
+
 def test_one_click_on_a_district_opens_its_profile_in_the_same_tab(server, browser):
     page = open_page(browser, f"{server}/scorecard?to=2024%2F25", height=2400, charts=1)
     button = page.get_by_role("button", name="Swale", exact=True)

@@ -166,11 +166,11 @@ def _comparison(db, f: Filters, kpi_id: str) -> dict | None:
     table = pd.DataFrame({"Area": rows["name"], kpi.label: [
         "[c]" if s else kpi.fmt(v) for v, s in zip(rows["value"], rows["suppressed"])]})
     alt = (f"Bar chart of {kpi.label.lower()} for Kent's 12 districts in {label}, sorted, with Kent's "
-           f"figure as a dashed line. {title}.")
+           f"figure as a dashed line; a click on a district's bar opens its profile. {title}.")
     protected = [n for n, s, c in zip(rows["name"], rows["suppressed"], rows["geography_code"]) if s and c != ref.KENT_CODE]
     caption = (f"Not drawn, [c] (a count of children under 5 after protection): {', '.join(protected)}."
                if protected else "")
-    return {"districts": districts[["name", "value"]], "title": title, "alt": alt,
+    return {"districts": districts[["geography_code", "name", "value"]], "title": title, "alt": alt,
             "kent": float(kent.iloc[0]) if not kent.empty and pd.notna(kent.iloc[0]) else None,
             "table": table.reset_index(drop=True), "caption": caption}
 
