@@ -180,6 +180,24 @@ def figure(traces: list[dict], title: str, source: str, *, height: int = 420, le
     return {"data": traces, "layout": out}
 
 
+def on_screen(fig: Figure) -> tuple[Figure, str, str]:
+    """For a page that reflows: the figure without its title and source line, and those two as
+    text, to be set above and below it in HTML, which wraps at any width (in the figure they are
+    fixed lines that ran off a 390-pixel screen). Packs and meeting slides keep them in the figure."""
+    layout = fig["layout"]
+    title = str((layout.get("title") or {}).get("text", "")).replace("<br>", " ")
+    notes = layout.get("annotations", [])
+    source = next((str(n.get("text", "")) for n in notes if n.get("name") == SOURCE_NAME), "")
+    out = {**layout, "title": {"text": ""}, "annotations": [n for n in notes if n.get("name") != SOURCE_NAME],
+           "margin": {**layout["margin"], "t": 30, "b": max(layout["margin"]["b"] - 30, 40)}}
+    out["height"] = layout["height"] - (layout["margin"]["t"] - out["margin"]["t"]) - (layout["margin"]["b"] - out["margin"]["b"])
+    axis_title = ((layout.get("yaxis") or {}).get("title") or {})
+    if isinstance(axis_title, dict) and len(str(axis_title.get("text") or "")) > 40:   # a long y title on two lines
+        out["yaxis"] = {**layout["yaxis"], "title": {**axis_title, "text": wrap(str(axis_title["text"]), 40)}}
+    place(out)
+    return {**fig, "layout": out}, title, source
+
+
 def resized(fig: Figure, height: int) -> Figure:
     """A copy at another height, legend and source line moved to match."""
     out = copy.deepcopy(fig)

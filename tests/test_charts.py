@@ -175,3 +175,21 @@ def test_lines_differ_by_more_than_colour(every_chart):
         assert len(set(looks)) == len(looks), (name, [(t["name"], look) for t, look in zip(lines, looks)])
         multi += 1
     assert multi >= 3
+
+
+def test_on_screen_the_title_and_source_leave_the_figure_to_wrap_as_text():
+    """Chart titles and source lines were fixed lines in the figure, clipped at 390 px: on a page
+    they are text above and below it; the figure keeps its plot area's height."""
+    from stls import charts
+    fig = charts.figure([], "A finding that is long enough to need more than one line on a small phone screen",
+                        "KCC STLS activity tracker", height=420,
+                        yaxis=charts.axis("KS2 RWM expected (%), SEN support, minus England"))
+    shown, title, source = charts.on_screen(fig)
+    assert title == "A finding that is long enough to need more than one line on a small phone screen"
+    assert source == "Source: KCC STLS activity tracker"
+    assert shown["layout"]["title"]["text"] == ""
+    assert all(n.get("name") != charts.SOURCE_NAME for n in shown["layout"]["annotations"])
+    plot = lambda f: f["layout"]["height"] - f["layout"]["margin"]["t"] - f["layout"]["margin"]["b"]
+    assert plot(shown) == plot(fig)
+    assert "<br>" in shown["layout"]["yaxis"]["title"]["text"]
+    assert fig["layout"]["title"]["text"].startswith("A finding")   # the pack's figure is untouched

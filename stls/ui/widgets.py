@@ -225,9 +225,14 @@ def chart(c: Chart, key: str, caption: str = "", selectable: bool = False):
 
     ``selectable`` lets a click on a point rerun the page; the selection is returned.
     """
-    event = st.plotly_chart(charts.plotly_figure(c.figure), key=key, alt=c.alt, theme=None, config={"displaylogo": False},
+    fig, title, source = charts.on_screen(c.figure)   # title and source as text: they wrap at any width
+    if title:
+        st.markdown(f"**{plain(title)}**")
+    event = st.plotly_chart(charts.plotly_figure(fig), key=key, alt=c.alt, theme=None, config={"displaylogo": False},
                             on_select="rerun" if selectable else "ignore",
                             selection_mode="points" if selectable else ("points", "box", "lasso"))
+    if source:
+        st.caption(plain(source))
     if c.caption:
         st.caption(c.caption)
     with st.expander("Table alternative for this chart"):
