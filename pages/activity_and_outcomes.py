@@ -15,7 +15,9 @@ st.markdown("The question the 2019 LIFT review raised: **do districts with more 
 
 opts = controls.association_controls(f)
 res = data.call(association.analyse, opts, f.with_(districts=()))  # every district; the selection is highlighted
-st.info(res.finding, icon=":material/insights:")
+st.info(res.summary, icon=":material/insights:")
+with st.expander("What this rests on: the figures, the threshold and the power"):
+    st.markdown(res.finding)
 if res.standout:
     st.markdown(f"**{association.standout_question(opts)}** {res.standout}")
 chart = outcomes.scatter(res, f)

@@ -116,6 +116,11 @@ class Result:
     regression_note: str = ""                           # regression to the mean, in words, with both
     standout: str = ""                                  # the commissioner's question: most activity, no better outcome
 
+    @property
+    def summary(self) -> str:
+        """The finding in two sentences (the full ``finding``, about 100 words, sits behind it)."""
+        return f"{self.headline}. This shows association, not cause, across {self.n} districts."
+
 
 def correlation(x: np.ndarray, y: np.ndarray, rank: bool = False) -> Correlation | None:
     """Pearson (or Spearman, on average ranks) with a 95% interval and two-sided p-value."""
