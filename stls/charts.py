@@ -137,7 +137,10 @@ LEGEND_ROW, LEGEND_WIDTH = 24, 900   # pixels per legend row; the width a legend
 
 
 def _x_title(layout: dict) -> int:
-    return X_TITLE if layout.get("xaxis", {}).get("title", {}).get("text") else 0
+    """Pixels under the plot for the x axis's title and any tick labels beyond one line."""
+    xaxis = layout.get("xaxis", {})
+    lines = max((str(t).count("<br>") for t in xaxis.get("ticktext", []) or []), default=0)
+    return (X_TITLE if xaxis.get("title", {}).get("text") else 0) + 16 * lines
 
 
 def _legend_rows(traces: list[dict]) -> int:
@@ -375,8 +378,9 @@ def need_mix_bars(frame: pd.DataFrame, title: str, source: str) -> Figure:
                    hovertemplate="%{x}: %{y:.1f}%<extra>" + name + "</extra>")
               for col, name, colour in (("referral_share", "Referrals", PALETTE[0]),
                                         ("pupil_share", "Pupils with SEN", PALETTE[1]))]
-    return figure(traces, title, source, height=420, barmode="group",
-                  yaxis=axis("Share (%)", rangemode="tozero"))
+    areas = list(frame["area"])   # level, on two lines: rotated, they ran into the legend in the printed pack
+    return figure(traces, title, source, height=440, barmode="group", yaxis=axis("Share (%)", rangemode="tozero"),
+                  xaxis=axis(None, tickangle=0, tickvals=areas, ticktext=[wrap(a, 18) for a in areas]))
 
 
 def need_small_multiples(frame: pd.DataFrame, title: str, source: str) -> Figure:

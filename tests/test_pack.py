@@ -308,5 +308,14 @@ def test_no_chart_text_is_cut_off_in_the_printed_pack(demo_db, tmp_path):
                 t.getBoundingClientRect()]).filter(([_, r]) => r.width > 0 && (r.left < box.left - 1 ||
                 r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1 || r.right > 794))
                 .map(([text, r]) => text); })""")
+        # no tick label overlaps the legend (the Areas of need labels, rotated, ran into it)
+        overlaps = view.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(plot => {
+            const legend = plot.querySelector('.legend');
+            if (!legend) return [];
+            const l = legend.getBoundingClientRect();
+            return [...plot.querySelectorAll('.xtick text')].map(t => [t.textContent, t.getBoundingClientRect()])
+                .filter(([_, r]) => r.width > 0 && r.bottom > l.top && r.top < l.bottom && r.right > l.left && r.left < l.right)
+                .map(([text]) => text); })""")
         browser.close()
     assert outside == []
+    assert overlaps == []
