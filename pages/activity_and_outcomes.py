@@ -2,6 +2,7 @@
 import streamlit as st
 
 from stls import association
+from stls import reference as ref
 from stls.ui import controls, data, frame, widgets
 from stls.views import benchmarks, outcomes
 
@@ -23,6 +24,7 @@ if res.standout:
 chart = outcomes.scatter(res, f)
 event = widgets.chart(chart, "ao_scatter", f.caption(), selectable=True)
 controls.drill_from_selection(event, f)
+widgets.profile_buttons(sorted(ref.DISTRICT_CODES, key=ref.DISTRICT_NAMES.get), f, "ao_open")   # points can overlap
 
 st.header("How strong is the association?", divider="gray")
 widgets.table(outcomes.coefficients(res), outcomes.coefficients_title(res), res.period, "ao_coef")

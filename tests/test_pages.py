@@ -404,3 +404,14 @@ def test_the_accessibility_statement_has_every_part_the_regulations_require(app_
     assert "**partially compliant**" in text and "Equality Advisory and Support Service" in text
     assert "send\\.team\\@example\\.org" in text   # the deployment's contact, shown as typed
     assert "WCAG 2.1.1" in text and "prepared on" in text and "last reviewed on" in text
+
+
+def test_every_district_on_the_scatter_has_a_button_that_opens_its_profile(app_env):
+    """Swale's and Thanet's points overlap, and a click under Swale's label opened Thanet: a button
+    per district under the chart always opens the one it names."""
+    at = _open("pages/activity_and_outcomes.py")
+    buttons = {b.label: b for b in at.button if b.key and b.key.startswith("ao_open_")}
+    assert set(buttons) == set(ref.DISTRICT_NAMES.values())
+    buttons["Swale"].click().run()
+    assert not at.exception
+    assert at.title[0].value == "District profile: Swale" and at.query_params["profile"] == "E07000113"

@@ -268,13 +268,18 @@ def about(kpi) -> None:
 def district_table(frame: pd.DataFrame, title: str, f) -> None:
     """The districts × KPIs matrix, and a button for each district that opens its profile here
     (one click, same tab; a link in the table took two clicks and opened a new tab)."""
-    from stls.ui.controls import open_profile
     st.dataframe(frame.drop(columns="code"), hide_index=True, width="stretch", key="district_matrix", height=_height(frame))
     text_table(frame.drop(columns="code"), title)
     download(frame.drop(columns="code"), title, f.caption(), "district_matrix")
+    profile_buttons([c for c in frame["code"] if c in ref.DISTRICT_NAMES], f, "open")
+
+
+def profile_buttons(codes: list[str], f, key: str) -> None:
+    """'Open a district's profile': a button for each district, six to a row (one click, this
+    tab), for a keyboard and for points a pointer cannot tell apart on a chart."""
+    from stls.ui.controls import open_profile
     st.markdown("**Open a district's profile**")
-    codes = [c for c in frame["code"] if c in ref.DISTRICT_NAMES]
     for start in range(0, len(codes), 6):
         for column, code in zip(st.columns(6), codes[start:start + 6]):
-            if column.button(ref.DISTRICT_NAMES[code], key=f"open_{code}", width="stretch"):
+            if column.button(ref.DISTRICT_NAMES[code], key=f"{key}_{code}", width="stretch"):
                 open_profile(f, code)
