@@ -74,8 +74,8 @@ def main() -> int:
             runs = [r[m][0][i] for r in results for m in (measures if measure == "both" else [measure])]
             share = sum(runs) / len(runs)
             margin = 1.96 * math.sqrt(0.05 * 0.95 / len(runs))   # the Monte Carlo margin around a true 5%
-            cells.append(f"{measure} {sum(runs)}/{len(runs)} = {share:.1%}")
-        print(f"  {label}: claims a direction in " + "; ".join(cells) + f" (nominal 5% ± {margin:.1%})")
+            cells.append(f"{measure} {sum(runs)}/{len(runs)} = {share:.1%} (5% ± {margin:.1%})")
+        print(f"  {label}: claims a direction in " + "; ".join(cells))
     print(f"  estimates that failed: {failed}")
     return 0
 
