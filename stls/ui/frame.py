@@ -44,12 +44,14 @@ def open_frame(page: str) -> Filters:
 
 
 def close_frame(f: Filters) -> None:
-    if state.current_page() != "meeting":   # the meeting's slides and pack say it themselves
-        widgets.protection_note()
-        widgets.glossary()
-    st.session_state[_ACTIVE] = False
-    state.write_url(f)
-    _timing("end")
+    try:
+        if state.current_page() != "meeting":   # the meeting's slides and pack say it themselves
+            widgets.protection_note()
+            widgets.glossary()
+        st.session_state[_ACTIVE] = False
+        state.write_url(f)
+    finally:   # a run that st.stop ended (a page still preparing) is timed too
+        _timing("end")
 
 
 def filters(page: str) -> Filters:
