@@ -149,6 +149,10 @@ SEN_GROUPS = {
     "all_sen": "All SEN",
     "all_pupils": "All pupils",
 }
+PUPILS_IN = {   # the SEN group as the pupils of a sentence
+    "ehc_plan": "pupils with an EHC plan", "sen_support": "pupils on SEN support",
+    "no_sen": "pupils with no identified SEN", "all_sen": "all pupils with SEN", "all_pupils": "all pupils",
+}
 
 
 class Measure(NamedTuple):

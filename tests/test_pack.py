@@ -319,3 +319,15 @@ def test_no_chart_text_is_cut_off_in_the_printed_pack(demo_db, tmp_path):
         browser.close()
     assert outside == []
     assert overlaps == []
+
+
+def test_a_spotlight_heading_names_the_measure_its_unit_and_the_pupils(demo_db):
+    """The spotlight slide's heading said 'Swale: SEN support pupils below Kent by 7.4', naming
+    neither the measure nor the unit."""
+    from stls import meeting
+    slide = meeting.agenda(demo_db, F, ("E07000113",))[-1]
+    t = slide.chart.table.set_index("Academic year")
+    last = t[t["Swale"] != "[x]"].iloc[-1]
+    gap = float(last["Swale"]) - float(last["Kent"])
+    assert slide.title == (f"Swale: KS2 reading, writing and maths: % at expected standard, pupils on SEN support, "
+                           f"{abs(gap):.1f} percentage points {'above' if gap >= 0 else 'below'} Kent in {last.name}")

@@ -230,8 +230,9 @@ def outcomes(db, f: Filters, code: str, measure: str, group: str) -> charts.Char
     else:
         last = mine.iloc[-1]
         diff = last["value"] - kent.get(last["academic_year"], float("nan"))
-        title = (f"{name}: {ref.SEN_GROUPS[group]} pupils {'above' if diff >= 0 else 'below'} Kent by "
-                 f"{abs(diff):.1f} in {ref.academic_year_label(int(last['academic_year']))}")
+        unit = "Attainment 8 points" if measure == "ks4_attainment8" else "percentage points"
+        title = (f"{name}: {label}, {ref.PUPILS_IN[group]}, {abs(diff):.1f} {unit} "
+                 f"{'above' if diff >= 0 else 'below'} Kent in {ref.academic_year_label(int(last['academic_year']))}")
     note = "; ".join(f.not_applied("attainment"))   # results are for all pupils of the SEN group
     source = benchmarks.outcome_source(db, measure) + (f" · {note}" if note else "")
     fig = charts.outcome_lines(frame, title, source, f"{ref.MEASURE_SHORT[measure]}, {ref.SEN_GROUPS[group]}")
