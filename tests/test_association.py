@@ -163,15 +163,16 @@ def _supported(x, y) -> int:
 
 
 def test_every_finding_says_only_what_its_interval_supports(demo_db):
-    """Every view × measure × outcome × year (SEN support, and EHC plan in alternate years): a
-    direction is claimed exactly when SciPy's interval supports it; disagreement in sign is
-    reported; no-claim texts say so."""
-    claims = 0
+    """Every view × measure × outcome, in chosen years (SEN support: 2018/19 before the tiered model,
+    2022/23 its first year, 2024/25 the latest with results; EHC plan: 2019/20 with no KS2 tests and
+    2023/24): a direction is claimed exactly when SciPy's interval supports it; disagreement in sign
+    is reported; no-claim texts say so. (A sweep of every year took a minute and found nothing more.)"""
+    claims = quiet = 0
     for view in assoc.VIEWS:
         for measure in ("ks2_rwm_expected", "ks4_attainment8", "ks4_em_grade5", "eyfs_gld", "phonics_y1"):
             for outcome in assoc.OUTCOMES:
                 for group in ("sen_support", "ehc_plan"):
-                    for year in range(2016 + (group == "ehc_plan"), 2026, 1 + (group == "ehc_plan")):
+                    for year in ((2018, 2022, 2024) if group == "sen_support" else (2019, 2023)):
                         o = assoc.Options(view=view, measure=measure, outcome=outcome, sen_group=group, year=year)
                         res = assoc.analyse(demo_db, o, Filters(2016, 2025))
                         pts = res.points.dropna(subset=["x", "y"])
@@ -188,12 +189,13 @@ def test_every_finding_says_only_what_its_interval_supports(demo_db):
                             lo, hi = stats.pearsonr(x, y).confidence_interval(0.95)
                             assert f"{lo:.2f} to {hi:.2f}" in res.headline
                         else:
+                            quiet += 1
                             assert claimed == [] and "no clear association" in res.headline, (o, res.headline)
                             assert not any(c in res.finding for c in CLAIMS)
                         disagree = stats.spearmanr(x, y).statistic * stats.pearsonr(x, y).statistic < 0
                         assert ("disagree in sign" in res.finding) == disagree, o
                         assert f"about {assoc.detectable(len(x)):.2f} or more" in res.finding
-    assert claims > 0   # the sweep reaches both kinds of text
+    assert claims > 0 and quiet > 0   # the cases reach both kinds of text
 
 
 @pytest.mark.parametrize("year_to", [2018, 2022, 2023, 2024, 2025])
