@@ -104,8 +104,9 @@ def open_page(browser, url: str, height: int = 2400, charts: int = 1):
     page.wait_for_selector("h1", timeout=60_000)
     page.wait_for_function("document.querySelectorAll('[data-testid=stStatusWidget]').length == 0", timeout=90_000)
     if charts:
-        page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {charts}",
-                               timeout=60_000)
+        # every chart drawn (each plot holds several .main-svg layers: counting those passed early)
+        page.wait_for_function(f"[...document.querySelectorAll('.js-plotly-plot')].filter(p => p.querySelector("
+                               f"'.main-svg')).length >= {charts}", timeout=60_000)
     page.wait_for_timeout(1000)
     return page
 
@@ -473,6 +474,9 @@ def test_every_tab_stop_is_on_screen_and_visible(server, browser, path, width):
     page.wait_for_selector("h1", timeout=60_000)
     page.wait_for_function("document.querySelectorAll('[data-testid=stStatusWidget]').length == 0", timeout=90_000)
     page.wait_for_timeout(1500)
+    # the state under test: the sidebar collapsed (on a busy machine it can still be closing)
+    page.wait_for_selector('[data-testid=stSidebar][data-collapsed="true"]', state="attached", timeout=30_000)
+    page.wait_for_timeout(500)
     bad = []
     for _ in range(40):
         page.keyboard.press("Tab")
