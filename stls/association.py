@@ -359,6 +359,11 @@ def _names(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def in_sentence(label: str) -> str:
+    """A label as it reads mid-sentence: its first letter lower case, unless it starts an acronym (STLS)."""
+    return label if label[1:2].isupper() else label[:1].lower() + label[1:]
+
+
 def standout_question(o: Options) -> str:
     """The commissioner's question the ``standout`` sentence answers, for the x measure chosen."""
     noun = "spending per pupil" if o.x == "spend" else "activity per pupil"
@@ -383,7 +388,7 @@ def standout(frame: pd.DataFrame, o: Options, x_label: str, y_label: str, period
             return f"{_noun(o).capitalize()} rose in none of the districts from {period}."
     noun, k = _noun(o), len(top)
     listed = _names([f"{n} ({'+' if change else ''}{_fmt_x(o, v)})" for n, v in zip(top["name"], top["x"])])
-    what = x_label if x_label[1:2].isupper() else x_label[0].lower() + x_label[1:]
+    what = in_sentence(x_label)
     if change:
         head = (f"The {k} district{'s' if k != 1 else ''} whose {noun} rose most from {period} ({what}, change) "
                 f"{'are' if k != 1 else 'is'} {listed}.")

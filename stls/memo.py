@@ -17,6 +17,12 @@ _cache: OrderedDict = OrderedDict()
 _computing: dict = {}   # key → (the computing thread's id, Event set when it has finished)
 
 
+def _key_of(fn, db, args: tuple = (), kwargs: dict | None = None) -> tuple:
+    """The key a result is kept under: the function, the file and its version, the arguments' reprs."""
+    return (fn.__module__, fn.__qualname__, str(getattr(db, "path", id(db))), getattr(db, "version", id(db)),
+            repr(args), repr(sorted((kwargs or {}).items())))
+
+
 def call(fn, db, *args, **kwargs):
     """``fn(db, *args, **kwargs)``, computed once per data version and arguments (their reprs).
 
@@ -26,8 +32,7 @@ def call(fn, db, *args, **kwargs):
     deadlock. If the first fails, each waiter computes for itself (and meets the error itself)."""
     if getattr(fn, "_memoised", False):   # already memoised (``call(f)`` of an @memoised f): one key, not two
         return fn(db, *args, **kwargs)
-    key = (fn.__module__, fn.__qualname__, str(getattr(db, "path", id(db))), getattr(db, "version", id(db)),
-           repr(args), repr(sorted(kwargs.items())))
+    key = _key_of(fn, db, args, kwargs)
     while True:
         with _lock:
             if key in _cache:
@@ -52,11 +57,6 @@ def call(fn, db, *args, **kwargs):
         with _lock:
             _computing.pop(key, None)
         done.set()
-
-
-def _key_of(fn, db) -> tuple:
-    return (fn.__module__, fn.__qualname__, str(getattr(db, "path", id(db))), getattr(db, "version", id(db)),
-            repr(()), repr([]))
 
 
 def ready(fn, db) -> bool:

@@ -57,8 +57,8 @@ def quadrants(res: association.Result) -> pd.DataFrame:
     adjusted = ["[c]" if h else "[x]" if pd.isna(q) else "<0.001" if q < 0.001 else f"{q:.3f}"
                 for q, h in zip(p["outcome_q"], p["change_hidden"])]
     spend = res.options.x == "spend"
-    change = f"Change in spending (£ per pupil, {res.x_label.split('(')[1].split(',')[0]})" if spend \
-        else f"Change in activity ({res.x_label[0].lower() + res.x_label[1:] if res.x_label[1:2].islower() else res.x_label})"
+    change = f"Change in spending (£ per pupil, {ref.SEN_GROUPS[res.options.per_100]})" if spend \
+        else f"Change in activity ({association.in_sentence(res.x_label)})"
     return pd.DataFrame({"District": p["name"], change: disclosure.cells(p["activity_change"], p["change_hidden"], "{:+.1f}".format),
                          "Change in outcome (95% margin)": [fmt(v, m) for v, m in zip(p["outcome_change"], p["outcome_margin"])],
                          f"p-value adjusted for {res.compared} districts": adjusted,
