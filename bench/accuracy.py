@@ -10,11 +10,11 @@ import duckdb
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from stls import catalogue, metrics  # noqa: E402
-from stls import db as dbmod  # noqa: E402
 from stls import reference as ref  # noqa: E402
-from stls.demo import build_demo  # noqa: E402
 from stls.filters import Filters  # noqa: E402
+from stls.kpi import catalogue, metrics  # noqa: E402
+from stls.store import db as dbmod  # noqa: E402
+from stls.store.demo import build_demo  # noqa: E402
 
 
 def main() -> None:

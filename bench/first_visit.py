@@ -67,7 +67,8 @@ def visit_all(port: int, timing: Path, label: str, browser) -> list[tuple[str, f
 
 def main() -> int:
     from playwright.sync_api import sync_playwright
-    from stls.demo import build_demo
+
+    from stls.store.demo import build_demo
     with tempfile.TemporaryDirectory() as tmp:
         db, timing = Path(tmp) / "stls.duckdb", Path(tmp) / "runs.txt"
         started = time.perf_counter()

@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT / "tests" / "data"))
 
 from make_corpus import ACT, xlsx_bytes  # noqa: E402
 
-from stls import db as dbmod  # noqa: E402
-from stls.ingest import import_file  # noqa: E402
+from stls.store import db as dbmod  # noqa: E402
+from stls.store.ingest import import_file  # noqa: E402
 
 BUDGET_S, BUDGET_MB = 5.0, 300.0
 BAD = ROOT / "tests" / "data" / "bad"
@@ -65,7 +65,7 @@ def main() -> int:
     met = 0
     with tempfile.TemporaryDirectory() as tmp:
         db = dbmod.ensure_database(Path(tmp) / "hostile.duckdb")
-        bare = subprocess.run([sys.executable, "-c", "import resource, stls.ingest; "
+        bare = subprocess.run([sys.executable, "-c", "import resource, stls.store.ingest; "
                                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"],
                               cwd=ROOT, capture_output=True, text=True)
         base_mb = int(bare.stdout.strip()) / 1024

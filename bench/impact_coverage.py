@@ -1,7 +1,7 @@
 """Does the evaluation of support recover the demo's planted effect? (issue 15's check)
 
 For each of N demo seeds, build the demo with the planted effect and with ``--effect 0``, estimate
-(``stls.impact.estimate``, the view's main specification and its other control group), and count
+(``stls.analysis.evaluation.estimate``, the view's main specification and its other control group), and count
 how often the 95% interval covers the planted effect, and how often the naive comparison
 (supported against other settings, same years) misses it. Prints one line per seed and a summary.
 
@@ -20,9 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stls import db as dbmod, impact  # noqa: E402
-from stls.demo import build_demo  # noqa: E402
-from stls.demo.impact import DEFAULT_EFFECT  # noqa: E402
+from stls.analysis import evaluation as impact  # noqa: E402
+from stls.store import db as dbmod
+from stls.store.demo import build_demo  # noqa: E402
+from stls.store.demo.impact import DEFAULT_EFFECT  # noqa: E402
 
 
 def one(seed: int, effect: float, measure: str) -> dict:

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROBE = """
 import json, sys, time
 started = time.perf_counter()
-from stls import impact
+from stls.analysis import evaluation as impact
 impact._worker(sys.argv[1])
 took = time.perf_counter() - started
 status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines() if ":" in line)

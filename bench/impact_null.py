@@ -27,10 +27,10 @@ CLAIMS = ("main estimate", "dose-response", "any district (false discovery rate 
 
 def one_seed(seed: int) -> dict:
     """For each outcome: which of the four claim a direction, and the estimates that failed."""
-    from stls import db as dbmod
-    from stls import impact
     from stls import reference as ref
-    from stls.demo import build_demo
+    from stls.analysis import evaluation as impact
+    from stls.store import db as dbmod
+    from stls.store.demo import build_demo
     out: dict = {}
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"null-{seed}.duckdb"

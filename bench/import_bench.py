@@ -19,9 +19,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stls import db as dbmod  # noqa: E402
 from stls import reference as ref  # noqa: E402
-from stls.ingest import import_file  # noqa: E402
+from stls.store import db as dbmod  # noqa: E402
+from stls.store.ingest import import_file  # noqa: E402
 
 BUDGET_S = 3.0
 

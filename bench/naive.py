@@ -165,7 +165,7 @@ def data(t: dict, district: str | None, year: int, months: int = 36):
 
 def impact(tables, code, year):
     """The evaluation of support refitted on every change, from the whole tables (no cache)."""
-    from stls import impact as ours
+    from stls.analysis import evaluation as ours
     act = tables["activity"]
     iss = act[(act["activity_type"].astype(str) == "intensive_support") & act["setting_urn"].notna()]
     first = iss.groupby(iss["setting_urn"].astype(str))["ay"].min()

@@ -4,7 +4,7 @@ For each outcome, the demo's own panel (its settings, years, first-support cohor
 results are missing) is kept, and the results are drawn again with parallel trends exactly true:
 a setting's level, a year's level, and noise resampled from the fitted model's residuals, whole
 settings at a time (so each setting keeps its own year-to-year correlation). The check
-(``stls.impact._sun_abraham``'s one-restriction pre-trend test) should then reject about 5% of the
+(``stls.analysis.evaluation._sun_abraham``'s one-restriction pre-trend test) should then reject about 5% of the
 time at the 5% level: the issue asks for 3–8% over at least 200 datasets. Also printed: the share of
 datasets in which the main interval excludes zero (no effect planted) and Callaway and Sant'Anna's.
 
@@ -22,8 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stls import db as dbmod  # noqa: E402
-from stls import impact  # noqa: E402
+from stls.analysis import evaluation as impact  # noqa: E402
+from stls.store import db as dbmod  # noqa: E402
 
 
 def null_draws(frame, sims: int, rng: np.random.Generator):

@@ -5,7 +5,7 @@
 Runs every page in AppTest on the demo database (built under bench/.cache/ if no DB is given),
 then makes the same filter changes as bench/run.py (districts, years, area of need, phase), each
 page from empty caches, under cProfile. Prints per page the median server time of a change and
-the time inside disclosure control: every function of stls/disclosure.py and the functions
+the time inside disclosure control: every function of stls/store/disclosure.py and the functions
 elsewhere that built or applied a view's protection (``ENTRY``, those that exist in the code
 measured), timed by wrapping them and counting only the outermost call (AppTest runs the script in
 a thread of its own, out of cProfile's sight). It runs unchanged on the code before issue 26 (copy
@@ -30,10 +30,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import run  # noqa: E402  (bench/run.py: its database, filter changes and AppTest patch)
 
-# Where protection was built and applied outside stls/disclosure.py, before and after issue 26.
-ENTRY = [("stls.compare", "gated_mask"), ("stls.compare", "small_mask"), ("stls.needs", "protect_mix"),
-         ("stls.scorecard", "_months_against_years"), ("stls.association", "_protect"), ("stls.association", "_hide"),
-         ("stls.metrics", "_protect"), ("stls.queries", "_protect_by_type"), ("stls.queries", "_protected")]
+# Where protection was built and applied outside stls/store/disclosure.py, before and after issue 26.
+ENTRY = [("stls.kpi.compare", "gated_mask"), ("stls.kpi.compare", "small_mask"), ("stls.analysis.needs", "protect_mix"),
+         ("stls.kpi.line", "_months_against_years"), ("stls.analysis.association", "_protect"), ("stls.analysis.association", "_hide"),
+         ("stls.kpi.metrics", "_protect"), ("stls.store.queries", "_protect_by_type"), ("stls.store.queries", "_protected")]
 SPENT = [0.0]
 _DEPTH = threading.local()
 
@@ -54,7 +54,7 @@ def _timed(fn):
 
 
 def instrument() -> None:
-    from stls import disclosure
+    from stls.store import disclosure
     for name, obj in list(vars(disclosure).items()):
         if inspect.isfunction(obj) and obj.__module__ == disclosure.__name__ and name not in ("threshold", "symbol_key"):
             setattr(disclosure, name, _timed(obj))
@@ -71,8 +71,10 @@ def instrument() -> None:
 def main() -> None:
     from streamlit.testing.v1 import AppTest
 
-    from stls import memo, queries, serve
-    from stls.db import Database
+    from stls import memo
+    from stls.store import queries
+    from stls.store.db import Database
+    from stls.ui import serve
     run._patch_apptest()
     instrument()
     db = Path(sys.argv[1]) if len(sys.argv) > 1 else run.database(1)

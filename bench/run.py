@@ -34,8 +34,8 @@ CACHE = ROOT / "bench" / ".cache"
 UNTIL = dt.date(2026, 10, 1)
 RESULTS: list[tuple[str, float, float, str]] = []   # name, value, budget, unit
 NOTES: list[str] = []
-PAGES = ["pages/overview.py", "pages/scorecard.py", "pages/district.py", "pages/activity_and_outcomes.py",
-         "pages/impact.py", "pages/areas_of_need.py", "pages/meeting.py", "pages/data.py"]
+PAGES = ["app_pages/overview.py", "app_pages/scorecard.py", "app_pages/district.py", "app_pages/activity_and_outcomes.py",
+         "app_pages/impact.py", "app_pages/areas_of_need.py", "app_pages/meeting.py", "app_pages/data.py"]
 
 
 def record(name: str, value: float, budget: float, unit: str = "ms") -> None:
@@ -45,7 +45,7 @@ def record(name: str, value: float, budget: float, unit: str = "ms") -> None:
 
 
 def database(scale: float) -> Path:
-    from stls.demo import build_demo
+    from stls.store.demo import build_demo
     path = CACHE / f"demo-{scale:g}.duckdb"
     if not path.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
@@ -57,7 +57,7 @@ def database(scale: float) -> Path:
 
 
 def demo_build_time() -> None:
-    from stls.demo import build_demo
+    from stls.store.demo import build_demo
     with tempfile.TemporaryDirectory() as tmp:
         times = []
         for _ in range(3):
@@ -97,7 +97,7 @@ def cold_start(db: Path, runs: int) -> None:
     """Cold start, by the first complete script run: the server's own time, i.e. process start to
     health check answered, plus the first Overview script run (start to end) as Chromium asks for
     it. Between the two the browser is loading Streamlit's JavaScript (client time, not counted),
-    which the server uses to warm up (stls/serve.py). Also noted: the wall clock from process start
+    which the server uses to warm up (stls/ui/serve.py). Also noted: the wall clock from process start
     to the end of that first run, and to the page rendered in Chromium."""
     from playwright.sync_api import sync_playwright
     server_times, script_times, wall_times, browser_times = [], [], [], []
@@ -138,7 +138,7 @@ def cold_start(db: Path, runs: int) -> None:
 
 
 def _patch_apptest() -> None:
-    """AppTest as `python -m stls serve` runs: Streamlit's v1 pages/ mode off (see stls/serve.py),
+    """AppTest as `python -m stls serve` runs: Streamlit's v1 pages/ mode off (see stls/ui/serve.py),
     and one cache of compiled scripts for the process, as a server's Runtime keeps (AppTest makes a
     new one for every run, so it would time compiling app.py and the page on every rerun)."""
     from streamlit.runtime import pages_manager
@@ -188,8 +188,10 @@ def filter_changes(db: Path, label: str, budget: float, changes: int) -> dict[st
     page starts with empty caches. The figure held against the budget is the slowest kind."""
     from streamlit.testing.v1 import AppTest
 
-    from stls import memo, queries, serve
-    from stls.db import Database
+    from stls import memo
+    from stls.store import queries
+    from stls.store.db import Database
+    from stls.ui import serve
     os.environ["STLS_DB"] = str(db)
     serve.warm_imports()   # as the server does at start (e.g. the perturbation table)
     handle = Database(db)
@@ -221,10 +223,10 @@ def filter_changes(db: Path, label: str, budget: float, changes: int) -> dict[st
 
 
 def scorecard_time(db: Path) -> None:
-    from stls import scorecard
-    from stls.db import Database
     from stls.filters import Filters
-    from stls.views import scorecard as view
+    from stls.kpi import line as scorecard
+    from stls.present.views import scorecard as view
+    from stls.store.db import Database
     handle = Database(db)
     times = []
     for year in (2023, 2024, 2025):
@@ -243,8 +245,9 @@ def impact_time(db: Path, large: Path) -> None:
     inherits from this process)."""
     import impact_memory
 
-    from stls import impact, memo
-    from stls.db import Database
+    from stls import memo
+    from stls.analysis import evaluation as impact
+    from stls.store.db import Database
     handle = Database(db)
     times = []
     for _ in range(2):
@@ -296,11 +299,11 @@ def baseline(path: Path, label: str, ours: dict[str, float], changes: int) -> No
     """Each page's computations the naive way (bench/naive.py), over the same district changes,
     against our page's whole AppTest rerun (which also renders; the baseline only computes)."""
     import duckdb
-
     import naive
-    from stls import queries
+
     from stls import reference as ref
-    from stls.db import Database
+    from stls.store import queries
+    from stls.store.db import Database
     from stls.ui.state import default_last_year
     handle = Database(path)
     year = default_last_year(queries.data_extent(handle))

@@ -1,7 +1,7 @@
 """How often does an XmR chart flag its latest point by chance when consecutive months are related?
 
 Simulates AR(1) series x_t = r·x_(t−1) + e_t (e normal, after a burn-in) of a regime's length,
-runs each through ``stls.spc.xmr`` (all four Making Data Count rules) and counts how often the
+runs each through ``stls.kpi.spc.xmr`` (all four Making Data Count rules) and counts how often the
 latest point is flagged special cause, with nothing changed. The figures behind
 ``spc.HIGH_AUTOCORRELATION``; also the mean lag-1 estimate (``spc.lag1_autocorrelation``), which
 runs below the true value in short series.
@@ -20,8 +20,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stls import spc  # noqa: E402
-from stls.catalogue import Polarity  # noqa: E402
+from stls.kpi import spc  # noqa: E402
+from stls.kpi.catalogue import Polarity  # noqa: E402
 
 
 def rates(n: int, r: float, draws: int, rng: np.random.Generator) -> tuple[float, float, float]:

@@ -1,4 +1,4 @@
-"""Write stls/ptable.csv: the perturbation table of the cell key method (docs/disclosure.md).
+"""Write stls/store/ptable.csv: the perturbation table of the cell key method (docs/disclosure.md).
 
 Run once; the table is shipped and never changes (a change would change every published figure).
 Format: ONS's ``cell-key-perturbation`` package's (pcv, ckey, pvalue), cell values 1 to 750 and
@@ -38,7 +38,7 @@ def ptable() -> list[tuple[int, int, int]]:
 
 
 if __name__ == "__main__":
-    out = Path(__file__).resolve().parent.parent / "stls" / "ptable.csv"
+    out = Path(__file__).resolve().parent.parent / "stls" / "store" / "ptable.csv"
     with open(out, "w", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["pcv", "ckey", "pvalue"])

@@ -41,7 +41,7 @@ def _effect(text: str) -> float:
 
 
 def cmd_demo(args) -> int:
-    from stls.demo import build_demo
+    from stls.store.demo import build_demo
     started = time.perf_counter()
     counts = build_demo(args.db, seed=args.seed, scale=args.scale, until=args.until, effect=args.effect)
     took = time.perf_counter() - started
@@ -69,10 +69,10 @@ def _district(text: str | None) -> tuple[str, ...]:
 
 
 def _filters_for(args):
-    from stls import queries
     from stls import reference as ref
-    from stls.db import Database
     from stls.filters import Filters
+    from stls.store import queries
+    from stls.store.db import Database
     db = Database(args.db)
     extent = queries.data_extent(db)
     if extent["first_month"] is None:
@@ -92,14 +92,14 @@ def _filters_for(args):
 def cmd_kpis(args) -> int:
     import json
 
-    from stls import disclosure
-    from stls.scorecard import scorecard
+    from stls.kpi.line import scorecard
+    from stls.store import disclosure
     started = time.perf_counter()
     db, f = _filters_for(args)
     table = scorecard(db, f)
     took = time.perf_counter() - started
     if args.format == "csv":
-        from stls.export import to_csv
+        from stls.present.export import to_csv
         sys.stdout.write(to_csv(table, "STLS KPI scorecard", f.caption()).decode("utf-8-sig"))
     elif args.format == "json":
         print(json.dumps({"filters": f.caption(), "kpis": table.to_dict(orient="records")}, ensure_ascii=False, indent=1))
@@ -121,7 +121,7 @@ def _login_name() -> str:
 
 
 def cmd_import(args) -> int:
-    from stls.ingest import import_file
+    from stls.store.ingest import import_file
     if not args.file.is_file():
         raise CliError(f"{args.file}: no such file")
     started = time.perf_counter()
@@ -135,8 +135,8 @@ def cmd_import(args) -> int:
 
 
 def cmd_imports(args) -> int:
-    from stls import queries
-    from stls.db import Database
+    from stls.store import queries
+    from stls.store.db import Database
     log = queries.import_log(Database(args.db), newest_first=False).rename(columns={"import_id": "id"})
     if log.empty:
         print("No imports yet.")
@@ -150,7 +150,7 @@ def cmd_key(args) -> int:
     import getpass
     import hashlib
     key = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Import key: ")
-    from stls.access import import_key_problem
+    from stls.access.rules import import_key_problem
     problem = import_key_problem(key)
     if problem:
         raise CliError(f"choose another key: {problem}")
@@ -159,7 +159,7 @@ def cmd_key(args) -> int:
 
 
 def cmd_pack(args) -> int:
-    from stls import pack
+    from stls.present import pack
     started = time.perf_counter()
     db, f = _filters_for(args)
     spotlights = tuple(c for text in (args.spotlight or []) for c in _district(text))
@@ -176,9 +176,9 @@ def cmd_pack(args) -> int:
 
 
 def cmd_check(args) -> int:
-    """Read the whole database (every table, every block: ``stls.db.verify``); exit 2 saying what
+    """Read the whole database (every table, every block: ``stls.store.db.verify``); exit 2 saying what
     is wrong, for a file that cannot be read whole."""
-    from stls import db as dbmod
+    from stls.store import db as dbmod
     if not args.db.exists():
         raise CliError(f"{args.db}: no such file")
     started = time.perf_counter()
@@ -232,21 +232,21 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["serve"]:  # everything after 'serve' goes to streamlit run
-        from stls.serve import main as serve
+        from stls.ui.serve import main as serve
         return serve(argv[1:])
-    from stls.db import default_path  # after 'serve': pandas and DuckDB would delay the server
-    db_log = logging.getLogger("stls.db")   # it logs a damaged file for a server's log; here the error line says it
+    from stls.store.db import default_path  # after 'serve': pandas and DuckDB would delay the server
+    db_log = logging.getLogger("stls.store.db")   # it logs a damaged file for a server's log; here the error line says it
     if not db_log.handlers:
         db_log.addHandler(logging.NullHandler())
     args = build_parser().parse_args(argv)
     args.db = args.db or default_path()
     if getattr(args, "seed", 0) is None:
-        from stls.demo import DEFAULT_SEED
+        from stls.store.demo import DEFAULT_SEED
         args.seed = DEFAULT_SEED
     if args.command == "demo" and args.effect is None:
-        from stls.demo.impact import DEFAULT_EFFECT
+        from stls.store.demo.impact import DEFAULT_EFFECT
         args.effect = DEFAULT_EFFECT
-    from stls.db import DatabaseError
+    from stls.store.db import DatabaseError
     try:
         return args.func(args)
     except (CliError, DatabaseError) as exc:

@@ -95,7 +95,7 @@ PRIMARY_NEEDS = {
 class ActivityType(NamedTuple):
     """An activity type, with what the tracker records of it (declared once, applied by the data
     layer): ``child_level``, its counts are about children, so they leave the data layer protected
-    (stls/disclosure.py); ``by_need``, it is recorded by area of need and phase (a LIFT meeting
+    (stls/store/disclosure.py); ``by_need``, it is recorded by area of need and phase (a LIFT meeting
     is not, so under an area of need or phase filter it is [z], never 0)."""
     code: str
     label: str

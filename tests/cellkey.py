@@ -13,7 +13,7 @@ _PTABLE: dict = {}
 
 def _ptable() -> dict:
     if not _PTABLE:
-        with open(Path(__file__).resolve().parent.parent / "stls" / "ptable.csv", newline="") as fh:
+        with open(Path(__file__).resolve().parent.parent / "stls" / "store" / "ptable.csv", newline="") as fh:
             _PTABLE.update({(int(r["pcv"]), int(r["ckey"])): int(r["pvalue"]) for r in csv.DictReader(fh)})
     return _PTABLE
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from stls import db as dbmod
-from stls.demo import build_demo
+from stls.store import db as dbmod
+from stls.store.demo import build_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_UNTIL = dt.date(2026, 10, 1)   # fixed so the suite does not depend on today's date
@@ -40,21 +40,3 @@ def app_env(demo_path, monkeypatch):
     monkeypatch.setenv("STLS_DB", str(demo_path))
     monkeypatch.chdir(ROOT)
     return demo_path
-
-
-@pytest.fixture(autouse=True)
-def _no_v1_pages(monkeypatch):
-    """Run AppTest as `python -m stls serve` runs the server: Streamlit's v1 'pages/' mode off.
-
-    AppTest resets the flag before every run, and a folder named pages/ would turn it on,
-    making a page file run without app.py's frame (see stls/serve.py).
-    """
-    from streamlit.runtime import pages_manager
-    from streamlit.testing.v1 import app_test
-
-    class PagesManager(pages_manager.PagesManager):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            pages_manager.PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(app_test, "PagesManager", PagesManager)

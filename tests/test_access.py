@@ -1,4 +1,4 @@
-"""Sign-in and roles (stls/access.py, stls/ui/access.py): configuration checks, who gets which
+"""Sign-in and roles (stls/access/rules.py, stls/ui/signin.py): configuration checks, who gets which
 role, and pages under AppTest with and without sign-in configured. The end-to-end sign-in
 against a real OpenID Connect provider is in test_browser_auth.py."""
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from stls import access
-from stls.access import ConfigError, Role
+from stls.access import rules as access
+from stls.access.rules import ConfigError, Role
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "0123456789abcdef" * 4
@@ -67,7 +67,7 @@ def test_an_unverified_email_is_given_no_role_by_address():
 def test_a_signed_out_sign_in_is_refused_on_every_reader(tmp_path):
     """Penetration test: a copied cookie still showed every page after sign-out. The sign-out is
     recorded beside the data file, so any process reading the same file refuses that sign-in."""
-    from stls.records import Records
+    from stls.store.records import Records
     roles = access.parse(ROLES, "test")
     mine = claims("a@kent.gov.uk", sub="a", iss="https://login.example")
     token = access.sign_in_token(mine)
@@ -81,7 +81,7 @@ def test_a_signed_out_sign_in_is_refused_on_every_reader(tmp_path):
     assert not who.may_view and "signed out" in who.refused
     here.sign_out("old", None, until=time.time() - 1)                               # expired entries are dropped
     assert not here.is_signed_out("old") and here.is_signed_out(token)
-    (tmp_path / "stls.records.sqlite").write_bytes(b"not a database" * 100)        # unreadable: refused, safely
+    (tmp_path / "stls.store.records.sqlite").write_bytes(b"not a database" * 100)        # unreadable: refused, safely
     assert replica.is_signed_out(token)
 
 
@@ -181,8 +181,8 @@ def _shown_data(at: AppTest) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("page", [None, "pages/scorecard.py", "pages/district.py", "pages/impact.py", "pages/data.py",
-                                  "pages/meeting.py"])
+@pytest.mark.parametrize("page", [None, "app_pages/scorecard.py", "app_pages/district.py", "app_pages/impact.py", "app_pages/data.py",
+                                  "app_pages/meeting.py"])
 def test_not_signed_in_gets_a_sign_in_page_and_no_figures(app_env, monkeypatch, page):
     at = _app(app_env, monkeypatch, page, is_logged_in=False)
     at.run()
@@ -211,7 +211,7 @@ def test_a_viewer_sees_the_pages_but_cannot_upload(app_env, monkeypatch):
     assert not at.exception and len(at.metric) == 5
     assert any("Signed in as **someone@kent.gov.uk** (viewer)" in c.value for c in at.sidebar.caption)
     assert "Sign out" in [b.label for b in at.sidebar.button]
-    data = _app(app_env, monkeypatch, "pages/data.py", **claims("someone@kent.gov.uk"))
+    data = _app(app_env, monkeypatch, "app_pages/data.py", **claims("someone@kent.gov.uk"))
     data.run()
     assert not data.file_uploader and not data.text_input
     assert any("needs the data owner role" in i.value and "viewer" in i.value for i in data.info)
@@ -220,12 +220,12 @@ def test_a_viewer_sees_the_pages_but_cannot_upload(app_env, monkeypatch):
 def test_a_data_owner_uploads_without_the_key_and_the_log_names_them(app_env, monkeypatch, tmp_path):
     import shutil
 
-    from stls import queries
-    from stls.db import Database
+    from stls.store import queries
+    from stls.store.db import Database
     db = tmp_path / "stls.duckdb"
     shutil.copy(app_env, db)
     monkeypatch.delenv("STLS_IMPORT_KEY_SHA256", raising=False)
-    at = _app(db, monkeypatch, "pages/data.py", **claims("owner@kent.gov.uk"))
+    at = _app(db, monkeypatch, "app_pages/data.py", **claims("owner@kent.gov.uk"))
     at.run()
     assert not at.text_input                                   # no import key when signed in as a data owner
     body = (ROOT / "tests" / "data" / "good" / "budget_2027.csv").read_bytes()
@@ -237,7 +237,7 @@ def test_a_data_owner_uploads_without_the_key_and_the_log_names_them(app_env, mo
     log = queries.import_log(Database(db))
     assert log.iloc[0]["actor"] == "owner@kent.gov.uk (data owner)"
     assert log.iloc[0]["file_name"] == "budget-2027.csv"
-    again = _app(db, monkeypatch, "pages/data.py", **claims("owner@kent.gov.uk"))
+    again = _app(db, monkeypatch, "app_pages/data.py", **claims("owner@kent.gov.uk"))
     again.run()
     history = next(d.value for d in again.dataframe if "By" in d.value.columns)
     assert history.iloc[0]["By"] == "owner@kent.gov.uk (data owner)"
@@ -254,12 +254,12 @@ def test_open_when_no_sign_in_is_configured(app_env, monkeypatch):
 def test_a_refused_upload_is_logged_once_with_who_tried(app_env, monkeypatch, tmp_path):
     import shutil
 
-    from stls import queries
-    from stls.db import Database
+    from stls.store import queries
+    from stls.store.db import Database
     db = tmp_path / "stls.duckdb"
     shutil.copy(app_env, db)
     before = len(queries.import_log(Database(db)))
-    at = _app(db, monkeypatch, "pages/data.py", **claims("owner@kent.gov.uk"))
+    at = _app(db, monkeypatch, "app_pages/data.py", **claims("owner@kent.gov.uk"))
     at.run()
     body = b"financial_year,service,allocation_gbp\n2027-28,Nowhere,100\n"
     at.file_uploader(key="imp_file").set_value(("budget-bad.csv", body, "text/csv")).run()
@@ -277,10 +277,10 @@ def test_an_older_log_gains_who_and_the_command_line_is_named(tmp_path):
 
     import duckdb
 
-    from stls import db as dbmod
-    from stls import queries
-    from stls.demo import build_demo
-    from stls.views import data as view
+    from stls.present.views import data as view
+    from stls.store import db as dbmod
+    from stls.store import queries
+    from stls.store.demo import build_demo
     path = tmp_path / "old.duckdb"
     build_demo(path, until=dt.date(2023, 8, 1))
     con = duckdb.connect(str(path))

@@ -2,12 +2,11 @@
 import datetime as dt
 
 import pytest
+from cellkey import protect
+from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
-from cellkey import protect
 from stls import reference as ref
-
-from conftest import ROOT
 
 TIMEOUT = 90
 
@@ -172,7 +171,7 @@ def test_a_month_just_loaded_is_in_the_default_view(app_env, monkeypatch, tmp_pa
     and the monthly chart shows it (the default ended at the last complete year, August 2026)."""
     import shutil
 
-    from stls.ingest import import_file
+    from stls.store.ingest import import_file
     db = tmp_path / "stls.duckdb"
     shutil.copyfile(app_env, db)
     november = tmp_path / "tracker_nov_2026.csv"

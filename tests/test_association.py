@@ -4,10 +4,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from cellkey import value  # the cell key method written again (tests/cellkey.py)
 from scipy import stats
 
-from cellkey import value  # the cell key method written again (tests/cellkey.py)
-from stls import association as assoc
+from stls.analysis import association as assoc
 from stls.filters import Filters
 
 
@@ -200,7 +200,7 @@ def test_every_finding_says_only_what_its_interval_supports(demo_db):
 
 @pytest.mark.parametrize("year_to", [2018, 2022, 2023, 2024, 2025])
 def test_the_meeting_slide_claims_only_what_its_interval_supports(demo_db, year_to):
-    from stls import meeting
+    from stls.present import meeting
     f = Filters(2016, year_to)
     slide = meeting.slide(demo_db, f, (), meeting.PAGE_SLIDES["activity_and_outcomes"])
     res = assoc.analyse(demo_db, assoc.Options(), f)
@@ -213,7 +213,7 @@ def test_the_meeting_slide_claims_only_what_its_interval_supports(demo_db, year_
 
 
 def test_slope_interval_and_p_match_scipy(demo_db):
-    from stls.views import outcomes
+    from stls.present.views import activity_and_outcomes as outcomes
     for view in assoc.VIEWS:
         res = assoc.analyse(demo_db, assoc.Options(view=view, outcome="value"), Filters(2016, 2025))
         pts = res.points.dropna(subset=["x", "y"])
@@ -231,7 +231,8 @@ def test_spending_against_outcomes_from_sql(demo_db, demo_sql):
     follow the interval, and say spending, not activity."""
     import numpy as np
     from scipy import stats as sps
-    from stls import association
+
+    from stls.analysis import association
     from stls.filters import Filters
     res = association.analyse(demo_db, association.Options(x="spend"), Filters(2016, 2025))
     year = 2024
@@ -419,7 +420,7 @@ def test_the_commissioners_answer_names_the_districts_the_figures_single_out(dem
 def test_the_spending_view_names_spending_and_its_unit_in_every_table(demo_db):
     """The spending view's change table was headed 'Change in activity' with no unit, and the
     coefficients' CSV did not say spending was compared."""
-    from stls.views import outcomes
+    from stls.present.views import activity_and_outcomes as outcomes
     res = assoc.analyse(demo_db, assoc.Options(x="spend"), Filters(2016, 2025))
     table = outcomes.quadrants(res)
     assert "Change in spending (£ per pupil, SEN support)" in table.columns

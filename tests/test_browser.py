@@ -13,7 +13,6 @@ import time
 import urllib.request
 
 import pytest
-
 from conftest import ROOT
 
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -248,10 +247,11 @@ def test_upload_through_the_data_page(server, browser, server_db):
 def test_table_download_is_the_table_as_shown(server, browser, demo_db):
     """The CSV download is the table alternative exactly as shown, with its title, filters line
     and symbol key."""
-    from stls import export, queries
     from stls.filters import Filters
+    from stls.present import export
+    from stls.present.views import overview
+    from stls.store import queries
     from stls.ui.state import default_last_year
-    from stls.views import overview
     extent = queries.data_extent(demo_db)
     f = Filters(extent["first_year"], default_last_year(extent))
     chart = overview.district_comparison(demo_db, f, overview.COMPARISON_KPIS[0])
@@ -358,10 +358,10 @@ def test_every_meeting_slide_is_whole_on_a_1280_by_720_screen(server, browser, d
     """One idea per screen, whole: nothing needs scrolling or sits under the header bar, a chart
     is wholly on screen with text at least 16 px (the heading at most 2.5 times it), a table
     shows every row. Before: content ended 957-1,603 px down and the scorecard showed 10 of 15 KPIs."""
-    from stls import meeting
     from stls.filters import Filters
+    from stls.present import meeting
+    from stls.store import queries
     from stls.ui.state import default_last_year
-    from stls import queries
     extent = queries.data_extent(demo_db)
     f = Filters(extent["first_year"], default_last_year(extent))
     spotlights = ("E07000113",)
@@ -406,6 +406,7 @@ def test_printing_a_page_on_a4_gives_the_whole_page_and_nothing_cut(server, brow
     (it printed one clipped screen beside the sidebar), every chart within the page's width."""
     import re
     import subprocess
+
     from stls.ui.widgets import PRINT_WIDTH_PX
     page = open_page(browser, f"{server}/{path}", height=1000, charts=1)
     # every data grid has its table as text beside it (a canvas is read only as far as the rows in

@@ -192,8 +192,8 @@ def test_a_viewer_signs_in_sees_the_pages_and_cannot_upload(chromium, signed_ser
 
 
 def test_a_data_owner_uploads_and_the_log_names_them(chromium, signed_server):
-    from stls import queries
-    from stls.db import Database
+    from stls.store import queries
+    from stls.store.db import Database
     url = signed_server["url"]
     context = chromium.new_context(viewport={"width": 1440, "height": 1600})
     page = _sign_in(context, url, "owner")

@@ -1,4 +1,4 @@
-"""The cell key method (stls/disclosure.py) against ONS's own ``cell-key-perturbation`` package,
+"""The cell key method (stls/store/disclosure.py) against ONS's own ``cell-key-perturbation`` package,
 cell for cell, with the dashboard's record keys and shipped ptable; the ptable's promises; record
 keys that stay with their records; and the accuracy the issue asks for, measured on the demo."""
 from __future__ import annotations
@@ -12,10 +12,12 @@ import pandas as pd
 import pytest
 from cell_key_perturbation.create_perturbed_table import create_perturbed_table
 
-from stls import compare, disclosure, metrics, needs, queries
 from stls import reference as ref
+from stls.analysis import needs
 from stls.filters import Filters
-from stls.ingest import import_file
+from stls.kpi import compare, metrics
+from stls.store import disclosure, queries
+from stls.store.ingest import import_file
 
 T = 5
 
@@ -216,13 +218,13 @@ def test_a_file_from_before_record_keys_gets_them_on_opening_once_even_with_two_
     import subprocess
     import sys
 
-    from conftest import ROOT
     from cellkey import protect
+    from conftest import ROOT
     path = tmp_path / "old.duckdb"
     shutil.copyfile(demo_path, path)
     _as_before_keys(path)
     before = _figures(path)
-    opener = [sys.executable, "-c", "import sys; from stls.db import check_database; from pathlib import Path; "
+    opener = [sys.executable, "-c", "import sys; from stls.store.db import check_database; from pathlib import Path; "
               "check_database(Path(sys.argv[1]))", str(path)]
     runs = [subprocess.Popen(opener, cwd=ROOT, stderr=subprocess.PIPE) for _ in range(2)]
     assert all(p.wait(timeout=120) == 0 for p in runs), [p.stderr.read() for p in runs]
@@ -236,7 +238,7 @@ def test_a_file_from_before_record_keys_gets_them_on_opening_once_even_with_two_
     finally:
         con.close()
     assert _figures(path) == before
-    from stls.db import Database
+    from stls.store.db import Database
     h = compare.headline(Database(path), "referrals", Filters(2024, 2024))
     assert h.value == protect(n, key)[0]
 
@@ -252,7 +254,7 @@ def test_an_upgrade_killed_half_way_leaves_the_older_file_as_it_was(demo_path, t
     shutil.copyfile(demo_path, path)
     _as_before_keys(path)
     before = _figures(path)
-    proc = subprocess.Popen([sys.executable, "-c", "import sys; from stls.db import check_database; from pathlib import "
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from stls.store.db import check_database; from pathlib import "
                              "Path; check_database(Path(sys.argv[1]))", str(path)], cwd=ROOT)
     time.sleep(0.6)
     proc.send_signal(signal.SIGKILL)

@@ -1,6 +1,6 @@
 """Every figure the package builds is valid Plotly, keeps the shared look, and is placed by pixels.
 
-Figures are plain dictionaries built without Plotly's validators (see stls/charts.py), so this is
+Figures are plain dictionaries built without Plotly's validators (see stls/present/charts.py), so this is
 where they are validated: ``go.Figure(spec)`` raises on any property Plotly does not know.
 """
 from __future__ import annotations
@@ -13,11 +13,14 @@ import plotly.io as pio
 import plotly.tools
 import pytest
 
-from stls import association, charts, needs
 from stls import reference as ref
+from stls.analysis import association, needs
 from stls.filters import Filters
-from stls.views import data as data_view
-from stls.views import district, needs as needs_view, outcomes, overview, scorecard
+from stls.present import charts
+from stls.present.views import activity_and_outcomes as outcomes
+from stls.present.views import areas_of_need as needs_view
+from stls.present.views import data as data_view
+from stls.present.views import district, overview, scorecard
 
 F = Filters(2016, 2025)
 
@@ -180,7 +183,7 @@ def test_lines_differ_by_more_than_colour(every_chart):
 def test_on_screen_the_title_and_source_leave_the_figure_to_wrap_as_text():
     """Chart titles and source lines were fixed lines in the figure, clipped at 390 px: on a page
     they are text above and below it; the figure keeps its plot area's height."""
-    from stls import charts
+    from stls.present import charts
     fig = charts.figure([], "A finding that is long enough to need more than one line on a small phone screen",
                         "KCC STLS activity tracker", height=420,
                         yaxis=charts.axis("KS2 RWM expected (%), SEN support, minus England"))

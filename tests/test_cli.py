@@ -4,12 +4,11 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ROOT
 
-from stls import catalogue
 from stls import reference as ref
 from stls.cli import main
-
-from conftest import ROOT
+from stls.kpi import catalogue
 
 
 def test_scorecard_for_kent_lists_every_kpi(demo_path, capsys):

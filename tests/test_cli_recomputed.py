@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stls import catalogue
 from stls import reference as ref
 from stls.cli import main
+from stls.kpi import catalogue
 
 T = 5
 YEARS = (2016, 2019, 2023, 2026)   # the first year; no KS2 in 2019/20; Dover's missing March 2024; 2026/27 Sep–Oct

@@ -1,7 +1,7 @@
 """An attacker that combines views, and the check that a cell shows one value in every view.
 
 Counts about children are protected in the data layer by ONS's cell key method
-(stls/disclosure.py): a cell (a set of records) shows its count plus an adjustment of at most
+(stls/store/disclosure.py): a cell (a set of records) shows its count plus an adjustment of at most
 ``disclosure.largest_adjustment()`` either way, looked up in the shipped ptable by its cell key; a
 protected count under the threshold shows as [c], a cell with no records included (ONS's rule), so
 [c] does not tell whether there were any records. The same records
@@ -30,7 +30,7 @@ from ``activity_monthly`` with a connection of its own.
   old per-view suppression without secondary suppression): the same attacker pins at least one
   count, so the test above can fail.
 - Consistency: every set of records shows one value in every view that shows it; that value is
-  the one ONS's method gives (recomputed here from ``activity_monthly`` and stls/ptable.csv read
+  the one ONS's method gives (recomputed here from ``activity_monthly`` and stls/store/ptable.csv read
   with pandas); and named routes to the same cell agree (a district's table against the table by
   district, a card against ``metrics.kpi_series``, all 12 districts against Kent, an area of need
   holding every record against all areas, one year against a range of two, the Overview's table).
@@ -50,12 +50,13 @@ from scipy import sparse
 from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
-from stls import compare, disclosure, metrics, queries
 from stls import reference as ref
-from stls.db import Database
-from stls.demo import build_demo
 from stls.filters import Filters
-from stls.views import overview
+from stls.kpi import compare, metrics
+from stls.present.views import overview
+from stls.store import disclosure, queries
+from stls.store.db import Database
+from stls.store.demo import build_demo
 
 SEEDS = (101, 202, 303)   # not conftest's DEMO_SEED: seeds the method was not written against
 SCALE = 0.25              # a quarter of the demo's activity: more small counts, and quicker

@@ -3,8 +3,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from stls import db as dbmod
 from stls import reference as ref
+from stls.store import db as dbmod
 
 
 def test_new_path_gets_schema_and_reference_lists_but_no_data(tmp_path):

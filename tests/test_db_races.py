@@ -17,16 +17,15 @@ import time
 
 import duckdb
 import pytest
-
-from stls import db as dbmod
-
 from conftest import ROOT
+
+from stls.store import db as dbmod
 
 # --- 1. Opening while the file is swapped -------------------------------------------------------
 
 READER = r"""
 import json, sys, threading, time
-from stls.db import Database
+from stls.store.db import Database
 path, start, stop, threads = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 results = [[] for _ in range(threads)]
 errors = []
@@ -50,7 +49,7 @@ print(json.dumps({"seen": results, "errors": errors}))
 
 SWAPPER = r"""
 import json, sys, time
-from stls import db as dbmod
+from stls.store import db as dbmod
 path, start, stop, every = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 versions = {dbmod.file_version(path): "0"}
 n = 0
@@ -167,7 +166,7 @@ def test_a_swap_while_a_handle_is_open_gives_the_next_open_the_new_version(fresh
 
 def _leave_a_link(path):
     """A process that made its link and was killed before removing it (it exits at once)."""
-    code = ("import os, sys; from pathlib import Path; from stls import db; "
+    code = ("import os, sys; from pathlib import Path; from stls.store import db; "
             "a = db._alias(Path(sys.argv[1])); os.link(sys.argv[1], a); print(a.name); os._exit(9)")
     proc = subprocess.run([sys.executable, "-c", code, str(path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 9, proc.stderr
@@ -191,7 +190,7 @@ def test_links_left_by_killed_openers_are_swept(fresh_db):
 def test_a_new_process_sweeps_on_its_first_open(fresh_db):
     _leave_a_link(fresh_db)
     assert len(_links(fresh_db)) == 1
-    code = "import sys; from stls.db import Database; Database(sys.argv[1]).close()"
+    code = "import sys; from stls.store.db import Database; Database(sys.argv[1]).close()"
     subprocess.run([sys.executable, "-c", code, str(fresh_db)], cwd=ROOT, check=True, timeout=60)
     assert _links(fresh_db) == []
 
@@ -206,7 +205,7 @@ def real_db(tmp_path_factory):
     """A small real database with data in every table (the synthetic demo, two years of it)."""
     import datetime as dt
 
-    from stls.demo import build_demo
+    from stls.store.demo import build_demo
     path = tmp_path_factory.mktemp("whole") / "stls.duckdb"
     build_demo(path, seed=2019, until=dt.date(2018, 8, 1), scale=0.1)
     return path
@@ -243,7 +242,7 @@ def _no_path(text, path):
 @pytest.mark.parametrize("cut", CUTS)
 def test_a_truncated_file_is_refused_without_its_path_in_the_public_message(real_db, tmp_path, cut, caplog):
     path = _damaged_copy(real_db, tmp_path, cut)
-    with caplog.at_level("ERROR", logger="stls.db"):
+    with caplog.at_level("ERROR", logger="stls.store.db"):
         with pytest.raises(dbmod.DatabaseError) as err:
             db = dbmod.Database(path)
             for table in dbmod.REQUIRED_TABLES:   # (opening refuses it already: this would be the pages' reads)

@@ -3,12 +3,11 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-
-from stls import reference as ref
-from stls.demo.build import demo_tables
-
 from conftest import DEMO_UNTIL
 from published_file import census_file, county_file
+
+from stls import reference as ref
+from stls.store.demo.build import demo_tables
 
 ENGLAND = ref.ENGLAND_CODE
 KENT = ref.KENT_CODE

@@ -5,8 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stls import catalogue, disclosure, export
 from stls import reference as ref
+from stls.kpi import catalogue
+from stls.present import export
+from stls.store import disclosure
 
 
 def test_what_is_about_children_is_declared_once():
@@ -57,7 +59,7 @@ def test_the_month_table_says_z_for_lift_meetings_under_an_area_of_need(demo_db)
     import datetime as dt
 
     from stls.filters import Filters
-    from stls.views import district
+    from stls.present.views import district
     f = Filters(2024, 2025, (), "SEMH", "post_16")
     table = district.profile_activity(demo_db, f, "E07000111", "referral", dt.date(2026, 7, 1)).month_table.set_index("Activity")
     assert (table.loc["LIFT meetings"] == "[z]").all()
@@ -70,7 +72,7 @@ def test_the_control_chart_has_every_term_time_month_and_says_which_are_c(demo_d
     """Every term-time month in range is a row: [x] only where the district made no return (Dover,
     March 2024, in the demo), [c] where the protected count is under 5 or there was none."""
     from stls.filters import Filters
-    from stls.views import district
+    from stls.present.views import district
     dover = district.profile_activity(demo_db, Filters(2023, 2023), "E07000108", "referral").spc
     assert len(dover.table) == 11 and "No tracker return from Dover in Mar 2024" in dover.caption
     narrow = district.profile_activity(demo_db, Filters(2024, 2025, (), "SEMH", "post_16"), "E07000111", "referral").spc
@@ -85,7 +87,7 @@ def test_a_share_is_a_protected_count_over_its_protected_total(demo_db, demo_sql
     because the other areas are [c]."""
     from cellkey import protect
 
-    from stls import needs
+    from stls.analysis import needs
     from stls.filters import Filters
     frame = needs.trend(demo_db, Filters(2024, 2025, ("E07000111",), None, "post_16"))
     for year in (2024, 2025):
@@ -107,7 +109,7 @@ def test_the_trend_title_says_rose_or_fell_as_the_share_moved(demo_db):
     import re
 
     from stls.filters import Filters
-    from stls.views import needs as needs_view
+    from stls.present.views import areas_of_need as needs_view
     for f in (Filters(2016, 2025), Filters(2024, 2025, ("E07000111",), None, "post_16"), Filters(2019, 2023, ("E07000113",))):
         title = needs_view.trend_chart(demo_db, f).title
         verb, a, b = re.search(r" (rose|fell|stayed) from (\d+)% to (\d+)%", title).groups()

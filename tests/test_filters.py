@@ -47,7 +47,7 @@ def test_very_long_values_are_truncated_in_messages():
 
 def test_caption_and_sql_agree():
     """The caption names what the SQL the queries run filters on (queries._common)."""
-    from stls import queries
+    from stls.store import queries
     f = Filters(2018, 2019, ("E07000105",), "CI", "early_years")
     assert f.caption() == "Ashford · 2018/19 to 2019/20 · Communication and interaction · Early years"
     sql, params = queries._common(f, upto=2)

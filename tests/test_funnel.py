@@ -5,10 +5,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from cellkey import value  # the cell key method written again (tests/cellkey.py): cohorts are protected
 from scipy import stats
 
-from cellkey import value  # the cell key method written again (tests/cellkey.py): cohorts are protected
-from stls import catalogue, funnel
+from stls.analysis import funnel
+from stls.kpi import catalogue
 
 
 def spiegelhalter(alpha: float, n: int, p0: float) -> float:
@@ -88,7 +89,7 @@ def test_district_funnel_from_the_demo(demo_db, demo_sql, year):
 def test_attainment8_funnel_is_in_points_and_its_sentence_is_true(demo_db, demo_sql, year):
     """Before: the mean went through the proportion formula and was labelled %. Now: limits from
     σ = 18 points, and the title's 'every district lies within …' holds for the limits drawn."""
-    from stls.views import district
+    from stls.present.views import district
     chart = district.funnel_view(demo_db, None, "ks4_attainment8", "sen_support", year)
     rows = _rows(demo_sql, "ks4_attainment8", year)
     kent = next(v for g, _, v in rows if g == "E10000016")
@@ -130,7 +131,7 @@ def _overdispersion_by_scipy(y, s, target):
 def test_percentage_funnel_title_is_true_for_the_limits_drawn(demo_db, demo_sql, year):
     """Exact binomial limits when the districts vary no more than sampling; otherwise limits widened
     by the random effect (Kent ± 3.09·sqrt(s² + τ²)), recomputed here from the stored rows."""
-    from stls.views import district
+    from stls.present.views import district
     chart = district.funnel_view(demo_db, None, "ks2_rwm_expected", "sen_support", year)
     rows = _rows(demo_sql, "ks2_rwm_expected", year)
     kent = next(v for g, _, v in rows if g == "E10000016") / 100
@@ -221,7 +222,7 @@ def test_profile_funnel_title_leads_with_the_profiled_district(demo_db, code):
     """On a district's profile the funnel's finding is that district's (it named only the
     districts outside the limits, which read as the profiled district's finding)."""
     from stls import reference as ref
-    from stls.views import district
+    from stls.present.views import district
     chart = district.funnel_view(demo_db, code, "ks2_rwm_expected", "sen_support", 2023)
     name = ref.DISTRICT_NAMES[code]
     assert chart.title.startswith(name), chart.title

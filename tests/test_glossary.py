@@ -2,11 +2,10 @@
 import re
 
 import pytest
+from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
-from stls import glossary
-
-from conftest import ROOT
+from stls.present import glossary
 
 # Acronyms a reader meets as names, not jargon: the council, the department, file formats.
 NAMES = {"KCC", "CSV", "PDF", "URL", "DFE", "ONS", "NHS", "OGL", "HTML", "SEN", "UK", "WCAG", "AA", "PSBAR", "IDACI",
@@ -21,11 +20,11 @@ def _text(at) -> str:
     return "\n".join(map(str, parts))
 
 
-@pytest.mark.parametrize("page", ["pages/overview.py", "pages/scorecard.py", "pages/activity_and_outcomes.py",
-                                  "pages/impact.py", "pages/areas_of_need.py"])
+@pytest.mark.parametrize("page", ["app_pages/overview.py", "app_pages/scorecard.py", "app_pages/activity_and_outcomes.py",
+                                  "app_pages/impact.py", "app_pages/areas_of_need.py"])
 def test_every_acronym_on_a_page_is_in_its_glossary(app_env, page):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    if page != "pages/overview.py":
+    if page != "app_pages/overview.py":
         at.switch_page(page)
     at.run()
     assert not at.exception

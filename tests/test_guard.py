@@ -1,4 +1,4 @@
-"""The server's front door (stls/guard.py, mounted by stls/asgi.py), tested on the real server
+"""The server's front door (stls/access/guard.py, mounted by stls/ui/asgi.py), tested on the real server
 (`python -m stls serve`, open mode with an import key) by a client that speaks Streamlit's own
 websocket protocol, as an attacker's script would: no browser, a real session.
 
@@ -121,7 +121,7 @@ def test_streamlit_refuses_any_upload_over_the_limit_itself():
     """Streamlit's own ceiling (server.maxUploadSize) is the project's 20 MB, not its 50."""
     import tomllib
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
-    from stls import guard
+    from stls.access import guard
     assert config["server"]["maxUploadSize"] == guard.DEFAULT_UPLOAD_MB == 20
     assert config["client"]["showErrorDetails"] == "none"   # no traceback or path reaches a browser
 
@@ -150,7 +150,7 @@ def test_clear_cache_leaves_the_caches_alone():
     import streamlit as st
     from streamlit.runtime.app_session import AppSession
 
-    from stls import guard
+    from stls.access import guard
     calls = []
 
     @st.cache_resource
@@ -173,7 +173,7 @@ def test_a_page_that_fails_shows_no_traceback_or_path(tmp_path):
     from streamlit.testing.v1 import AppTest
 
     def script():
-        from stls import asgi
+        from stls.ui import asgi
         try:
             raise OSError("cannot open /srv/secret/stls.duckdb")
         except OSError as exc:
@@ -209,7 +209,7 @@ def test_a_page_on_a_damaged_database_says_what_to_do(demo_path, tmp_path, monke
     with open(db, "r+b") as f:
         f.truncate(int(db.stat().st_size * cut))
     monkeypatch.setenv("STLS_DB", str(db))
-    for page in ("pages/overview.py", "pages/scorecard.py"):
+    for page in ("app_pages/overview.py", "app_pages/scorecard.py"):
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
         at.switch_page(page)
         at.run()
@@ -219,9 +219,9 @@ def test_a_page_on_a_damaged_database_says_what_to_do(demo_path, tmp_path, monke
 
 
 def test_the_guard_sees_paths_under_a_root_path():
-    """Re-attack: under `uvicorn stls.asgi:app --root-path /dash` the guard compared the prefixed
+    """Re-attack: under `uvicorn stls.ui.asgi:app --root-path /dash` the guard compared the prefixed
     path and let everything through."""
-    from stls import guard
+    from stls.access import guard
     assert guard._route({"path": "/dash/_stcore/metrics", "root_path": "/dash"}) == "/_stcore/metrics"
     assert guard._route({"path": "/media/x.csv", "root_path": ""}) == "/media/x.csv"
 
@@ -229,8 +229,9 @@ def test_the_guard_sees_paths_under_a_root_path():
 def test_health_fails_when_a_sign_out_could_not_be_recorded(tmp_path, monkeypatch):
     """Re-attack: with the data folder read-only a sign-out was not recorded, so a copy of the
     cookie kept working. Signed-in mode now reports the replica unhealthy instead."""
-    from stls import access, guard
-    from stls import db as dbmod
+    from stls.access import guard
+    from stls.access import rules as access
+    from stls.store import db as dbmod
     monkeypatch.setattr(guard, "roles", lambda: access.Roles(session_hours=8.0, viewer=access.Rule(domains=["kent.gov.uk"])))
     monkeypatch.setattr(dbmod, "health", lambda path: None)
     monkeypatch.setenv("STLS_DB", str(tmp_path / "stls.duckdb"))

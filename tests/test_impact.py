@@ -7,19 +7,18 @@ import json
 
 import duckdb
 import numpy as np
-from scipy import stats
 import pandas as pd
 import pytest
-
-from stls import db as dbmod
-from stls import impact
-from stls import reference as ref
-from stls.demo import build_demo
-from stls.filters import Filters
-from stls.ingest.load import import_file
-from stls.views import impact as view
-
 from conftest import DEMO_UNTIL
+from scipy import stats
+
+from stls import reference as ref
+from stls.analysis import evaluation as impact
+from stls.filters import Filters
+from stls.present.views import impact as view
+from stls.store import db as dbmod
+from stls.store.demo import build_demo
+from stls.store.ingest.load import import_file
 
 TODAY = dt.date(2026, 11, 28)
 SETTINGS = ("urn,name,district,phase,open,pupils,sen_support_pct,ehc_plan_pct,idaci_decile\n"
@@ -276,12 +275,11 @@ def test_the_district_filter_narrows_the_district_table_and_list(demo_db):
 
 
 def _page(params: dict):
-    from streamlit.testing.v1 import AppTest
-
     from conftest import ROOT
+    from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.query_params.update(params)
-    at.switch_page("pages/impact.py")
+    at.switch_page("app_pages/impact.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -9,12 +9,11 @@ import time
 
 import duckdb
 import pytest
-
-from stls import db as dbmod
-from stls.ingest import import_file
-
 from conftest import ROOT
 from test_ingest import fingerprint
+
+from stls.store import db as dbmod
+from stls.store.ingest import import_file
 
 ROWS = 300_000
 

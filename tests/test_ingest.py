@@ -7,11 +7,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
-from stls import db as dbmod
-from stls.ingest import KINDS, import_file
-
 from conftest import ROOT
+
+from stls.store import db as dbmod
+from stls.store.ingest import KINDS, import_file
 
 DATA = ROOT / "tests" / "data"
 EXPECTED = tomllib.loads((DATA / "bad" / "expected.toml").read_text())
@@ -210,8 +209,8 @@ def test_every_template_passes_its_own_check(live):
     """A downloaded template's example row has no problems: its URN is in the settings list (a
     fixed URN was not), and the activity example is for the month after the latest held, so it
     is ready to load. (The other examples' years are already held: they say to use --replace.)"""
-    from stls import db as dbmod
-    from stls.views import data as data_view
+    from stls.present.views import data as data_view
+    from stls.store import db as dbmod
     handle = dbmod.Database(live)
     for kind in KINDS:
         body = data_view.template_csv(handle, kind)

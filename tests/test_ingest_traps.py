@@ -7,8 +7,8 @@ import threading
 import duckdb
 import pytest
 
-from stls import db as dbmod
-from stls.ingest import import_file
+from stls.store import db as dbmod
+from stls.store.ingest import import_file
 
 ACT = "date,district,service,activity_type,need_area,phase,setting_urn,count\n"
 
@@ -67,9 +67,8 @@ def test_text_from_outside_is_shown_as_typed(text):
 
 
 def test_a_hostile_link_is_echoed_as_plain_text(app_env):
-    from streamlit.testing.v1 import AppTest
-
     from conftest import ROOT
+    from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params.update({"from": HOSTILE[0], "district": HOSTILE[1]})
     at.run()
@@ -164,8 +163,8 @@ def test_activity_long_before_the_data_held_needs_earlier(tmp_path):
     """With activity held from November 2025, a file dated October 2024 or later loads; one of
     September 2018 (a typing error, or history loaded on purpose) needs --earlier, and the default
     view does not move without it."""
-    from stls import queries
     from stls.cli import main
+    from stls.store import queries
     db = dbmod.ensure_database(tmp_path / "held.duckdb")
     assert import_file("nov.csv", "activity", db, data=(ACT + "2025-11-03,Swale,,advice,,,,1\n").encode()).status == "loaded"
     old = tmp_path / "old.csv"
@@ -219,9 +218,8 @@ def test_a_db_that_is_not_ours_is_refused_in_one_line(tmp_path, capsys, content,
 
 
 def test_the_app_says_in_one_line_when_its_database_is_not_ours(tmp_path, monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
     from conftest import ROOT
+    from streamlit.testing.v1 import AppTest
     path = tmp_path / "wrong.duckdb"
     path.write_bytes(b"not a database at all")
     monkeypatch.setenv("STLS_DB", str(path))

@@ -6,10 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stls import catalogue, compare, db as dbmod, metrics, queries, scorecard
 from stls import reference as ref
-from stls.catalogue import CatalogueError, parse_catalogue
 from stls.filters import Filters
+from stls.kpi import catalogue, compare, metrics
+from stls.kpi import line as scorecard
+from stls.kpi.catalogue import CatalogueError, parse_catalogue
+from stls.store import db as dbmod
+from stls.store import queries
 
 ASHFORD, SWALE, KENT, ENGLAND = "E07000105", "E07000113", ref.KENT_CODE, ref.ENGLAND_CODE
 ACTIVITY = [  # date, district, service, type, need, phase, urn, count
@@ -49,7 +52,7 @@ def _no_perturbation(request):
     test_cli_recomputed.py and test_combined_views.py."""
     import numpy as np
 
-    from stls import disclosure
+    from stls.store import disclosure
     if "demo_db" in request.fixturenames:
         yield   # the demo's figures are protected as everywhere (memoised results are shared)
         return
@@ -161,7 +164,7 @@ def test_cost_and_need_alignment(tiny):
 
 def test_area_of_need_and_phase_for_every_kind(tiny):
     """Every kind of KPI cut by an area of need and/or a phase (read from one result split by
-    both, see stls/metrics.py), against hand-computed figures."""
+    both, see stls/kpi/metrics.py), against hand-computed figures."""
     def one(kpi, geography=None, **cut):
         return _value(tiny, kpi, Y.with_(**cut), geography=geography).iloc[0]
     # Rates: the activity and the pupils both cut. Swale's early years referrals (3) over its early
@@ -398,7 +401,7 @@ def test_one_census_rule_for_every_per_pupil_figure(demo_db, demo_sql):
     assert catalogue.census_rule().rule == "same_year_else_latest_earlier"
     f = Filters(2016, 2026)
     rate = compare.headline(demo_db, "referral_rate", f)
-    from cellkey import value   # counts protected by the cell key method (tests/cellkey.py)
+    from cellkey import value  # counts protected by the cell key method (tests/cellkey.py)
     referrals = value(*demo_sql("SELECT sum(count), sum(record_key) FROM activity WHERE activity_type = 'referral' "
                                 "AND activity_date >= '2026-09-01'")[0])
     pupils = value(*demo_sql("SELECT sum(pupils), sum(record_key) FROM sen_pupils WHERE academic_year = 2024 "

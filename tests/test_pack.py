@@ -4,15 +4,14 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from conftest import ROOT
 from pptx import Presentation
 from streamlit.testing.v1 import AppTest
+from test_browser import BROWSER_ARGS, CHROMIUM, SHOTS
 
-from stls import pack, report
 from stls.cli import main
 from stls.filters import Filters
-
-from conftest import ROOT
-from test_browser import BROWSER_ARGS, CHROMIUM, SHOTS
+from stls.present import pack, report
 
 F = Filters(2016, 2025)
 
@@ -244,7 +243,7 @@ def test_the_rendered_pptx_charts_can_be_read(rendered_deck, demo_db):
     interval and its robustness in one sentence."""
     from io import BytesIO
 
-    from stls import meeting
+    from stls.present import meeting
     src, pdf_path = rendered_deck
     words = _words(pdf_path)
     slides = meeting.agenda(demo_db, F, ("E07000113",))
@@ -274,7 +273,7 @@ def test_the_rendered_pptx_charts_can_be_read(rendered_deck, demo_db):
 
 def test_the_pdf_pack_is_a4_one_page_per_slide_and_every_word_on_its_page(demo_db, tmp_path):
     """US Letter with two stray overflow pages before: now A4, the cover and one page per slide."""
-    from stls import meeting
+    from stls.present import meeting
     path = tmp_path / "pack.pdf"
     path.write_bytes(pack.build(demo_db, F, "pdf", ("E07000113",)))
     slides = meeting.agenda(demo_db, F, ("E07000113",))
@@ -324,7 +323,7 @@ def test_no_chart_text_is_cut_off_in_the_printed_pack(demo_db, tmp_path):
 def test_a_spotlight_heading_names_the_measure_its_unit_and_the_pupils(demo_db):
     """The spotlight slide's heading said 'Swale: SEN support pupils below Kent by 7.4', naming
     neither the measure nor the unit."""
-    from stls import meeting
+    from stls.present import meeting
     slide = meeting.agenda(demo_db, F, ("E07000113",))[-1]
     t = slide.chart.table.set_index("Academic year")
     last = t[t["Swale"] != "[x]"].iloc[-1]

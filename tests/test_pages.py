@@ -2,17 +2,16 @@
 import datetime as dt
 
 import pytest
+from cellkey import protect, value
+from conftest import ROOT
 from scipy import stats
 from streamlit.testing.v1 import AppTest
 
-from cellkey import protect, value
-from stls import disclosure
 from stls import reference as ref
+from stls.store import disclosure
 
-from conftest import ROOT
-
-PAGES = ["pages/overview.py", "pages/scorecard.py", "pages/district.py",
-         "pages/activity_and_outcomes.py", "pages/impact.py", "pages/areas_of_need.py", "pages/accessibility.py"]
+PAGES = ["app_pages/overview.py", "app_pages/scorecard.py", "app_pages/district.py",
+         "app_pages/activity_and_outcomes.py", "app_pages/impact.py", "app_pages/areas_of_need.py", "app_pages/accessibility.py"]
 CONTACTS = ["referral", "school_visit", "advice", "drop_in", "intensive_support"]
 
 
@@ -64,7 +63,7 @@ def test_every_page_renders_with_defaults(app_env, page):
 
 @pytest.mark.parametrize("district", ref.DISTRICT_CODES)
 def test_district_profile_for_every_district(app_env, demo_sql, district):
-    at = _open("pages/district.py", {"district": district, "to": "2024/25"})
+    at = _open("app_pages/district.py", {"district": district, "to": "2024/25"})
     assert at.title[0].value == f"District profile: {ref.DISTRICT_NAMES[district]}"
     cards = {m.label: m.value for m in at.metric}
     assert cards["Referrals per 100 SEN"] == f"{_rate(demo_sql, district, 2024, ['referral']):.1f}"
@@ -79,7 +78,7 @@ def test_district_profile_for_every_district(app_env, demo_sql, district):
 
 @pytest.mark.parametrize("need", list(ref.NEED_AREAS))
 def test_scorecard_by_area_of_need(app_env, demo_sql, need):
-    at = _open("pages/scorecard.py", {"need": need, "to": "2023/24"})
+    at = _open("app_pages/scorecard.py", {"need": need, "to": "2023/24"})
     access = _frame(at, "Indicator").set_index("Indicator")
     n = value(*demo_sql("SELECT sum(count), sum(record_key) FROM activity WHERE activity_type = 'referral' AND need_area = ? "
                         "AND activity_date BETWEEN ? AND ?", [need, *_year_bounds(2023)])[0])
@@ -90,7 +89,7 @@ def test_scorecard_by_area_of_need(app_env, demo_sql, need):
 
 @pytest.mark.parametrize("need", list(ref.NEED_AREAS))
 def test_areas_of_need_index(app_env, demo_sql, need):
-    at = _open("pages/areas_of_need.py", {"need": need, "to": "2024/25"})
+    at = _open("app_pages/areas_of_need.py", {"need": need, "to": "2024/25"})
     assert any("area-of-need filter is not applied" in i.value for i in at.info)
     refs = {a: value(n, k) for a, n, k in demo_sql(
         "SELECT need_area, sum(count), sum(record_key) FROM activity WHERE activity_type = 'referral' AND "
@@ -110,7 +109,7 @@ def test_activity_and_outcomes_coefficients(app_env, demo_sql, view, base):
     """The change view's span starts at the tiered model (2022/23) unless the user chooses an
     earlier year, and then the page warns that the span crosses the break."""
     params = {"view": view, "outcome": "value", "year": "2023"} | ({"base": str(base)} if base else {})
-    at = _open("pages/activity_and_outcomes.py", params)
+    at = _open("app_pages/activity_and_outcomes.py", params)
     y1, y0 = 2023, base or 2022
     assert any("crosses a break in 2022/23" in w.value for w in at.warning) == (base is not None)
     xs, ys = [], []
@@ -147,14 +146,14 @@ def test_empty_activity_selection_on_overview(app_env):
 def test_one_click_opens_a_profile_that_can_still_change_district(app_env):
     """A district's button under the scorecard's matrix opens its profile in the same session
     (the table's link took two clicks and opened a new tab); the picker there offers all 12."""
-    at = _open("pages/scorecard.py", {"to": "2024/25"})
+    at = _open("app_pages/scorecard.py", {"to": "2024/25"})
     at.button(key="open_E07000113").click().run()
     assert not at.exception
     assert at.title[0].value == "District profile: Swale"
     picker = at.selectbox(key="pg_district_profile")
     assert picker.value == "E07000113" and picker.options == [ref.DISTRICT_NAMES[c] for c in ref.DISTRICT_CODES]
     assert at.query_params["to"] == "2024/25" and at.query_params["profile"] == "E07000113"
-    at.switch_page("pages/district.py")   # AppTest runs the first page again unless told (a browser stays)
+    at.switch_page("app_pages/district.py")   # AppTest runs the first page again unless told (a browser stays)
     picker.set_value("E07000105").run()
     assert at.title[0].value == "District profile: Ashford"
     titles = [c.value for c in at.markdown] + [e.label for e in at.expander]
@@ -175,7 +174,7 @@ def test_a_narrow_view_says_which_months_and_districts_are_protected(app_env):
 def test_month_view_against_sql(app_env, demo_sql):
     """County → district → area of need → month: one month's activity of every type in the
     district for the area of need, against the same month a year before, from direct SQL."""
-    at = _open("pages/district.py", {"profile": "E07000113", "need": "SEMH", "to": "2024/25",
+    at = _open("app_pages/district.py", {"profile": "E07000113", "need": "SEMH", "to": "2024/25",
                                      "month": "2025-03-01"})
     table = _frame(at, "Activity", "Mar 2025")
     def count(month, kind):   # a type about children protected by the cell key method (tests/cellkey.py)
@@ -198,7 +197,7 @@ def test_month_view_against_sql(app_env, demo_sql):
 
 def test_data_page_without_key_explains(app_env, monkeypatch):
     monkeypatch.delenv("STLS_IMPORT_KEY_SHA256", raising=False)
-    at = _open("pages/data.py")
+    at = _open("app_pages/data.py")
     assert any("Uploading is switched off" in i.value for i in at.info)
     held = _frame(at, "Data")
     assert held.shape[0] == 6
@@ -209,7 +208,7 @@ def test_data_page_without_key_explains(app_env, monkeypatch):
 def test_data_page_key(app_env, monkeypatch):
     import hashlib
     monkeypatch.setenv("STLS_IMPORT_KEY_SHA256", hashlib.sha256(b"a long import key").hexdigest())
-    at = _open("pages/data.py")
+    at = _open("app_pages/data.py")
     at.text_input(key="imp_key").input("a wrong import key").run()
     assert any("not right" in e.value for e in at.error)
     at.text_input(key="imp_key").input("a long import key").run()
@@ -223,7 +222,7 @@ def test_one_import_key_rule_on_the_page_and_the_command_line(app_env, monkeypat
     import subprocess
     import sys
     monkeypatch.setenv("STLS_IMPORT_KEY_SHA256", hashlib.sha256(b"short").hexdigest())
-    at = _open("pages/data.py")
+    at = _open("app_pages/data.py")
     at.text_input(key="imp_key").input("short").run()
     assert any("at least 12 characters (this one has 5)" in e.value for e in at.error)
     assert not any(s.key == "imp_kind" for s in at.selectbox)
@@ -237,14 +236,14 @@ def test_one_import_key_rule_on_the_page_and_the_command_line(app_env, monkeypat
 
 def test_completeness_flags_the_missing_and_low_months(app_env):
     """Dover made no return for March 2024: [x] here, as on every page that shows the month."""
-    at = _open("pages/data.py")
+    at = _open("app_pages/data.py")
     table = _frame(at, "District")
     dover = table.set_index("District").loc["Dover"]
     assert dover["Mar 24"] == "[x]"
     assert table.set_index("District").loc["Gravesham", "Jan 25"].endswith("(low)")
 
 
-@pytest.mark.parametrize("page", PAGES[:5] + ["pages/meeting.py", "pages/data.py"])
+@pytest.mark.parametrize("page", PAGES[:5] + ["app_pages/meeting.py", "app_pages/data.py"])
 def test_every_sidebar_filter_change_after_the_first_run(app_env, page):
     """Narrowing the years, then an area of need, then a phase, one after another on one session:
     page options that the new filters no longer offer (an outcome year outside the range) start
@@ -256,7 +255,7 @@ def test_every_sidebar_filter_change_after_the_first_run(app_env, page):
     assert not at.exception, [e.value for e in at.exception]
     at.sidebar.selectbox(key="flt_phase").set_value("secondary").run()
     assert not at.exception, [e.value for e in at.exception]
-    if page == "pages/activity_and_outcomes.py":
+    if page == "app_pages/activity_and_outcomes.py":
         year = at.selectbox(key="pg_activity_and_outcomes_year")
         assert year.value == "2023" and year.options[-1] == "2023/24"
 
@@ -264,23 +263,23 @@ def test_every_sidebar_filter_change_after_the_first_run(app_env, page):
 def test_a_month_not_returned_is_named_on_every_page_that_counts_it(app_env):
     """Dover made no return for March 2024 (the demo's one gap): Dover's Overview shows the month
     as [x] and says its cards' 2023/24 is incomplete; the scorecard names it beside each tracker KPI."""
-    at = _open("pages/overview.py", {"district": "E07000108", "from": "2023/24", "to": "2023/24"})
+    at = _open("app_pages/overview.py", {"district": "E07000108", "from": "2023/24", "to": "2023/24"})
     said = [m.value for m in at.markdown]
     assert any("2023/24 is incomplete: no tracker return from Dover, Mar 2024" in s for s in said)
     months = _frame(at, "Month").set_index("Month")
     assert (months.loc["Mar 2024"].drop("Not returned") == "[x]").all() and months.loc["Mar 2024", "Not returned"] == "Dover"
     assert months.loc["Feb 2024", "Not returned"] == ""
-    at = _open("pages/scorecard.py", {"district": "E07000108", "from": "2023/24", "to": "2023/24"})
+    at = _open("app_pages/scorecard.py", {"district": "E07000108", "from": "2023/24", "to": "2023/24"})
     access = _frame(at, "Indicator", "Not returned").set_index("Indicator")
     assert access.loc["Referrals", "Not returned"] == "Dover, Mar 2024"
-    at = _open("pages/scorecard.py", {"district": "E07000105", "from": "2023/24", "to": "2023/24"})
+    at = _open("app_pages/scorecard.py", {"district": "E07000105", "from": "2023/24", "to": "2023/24"})
     assert not any("Not returned" in df.value.columns for df in at.dataframe)   # Ashford returned every month
 
 
 def test_spending_against_outcomes_on_the_page(app_env):
     """The commissioner's question has a view: ?x=spend (or the picker) compares each team's
     budget per pupil with the outcome; the activity picker goes, the words say spending."""
-    at = _open("pages/activity_and_outcomes.py", {"x": "spend", "to": "2024/25"})
+    at = _open("app_pages/activity_and_outcomes.py", {"x": "spend", "to": "2024/25"})
     assert "spending and outcomes" in at.info[0].value or "more spending" in at.info[0].value
     assert not any(m.key == "pg_activity_and_outcomes_types" for m in at.multiselect)
     assert at.selectbox(key="pg_activity_and_outcomes_x").value == "spend"
@@ -292,8 +291,8 @@ def test_spending_against_outcomes_on_the_page(app_env):
 def test_the_scorecard_shows_kent_and_england_beside_each_value(app_env, demo_sql):
     """A district's scorecard has Kent's figure and England's beside its own (it had neither);
     England's from the published row, Kent's the county scorecard's own value."""
-    kent_only = _open("pages/scorecard.py", {"to": "2024/25"})
-    at = _open("pages/scorecard.py", {"to": "2024/25", "district": "E07000113"})
+    kent_only = _open("app_pages/scorecard.py", {"to": "2024/25"})
+    at = _open("app_pages/scorecard.py", {"to": "2024/25", "district": "E07000113"})
     theirs = {r["Indicator"]: r for df in at.dataframe if "England" in df.value.columns for _, r in df.value.iterrows()}
     kent = {r["Indicator"]: r["Value"] for df in kent_only.dataframe if "Indicator" in df.value.columns
             for _, r in df.value.iterrows()}
@@ -311,17 +310,17 @@ ALL_TYPES = list(__import__("stls.reference", fromlist=["x"]).ACTIVITY_TYPE_CODE
 
 
 @pytest.mark.parametrize("page, params", [
-    ("pages/meeting.py", {"mode": "meeting", "slide": "²"}),             # str.isdigit() says yes; int() says no
-    ("pages/meeting.py", {"mode": "meeting", "slide": "9" * 5000}),       # past int()'s 4,300-digit limit
-    ("pages/overview.py", {"types": ",".join(ALL_TYPES)}),               # seven types; the chart takes six
-    ("pages/overview.py", {"types": ",".join(ALL_TYPES * 2)}),           # the same seven, repeated
-    ("pages/activity_and_outcomes.py", {"types": ",".join(ALL_TYPES * 2)}),
+    ("app_pages/meeting.py", {"mode": "meeting", "slide": "²"}),             # str.isdigit() says yes; int() says no
+    ("app_pages/meeting.py", {"mode": "meeting", "slide": "9" * 5000}),       # past int()'s 4,300-digit limit
+    ("app_pages/overview.py", {"types": ",".join(ALL_TYPES)}),               # seven types; the chart takes six
+    ("app_pages/overview.py", {"types": ",".join(ALL_TYPES * 2)}),           # the same seven, repeated
+    ("app_pages/activity_and_outcomes.py", {"types": ",".join(ALL_TYPES * 2)}),
 ])
 def test_crafted_links_open_the_page(app_env, page, params):
     """Penetration test: these four links crashed a page with a traceback."""
     at = _open(page, params)
     assert not at.exception, [e.message for e in at.exception]
-    if "types" in params and page == "pages/overview.py":
+    if "types" in params and page == "app_pages/overview.py":
         chosen = [w for w in at.multiselect if w.label == "Activity types"][0].value
         assert chosen == ALL_TYPES[:6]
     if "slide" in params:
@@ -331,7 +330,7 @@ def test_crafted_links_open_the_page(app_env, page, params):
 def test_the_meeting_pack_download_never_goes_stale(app_env):
     """Issue 29: after "Prepare the pack", switching the format or adding a spotlight left the old
     pack offered for download. Now it is offered only for the choices it was built for."""
-    at = _open("pages/meeting.py", {"mode": "meeting"})
+    at = _open("app_pages/meeting.py", {"mode": "meeting"})
     at.radio(key="mt_fmt").set_value("html").run()
     at.button(key="mt_build").click().run()
     assert not at.exception
@@ -361,8 +360,8 @@ def test_the_impact_page_shows_progress_while_the_server_prepares_its_evaluation
     monkeypatch.setenv("STLS_DB", str(fresh))
     monkeypatch.chdir(ROOT)
     monkeypatch.setattr(data, "PREPARE_IN_BACKGROUND", True)
-    at = _open("pages/overview.py")             # any page starts it
-    at = _open("pages/impact.py")
+    at = _open("app_pages/overview.py")             # any page starts it
+    at = _open("app_pages/impact.py")
     shown = [p.proto.text for p in at.get("progress")]
     assert len(shown) == 1 and shown[0].startswith("Preparing the evaluation of support for this version of the data")
     assert not any("95% interval" in i.value for i in at.info)
@@ -376,7 +375,7 @@ def test_the_impact_page_shows_progress_while_the_server_prepares_its_evaluation
 
 def test_the_heat_map_marks_august_as_no_term_not_as_a_missing_return(demo_db):
     """August (no term) was shaded near-white like a month with no return: it is unshaded and [z]."""
-    from stls.views import data as data_view
+    from stls.present.views import data as data_view
     chart = data_view.completeness(demo_db)
     trace = chart.figure["data"][0]
     for column, label in enumerate(trace["x"]):
@@ -394,7 +393,7 @@ def test_the_accessibility_statement_has_every_part_the_regulations_require(app_
     (non-compliance, disproportionate burden, out of scope), feedback and contact, enforcement,
     technical information, and when and how it was prepared."""
     monkeypatch.setenv("STLS_ACCESSIBILITY_CONTACT", "send.team@example.org")
-    at = _open("pages/accessibility.py")
+    at = _open("app_pages/accessibility.py")
     text = "\n".join(m.value for m in at.markdown)
     for heading in ("## Compliance status", "## Non-accessible content", "### Non-compliance with the accessibility regulations",
                     "### Disproportionate burden", "### Content that is not within the scope", "## Feedback and contact information",
@@ -409,7 +408,7 @@ def test_the_accessibility_statement_has_every_part_the_regulations_require(app_
 def test_every_district_on_the_scatter_has_a_button_that_opens_its_profile(app_env):
     """Swale's and Thanet's points overlap, and a click under Swale's label opened Thanet: a button
     per district under the chart always opens the one it names."""
-    at = _open("pages/activity_and_outcomes.py")
+    at = _open("app_pages/activity_and_outcomes.py")
     buttons = {b.label: b for b in at.button if b.key and b.key.startswith("ao_open_")}
     assert set(buttons) == set(ref.DISTRICT_NAMES.values())
     buttons["Swale"].click().run()

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
-from stls import db as dbmod
-
 from published_file import county_file
+
+from stls.store import db as dbmod
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = ROOT / "data" / "published"
@@ -60,7 +59,7 @@ def test_the_geographies_and_the_neighbour_list_are_data(fresh):
 def test_a_data_owner_refreshes_the_published_figures_with_the_same_file_format(tmp_path):
     """The shipped file imported again as kind 'published' (with --replace: the shipped rows
     cover the same measures, years and areas) stores exactly the same values."""
-    from stls.ingest import import_file
+    from stls.store.ingest import import_file
     db = dbmod.ensure_database(tmp_path / "refresh.duckdb")
     con = duckdb.connect(str(db), read_only=True)
     shipped = sorted(con.execute("SELECT * EXCLUDE (import_id) FROM published").fetchall(), key=repr)
@@ -78,7 +77,7 @@ def test_a_data_owner_refreshes_the_published_figures_with_the_same_file_format(
 
 
 def test_a_published_file_with_unknown_codes_or_years_is_refused_by_cell(tmp_path):
-    from stls.ingest import import_file
+    from stls.store.ingest import import_file
     db = dbmod.ensure_database(tmp_path / "bad.duckdb")
     head = "lait_measure_code,indicator,sen_group,lait_year_label,period,area,area_type,old_la_code,value,source\n"
     text = head + ("KS2RWM_Expected,x,All pupils,1900,,Medway,LA,887,64,LAIT\n"
@@ -95,7 +94,7 @@ def test_a_published_file_with_unknown_codes_or_years_is_refused_by_cell(tmp_pat
 def test_kent_against_its_neighbours_recomputed_from_the_file(demo_db):
     """KS2 RWM, SEN support: the neighbour average is the unweighted mean of the neighbours with a
     figure that year, Kent's rank is among Kent and them; recomputed here from the shipped CSV."""
-    from stls.views import benchmarks
+    from stls.present.views import benchmarks
     with open(FOLDER / "lait_send_outcomes_kent_england_sn.csv", encoding="utf-8", newline="") as fh:
         rows = [r for r in csv.DictReader(fh) if r["lait_measure_code"] == "NEW_KS2_RWM_Sen_W/Osta" and r["value"].strip()
                 and not r["lait_year_label"].endswith("(prov)")]
@@ -121,13 +120,12 @@ def test_kent_against_its_neighbours_recomputed_from_the_file(demo_db):
 
 
 def test_the_neighbours_view_is_on_the_outcomes_page_and_its_link_reproduces_it(app_env):
-    from streamlit.testing.v1 import AppTest
-
     from conftest import ROOT as APP_ROOT
+    from streamlit.testing.v1 import AppTest
     def open_page(params):
         at = AppTest.from_file(str(APP_ROOT / "app.py"), default_timeout=120)
         at.query_params.update(params)
-        at.switch_page("pages/activity_and_outcomes.py")
+        at.switch_page("app_pages/activity_and_outcomes.py")
         at.run()
         assert not at.exception, [e.value for e in at.exception]
         return at
@@ -141,11 +139,10 @@ def test_the_neighbours_view_is_on_the_outcomes_page_and_its_link_reproduces_it(
 
 
 def test_the_data_page_lists_its_sources_with_the_licence(app_env):
-    from streamlit.testing.v1 import AppTest
-
     from conftest import ROOT as APP_ROOT
+    from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(str(APP_ROOT / "app.py"), default_timeout=120)
-    at.switch_page("pages/data.py")
+    at.switch_page("app_pages/data.py")
     at.run()
     assert not at.exception
     table = next(df.value for df in at.dataframe if df.value.columns[0] == "Source").set_index("Source")
@@ -183,9 +180,11 @@ def test_a_database_made_before_the_published_figures_gains_them_on_opening(tmp_
 def test_every_kent_and_england_value_the_dashboard_shows_is_the_published_one(demo_db):
     """Every published measure, SEN group and year: the rows every outcome view reads, the
     district profile's Kent and England lines, and the scorecard's Kent and England columns."""
-    from stls import catalogue, compare, queries, scorecard
     from stls.filters import Filters
-    from stls.views import district
+    from stls.kpi import catalogue, compare
+    from stls.kpi import line as scorecard
+    from stls.present.views import district
+    from stls.store import queries
     expected = county_file()
     code = {"Kent": "E10000016", "England": "E92000001"}
     shown = 0
@@ -219,9 +218,9 @@ def test_every_kent_and_england_value_the_dashboard_shows_is_the_published_one(d
 
 
 def test_every_outcome_chart_names_its_real_source(demo_db):
-    from stls import association
+    from stls.analysis import association
     from stls.filters import Filters
-    from stls.views import district
+    from stls.present.views import district
     line = "Kent and England: DfE statistics via LAIT, 2015/16 to 2024/25 (OGL v3.0); districts: synthetic demonstration data"
     chart = district.outcomes(demo_db, Filters(2016, 2024), "E07000113", "ks2_rwm_expected", "sen_support")
     assert line in str(chart.figure)
@@ -235,8 +234,8 @@ def test_every_outcome_chart_names_its_real_source(demo_db):
 def test_kent_ranks_among_english_authorities_as_the_file_says(demo_db):
     """KS2 RWM, SEN support, 2024/25: the file gives Kent 29.0, rank 65 of 151 (13 sharing it),
     quartiles 25, 29 and 34; 29 is on the median, so in the second-highest quarter."""
-    from stls import benchmarks as bm
-    from stls.views import benchmarks
+    from stls.analysis import benchmarks as bm
+    from stls.present.views import benchmarks
     with open(FOLDER / "lait_kent_rank_among_las_latest.csv", encoding="utf-8", newline="") as fh:
         row = next(r for r in csv.DictReader(fh) if r["indicator"] == "KS2 RWM SEN support")
     c = bm.comparison(demo_db, "ks2_rwm_expected", "sen_support")
@@ -252,7 +251,7 @@ def test_kent_ranks_among_english_authorities_as_the_file_says(demo_db):
 def test_an_outcome_file_that_contradicts_the_published_county_figure_is_refused_by_cell(tmp_path):
     """Kent's and England's figures are the published ones wherever those are held, so a row that
     disagrees beyond the published rounding would silently not be shown: it is refused."""
-    from stls.ingest import import_file
+    from stls.store.ingest import import_file
     db = dbmod.ensure_database(tmp_path / "att.duckdb")
     head = "academic_year,geography,measure,sen_group,cohort,value\n"
     bad = head + ("2023/24,Swale,ks2_rwm_expected,sen_support,210,21.4\n"
@@ -275,8 +274,8 @@ def test_a_target_against_england_uses_englands_published_figure(demo_db):
     """KS2 RWM, SEN support: Green at or above England's published figure for the year, Amber
     within 3 points below, else Red; England's figure read from the file, each district's value
     from the stored rows."""
-    from stls import catalogue, compare
     from stls.filters import Filters
+    from stls.kpi import catalogue, compare
     kpi = catalogue.get("ks2_rwm_sen_support")
     assert kpi.target_against == "england" and kpi.target_text() == "at or above England"
     assert kpi.target_text("floor") == "England − 3.0 pts"

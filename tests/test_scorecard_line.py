@@ -7,12 +7,12 @@ import sys
 
 import pandas as pd
 import pytest
-
-from stls import meeting, scorecard
-from stls.filters import Filters
-from stls.views import scorecard as scorecard_view
-
 from conftest import ROOT
+
+from stls.filters import Filters
+from stls.kpi import line as scorecard
+from stls.present import meeting
+from stls.present.views import scorecard as scorecard_view
 
 SYMBOLS = ("[c]", "[x]", "[z]")
 CASES = [Filters(2023, 2025), Filters(2024, 2026, ("E07000108",)),            # 2026/27 is a part year
@@ -82,7 +82,8 @@ def test_z_where_a_figure_cannot_exist_x_where_it_is_not_available(demo_db):
     """Intensive Specialist Support began in September 2022: before it the figure cannot exist
     ([z]), its first year has no previous year to compare with ([z]); a year with no KS2
     assessments exists but is not available ([x])."""
-    from stls import catalogue, queries
+    from stls.kpi import catalogue
+    from stls.store import queries
     extent = queries.data_extent(demo_db)
     iss = catalogue.get("intensive_support")
     before = scorecard.line(demo_db, iss, Filters(2016, 2021), extent).fields
@@ -93,7 +94,7 @@ def test_z_where_a_figure_cannot_exist_x_where_it_is_not_available(demo_db):
     ks2 = scorecard.line(demo_db, catalogue.get("ks2_rwm_sen_support"), Filters(2019, 2020), extent).fields
     assert ks2["value"] == "[x]"
     # months before the activity began are [z] on the Overview's monthly table; months after are numbers
-    from stls.views import overview
+    from stls.present.views import overview
     table = overview.page(demo_db, Filters(2021, 2022), ("referral", "intensive_support")).monthly.table.set_index("Month")
     assert table.loc["Aug 2022", "Intensive Specialist Support"] == "[z]"
     assert table.loc["Sep 2022", "Intensive Specialist Support"] not in SYMBOLS

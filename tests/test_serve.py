@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import functools
 
+from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
-from stls import memo, serve
-from stls.views import overview
-
-from conftest import ROOT
+from stls import memo
+from stls.present.views import overview
+from stls.ui import serve
 
 VIEWS = ("page", "district_comparison")
 

@@ -3,8 +3,8 @@ import datetime as dt
 
 import pytest
 
-from stls.catalogue import Polarity
-from stls.spc import xmr
+from stls.kpi.catalogue import Polarity
+from stls.kpi.spc import xmr
 
 
 def _months(n, start=dt.date(2020, 1, 1)):
@@ -116,7 +116,7 @@ def _academic_months(years, first=2018):
 
 
 def test_seasonal_factors_by_hand():
-    from stls import spc
+    from stls.kpi import spc
     months = _academic_months(2)
     pattern = [2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0.5]            # autumn high, July low
     year1 = [10 * p for p in pattern]
@@ -132,7 +132,7 @@ def test_seasonal_factors_by_hand():
 def test_seasonal_adjustment_narrows_the_limits_and_finds_a_real_drop():
     """A strongly seasonal series with a 25% drop in one month: on raw months the limits are
     wide and the drop passes as common cause; on adjusted months it is beyond the lower limit."""
-    from stls import spc
+    from stls.kpi import spc
     rng = __import__("numpy").random.default_rng(3)
     pattern = [1.3, 1.5, 1.4, 0.8, 1.0, 1.0, 1.1, 0.8, 1.0, 1.0, 0.7]
     months = _academic_months(4)
@@ -151,10 +151,11 @@ def test_the_scorecards_monthly_chart_is_seasonally_adjusted_from_the_raw_rows(d
     academic years, term-time months, median share of the year's mean month, scaled to mean 1);
     each charted point is the raw month over its factor; limits restart in Sep 2022 and Sep 2025."""
     import numpy as np
+    from cellkey import value  # each month's count protected, as every view shows it
 
-    from stls import catalogue, scorecard
     from stls.filters import Filters
-    from cellkey import value   # each month's count protected, as every view shows it
+    from stls.kpi import catalogue
+    from stls.kpi import line as scorecard
     rows = [(m, value(n, k)) for m, n, k in demo_sql(
         "SELECT date_trunc('month', activity_date)::DATE AS m, sum(count), sum(record_key) FROM activity "
         "WHERE activity_type = 'referral' GROUP BY 1 ORDER BY 1")]
@@ -185,8 +186,9 @@ def test_the_scorecards_monthly_chart_is_seasonally_adjusted_from_the_raw_rows(d
 
 
 def test_yearly_outcome_charts_leave_out_years_assessed_differently_and_restart_at_a_new_assessment(demo_db):
-    from stls import catalogue, scorecard
     from stls.filters import Filters
+    from stls.kpi import catalogue
+    from stls.kpi import line as scorecard
     ks4 = scorecard.spc_for(demo_db, catalogue.get("ks4_a8_sen_support"), Filters(2016, 2025)).frame
     assert not {p.year for p in ks4["period"]} & {2019, 2020}      # teacher-assessed grades
     eyfs = scorecard.spc_for(demo_db, catalogue.get("eyfs_gld_sen_support"), Filters(2016, 2025)).frame
@@ -200,7 +202,7 @@ def test_lag1_autocorrelation_by_hand_and_against_pandas():
     import numpy as np
     import pandas as pd
 
-    from stls import spc
+    from stls.kpi import spc
     assert spc.lag1_autocorrelation([0, 0, 1, 1, 0, 0, 1, 1]) == pytest.approx(1 / 6)
     assert spc.lag1_autocorrelation([0, 1] * 5) == pytest.approx(-1)
     assert spc.lag1_autocorrelation([3, 3, 3, 3]) is None and spc.lag1_autocorrelation([1, 2]) is None
@@ -226,7 +228,7 @@ def test_autocorrelation_is_measured_on_the_latest_regime_and_noted_when_high():
     import numpy as np
     import pandas as pd
 
-    from stls import spc
+    from stls.kpi import spc
     months = _months(60, dt.date(2019, 9, 1))
     before, related, independent = _ar1(24, 0.0, 1), _ar1(36, 0.85, 2), _ar1(36, 0.0, 3)
     high = xmr(months, np.r_[before, related], breaks=[months[24]])
@@ -246,9 +248,10 @@ def test_autocorrelation_is_measured_on_the_latest_regime_and_noted_when_high():
 def test_scorecard_chart_notes_its_autocorrelation_when_high(demo_db, kpi_id):
     """The scorecard's monthly charts to 2024/25 (regime September 2022 to July 2025): the lag-1
     autocorrelation of the adjusted points since the break, from pandas, and the note iff above 0.5."""
-    from stls import catalogue, scorecard
     from stls.filters import Filters
-    from stls.views import scorecard as view
+    from stls.kpi import catalogue
+    from stls.kpi import line as scorecard
+    from stls.present.views import scorecard as view
     f = Filters(2016, 2024)
     res = scorecard.spc_for(demo_db, catalogue.get(kpi_id), f)
     frame = res.frame
@@ -268,7 +271,7 @@ def test_district_chart_notes_its_autocorrelation_when_high(demo_db):
 
     from stls import reference as ref
     from stls.filters import Filters
-    from stls.views import district
+    from stls.present.views import district
     seen = set()
     for code in ref.DISTRICT_CODES:
         for activity in ("school_visit", "advice"):

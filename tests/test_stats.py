@@ -3,7 +3,8 @@ import math
 
 import numpy as np
 import pytest
-from scipy import special, stats as sp
+from scipy import special
+from scipy import stats as sp
 
 from stls import stats
 

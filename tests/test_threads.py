@@ -2,9 +2,9 @@
 import shutil
 import threading
 
-from stls import db as dbmod
-from stls import metrics
 from stls.filters import Filters
+from stls.kpi import metrics
+from stls.store import db as dbmod
 
 
 def test_eight_threads_query_one_handle(demo_db, demo_sql):

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from stls import db as dbmod
-from stls.ingest import import_file, read
+from stls.store import db as dbmod
+from stls.store.ingest import import_file, read
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 HEADER = ["date", "district", "service", "activity_type", "need_area", "phase", "setting_urn", "count"]
@@ -112,7 +112,7 @@ def books(tmp_path_factory):
 PROBE = """
 import json, resource, sys, time
 from pathlib import Path
-from stls.ingest import import_file
+from stls.store.ingest import import_file
 ok, path, db = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 warm = import_file(ok, "activity", db, dry_run=True)       # imports openpyxl, opens DuckDB
 data = path.read_bytes()

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from stls import association
 from stls import reference as ref
+from stls.analysis import association
 from stls.filters import Filters
 from stls.ui import state
 
-PROFILE_PAGE = "pages/district.py"
+PROFILE_PAGE = "app_pages/district.py"
 
 
 def _select(label: str, param: str, options: list[str], default: str, fmt) -> str:
@@ -68,7 +68,7 @@ def association_controls(f: Filters) -> association.Options:
 
 def impact_measure() -> str:
     """The outcome the evaluation of support is shown for (the settings' results held)."""
-    from stls import impact
+    from stls.analysis import evaluation as impact
     return _select("Outcome", "measure", list(impact.MEASURES), "ks2_rwm_expected",
                    lambda m: f"{ref.MEASURE_LABELS[m]} ({impact.MEASURES[m]} schools)")
 

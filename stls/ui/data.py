@@ -13,10 +13,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from stls import db as dbmod
-from stls import memo, queries
+from stls import memo
+from stls.store import db as dbmod
+from stls.store import queries
 
-# Set by the server (``stls.serve``): each new version of the data has its evaluation of support
+# Set by the server (``stls.ui.serve``): each new version of the data has its evaluation of support
 # prepared in the background as soon as any page opens it, so the Impact page need not wait for it.
 PREPARE_IN_BACKGROUND = False
 
@@ -30,7 +31,7 @@ def ensure_demo(path: Path) -> None:
     """First run with no database: build the synthetic demo (a few seconds) in its place."""
     if path.exists():
         return
-    from stls.demo import build_demo
+    from stls.store.demo import build_demo
     with st.spinner("First run: building the synthetic demo database…"):
         started = time.perf_counter()
         build_demo(path)
@@ -50,7 +51,7 @@ def database() -> dbmod.Database:
         st.stop()
         raise   # not reached: st.stop ends the run
     if PREPARE_IN_BACKGROUND:
-        from stls import impact
+        from stls.analysis import evaluation as impact
         memo.start(impact.bundles, handle)
     return handle
 

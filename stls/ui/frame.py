@@ -1,8 +1,8 @@
 """The frame every page sits in: banner, shared sidebar filters, URL state.
 
 ``app.py`` opens the frame before running the page and closes it after. A page asks for its
-filters through ``filters(page)``: if the frame is not open (Streamlit's v1 "pages/" mode can run
-a page file directly on a server's very first run, see ``stls/serve.py``), the page opens it.
+filters through ``filters(page)``: if the frame is not open (a page file run on its own, as a test
+may run it), the page opens it.
 """
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import time
 import streamlit as st
 
 from stls.filters import Filters
-from stls.ui import access, data, state, widgets
+from stls.ui import data, state, widgets
+from stls.ui import signin as access
 
 _ACTIVE = "_frame_active"
 
@@ -70,7 +71,7 @@ def _meeting_toggle(page: str) -> None:
         from stls.ui import meeting_ui
         meeting_ui.open_meeting(page, {**st.query_params.to_dict(), **state.link_params(st.session_state["filters"])})
     if on and not wanted:
-        st.switch_page("pages/overview.py", query_params={k: v for k, v in st.query_params.to_dict().items()
+        st.switch_page("app_pages/overview.py", query_params={k: v for k, v in st.query_params.to_dict().items()
                                                           if k not in ("mode", "slide", "spotlight")})
     if on:
         from stls.ui import meeting_ui

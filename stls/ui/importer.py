@@ -1,4 +1,4 @@
-"""The Data page's upload: by a signed-in data owner (sign-in configured, stls/access.py) or else
+"""The Data page's upload: by a signed-in data owner (sign-in configured, stls/access/rules.py) or else
 with the import key; within the size limit, checked before loading, logged with who asked.
 
 The key is configured as its SHA-256 hash (``STLS_IMPORT_KEY_SHA256`` or the secret
@@ -18,11 +18,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from stls import access as rules
-from stls import db as dbmod
-from stls import guard
-from stls.ingest import KINDS, import_file
-from stls.ui import access
+from stls.access import guard, rules
+from stls.store import db as dbmod
+from stls.store.ingest import KINDS, import_file
+from stls.ui import signin as access
 from stls.ui.widgets import plain
 
 LOG = logging.getLogger("stls.import_key")
@@ -113,7 +112,7 @@ def _problems_table(report) -> pd.DataFrame:
 def uploader() -> None:
     """Who may load (a data owner signed in; or, with no sign-in configured, the holder of the
     import key) → file → dry-run report → confirm. Every step explains itself. Only a session
-    that got this far may send a file to the server at all (``stls.guard``)."""
+    that got this far may send a file to the server at all (``stls.access.guard``)."""
     session = guard.current_session_id()
     if session:
         guard.forbid_uploads(session)   # until this run finds the visitor may upload

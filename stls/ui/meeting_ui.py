@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import streamlit as st
 
-from stls import charts, meeting, pack
 from stls import reference as ref
-from stls.charts import Chart
 from stls.filters import Filters
+from stls.present import charts, meeting, pack
+from stls.present.charts import Chart
 from stls.ui import data, state, widgets
 
 # Sized for a 1280×720 shared screen: large type, little padding, the heading a little over
@@ -44,7 +44,7 @@ def open_meeting(page: str, params: dict[str, str]) -> None:
         params["spotlight"] = ",".join(spotlights)
     index = meeting.slide_for_page(page, tuple(spotlights), profile)
     st.session_state.pop("mt_slide", None)   # the slide comes from the link, not an earlier meeting
-    state.follow("pages/meeting.py", {**params, "mode": "meeting", "slide": str(index + 1)})
+    state.follow("app_pages/meeting.py", {**params, "mode": "meeting", "slide": str(index + 1)})
 
 
 def is_meeting_mode() -> bool:

@@ -7,11 +7,12 @@ from typing import Literal
 import pandas as pd
 import streamlit as st
 
-from stls import charts, disclosure, export
 from stls import reference as ref
-from stls.catalogue import Polarity
-from stls.charts import Chart
-from stls.compare import Headline
+from stls.kpi.catalogue import Polarity
+from stls.kpi.compare import Headline
+from stls.present import charts, export
+from stls.present.charts import Chart
+from stls.store import disclosure
 
 RAG_ICONS = {"Green": ":material/check_circle:", "Amber": ":material/warning:", "Red": ":material/cancel:"}
 RAG_TEXT = {"Green": "green", "Amber": "orange", "Red": "red"}
@@ -111,7 +112,7 @@ def page_style() -> None:
 def synthetic_banner(short: bool = False) -> None:
     """The demo notice; ``short``: one line, for a slide on a shared screen (the whole notice
     stays on every other page)."""
-    from stls import published
+    from stls.store import published
     st.warning(published.DEMO_NOTICE_SHORT if short else published.DEMO_NOTICE, icon=":material/science:")
 
 
@@ -165,7 +166,7 @@ def card_symbols(cards) -> None:
 
 def glossary() -> None:
     """'About these words' in the sidebar: every term the pages use, in plain English."""
-    from stls import glossary as words
+    from stls.present import glossary as words
     with st.sidebar, st.expander("About these words"):
         st.markdown("\n".join(f"- **{term}**: {meaning}" for term, meaning in words.TERMS.items()))
 

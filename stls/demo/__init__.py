@@ -1,4 +1,0 @@
-"""The deterministic synthetic demo database (``python -m stls demo``)."""
-from stls.demo.build import DEFAULT_SEED, build_demo
-
-__all__ = ["build_demo", "DEFAULT_SEED"]

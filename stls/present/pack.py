@@ -1,0 +1,29 @@
+"""Build the meeting pack for a set of filters: the agenda's slides written as PPTX, HTML or PDF."""
+from __future__ import annotations
+
+from stls.filters import Filters
+from stls.present import meeting, report
+from stls.present.report import PdfUnavailable
+from stls.store import queries
+
+__all__ = ["PdfUnavailable", "build", "info"]
+
+
+def info(db, f: Filters) -> report.PackInfo:
+    extent = queries.data_extent(db)
+    last = extent.get("last_month")
+    return report.PackInfo(
+        title=f"STLS performance: {f.geography_label()}, {f.caption().split(' · ')[1]}",
+        filters=f.caption(),
+        data_date=f"activity to {last:%B %Y}" if last else "no activity loaded",
+        synthetic=db.meta().get("synthetic") == "true")
+
+
+def build(db, f: Filters, fmt: str, spotlights: tuple[str, ...] = ()) -> bytes:
+    """The pack as bytes in ``fmt`` ('pptx', 'html' or 'pdf')."""
+    slides = meeting.agenda(db, f, spotlights)
+    meta = info(db, f)
+    if fmt == "pptx":
+        return report.pptx(slides, meta)
+    page = report.html_pack(slides, meta)
+    return page.encode("utf-8") if fmt == "html" else report.pdf(page)

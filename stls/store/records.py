@@ -1,0 +1,78 @@
+"""The app's own records, in a small SQLite file beside the data file (``stls.duckdb`` →
+``stls.store.records.sqlite``), never in the analytics file the readers share.
+
+Every replica and the command line that use the same data file see the same records at once
+(SQLite's own locking; each write is one transaction). Today it holds the sign-ins that were
+signed out, so a copied cookie stops working on every replica the moment its owner signs out.
+"""
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+LOG = logging.getLogger(__name__)
+SCHEMA_VERSION = 1
+_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS signed_out (
+           token TEXT PRIMARY KEY,       -- stls.access.rules.sign_in_token: the identity token's issuer, subject, time
+           email TEXT,
+           at REAL NOT NULL,             -- when it was signed out (Unix time)
+           until REAL NOT NULL           -- when the sign-in would have ended anyway: kept no longer
+       )""",
+]
+
+
+def records_path(data_path: Path) -> Path:
+    data_path = Path(data_path)
+    return data_path.with_name(data_path.stem + ".records.sqlite")
+
+
+class Records:
+    """The records beside ``data_path``; the file is made on the first write."""
+
+    def __init__(self, data_path: Path):
+        self.path = records_path(data_path)
+
+    @contextmanager
+    def _connect(self, write: bool) -> Iterator[sqlite3.Connection]:
+        con = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            if write and con.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                for ddl in _SCHEMA:
+                    con.execute(ddl)
+                con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            yield con
+            con.execute("COMMIT")
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
+        finally:
+            con.close()
+
+    def sign_out(self, token: str, email: str | None, until: float, now: float | None = None) -> None:
+        """Record that the sign-in ``token`` was signed out; past sign-outs that have expired go."""
+        now = time.time() if now is None else now
+        with self._connect(write=True) as con:
+            con.execute("INSERT OR REPLACE INTO signed_out (token, email, at, until) VALUES (?, ?, ?, ?)",
+                        (token, email, now, until))
+            con.execute("DELETE FROM signed_out WHERE until < ?", (now,))
+
+    def is_signed_out(self, token: str) -> bool:
+        """Whether ``token`` was signed out. A records file that cannot be read counts as signed
+        out (the safe answer): the person signs in again once it is mended."""
+        if not self.path.exists():
+            return False
+        try:
+            with self._connect(write=False) as con:
+                if con.execute("SELECT 1 FROM sqlite_master WHERE name = 'signed_out'").fetchone() is None:
+                    return False
+                return con.execute("SELECT 1 FROM signed_out WHERE token = ?", (token,)).fetchone() is not None
+        except sqlite3.Error as exc:
+            LOG.error("the app's records at %s cannot be read (%s): sign-ins are refused until they can", self.path, exc)
+            return True
