@@ -19,12 +19,9 @@ census = data.call(compare.census_note_for, year)
 if census:
     st.caption(f"{census}.")
 
-st.header(f"{f.geography_label()}: referrals against pupils with SEN", divider="gray")
-label = f.geography_label()
-if len(f.districts) > 1:
-    shown = view.kent_mix(data.call(view.selection_mix, f, year), year, label, needs.SELECTION_CODE)
-else:
-    shown = view.kent_mix(mix, year, label, f.districts[0] if f.districts else ref.KENT_CODE)
+st.header(f"{f.area.label}: referrals against pupils with SEN", divider="gray")
+shown_mix = data.call(view.selection_mix, f, year) if f.area.is_selection else mix
+shown = view.kent_mix(shown_mix, year, f.area.label, f.area.key)
 widgets.chart(shown, "na_kent", f.caption())
 
 st.header("Every district", divider="gray")

@@ -24,7 +24,7 @@ def main() -> None:
     kent, district = {}, []
     last = con.execute("SELECT max(academic_year) FROM activity_monthly").fetchall()[0][0]
     for kpi in catalogue.catalogue().values():
-        types = getattr(kpi.compute, "activity_types", ())
+        types = kpi.compute.counted
         if kpi.compute.kind != "activity_count" or not set(types) & ref.CHILD_LEVEL_TYPES:
             continue
         truth = {(g, y): n for g, y, n in con.execute(

@@ -11,15 +11,52 @@ from dataclasses import dataclass, field, replace
 
 from stls import reference as ref
 
-# Which shared filters each kind of KPI cannot honour, and the words said where its figure is
-# shown (declared once: metrics resets these filters, pages, the CSV and the pack say so).
-_RESULTS_NEED = "all pupils: results are not published by area of need"
-_RESULTS_PHASE = "all phases: results are published for the key stage, not cut by phase"
-NOT_APPLIED: dict[str, dict[str, str]] = {
-    "attainment": {"need": _RESULTS_NEED, "phase": _RESULTS_PHASE},
-    "attainment_gap": {"need": _RESULTS_NEED, "phase": _RESULTS_PHASE},
-    "need_alignment": {"need": "all areas of need: the indicator compares the four areas"},
-}
+SELECTION = "selection"   # the key of two or more chosen districts taken together
+
+
+@dataclass(frozen=True)
+class Area:
+    """Kent, one district or a selection of districts: what a figure is for, resolved once.
+
+    ``key`` names it where results are held by geography (Kent's code, the district's code, or
+    ``SELECTION``); ``members`` are the districts whose records it counts; ``label`` is its name."""
+    districts: tuple[str, ...] = ()   # as chosen: empty = all of Kent
+
+    @classmethod
+    def of_key(cls, key: str, selection: tuple[str, ...] = ()) -> Area:
+        """The area a result held under ``key`` is for (``selection``: the districts of SELECTION)."""
+        if key == ref.KENT_CODE:
+            return cls()
+        return cls(tuple(selection)) if key == SELECTION else cls((key,))
+
+    @property
+    def is_kent(self) -> bool:
+        return not self.districts
+
+    @property
+    def is_selection(self) -> bool:
+        return len(self.districts) > 1
+
+    @property
+    def key(self) -> str:
+        if self.is_kent:
+            return ref.KENT_CODE
+        return SELECTION if self.is_selection else self.districts[0]
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        return self.districts or ref.DISTRICT_CODES
+
+    @property
+    def selection(self) -> tuple[str, ...]:
+        """The districts taken together when two or more are chosen, else none."""
+        return self.districts if self.is_selection else ()
+
+    @property
+    def label(self) -> str:
+        if self.is_kent:
+            return "Kent"
+        return f"{len(self.districts)} districts" if self.is_selection else ref.DISTRICT_NAMES[self.districts[0]]
 
 
 @dataclass(frozen=True)
@@ -42,11 +79,9 @@ class Filters:
     def with_(self, **changes) -> Filters:
         return replace(self, **changes)
 
-    def geography_label(self) -> str:
-        if not self.districts:
-            return "Kent"
-        names = [ref.DISTRICT_NAMES[d] for d in self.districts]
-        return names[0] if len(names) == 1 else f"{len(names)} districts"
+    @property
+    def area(self) -> Area:
+        return Area(self.districts)
 
     def caption(self) -> str:
         """'Kent · 2018/19 to 2024/25 · all areas of need · all phases'."""
@@ -57,15 +92,6 @@ class Filters:
         need = ref.NEED_AREAS[self.need] if self.need else "all areas of need"
         phase = ref.PHASES[self.phase] if self.phase else "all phases"
         return f"{where} · {years} · {need} · {phase}"
-
-    def not_applied(self, kind: str) -> tuple[str, ...]:
-        """What a KPI of compute ``kind`` says about the chosen filters it cannot honour."""
-        return tuple(words for name, words in NOT_APPLIED.get(kind, {}).items() if getattr(self, name))
-
-    def honoured_by(self, kind: str) -> Filters:
-        """These filters with the ones a KPI of compute ``kind`` cannot honour reset."""
-        ignored = NOT_APPLIED.get(kind, {})
-        return self.with_(**{name: None for name in ignored}) if ignored else self
 
     def to_query_params(self) -> dict[str, str]:
         params = {"from": ref.academic_year_label(self.year_from),

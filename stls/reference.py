@@ -204,6 +204,12 @@ def academic_year_start(day: dt.date) -> int:
     return day.year if day.month >= 9 else day.year - 1
 
 
+def academic_month(day: dt.date) -> int:
+    """The month's place in its academic year: September 0 to August 11 (in SQL,
+    ``queries.ACADEMIC_MONTH_SQL``)."""
+    return (day.month + 3) % 12
+
+
 def academic_year_label(start: int) -> str:
     """2023 → '2023/24' (the GSS style for academic years)."""
     return f"{start}/{(start + 1) % 100:02d}"

@@ -58,10 +58,12 @@ def test_caption_and_sql_agree():
 
 
 def test_filters_a_kpi_cannot_honour_are_named():
+    from stls.kpi import kinds
     f = Filters(2023, 2024, need="CI", phase="early_years")
-    assert f.not_applied("attainment") == ("all pupils: results are not published by area of need",
-                                           "all phases: results are published for the key stage, not cut by phase")
-    assert f.not_applied("need_alignment") == ("all areas of need: the indicator compares the four areas",)
-    assert f.not_applied("activity_count") == ()
-    assert f.honoured_by("attainment") == Filters(2023, 2024)
-    assert f.honoured_by("need_alignment") == Filters(2023, 2024, phase="early_years")
+    assert kinds.Attainment.unhonoured(f) == ("all pupils: results are not published by area of need",
+                                              "all phases: results are published for the key stage, not cut by phase")
+    assert kinds.NeedAlignment.unhonoured(f) == ("all areas of need: the indicator compares the four areas",)
+    assert kinds.ActivityCount.unhonoured(f) == ()
+    assert kinds.Attainment.honoured(f) == Filters(2023, 2024)
+    assert kinds.NeedAlignment.honoured(f) == Filters(2023, 2024, phase="early_years")
+    assert kinds.ActivityRate.honoured(f) is f

@@ -106,7 +106,7 @@ def outcome_source(db, measure: str) -> str:
 def kpi_source(db, kpi) -> str:
     """A KPI chart's source line: the KPI's own source, and for an outcome KPI where its Kent
     and England figures come from (``outcome_source``)."""
-    measure = getattr(kpi.compute, "measure", None)
+    measure = kpi.compute.measure
     return f"{kpi.source}; {outcome_source(db, measure)}" if measure else kpi.source
 
 

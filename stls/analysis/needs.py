@@ -12,27 +12,18 @@ import numpy as np
 import pandas as pd
 
 from stls import reference as ref
-from stls.filters import Filters
-from stls.kpi import metrics
+from stls.filters import SELECTION, Filters
+from stls.kpi import kinds, metrics
 from stls.memo import memoised
 from stls.store import disclosure, queries
 
 AREAS = tuple(ref.NEED_AREAS)
 
 
-def _index(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Dissimilarity (0–100) row by row between two arrays of counts (rows × areas); NaN where
-    either row has no counts."""
-    sa, sb = a.sum(axis=1, keepdims=True), b.sum(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = 50 * np.abs(a / sa - b / sb).sum(axis=1)
-    return np.where((sa[:, 0] > 0) & (sb[:, 0] > 0), out, np.nan)
-
-
 def dissimilarity(a: pd.Series, b: pd.Series) -> float:
     """Index of dissimilarity (0–100) between two sets of counts over the same categories."""
     a, b = a.reindex(AREAS).fillna(0).astype(float), b.reindex(AREAS).fillna(0).astype(float)
-    return float(_index(a.to_numpy()[None, :], b.to_numpy()[None, :])[0])
+    return float(kinds.dissimilarity(a.to_numpy()[None, :], b.to_numpy()[None, :])[0])
 
 
 def mix(db, f: Filters, year: int, types=("referral",)) -> pd.DataFrame:
@@ -45,11 +36,10 @@ def mix(db, f: Filters, year: int, types=("referral",)) -> pd.DataFrame:
     a hidden figure is NaN with its flag set, so it shows as [c]; NaN without the flag is [x].
     The same for every area-of-need filter and range of years (only the phase, the year and a
     multi-district selection matter)."""
-    selection = tuple(sorted(f.districts)) if len(f.districts) > 1 else ()
+    selection = tuple(sorted(f.area.selection))
     return _mix(db, year, f.phase or queries.ALL, tuple(types), selection)
 
 
-SELECTION_CODE = "selection"   # geography_code of the chosen districts taken together
 COUNTS = ("referrals", "pupils")
 SHARES = {"referrals": "referral_share", "pupils": "pupil_share"}
 
@@ -58,12 +48,10 @@ SHARES = {"referrals": "referral_share", "pupils": "pupil_share"}
 def _mix(db, year: int, phase_key: str, types: tuple[str, ...], selection: tuple[str, ...] = ()) -> pd.DataFrame:
     every = _mix_every(db, metrics.all_years(db, Filters(year, year)), types)
     rows = (every["academic_year"].to_numpy() == year) & (every["phase_key"].to_numpy() == phase_key)
-    raw = every.loc[rows].drop(columns=["phase_key", "academic_year"]).reset_index(drop=True)
+    raw = every.loc[rows].drop(columns=["phase_key", "academic_year"]).resetkinds.dissimilarity(drop=True)
     return protect_mix(raw, selection)
 
 
-def _members(code: str, selection: tuple[str, ...]) -> tuple[str, ...]:
-    return ref.DISTRICT_CODES if code == ref.KENT_CODE else selection if code == SELECTION_CODE else (code,)
 
 
 def _total(cells: pd.DataFrame, by: list[str], count: str) -> tuple[np.ndarray, np.ndarray]:
@@ -96,11 +84,11 @@ def protect_mix(raw: pd.DataFrame, selection: tuple[str, ...] = ()) -> pd.DataFr
     if selection:
         part = raw[raw["geography_code"].isin(selection)]
         extra = part.groupby(["need_area", "area"], as_index=False)[cols].sum()
-        extra = extra.assign(geography_code=SELECTION_CODE, name="Selected districts")
+        extra = extra.assign(geography_code=SELECTION, name="Selected districts")
         raw = pd.concat([raw, extra[[c for c in raw.columns if c in extra.columns]]], ignore_index=True)
-    out = _with_shares(raw.reset_index(drop=True), ["geography_code"], SHARES)
+    out = _with_shares(raw.resetkinds.dissimilarity(drop=True), ["geography_code"], SHARES)
     index = index_by_geography(out.fillna({c: 0 for c in COUNTS}).drop(columns=["index"], errors="ignore"))
-    out["index"] = out["geography_code"].map(index.set_index("geography_code")["index"])
+    out["index"] = out["geography_code"].map(index.setkinds.dissimilarity("geography_code")["index"])
     out["index_hidden"] = False
     return out
 
@@ -118,7 +106,7 @@ def _mix_every(db, f: Filters, types: tuple[str, ...]) -> pd.DataFrame:
     grid = pd.MultiIndex.from_product([[queries.ALL, *ref.PHASES], list(f.years), ref.DISTRICT_CODES, AREAS], names=keys)
     frame = pd.DataFrame(index=grid).join(
         refs.groupby(keys)[["n", "n_key"]].sum().rename(columns={"n": "referrals", "n_key": "referrals_key"})).join(
-        pups.groupby(keys)[["pupils", "pupils_key"]].sum()).fillna(0).astype("int64").reset_index()
+        pups.groupby(keys)[["pupils", "pupils_key"]].sum()).fillna(0).astype("int64").resetkinds.dissimilarity()
     sums = ["referrals", "pupils", "referrals_key", "pupils_key"]
     kent = frame.groupby(["phase_key", "academic_year", "need_area"], as_index=False)[sums].sum()
     frame = pd.concat([frame, kent.assign(geography_code=ref.KENT_CODE)[frame.columns]], ignore_index=True)
@@ -134,7 +122,7 @@ def index_by_geography(frame: pd.DataFrame) -> pd.DataFrame:
     from other counts it works the index out."""
     if "index" in frame.columns:
         first = frame.drop_duplicates("geography_code")
-        return first[["geography_code", "name", "index", "index_hidden"]].reset_index(drop=True)
+        return first[["geography_code", "name", "index", "index_hidden"]].resetkinds.dissimilarity(drop=True)
     geo_codes, rows = np.unique(frame["geography_code"].astype(str).to_numpy(), return_inverse=True)
     cols = pd.Index(AREAS).get_indexer(frame["need_area"].astype(str))
     counts = {}
@@ -144,9 +132,9 @@ def index_by_geography(frame: pd.DataFrame) -> pd.DataFrame:
     order = [int(np.searchsorted(geo_codes, g)) for g in pd.unique(frame["geography_code"].astype(str))]
     geos = [str(geo_codes[i]) for i in order]
     counts = {col: c[order] for col, c in counts.items()}
-    names = frame.drop_duplicates("geography_code").set_index("geography_code")["name"]
+    names = frame.drop_duplicates("geography_code").setkinds.dissimilarity("geography_code")["name"]
     return pd.DataFrame({"geography_code": geos, "name": [names[g] for g in geos],
-                         "index": _index(counts["referrals"], counts["pupils"]), "index_hidden": False})
+                         "index": kinds.dissimilarity(counts["referrals"], counts["pupils"]), "index_hidden": False})
 
 
 def trend(db, f: Filters, types=("referral",)) -> pd.DataFrame:
@@ -161,6 +149,6 @@ def trend(db, f: Filters, types=("referral",)) -> pd.DataFrame:
         return pd.DataFrame({"academic_year": [], "need_area": [], "referrals": [], "share": [],
                              "referrals_hidden": pd.Series(dtype=bool), "share_hidden": pd.Series(dtype=bool)})
     grid = pd.MultiIndex.from_product([sorted(refs["academic_year"].unique()), AREAS], names=["academic_year", "need_area"])
-    cells = cells.reindex(grid, fill_value=0).reset_index().rename(columns={"n": "referrals", "n_key": "referrals_key"})
+    cells = cells.reindex(grid, fill_value=0).resetkinds.dissimilarity().rename(columns={"n": "referrals", "n_key": "referrals_key"})
     out = _with_shares(cells, ["academic_year"], {"referrals": "share"})
-    return out.sort_values(["academic_year", "need_area"]).reset_index(drop=True)
+    return out.sort_values(["academic_year", "need_area"]).resetkinds.dissimilarity(drop=True)

@@ -9,11 +9,12 @@ import functools
 import tomllib
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from stls import reference as ref
+from stls.kpi.kinds import Compute
 
 CATALOGUE_PATH = Path(__file__).with_name("kpis.toml")
 
@@ -50,67 +51,12 @@ class Unit(str, Enum):
     index = "index"  # type: ignore[assignment]  # 0–100 dissimilarity (named like str.index)
 
 
-_ActivityType = Literal[ref.ACTIVITY_TYPE_CODES]  # type: ignore[valid-type]
 if TYPE_CHECKING:   # built from the reference lists at run time, which a type checker cannot follow
     _Measure = str
-    _Group = str
 else:
     _Measure = Literal[ref.MEASURE_CODES]
-    _Group = Literal[tuple(ref.SEN_GROUPS)]
-
 
 _strict = ConfigDict(extra="forbid", frozen=True)
-
-
-class ActivityCount(BaseModel):
-    model_config = _strict
-    kind: Literal["activity_count"]
-    activity_types: tuple[_ActivityType, ...] = Field(min_length=1)
-
-
-class ActivityRate(BaseModel):
-    model_config = _strict
-    kind: Literal["activity_rate"]
-    activity_types: tuple[_ActivityType, ...] = Field(min_length=1)
-    per_100: Literal["sen_support", "ehc_plan", "all_sen"]
-
-
-class SettingsReached(BaseModel):
-    model_config = _strict
-    kind: Literal["settings_reached"]
-
-
-class Attainment(BaseModel):
-    model_config = _strict
-    kind: Literal["attainment"]
-    measure: _Measure
-    sen_group: _Group
-
-
-class AttainmentGap(BaseModel):
-    model_config = _strict
-    kind: Literal["attainment_gap"]
-    measure: _Measure
-    sen_group: _Group
-    reference_group: _Group = "no_sen"
-
-
-class CostPerActivity(BaseModel):
-    model_config = _strict
-    kind: Literal["cost_per_activity"]
-    activity_types: tuple[_ActivityType, ...] = Field(min_length=1)
-
-
-class NeedAlignment(BaseModel):
-    model_config = _strict
-    kind: Literal["need_alignment"]
-    activity_types: tuple[_ActivityType, ...] = ("referral",)
-
-
-ActivityCompute = ActivityCount | ActivityRate | CostPerActivity | NeedAlignment   # kinds that count activity
-AttainmentCompute = Attainment | AttainmentGap                                    # kinds read from results
-Compute = Annotated[ActivityCount | ActivityRate | SettingsReached | Attainment | AttainmentGap | CostPerActivity | NeedAlignment,
-                    Field(discriminator="kind")]
 
 
 class Kpi(BaseModel):
@@ -150,7 +96,7 @@ class Kpi(BaseModel):
             if not ok:
                 raise ValueError(f"floor {self.floor} is on the wrong side of target {self.target} "
                                  f"for a {self.polarity.value.replace('_', ' ')} indicator")
-        if self.target_against and (self.target is None or self.compute.kind not in ("attainment", "attainment_gap")):
+        if self.target_against and (self.target is None or not self.compute.results):
             raise ValueError("a target against England needs a target and floor, on a published outcome KPI")
         return self
 
@@ -179,7 +125,7 @@ class Kpi(BaseModel):
     @property
     def available_from(self):
         """The first day this KPI can have a value (activity types that began later), or None."""
-        types = getattr(self.compute, "activity_types", None)
+        types = self.compute.counted
         return ref.available_from(types) if types else None
 
     def exists_in(self, year: int) -> bool:
@@ -190,26 +136,17 @@ class Kpi(BaseModel):
     @property
     def per_pupil(self) -> bool:
         """Divides by (or compares with) pupils from the school census (``census_rule``)."""
-        return self.compute.kind in ("activity_rate", "need_alignment")
+        return self.compute.per_pupil
 
     @property
     def from_tracker(self) -> bool:
         """Counted from the activity tracker (so a month with no return leaves activity out)."""
-        return self.compute.kind in ("activity_count", "activity_rate", "cost_per_activity", "need_alignment",
-                                     "settings_reached")
+        return self.compute.from_tracker
 
     @property
     def child_level_components(self) -> tuple[str, ...]:
         """Components that count children (disclosure control applies to them)."""
-        c = self.compute
-        if c.kind in ("attainment", "attainment_gap"):
-            return ("cohort_a", "cohort_b")
-        if c.kind == "need_alignment":   # referrals and pupils by area
-            return tuple(f"{part}_{a}" for part in ("ref", "pup") for a in ref.NEED_AREAS)
-        if c.kind in ("activity_count", "activity_rate", "cost_per_activity"):
-            child = ref.child_level(getattr(c, "activity_types", ()))
-            return (("n",) if child else ()) + (("pupils",) if c.kind == "activity_rate" else ())
-        return ()
+        return self.compute.child_level_components()
 
     def fmt(self, value: float | None) -> str:
         """A value as the dashboard shows it ('1,234', '72.9%', '£578'); '[x]' when missing."""

@@ -15,7 +15,7 @@ import pandas as pd
 
 from stls import reference as ref
 from stls import stats
-from stls.filters import Filters
+from stls.filters import SELECTION, Area, Filters
 from stls.kpi import catalogue, metrics
 from stls.kpi.catalogue import Kpi, Polarity
 from stls.memo import memoised
@@ -29,7 +29,7 @@ def months_covered(extent: dict, year: int) -> int:
     last = extent.get("last_month")
     if last is None or ref.academic_year_start(last) != year:
         return 11
-    return (last.month + 3) % 12
+    return ref.academic_month(last)
 
 
 def months_span(upto: int) -> str:
@@ -37,14 +37,9 @@ def months_span(upto: int) -> str:
     return f"Sep–{MONTH_NAMES[upto]}" if upto > 0 else "Sep"
 
 
-def is_part_year(kpi: Kpi, upto: int) -> bool:
-    """A figure for September to ``upto`` only (outcome results are for whole years)."""
-    return upto < 11 and kpi.compute.kind not in ("attainment", "attainment_gap")
-
-
 def period_label(kpi: Kpi, year: int, upto: int) -> str:
     label = ref.academic_year_label(year)
-    return label + f" ({months_span(upto)})" if is_part_year(kpi, upto) else label
+    return label + f" ({months_span(upto)})" if kpi.compute.is_part_year(upto) else label
 
 
 def rag(kpi: Kpi, value: float | None, england: float | None = None) -> str | None:
@@ -215,7 +210,6 @@ def _value(frame: pd.DataFrame, year: int) -> float | None:
     return None if hit.empty or pd.isna(hit.iloc[0]) else float(hit.iloc[0])
 
 
-SELECTION = "selection"   # the key of the chosen districts taken together in ``headlines_by_geography``
 
 
 def _from_arrays(kpi: Kpi, periods: list, values: np.ndarray, suppressed: np.ndarray, f: Filters,
@@ -240,8 +234,8 @@ def _from_arrays(kpi: Kpi, periods: list, values: np.ndarray, suppressed: np.nda
         previous_suppressed=prev is not None and bool(suppressed[prev]),
         trend_years=tuple(ref.academic_year_start(p) for p in periods), previous_year=prev_year,
         previous_not_applicable=prev is None and not kpi.exists_in(year - 1),
-        months=months_span(cut) if is_part_year(kpi, cut) else "",
-        note="; ".join(f.not_applied(kpi.compute.kind)))
+        months=months_span(cut) if kpi.compute.is_part_year(cut) else "",
+        note="; ".join(kpi.compute.unhonoured(f)))
 
 
 SEASONAL_YEARS = 3   # complete earlier years whose profile scales a part year's target
@@ -373,10 +367,7 @@ def headline(db, kpi_id: str, f: Filters, extent: dict | None = None) -> Headlin
     Kent or one district is picked out of the all-geographies result (computed once per
     filter set without districts), so moving between districts costs almost nothing.
     """
-    heads = headlines_by_geography(db, kpi_id, f, extent)
-    if len(f.districts) > 1:
-        return heads[SELECTION]
-    return heads[f.districts[0] if f.districts else ref.KENT_CODE]
+    return headlines_by_geography(db, kpi_id, f, extent)[f.area.key]
 
 
 class Headlines(Mapping):
@@ -404,7 +395,7 @@ def headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = No
     """Headlines for the 12 districts and Kent from one set of queries (for the districts matrix),
     read from plain arrays of the KPI's all-geographies result; with two or more districts
     chosen, also for them taken together (key ``SELECTION``, its cells summed then protected)."""
-    if len(f.districts) <= 1 and f.districts:
+    if not f.area.is_selection:
         f = f.with_(districts=())   # one result for Kent and every single district
     return _headlines_by_geography(db, kpi_id, f, extent)
 
@@ -416,10 +407,10 @@ def _headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = N
     upto = months_covered(extent, f.year_to)
     geos = list(ref.DISTRICT_CODES) + [ref.KENT_CODE]
     chosen = metrics.selection(db, kpi_id, f, "academic_year", upto)
-    types = set(getattr(kpi.compute, "activity_types", ()))
+    types = set(kpi.compute.counted)
     if (f.need or f.phase) and types and types <= ref.NOT_BY_NEED:   # declared in reference.ACTIVITY_TYPES
-        return {g: _not_recorded(kpi) for g in geos + ([SELECTION] if len(f.districts) > 1 else [])}
-    selection = f.districts if len(f.districts) > 1 else ()
+        return {g: _not_recorded(kpi) for g in geos + ([SELECTION] if f.area.is_selection else [])}
+    selection = f.area.selection
     combined = metrics.combine(kpi, chosen, selection) if selection else None
     # which values are [c]: protected in the data layer (stls/kpi/metrics.py), the same in every view
     hidden = metrics.hidden_rows(kpi, chosen.split.body)
@@ -460,9 +451,8 @@ def _headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = N
         periods, values, rows = chosen.arrays(geo)
         if not len(periods):
             return _before_it_began(kpi, f) or Headline(kpi, None, "no data", None, None, None)
-        districts = ref.DISTRICT_CODES if geo == ref.KENT_CODE else (geo,)
         h = _from_arrays(kpi, periods, values, hidden[rows], f, upto)
-        return _with_returns(db, part_year(h, periods, values, geo), districts, upto, f, ctx)
+        return _with_returns(db, part_year(h, periods, values, geo), Area.of_key(geo).members, upto, f, ctx)
     return Headlines(make, geos + ([SELECTION] if selection else []))
 
 
@@ -474,8 +464,8 @@ def year_months(year: int, upto: int) -> list[dt.date]:
 def trend_years(db, kpi_id: str, f: Filters, upto: int) -> list[int]:
     """The academic year of each point of a headline's trend (as ``headline`` builds it)."""
     chosen = metrics.selection(db, kpi_id, f.with_(districts=()), "academic_year", upto)
-    if len(f.districts) > 1:
-        combined = metrics.combine(catalogue.get(kpi_id), chosen, f.districts)
+    if f.area.is_selection:
+        combined = metrics.combine(catalogue.get(kpi_id), chosen, f.area.selection)
         return [ref.academic_year_start(p) for p in combined["period"]]
-    periods, _, _ = chosen.arrays(f.districts[0] if f.districts else ref.KENT_CODE)
+    periods, _, _ = chosen.arrays(f.area.key)
     return [ref.academic_year_start(p) for p in periods]

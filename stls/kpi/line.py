@@ -26,14 +26,14 @@ INCOMPLETE = " (incomplete)"   # a figure over a period with a month not returne
 def spc_series(db, kpi: Kpi, f: Filters) -> tuple[list, np.ndarray]:
     """The series SPC judges, as (periods, values): term-time months where the KPI has them, else
     academic years; values on small child counts are NaN (left out of the chart's limits)."""
-    monthly = "month" in {g.value for g in kpi.grains} and kpi.compute.kind != "settings_reached"
+    monthly = "month" in {g.value for g in kpi.grains} and kpi.compute.monthly_spc
     grain = "month" if monthly else "academic_year"
     chosen = metrics.selection(db, kpi.id, f, grain)   # the all-geographies result (memoised)
-    if len(f.districts) <= 1:   # one geography's rows, as arrays
-        periods, values, rows = chosen.arrays(f.districts[0] if f.districts else ref.KENT_CODE)
+    if not f.area.is_selection:   # one geography's rows, as arrays
+        periods, values, rows = chosen.arrays(f.area.key)
         hidden = metrics.hidden_rows(kpi, chosen.split.body.iloc[rows])
     else:                       # the chosen districts' cells summed, then protected
-        combined = metrics.combine(kpi, chosen, f.districts)
+        combined = metrics.combine(kpi, chosen, f.area.selection)
         periods, values = list(combined["period"]), combined["value"].to_numpy(float)
         hidden = metrics.hidden_rows(kpi, combined)
     values = np.where(hidden, np.nan, np.asarray(values, dtype=float))
@@ -69,7 +69,7 @@ def spc_for(db, kpi: Kpi, f: Filters) -> spc.SpcResult:
         history = (periods, values) if wide == f else spc_series(db, kpi, wide)
         values, factors = spc.seasonally_adjusted(periods, values, spc.seasonal_factors(*history))
     else:
-        measure = getattr(kpi.compute, "measure", None)
+        measure = kpi.compute.measure
         odd = set(catalogue.measure(measure).not_comparable) if measure else set()
         values = np.array([np.nan if p.year in odd else v for p, v in zip(periods, values)], dtype=float)
     res = spc.xmr(periods, values, spc_breaks(kpi), kpi.polarity, kpi.fixed_target)
@@ -79,7 +79,7 @@ def spc_for(db, kpi: Kpi, f: Filters) -> spc.SpcResult:
 
 
 def _england(db, kpi: Kpi, f: Filters, year: int | None) -> float | None:
-    if kpi.compute.kind not in ("attainment", "attainment_gap") or year is None:
+    if not kpi.compute.results or year is None:
         return None
     periods, values, _ = metrics.selection(db, kpi.id, f).arrays(ref.ENGLAND_CODE)
     hit = [v for p, v in zip(periods, values) if p == dt.date(year, 9, 1)]
@@ -102,7 +102,7 @@ def line(db, kpi: Kpi, f: Filters, extent: dict, with_spc: bool = True) -> Line:
     kent = heads[ref.KENT_CODE]
     same_year = kent.year == h.year
     s = spc_for(db, kpi, f) if with_spc else None
-    attainment = kpi.compute.kind in ("attainment", "attainment_gap")
+    attainment = kpi.compute.results
     fields = {
         "id": kpi.id, "label": kpi.label, "theme": kpi.theme.value, "period": h.label,
         "value": h.display, "target": kpi.target_text(),

@@ -14,7 +14,7 @@ Speed, since every filter change asks for these (budgets in DESIGN.md §7):
   is a slice too;
 - the activity KPIs' parts come from one query for all of them (``_activity_block``), and their
   series from one pass (``_activity_every_combination``);
-- each kind of computation is one ``ComputeKind`` (its parts and its finish) in ``KINDS``;
+- each kind of computation is one class (``kinds``), its parts read by ``PARTS``;
 - a KPI's result is shared across filters it does not depend on (``_independent_of``).
 
 Disclosure control happens here, once, at the grain shown: components that count children come
@@ -30,16 +30,14 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import cast
 
 import numpy as np
 import pandas as pd
 
 from stls import reference as ref
 from stls.filters import Filters
-from stls.kpi import catalogue
-from stls.kpi.catalogue import ActivityCompute, AttainmentCompute, Kpi
+from stls.kpi import catalogue, kinds
+from stls.kpi.catalogue import Kpi
 from stls.memo import memoised
 from stls.store import disclosure, queries
 
@@ -53,7 +51,7 @@ class GrainError(ValueError):
     """A KPI asked for at a grain it is not defined for."""
 
 
-ACTIVITY_KINDS = ("activity_count", "activity_rate")
+BLOCK_KINDS = (kinds.ActivityCount, kinds.ActivityRate)   # read together in one query (``_activity_block``)
 KEYS = ["need_key", "phase_key"]   # the combination a row of a split result belongs to
 SPLIT = ("need", "phase")
 
@@ -74,9 +72,9 @@ def _activity_block(db, grain: str, f: Filters, upto: int) -> tuple[pd.DataFrame
     """Every activity KPI's parts for every area of need × phase from one query
     (``queries.activity_block``), and the KPI ids in its column order: a page showing ten of them
     pays for one statement, not ten, and a change of need or phase for none."""
-    kpis = [k for k in catalogue.catalogue().values() if k.compute.kind in ACTIVITY_KINDS]
-    groups = tuple(sorted({k.compute.per_100 for k in kpis if isinstance(k.compute, catalogue.ActivityRate)}))
-    block = queries.activity_block(db, {k.id: cast(ActivityCompute, k.compute).activity_types for k in kpis},
+    kpis = [k for k in catalogue.catalogue().values() if isinstance(k.compute, BLOCK_KINDS)]
+    groups = tuple(sorted({k.compute.per_100 for k in kpis if isinstance(k.compute, kinds.ActivityRate)}))
+    block = queries.activity_block(db, {k.id: k.compute.counted for k in kpis},
                                    groups, grain, f, upto)
     return block, [k.id for k in kpis]
 
@@ -94,15 +92,16 @@ def _block_columns(kpi: Kpi) -> dict[str, str]:
     """The activity block's columns of one KPI (counts with their cell keys) and their names here."""
     cols = {k: k for k in KEYS} | {"geography_code": "geography_code", "period": "period",
                                    f"n_{kpi.id}": "n", f"n_{kpi.id}_key": "n_key"}
-    if kpi.compute.kind == "activity_rate":
+    if isinstance(kpi.compute, kinds.ActivityRate):
         cols |= {f"pupils_{kpi.compute.per_100}": "pupils", f"pupils_{kpi.compute.per_100}_key": "pupils_key"}
     return cols
 
 
 def _attainment(db, kpi: Kpi, f: Filters) -> pd.DataFrame:
     """Published for all pupils: one combination, need and phase 'all'."""
-    c = cast(AttainmentCompute, kpi.compute)
-    groups = [c.sen_group] + ([c.reference_group] if isinstance(c, catalogue.AttainmentGap) else [])
+    c = kpi.compute
+    assert isinstance(c, kinds.Attainment | kinds.AttainmentGap)
+    groups = [c.sen_group] + ([c.reference_group] if isinstance(c, kinds.AttainmentGap) else [])
     rows = queries.attainment(db, c.measure, groups, f)   # cohorts protected (a stored row is a cell)
     kent = rows["geography_code"] == ref.KENT_CODE
     if rows.loc[kent, "cohort"].isna().any():   # a published Kent figure with no stored row: the districts' cohort
@@ -125,7 +124,7 @@ def _attainment(db, kpi: Kpi, f: Filters) -> pd.DataFrame:
 
 
 def _cost(db, kpi: Kpi, f: Filters, upto: int) -> pd.DataFrame:
-    counts = queries.activity_counts(db, cast(ActivityCompute, kpi.compute).activity_types, "academic_year", f, upto,
+    counts = queries.activity_counts(db, kpi.compute.counted, "academic_year", f, upto,
                                      by_service=True, split=SPLIT)
     money = _part_year(queries.budget(db, f), queries.data_extent(db), upto)
     own = counts[counts["service_code"] == counts["geography_code"]].groupby(
@@ -143,7 +142,7 @@ def _part_year(money: pd.DataFrame, extent: dict, upto: int) -> pd.DataFrame:
     def months(period) -> int:
         covered = upto
         if last is not None and ref.academic_year_start(last) == period.year:
-            covered = min(covered, (last.month + 3) % 12)
+            covered = min(covered, ref.academic_month(last))
         return covered + 1
     money = money.copy()
     money["gbp"] = money["gbp"] * money["period"].map(months) / 12
@@ -152,7 +151,7 @@ def _part_year(money: pd.DataFrame, extent: dict, upto: int) -> pd.DataFrame:
 
 def _need_alignment(db, kpi: Kpi, f: Filters, upto: int) -> pd.DataFrame:
     """Compares the areas of need, so it is split by phase only (need 'all')."""
-    refs = queries.referral_need_mix(db, cast(ActivityCompute, kpi.compute).activity_types, f, upto, split=("phase",))
+    refs = queries.referral_need_mix(db, kpi.compute.counted, f, upto, split=("phase",))
     pupils = census_by_year(db, queries.sen_pupils(db, "all_sen", f.with_(year_from=ref.FIRST_ACADEMIC_YEAR),
                                                    by_need_area=True, split=("phase",)).dropna(subset=["need_area"]),
                             sorted(set(refs["academic_year"])))
@@ -180,8 +179,7 @@ def _independent_of(kpi: Kpi, f: Filters, upto: int) -> tuple[Filters, int]:
     """The filters and months that decide this KPI's values, the others reset: attainment is
     published for whole years and all pupils; need alignment compares the areas of need, so
     it cannot be cut by one."""
-    honoured = f.honoured_by(kpi.compute.kind)   # the filters it cannot honour: filters.NOT_APPLIED
-    return honoured, 11 if kpi.compute.kind in ("attainment", "attainment_gap") else upto
+    return kpi.compute.honoured(f), kpi.compute.months(upto)
 
 
 def _check_grain(kpi: Kpi, grain: str) -> None:
@@ -195,7 +193,7 @@ def _components_split(db, kpi: Kpi, grain: str, f: Filters, upto: int) -> pd.Dat
     """Additive parts per need_key, phase_key, geography_code and period, for every combination
     of area of need and phase the KPI depends on (``f`` has neither): its kind's ``parts``."""
     base_grain = "month" if grain == "rolling_12" else grain
-    return KINDS[kpi.compute.kind].parts(db, kpi, base_grain, f, upto)
+    return PARTS[type(kpi.compute)](db, kpi, base_grain, f, upto)
 
 
 @memoised
@@ -212,48 +210,22 @@ def components(db, kpi: Kpi, grain: str, f: Filters, upto: int = 11) -> pd.DataF
     return every.loc[rows].drop(columns=KEYS).reset_index(drop=True)
 
 
-def _ratio(a: pd.Series, b: pd.Series, k: float = 1.0) -> pd.Series:
-    return k * a / b.where(b > 0)
-
-
-def _dissimilarity(frame: pd.DataFrame) -> pd.Series:
-    """From protected counts, a [c] area counting as none (the index is a function of what is shown)."""
-    refs = np.nan_to_num(frame[[f"ref_{a}" for a in AREAS]].to_numpy(float))
-    pups = np.nan_to_num(frame[[f"pup_{a}" for a in AREAS]].to_numpy(float))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        diff = refs / refs.sum(axis=1, keepdims=True) - pups / pups.sum(axis=1, keepdims=True)
-    return pd.Series(50 * np.abs(diff).sum(axis=1), index=frame.index)
-
-
-@dataclass(frozen=True)
-class ComputeKind:
-    """One kind of KPI computation (``compute.kind`` in kpis.toml): how its additive parts are
-    read (``parts``: need_key, phase_key, geography_code, period and the parts, every area of need
-    × phase at once) and how a value is finished from parts summed to any geography (``finish``)."""
-    parts: Callable[..., pd.DataFrame]
-    finish: Callable[[Kpi, pd.DataFrame], pd.Series]
-
-
-KINDS: dict[str, ComputeKind] = {
-    "activity_count": ComputeKind(_activity, lambda kpi, p: p["n"].astype(float)),
-    "activity_rate": ComputeKind(_activity, lambda kpi, p: _ratio(p["n"], p["pupils"], 100)),
-    "settings_reached": ComputeKind(lambda db, kpi, grain, f, upto: queries.settings_reached(db, grain, f, upto),
-                                    lambda kpi, p: _ratio(p["reached"], p["settings"], 100)),
-    "attainment": ComputeKind(lambda db, kpi, grain, f, upto: _attainment(db, kpi, f),
-                              lambda kpi, p: _ratio(p["met_a"], p["cohort_a"])),
-    "attainment_gap": ComputeKind(lambda db, kpi, grain, f, upto: _attainment(db, kpi, f),
-                                  lambda kpi, p: _ratio(p["met_b"], p["cohort_b"]) - _ratio(p["met_a"], p["cohort_a"])),
-    "cost_per_activity": ComputeKind(lambda db, kpi, grain, f, upto: _cost(db, kpi, f, upto),
-                                     lambda kpi, p: _ratio(p["gbp"], p["n"])),
-    "need_alignment": ComputeKind(lambda db, kpi, grain, f, upto: _need_alignment(db, kpi, f, upto),
-                                  lambda kpi, p: _dissimilarity(p)),
+# How each kind's additive parts are read (need_key, phase_key, geography_code, period and the
+# parts, every area of need × phase at once); how a value is finished is the kind's (``kinds``).
+PARTS: dict[type[kinds.Kind], Callable[..., pd.DataFrame]] = {
+    kinds.ActivityCount: _activity,
+    kinds.ActivityRate: _activity,
+    kinds.SettingsReached: lambda db, kpi, grain, f, upto: queries.settings_reached(db, grain, f, upto),
+    kinds.Attainment: lambda db, kpi, grain, f, upto: _attainment(db, kpi, f),
+    kinds.AttainmentGap: lambda db, kpi, grain, f, upto: _attainment(db, kpi, f),
+    kinds.CostPerActivity: lambda db, kpi, grain, f, upto: _cost(db, kpi, f, upto),
+    kinds.NeedAlignment: lambda db, kpi, grain, f, upto: _need_alignment(db, kpi, f, upto),
 }
 
 
 def finish(kpi: Kpi, frame: pd.DataFrame) -> pd.Series:
-    """The KPI value from summed, protected components (NaN where a denominator is zero or a
-    count it needs is [c])."""
-    return KINDS[kpi.compute.kind].finish(kpi, frame)
+    """The KPI value from summed, protected components (its kind's ``finish``)."""
+    return kpi.compute.finish(frame)
 
 
 def _protect(kpi: Kpi, cells: pd.DataFrame) -> pd.DataFrame:
@@ -269,7 +241,7 @@ def hidden_rows(kpi: Kpi, body: pd.DataFrame) -> np.ndarray:
     """Which rows' value protection hides ([c]): a count it rests on is [c] (need alignment's index
     is worked out from the protected counts, a [c] area as none, so it is never hidden)."""
     out = np.zeros(len(body), dtype=bool)
-    if kpi.compute.kind == "need_alignment":
+    if kpi.compute.index:
         return out
     for c in kpi.child_level_components:
         flag = disclosure.hidden_column(c)
@@ -304,9 +276,7 @@ def _rolling(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def geography_of(f: Filters) -> Geography:
-    if not f.districts:
-        return ref.KENT_CODE
-    return f.districts[0] if len(f.districts) == 1 else f.districts
+    return f.area.selection or f.area.key
 
 
 def kpi_series(db, kpi_id: str, f: Filters, grain: str = "academic_year",
@@ -365,7 +335,7 @@ def _every_combination(db, kpi_id: str, f: Filters, grain: str, upto: int) -> Sp
     """One KPI's series for every geography and every combination of area of need and phase.
     Activity KPIs come from the shared block."""
     kpi = catalogue.get(kpi_id)
-    if kpi.compute.kind in ACTIVITY_KINDS and grain != "rolling_12":
+    if isinstance(kpi.compute, BLOCK_KINDS) and grain != "rolling_12":
         return _activity_every_combination(db, grain, f, upto)[kpi_id]
     return _series_from_components(db, kpi, _components_split(db, kpi, grain, f, upto), grain)
 

@@ -100,7 +100,7 @@ def _exceptions(db, f: Filters) -> Slide:
             s = ln.spc
             if s is not None and s.variation in ("concerning", "improving", "high", "low"):
                 rows.append({"Indicator": ln.kpi.label, "Signal": spc.VARIATION_TEXT[s.variation],
-                             "Where": f.geography_label()})
+                             "Where": f.area.label})
     table = pd.DataFrame(rows, columns=["Indicator", "Signal", "Where"])
     n_red = sum("Red" in r["Signal"] for r in rows)
     title = (f"{n_red} KPI{'s' if n_red != 1 else ''} with districts below the floor; "

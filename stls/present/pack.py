@@ -13,7 +13,7 @@ def info(db, f: Filters) -> report.PackInfo:
     extent = queries.data_extent(db)
     last = extent.get("last_month")
     return report.PackInfo(
-        title=f"STLS performance: {f.geography_label()}, {f.caption().split(' · ')[1]}",
+        title=f"STLS performance: {f.area.label}, {f.caption().split(' · ')[1]}",
         filters=f.caption(),
         data_date=f"activity to {last:%B %Y}" if last else "no activity loaded",
         synthetic=db.meta().get("synthetic") == "true")

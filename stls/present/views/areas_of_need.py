@@ -5,7 +5,7 @@ import pandas as pd
 
 from stls import reference as ref
 from stls.analysis import needs
-from stls.filters import Filters
+from stls.filters import SELECTION, Filters
 from stls.present import charts
 from stls.store import disclosure
 
@@ -65,7 +65,7 @@ def district_multiples(db, f: Filters, year: int) -> charts.Chart:
 
 
 def index_table(mix: pd.DataFrame) -> pd.DataFrame:
-    idx = needs.index_by_geography(mix[mix["geography_code"] != needs.SELECTION_CODE]).sort_values("index")
+    idx = needs.index_by_geography(mix[mix["geography_code"] != SELECTION]).sort_values("index")
     return pd.DataFrame({"Area": idx["name"], "Dissimilarity index (0–100)": disclosure.cells(
         idx["index"], idx["index_hidden"], "{:.1f}".format)}).reset_index(drop=True)
 
@@ -100,6 +100,6 @@ def trend_chart(db, f: Filters) -> charts.Chart:
 
 def selection_mix(db, f: Filters, year: int) -> pd.DataFrame:
     """The need mix with the selected districts taken together (protected with every district
-    and Kent), labelled as the Kent row is: pass it to ``kent_mix`` with ``needs.SELECTION_CODE``."""
+    and Kent), labelled as the Kent row is: pass it to ``kent_mix`` with ``SELECTION``."""
     mix = needs.mix(db, f, year)
-    return mix.assign(name=mix["name"].where(mix["geography_code"] != needs.SELECTION_CODE, f.geography_label()))
+    return mix.assign(name=mix["name"].where(mix["geography_code"] != SELECTION, f.area.label))

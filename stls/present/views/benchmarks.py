@@ -55,9 +55,9 @@ def neighbours_chart(db, measure: str, sen_group: str) -> charts.Chart:
 def for_kpi(db, kpi_id: str) -> charts.Chart | None:
     """The neighbours chart for an outcome KPI read from published results (its measure and SEN
     group), or None for any other KPI."""
-    from stls.kpi import catalogue
+    from stls.kpi import catalogue, kinds
     c = catalogue.get(kpi_id).compute
-    return neighbours_chart(db, c.measure, c.sen_group) if isinstance(c, catalogue.Attainment) else None
+    return neighbours_chart(db, c.measure, c.sen_group) if isinstance(c, kinds.Attainment) else None
 
 
 def ordinal(n: int | None) -> str:

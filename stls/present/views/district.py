@@ -10,7 +10,7 @@ import pandas as pd
 from stls import reference as ref
 from stls.analysis import benchmarks, funnel, needs
 from stls.filters import Filters
-from stls.kpi import catalogue, compare, metrics, spc
+from stls.kpi import catalogue, compare, kinds, metrics, spc
 from stls.memo import memoised
 from stls.present import charts
 from stls.store import disclosure, queries
@@ -236,7 +236,7 @@ def outcomes(db, f: Filters, code: str, measure: str, group: str) -> charts.Char
         unit = "Attainment 8 points" if measure == "ks4_attainment8" else "percentage points"
         title = (f"{name}: {label}, {ref.PUPILS_IN[group]}, {abs(diff):.1f} {unit} "
                  f"{'above' if diff >= 0 else 'below'} Kent in {ref.academic_year_label(int(last['academic_year']))}")
-    note = "; ".join(f.not_applied("attainment"))   # results are for all pupils of the SEN group
+    note = "; ".join(kinds.Attainment.unhonoured(f))   # results are for all pupils of the SEN group
     source = benchmarks.outcome_source(db, measure) + (f" · {note}" if note else "")
     fig = charts.outcome_lines(frame, title, source, f"{ref.MEASURE_SHORT[measure]}, {ref.SEN_GROUPS[group]}")
     table = frame.pivot(index="academic_year", columns="series", values="value").reindex(columns=[name, "Kent", "England"])

@@ -123,7 +123,7 @@ def checks_note(b: impact.Bundle) -> str:
 
 
 def districts(b: impact.Bundle, f: Filters) -> pd.DataFrame:
-    codes = f.districts or ref.DISTRICT_CODES
+    codes = f.area.members
     q = impact.adjusted(b.districts)
     rows = []
     for code in codes:
@@ -137,7 +137,7 @@ def districts(b: impact.Bundle, f: Filters) -> pd.DataFrame:
 
 
 def districts_text(b: impact.Bundle, f: Filters) -> str:
-    codes = f.districts or ref.DISTRICT_CODES
+    codes = f.area.members
     q = impact.adjusted(b.districts)
     few = [ref.DISTRICT_NAMES[c] for c in codes if not b.districts[c].ok]
     clear = [ref.DISTRICT_NAMES[c] for c in codes if c in q and q[c] < 0.05]

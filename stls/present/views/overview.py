@@ -45,7 +45,7 @@ def page(db, f: Filters, types: tuple[str, ...] = DEFAULT_TYPES) -> OverviewPage
 def _gaps(db, f: Filters) -> dict:
     """Month → names of the chosen districts (all 12 for Kent) that made no tracker return."""
     out: dict = {}
-    for d, m in compare.gaps_between(db, f.districts or ref.DISTRICT_CODES, *f.dates):
+    for d, m in compare.gaps_between(db, f.area.members, *f.dates):
         out.setdefault(m, []).append(ref.DISTRICT_NAMES[d])
     return out
 
@@ -69,7 +69,7 @@ def _monthly_wide(db, f: Filters, types: tuple[str, ...]) -> tuple[pd.DataFrame,
     raw = queries.monthly_activity_by_type(db, f)
     raw = raw[raw["activity_type"].isin(types)]
     # a month the chosen districts made no return has no row: keep it (as 0 here, [x] in the chart)
-    months = set(raw["month"]) | {m for _, m in compare.gaps_between(db, f.districts or ref.DISTRICT_CODES, *f.dates)}
+    months = set(raw["month"]) | {m for _, m in compare.gaps_between(db, f.area.members, *f.dates)}
     shape = lambda col: raw.pivot(index="month", columns="activity_type", values=col) \
         .reindex(index=sorted(months), columns=list(types)).rename_axis(columns="activity_type")
     counts, flags = shape("activities"), shape("activities_hidden").astype("boolean")
@@ -85,7 +85,7 @@ def _monthly_chart(wide: pd.DataFrame, hidden: pd.DataFrame, f: Filters, types: 
     (unknown, not none); a month some left unreturned is shown and flagged in 'Not returned'; a
     type not recorded by area of need or phase is [z] under either filter (never 0)."""
     numeric = wide.copy()
-    everyone = len(f.districts or ref.DISTRICT_CODES)
+    everyone = len(f.area.members)
     absent = np.array([len(gaps.get(m, ())) == everyone for m in wide.index], dtype=bool)
     split = bool(f.need or f.phase)
     before = {t: np.array([(split and t in ref.NOT_BY_NEED)

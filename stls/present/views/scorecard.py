@@ -41,7 +41,7 @@ def theme_tables(db, f: Filters) -> dict[str, pd.DataFrame]:
         rows = []
         for ln in items:
             r, s, na = ln.fields, ln.spc, ln.headline.not_applicable   # [z]: nothing to judge
-            beside = ({"Kent": r["kent"]} if f.districts else {}) | {"England": r["england"]}   # the benchmarks
+            beside = ({"Kent": r["kent"]} if not f.area.is_kent else {}) | {"England": r["england"]}   # the benchmarks
             rows.append({
                 "Indicator": r["label"], "Period": r["period"], "Value": r["value"], **beside, "Target": r["target"],
                 "RAG": rag_cell(ln), "Change": r["change"], "Trend": r["direction"],
@@ -74,7 +74,7 @@ def spc_view(db, f: Filters, kpi_id: str) -> charts.Chart:
     monthly = bool(len(frame)) and len({p.year for p in frame["period"]}) < len(frame)
     grain = "month (August left out)" if monthly else "academic year"
     variation = spc.VARIATION_TEXT[res.variation]
-    title = f"{kpi.label}, {f.geography_label()}: {variation[0].lower() + variation[1:]}"
+    title = f"{kpi.label}, {f.area.label}: {variation[0].lower() + variation[1:]}"
     if res.assurance:
         title += f"; {spc.ASSURANCE_TEXT[res.assurance].split(':')[0].lower()}"
     y_title = kpi.label + (", seasonally adjusted" if res.adjusted else "")
@@ -90,7 +90,7 @@ def spc_view(db, f: Filters, kpi_id: str) -> charts.Chart:
                  "complete years), so the limits judge the level net of the season. " if res.adjusted else "")
               + (f"Latest point: {res.reason}. " if res.reason else "")
               + res.autocorrelation_note)
-    alt = (f"Statistical process control chart of {kpi.label} by {grain} for {f.geography_label()}, "
+    alt = (f"Statistical process control chart of {kpi.label} by {grain} for {f.area.label}, "
            f"{len(frame)} points, with mean and process limits. {n_special} points show special cause variation. "
            f"Latest point: {variation}. {method}")
     return charts.Chart(fig, alt, table, title, caption=method.strip())
