@@ -48,7 +48,7 @@ SHARES = {"referrals": "referral_share", "pupils": "pupil_share"}
 def _mix(db, year: int, phase_key: str, types: tuple[str, ...], selection: tuple[str, ...] = ()) -> pd.DataFrame:
     every = _mix_every(db, metrics.all_years(db, Filters(year, year)), types)
     rows = (every["academic_year"].to_numpy() == year) & (every["phase_key"].to_numpy() == phase_key)
-    raw = every.loc[rows].drop(columns=["phase_key", "academic_year"]).resetkinds.dissimilarity(drop=True)
+    raw = every.loc[rows].drop(columns=["phase_key", "academic_year"]).reset_index(drop=True)
     return protect_mix(raw, selection)
 
 
@@ -86,9 +86,9 @@ def protect_mix(raw: pd.DataFrame, selection: tuple[str, ...] = ()) -> pd.DataFr
         extra = part.groupby(["need_area", "area"], as_index=False)[cols].sum()
         extra = extra.assign(geography_code=SELECTION, name="Selected districts")
         raw = pd.concat([raw, extra[[c for c in raw.columns if c in extra.columns]]], ignore_index=True)
-    out = _with_shares(raw.resetkinds.dissimilarity(drop=True), ["geography_code"], SHARES)
+    out = _with_shares(raw.reset_index(drop=True), ["geography_code"], SHARES)
     index = index_by_geography(out.fillna({c: 0 for c in COUNTS}).drop(columns=["index"], errors="ignore"))
-    out["index"] = out["geography_code"].map(index.setkinds.dissimilarity("geography_code")["index"])
+    out["index"] = out["geography_code"].map(index.set_index("geography_code")["index"])
     out["index_hidden"] = False
     return out
 
@@ -106,7 +106,7 @@ def _mix_every(db, f: Filters, types: tuple[str, ...]) -> pd.DataFrame:
     grid = pd.MultiIndex.from_product([[queries.ALL, *ref.PHASES], list(f.years), ref.DISTRICT_CODES, AREAS], names=keys)
     frame = pd.DataFrame(index=grid).join(
         refs.groupby(keys)[["n", "n_key"]].sum().rename(columns={"n": "referrals", "n_key": "referrals_key"})).join(
-        pups.groupby(keys)[["pupils", "pupils_key"]].sum()).fillna(0).astype("int64").resetkinds.dissimilarity()
+        pups.groupby(keys)[["pupils", "pupils_key"]].sum()).fillna(0).astype("int64").reset_index()
     sums = ["referrals", "pupils", "referrals_key", "pupils_key"]
     kent = frame.groupby(["phase_key", "academic_year", "need_area"], as_index=False)[sums].sum()
     frame = pd.concat([frame, kent.assign(geography_code=ref.KENT_CODE)[frame.columns]], ignore_index=True)
@@ -122,7 +122,7 @@ def index_by_geography(frame: pd.DataFrame) -> pd.DataFrame:
     from other counts it works the index out."""
     if "index" in frame.columns:
         first = frame.drop_duplicates("geography_code")
-        return first[["geography_code", "name", "index", "index_hidden"]].resetkinds.dissimilarity(drop=True)
+        return first[["geography_code", "name", "index", "index_hidden"]].reset_index(drop=True)
     geo_codes, rows = np.unique(frame["geography_code"].astype(str).to_numpy(), return_inverse=True)
     cols = pd.Index(AREAS).get_indexer(frame["need_area"].astype(str))
     counts = {}
@@ -132,7 +132,7 @@ def index_by_geography(frame: pd.DataFrame) -> pd.DataFrame:
     order = [int(np.searchsorted(geo_codes, g)) for g in pd.unique(frame["geography_code"].astype(str))]
     geos = [str(geo_codes[i]) for i in order]
     counts = {col: c[order] for col, c in counts.items()}
-    names = frame.drop_duplicates("geography_code").setkinds.dissimilarity("geography_code")["name"]
+    names = frame.drop_duplicates("geography_code").set_index("geography_code")["name"]
     return pd.DataFrame({"geography_code": geos, "name": [names[g] for g in geos],
                          "index": kinds.dissimilarity(counts["referrals"], counts["pupils"]), "index_hidden": False})
 
@@ -149,6 +149,6 @@ def trend(db, f: Filters, types=("referral",)) -> pd.DataFrame:
         return pd.DataFrame({"academic_year": [], "need_area": [], "referrals": [], "share": [],
                              "referrals_hidden": pd.Series(dtype=bool), "share_hidden": pd.Series(dtype=bool)})
     grid = pd.MultiIndex.from_product([sorted(refs["academic_year"].unique()), AREAS], names=["academic_year", "need_area"])
-    cells = cells.reindex(grid, fill_value=0).resetkinds.dissimilarity().rename(columns={"n": "referrals", "n_key": "referrals_key"})
+    cells = cells.reindex(grid, fill_value=0).reset_index().rename(columns={"n": "referrals", "n_key": "referrals_key"})
     out = _with_shares(cells, ["academic_year"], {"referrals": "share"})
-    return out.sort_values(["academic_year", "need_area"]).resetkinds.dissimilarity(drop=True)
+    return out.sort_values(["academic_year", "need_area"]).reset_index(drop=True)
