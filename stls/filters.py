@@ -66,6 +66,15 @@ class Filters:
     districts: tuple[str, ...] = ()   # empty = all of Kent
     need: str | None = None           # a NEED_AREAS code
     phase: str | None = None          # a PHASES code
+    as_of: dt.date | None = None      # the latest month the data holds (``compare.resolved``); None: not resolved
+
+    @property
+    def upto(self) -> int:
+        """The academic month (Sep = 0) the last year shown runs to: the as-of month where it falls
+        in that year (a year still under way: every year is cut to the same months), else 11."""
+        if self.as_of is None or ref.academic_year_start(self.as_of) != self.year_to:
+            return 11
+        return ref.academic_month(self.as_of)
 
     @property
     def years(self) -> range:
@@ -126,8 +135,11 @@ class ParsedFilters:
     problems: list[str] = field(default_factory=list)
 
 
-def default_filters(first_year: int, last_year: int) -> Filters:
-    return Filters(first_year, last_year)
+def default_filters(extent: dict) -> Filters:
+    """A first visit's view of the data ``extent`` describes (``queries.data_extent``): every year
+    held, to the one holding the latest month loaded (a year still running is compared on the
+    same months of the years before), resolved to that month."""
+    return Filters(extent["first_year"], extent["last_year"], as_of=extent.get("last_month"))
 
 
 def _one(params, key: str) -> str | None:

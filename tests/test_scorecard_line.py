@@ -86,12 +86,12 @@ def test_z_where_a_figure_cannot_exist_x_where_it_is_not_available(demo_db):
     from stls.store import queries
     extent = queries.data_extent(demo_db)
     iss = catalogue.get("intensive_support")
-    before = scorecard.line(demo_db, iss, Filters(2016, 2021), extent).fields
+    before = scorecard.line(demo_db, iss, Filters(2016, 2021)).fields
     assert before["value"] == "[z]" and before["period"] == "not applicable before September 2022"
     assert all(before[k] == "[z]" for k in ("previous_period", "previous", "change", "direction", "variation"))
-    first = scorecard.line(demo_db, iss, Filters(2016, 2022), extent).fields
+    first = scorecard.line(demo_db, iss, Filters(2016, 2022)).fields
     assert first["value"] not in SYMBOLS and first["previous"] == "[z]" and first["change"] == "[z]"
-    ks2 = scorecard.line(demo_db, catalogue.get("ks2_rwm_sen_support"), Filters(2019, 2020), extent).fields
+    ks2 = scorecard.line(demo_db, catalogue.get("ks2_rwm_sen_support"), Filters(2019, 2020)).fields
     assert ks2["value"] == "[x]"
     # months before the activity began are [z] on the Overview's monthly table; months after are numbers
     from stls.present.views import overview

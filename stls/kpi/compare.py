@@ -24,12 +24,13 @@ from stls.store import queries
 MONTH_NAMES = ("Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug")
 
 
-def months_covered(extent: dict, year: int) -> int:
-    """Academic month index (Sep = 0) of the last month with data in ``year``; 11 if complete."""
-    last = extent.get("last_month")
-    if last is None or ref.academic_year_start(last) != year:
-        return 11
-    return ref.academic_month(last)
+def resolved(db, f: Filters) -> Filters:
+    """``f`` with its as-of month, the latest month the database holds (``Filters.upto``): the
+    frame resolves it once for a page; a caller with plain filters gets it here."""
+    if f.as_of is not None:
+        return f
+    last = queries.data_extent(db).get("last_month")
+    return f.with_(as_of=last) if last else f
 
 
 def months_span(upto: int) -> str:
@@ -361,13 +362,13 @@ def _not_recorded(kpi: Kpi) -> Headline:
     return Headline(kpi, None, "not recorded by area of need or phase", None, None, None, not_applicable=True)
 
 
-def headline(db, kpi_id: str, f: Filters, extent: dict | None = None) -> Headline:
+def headline(db, kpi_id: str, f: Filters) -> Headline:
     """The latest academic year in the filters with data, against the year before it.
 
     Kent or one district is picked out of the all-geographies result (computed once per
     filter set without districts), so moving between districts costs almost nothing.
     """
-    return headlines_by_geography(db, kpi_id, f, extent)[f.area.key]
+    return headlines_by_geography(db, kpi_id, f)[f.area.key]
 
 
 class Headlines(Mapping):
@@ -391,20 +392,19 @@ class Headlines(Mapping):
         return len(self._geographies)
 
 
-def headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = None) -> Mapping[str, Headline]:
+def headlines_by_geography(db, kpi_id: str, f: Filters) -> Mapping[str, Headline]:
     """Headlines for the 12 districts and Kent from one set of queries (for the districts matrix),
     read from plain arrays of the KPI's all-geographies result; with two or more districts
     chosen, also for them taken together (key ``SELECTION``, its cells summed then protected)."""
     if not f.area.is_selection:
         f = f.with_(districts=())   # one result for Kent and every single district
-    return _headlines_by_geography(db, kpi_id, f, extent)
+    return _headlines_by_geography(db, kpi_id, resolved(db, f))
 
 
 @memoised
-def _headlines_by_geography(db, kpi_id: str, f: Filters, extent: dict | None = None) -> Mapping[str, Headline]:
+def _headlines_by_geography(db, kpi_id: str, f: Filters) -> Mapping[str, Headline]:
     kpi = catalogue.get(kpi_id)
-    extent = extent or queries.data_extent(db)
-    upto = months_covered(extent, f.year_to)
+    upto = f.upto
     geos = list(ref.DISTRICT_CODES) + [ref.KENT_CODE]
     chosen = metrics.selection(db, kpi_id, f, "academic_year", upto)
     types = set(kpi.compute.counted)
@@ -461,9 +461,10 @@ def year_months(year: int, upto: int) -> list[dt.date]:
     return [dt.date(year + (k + 8) // 12, (k + 8) % 12 + 1, 1) for k in range(upto + 1)]
 
 
-def trend_years(db, kpi_id: str, f: Filters, upto: int) -> list[int]:
+def trend_years(db, kpi_id: str, f: Filters) -> list[int]:
     """The academic year of each point of a headline's trend (as ``headline`` builds it)."""
-    chosen = metrics.selection(db, kpi_id, f.with_(districts=()), "academic_year", upto)
+    f = resolved(db, f)
+    chosen = metrics.selection(db, kpi_id, f.with_(districts=()), "academic_year", f.upto)
     if f.area.is_selection:
         combined = metrics.combine(catalogue.get(kpi_id), chosen, f.area.selection)
         return [ref.academic_year_start(p) for p in combined["period"]]

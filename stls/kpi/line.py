@@ -16,7 +16,6 @@ from stls.filters import Filters
 from stls.kpi import catalogue, compare, metrics, spc
 from stls.kpi.catalogue import Kpi
 from stls.memo import memoised
-from stls.store import queries
 
 COLUMNS = ["id", "label", "theme", "period", "value", "target", "rag", "previous_period", "previous",
            "change", "kent", "england", "direction", "variation", "assurance", "filters_not_applied", "not_returned", "census", "rag_basis"]
@@ -96,9 +95,9 @@ class Line:
     fields: dict
 
 
-def line(db, kpi: Kpi, f: Filters, extent: dict, with_spc: bool = True) -> Line:
-    heads = compare.headlines_by_geography(db, kpi.id, f, extent)   # the selection too
-    h = compare.headline(db, kpi.id, f, extent)
+def line(db, kpi: Kpi, f: Filters, with_spc: bool = True) -> Line:
+    heads = compare.headlines_by_geography(db, kpi.id, f)   # the selection too
+    h = compare.headline(db, kpi.id, f)
     kent = heads[ref.KENT_CODE]
     same_year = kent.year == h.year
     s = spc_for(db, kpi, f) if with_spc else None
@@ -130,12 +129,12 @@ def line(db, kpi: Kpi, f: Filters, extent: dict, with_spc: bool = True) -> Line:
 
 def lines(db, f: Filters, with_spc: bool = True) -> list[Line]:
     """Every declared KPI's line, in catalogue order."""
-    extent = queries.data_extent(db)
-    return [line(db, kpi, f, extent, with_spc) for kpi in catalogue.catalogue().values()]
+    f = compare.resolved(db, f)
+    return [line(db, kpi, f, with_spc) for kpi in catalogue.catalogue().values()]
 
 
-def row(db, kpi: Kpi, f: Filters, extent: dict) -> dict:
-    return line(db, kpi, f, extent).fields
+def row(db, kpi: Kpi, f: Filters) -> dict:
+    return line(db, kpi, f).fields
 
 
 def scorecard(db, f: Filters) -> pd.DataFrame:

@@ -22,7 +22,6 @@ from stls.present.views import areas_of_need as needs_view
 from stls.present.views import district as district_view
 from stls.present.views import impact as impact_view
 from stls.present.views import scorecard as scorecard_view
-from stls.store import queries
 
 
 @dataclass
@@ -85,12 +84,11 @@ def _headlines(db, f: Filters, half: int) -> Slide:
 
 
 def _exceptions(db, f: Filters) -> Slide:
-    extent = queries.data_extent(db)
     rows = []
     for kpi in catalogue.catalogue().values():
         if not kpi.has_rag:
             continue
-        heads = compare.headlines_by_geography(db, kpi.id, f.with_(districts=()), extent)
+        heads = compare.headlines_by_geography(db, kpi.id, f.with_(districts=()))
         reds = [ref.GEOGRAPHY_NAMES[g] for g, h in heads.items() if h.rag == "Red"]
         if reds:
             rows.append({"Indicator": kpi.label, "Signal": "Red: floor standard missed",

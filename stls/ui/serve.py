@@ -42,16 +42,15 @@ def warm_default_view() -> None:
     arguments ``app_pages/overview.py`` passes, so its first run reads them. Any failure is left to
     the page to report."""
     try:
-        from stls.filters import Filters
+        from stls.filters import default_filters
         from stls.present.views import overview
         from stls.store import db as dbmod
         from stls.ui import data
-        from stls.ui.state import default_last_year
         if not dbmod.default_path().exists():
             return
         extent = data.extent()
         data.meta()
-        f = Filters(extent["first_year"], default_last_year(extent))
+        f = default_filters(extent)
         data.call(overview.page, f, tuple(overview.DEFAULT_TYPES))
         data.call(overview.district_comparison, f, overview.COMPARISON_KPIS[0])
     except Exception as exc:  # noqa: BLE001 - warming is an optimisation only: the page reports errors

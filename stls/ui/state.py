@@ -12,7 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from stls import reference as ref
-from stls.filters import Filters, from_query_params
+from stls.filters import Filters, default_filters, from_query_params
 
 _FILTER_PARAMS = ("from", "to", "district", "need", "phase")
 _LOADED, _EXTRA, _PROBLEMS, _PAGE = "_url_loaded", "_url_extra", "_url_problems", "_page_params"
@@ -36,7 +36,7 @@ def default_last_year(extent: dict) -> int:
     """The academic year holding the latest month loaded, so a month just imported is in the
     default view (a year still running is compared on the same months of the year before).
     It ended at the last complete year: a November loaded stayed out of sight until it was chosen."""
-    return extent["last_year"]
+    return default_filters(extent).year_to
 
 
 def _load_url(first: int, last: int, default_to: int, params: dict[str, str]) -> None:
@@ -81,7 +81,7 @@ def sidebar_filters(extent: dict) -> Filters:
         phase = st.selectbox("Phase", phases, index=phases.index(init.phase or "all"), key="flt_phase",
                              format_func=lambda c: "All phases" if c == "all" else ref.PHASES[c])
     return Filters(y0, y1, tuple(sorted(districts, key=ref.DISTRICT_CODES.index)),
-                   None if need == "all" else need, None if phase == "all" else phase)
+                   None if need == "all" else need, None if phase == "all" else phase, as_of=extent.get("last_month"))
 
 
 def url_problems() -> list[str]:

@@ -20,9 +20,8 @@ PROFILE_KPIS = ("referral_rate", "contact_rate", "settings_reached", "ks2_rwm_se
 
 def headline_pairs(db, f: Filters, code: str) -> list[tuple[compare.Headline, compare.Headline]]:
     """(district, Kent) headlines for the profile's KPIs."""
-    extent = queries.data_extent(db)
     d, k = f.with_(districts=(code,)), f.with_(districts=())
-    return [(compare.headline(db, kpi, d, extent), compare.headline(db, kpi, k, extent)) for kpi in PROFILE_KPIS]
+    return [(compare.headline(db, kpi, d), compare.headline(db, kpi, k)) for kpi in PROFILE_KPIS]
 
 
 @dataclass

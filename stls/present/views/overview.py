@@ -23,8 +23,7 @@ TRACKER = "KCC STLS activity tracker"
 
 def headline_cards(db, f: Filters) -> list[compare.Headline]:
     """The headline cards (their counts protected in the data layer, as everywhere)."""
-    extent = queries.data_extent(db)
-    return [compare.headline(db, k, f, extent) for k in HEADLINE_KPIS]
+    return [compare.headline(db, k, f) for k in HEADLINE_KPIS]
 
 
 @dataclass
@@ -148,9 +147,8 @@ def district_comparison(db, f: Filters, kpi_id: str) -> charts.Chart:
 def _comparison(db, f: Filters, kpi_id: str) -> dict | None:
     """Everything but the highlighted districts (one result for every district selection)."""
     kpi = catalogue.get(kpi_id)
-    extent = queries.data_extent(db)
-    upto = compare.months_covered(extent, f.year_to)
-    heads = compare.headlines_by_geography(db, kpi_id, f, extent)
+    f = compare.resolved(db, f)
+    heads = compare.headlines_by_geography(db, kpi_id, f)
     years = [h.year for h in heads.values() if h.year is not None]
     if not years:
         return None
@@ -164,7 +162,7 @@ def _comparison(db, f: Filters, kpi_id: str) -> dict | None:
     rows["name"] = rows["geography_code"].map(ref.GEOGRAPHY_NAMES)
     kent = rows.loc[rows["geography_code"] == ref.KENT_CODE, "value"]
     districts = rows[rows["geography_code"].isin(ref.DISTRICT_CODES)]
-    label = compare.period_label(kpi, year, upto if year == f.year_to else 11)
+    label = compare.period_label(kpi, year, f.upto if year == f.year_to else 11)
     title = _spread_title(kpi, districts, label)
     table = pd.DataFrame({"Area": rows["name"], kpi.label: [
         "[c]" if s else kpi.fmt(v) for v, s in zip(rows["value"], rows["suppressed"])]})

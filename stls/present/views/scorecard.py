@@ -9,7 +9,6 @@ from stls.filters import Filters
 from stls.kpi import catalogue, compare, spc
 from stls.kpi import line as scorecard
 from stls.present import charts
-from stls.store import queries
 
 RAG_ICON = {"Green": "✔ Green", "Amber": "▲ Amber", "Red": "✖ Red"}
 VARIATION_ICON = {"improving": "⬆ Improving", "concerning": "⬇ Concerning", "common_cause": "● Common cause (no real change)",
@@ -98,11 +97,10 @@ def spc_view(db, f: Filters, kpi_id: str) -> charts.Chart:
 
 def district_matrix(db, f: Filters) -> pd.DataFrame:
     """12 districts and Kent × KPIs with RAG as word and icon, for the LIFT Executive (after disclosure)."""
-    extent = queries.data_extent(db)
     frame = pd.DataFrame({"code": list(ref.DISTRICT_CODES) + [ref.KENT_CODE]})
     frame["Area"] = frame["code"].map(ref.GEOGRAPHY_NAMES)
     for kpi in catalogue.catalogue().values():
-        heads = compare.headlines_by_geography(db, kpi.id, f, extent)
+        heads = compare.headlines_by_geography(db, kpi.id, f)
         frame[kpi.short_label or kpi.label] = [
             heads[c].display + (f"  {icon(RAG_ICON, heads[c].rag, '')}" if heads[c].rag else "")
             + (scorecard.INCOMPLETE if heads[c].incomplete else "") for c in frame["code"]]
