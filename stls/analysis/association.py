@@ -48,7 +48,7 @@ from stls import reference as ref
 from stls import stats
 from stls.analysis import benchmarks
 from stls.filters import Filters
-from stls.kpi import catalogue
+from stls.kpi import catalogue, metrics
 from stls.memo import memoised
 from stls.store import disclosure, queries
 
@@ -141,11 +141,19 @@ def correlation(x: np.ndarray, y: np.ndarray, rank: bool = False) -> Correlation
     return Correlation(r, math.tanh(z - Z * se), math.tanh(z + Z * se), p)
 
 
+def _pupils(db, o: Options, f: Filters) -> pd.DataFrame:
+    """Pupils per district for each year of ``f`` under the KPIs' census rule (its own year's
+    January census, else the latest earlier: ``metrics.census_by_year``), so a year whose census
+    is not loaded yet has the same per-pupil figure here as on the scorecard."""
+    every = queries.sen_pupils(db, o.per_100, f.with_(year_from=ref.FIRST_ACADEMIC_YEAR), protected=True)
+    return metrics.census_by_year(db, every, list(f.years))
+
+
 def _intensity(db, o: Options, f: Filters) -> pd.DataFrame:
     if o.x == "spend":   # £ per pupil: the team's allocation for the financial year starting that April
         money = queries.budget(db, f).rename(columns={"service_code": "geography_code"})
         money["academic_year"] = money["period"].map(ref.academic_year_start)
-        pupils = queries.sen_pupils(db, o.per_100, f, protected=True)
+        pupils = _pupils(db, o, f)
         out = pupils.merge(money[["geography_code", "academic_year", "gbp"]], on=["geography_code", "academic_year"])
         out["intensity"] = out["gbp"] / out["pupils"].where(out["pupils"] > 0)
         return out.assign(n_hidden=False)[["geography_code", "academic_year", "intensity", "n_hidden"]]
@@ -154,7 +162,7 @@ def _intensity(db, o: Options, f: Filters) -> pd.DataFrame:
     if "n_hidden" not in counts:   # activity not about children: exact
         counts["n_hidden"] = False
     counts = counts[["geography_code", "academic_year", "n", "n_hidden"]]
-    pupils = queries.sen_pupils(db, o.per_100, f, protected=True)
+    pupils = _pupils(db, o, f)
     empty = ref.child_level(o.activity_types)   # a district with none that year: an empty cell, [c]
     out = pupils.merge(counts, on=["geography_code", "academic_year"], how="left").fillna({"n": 0, "n_hidden": empty})
     out["intensity"] = 100 * out["n"] / out["pupils"].where(out["pupils"] > 0)
