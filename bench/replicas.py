@@ -8,7 +8,7 @@ that file; every replica opens the new version on its next script run, so all sh
 (Debian package ``nginx-light``) sends each browser to one replica for good: the first response
 sets a cookie ``stls_replica`` (a random id) and requests are routed by a consistent hash of it,
 so the page's websocket, its reconnections and a sign-in's redirect and callback reach the same
-process. ``CONFIG`` below is the configuration the README shows.
+process. ``CONFIG`` below is the configuration docs/many-users.md describes.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Performance against the budgets of DESIGN.md §7, with a naive pandas baseline.
+"""Performance against the budgets of docs/performance.md, with a naive pandas baseline.
 
     .venv/bin/python bench/run.py [--scale K] [--quick]
 
@@ -341,7 +341,7 @@ def main() -> int:
     demo_build_time()
     small, large = database(1), database(args.scale)
     cold_start(small, 2 if args.quick else 3)
-    ours_small = filter_changes(small, "demo scale", 100, changes)   # DESIGN.md §7, tightened in December 2026
+    ours_small = filter_changes(small, "demo scale", 100, changes)   # docs/performance.md, tightened in December 2026
     ours_large = filter_changes(large, "10M rows", 200, changes)
     scorecard_time(small)
     impact_time(small, large)

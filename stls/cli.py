@@ -8,6 +8,10 @@ import sys
 import time
 from pathlib import Path
 
+# the kinds of file ``import`` takes: store.ingest.schema.KINDS, written out so that starting the
+# server does not import pandas (tests/test_concepts.py keeps the two the same)
+IMPORT_KINDS = ["activity", "attainment", "sen_pupils", "settings", "setting_outcomes", "budget", "published"]
+
 
 class CliError(Exception):
     """A problem to report to the user in one line, without a traceback."""
@@ -207,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     kpis.add_argument("--format", choices=["table", "csv", "json"], default="table")
     kpis.set_defaults(func=cmd_kpis)
     imp = sub.add_parser("import", help="check and load a data file (CSV or XLSX)")
-    imp.add_argument("kind", choices=["activity", "attainment", "sen_pupils", "settings", "setting_outcomes", "budget"])
+    imp.add_argument("kind", choices=IMPORT_KINDS)
     imp.add_argument("file", type=Path)
     imp.add_argument("--replace", action="store_true", help="swap rows already loaded for the same period")
     imp.add_argument("--dry-run", action="store_true", help="check only; write nothing")

@@ -1,4 +1,4 @@
-"""Reference lists of the data contract (DESIGN.md §2.1) and the calendar helpers.
+"""Reference lists of the data contract (docs/data.md) and the calendar helpers.
 
 Everything here is plain data: the schema module writes it into each new database, the
 ingest module matches file values against it, and the UI builds its filter choices from it.

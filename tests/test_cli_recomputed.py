@@ -3,7 +3,7 @@ independent recomputation from the raw tables (activity, sen_pupils, attainment,
 settings), written here in pandas without the package's queries: the value and its symbol, the
 period, the census a rate uses and the months with no tracker return.
 
-The rules recomputed, as DESIGN.md and kpis.toml state them:
+The rules recomputed, as docs/statistics.md, docs/disclosure.md and kpis.toml state them:
 - a year still under way is cut to its months so far (the test demo ends in October 2026);
 - a rate uses its own year's January census, else the latest earlier one;
 - a district-month with no record of any kind in the tracker's span is not returned;

@@ -97,3 +97,9 @@ def test_activity_per_pupil_uses_the_kpis_census_rule(demo_db):
         assert h.year == year and not h.suppressed
         assert rates.loc[(SWALE, year), "intensity"] == pytest.approx(h.value, rel=1e-12)
     assert compare.headline(demo_db, "referral_rate", Filters(2016, 2025, (SWALE,))).census_year == 2024
+
+
+def test_the_command_line_takes_every_kind_of_file_the_importer_does():
+    from stls.cli import IMPORT_KINDS
+    from stls.store.ingest.schema import KINDS
+    assert sorted(IMPORT_KINDS) == sorted(KINDS)

@@ -404,56 +404,53 @@ def headlines_by_geography(db, kpi_id: str, f: Filters) -> Mapping[str, Headline
 @memoised
 def _headlines_by_geography(db, kpi_id: str, f: Filters) -> Mapping[str, Headline]:
     kpi = catalogue.get(kpi_id)
-    upto = f.upto
-    geos = list(ref.DISTRICT_CODES) + [ref.KENT_CODE]
-    chosen = metrics.selection(db, kpi_id, f, "academic_year", upto)
+    geos = list(ref.DISTRICT_CODES) + [ref.KENT_CODE] + ([SELECTION] if f.area.is_selection else [])
     types = set(kpi.compute.counted)
     if (f.need or f.phase) and types and types <= ref.NOT_BY_NEED:   # declared in reference.ACTIVITY_TYPES
-        return {g: _not_recorded(kpi) for g in geos + ([SELECTION] if f.area.is_selection else [])}
-    selection = f.area.selection
-    combined = metrics.combine(kpi, chosen, selection) if selection else None
-    # which values are [c]: protected in the data layer (stls/kpi/metrics.py), the same in every view
-    hidden = metrics.hidden_rows(kpi, chosen.split.body)
-    selection_hidden = metrics.hidden_rows(kpi, combined) if combined is not None else np.zeros(0, dtype=bool)
-    ctx = _Context.of(db)
-    seasonal = kpi.has_rag and kpi.from_tracker and upto < 11
-    full = metrics.selection(db, kpi_id, f, "academic_year", 11) if seasonal else None
+        return {g: _not_recorded(kpi) for g in geos}
+    return Headlines(_Maker(db, kpi, f).make, geos)
 
-    def part_year(h: Headline, cut_periods, cut_values, geo: str) -> Headline:
-        if full is None or h.year != f.year_to or h.value is None:
-            return h
+
+class _Maker:
+    """Makes one KPI's headline for any geography of one filter set, from results read once."""
+
+    def __init__(self, db, kpi: Kpi, f: Filters):
+        self.db, self.kpi, self.f, self.upto = db, kpi, f, f.upto
+        self.chosen = metrics.selection(db, kpi.id, f, "academic_year", self.upto)
+        self.selection = f.area.selection
+        # which values are [c]: protected in the data layer (stls/kpi/metrics.py), the same in every view
+        self.hidden = metrics.hidden_rows(kpi, self.chosen.split.body)
+        self.ctx = _Context.of(db)
+        seasonal = kpi.has_rag and kpi.from_tracker and self.upto < 11
+        self.full = metrics.selection(db, kpi.id, f, "academic_year", 11) if seasonal else None
+        self.england: dict = {}
+        if kpi.target_against:
+            eng_periods, eng_values, _ = self.chosen.arrays(ref.ENGLAND_CODE)
+            self.england = {ref.academic_year_start(p): float(v) for p, v in zip(eng_periods, eng_values)}
+
+    def _series(self, geo: str, source: metrics.Selection, protect: bool) -> tuple[list, np.ndarray, np.ndarray]:
+        """(periods, values, which are [c]) of ``geo`` in ``source`` (the selection's cells summed)."""
         if geo == SELECTION:
-            whole = metrics.combine(kpi, full, selection)
-            full_periods, full_values = whole["period"].tolist(), whole["value"].to_numpy(float)
-        else:
-            full_periods, full_values, _ = full.arrays(geo)
-        return _seasonal_rag(h, dict(zip(cut_periods, cut_values)), dict(zip(full_periods, full_values)), upto)
+            whole = metrics.combine(self.kpi, source, self.selection)
+            hidden = metrics.hidden_rows(self.kpi, whole) if protect else np.zeros(len(whole), dtype=bool)
+            return whole["period"].tolist(), whole["value"].to_numpy(float), hidden
+        periods, values, rows = source.arrays(geo)
+        return periods, values, self.hidden[rows] if protect else np.zeros(len(periods), dtype=bool)
 
-    england: dict = {}
-    if kpi.target_against:
-        eng_periods, eng_values, _ = chosen.arrays(ref.ENGLAND_CODE)
-        england = {ref.academic_year_start(p): float(v) for p, v in zip(eng_periods, eng_values)}
-
-    def judged(h: Headline) -> Headline:
-        return _against_england(kpi, h, england) if kpi.target_against and h.value is not None else h
-
-    def make(geo: str) -> Headline:
-        return judged(_make(geo))
-
-    def _make(geo: str) -> Headline:
-        if geo == SELECTION:
-            assert combined is not None
-            if combined.empty:
-                return _before_it_began(kpi, f) or Headline(kpi, None, "no data", None, None, None)
-            periods, values = combined["period"].tolist(), combined["value"].to_numpy(float)
-            h = _from_arrays(kpi, periods, values, selection_hidden, f, upto)
-            return _with_returns(db, part_year(h, periods, values, geo), selection, upto, f, ctx)
-        periods, values, rows = chosen.arrays(geo)
+    def make(self, geo: str) -> Headline:
+        kpi, f = self.kpi, self.f
+        periods, values, hidden = self._series(geo, self.chosen, protect=True)
         if not len(periods):
             return _before_it_began(kpi, f) or Headline(kpi, None, "no data", None, None, None)
-        h = _from_arrays(kpi, periods, values, hidden[rows], f, upto)
-        return _with_returns(db, part_year(h, periods, values, geo), Area.of_key(geo).members, upto, f, ctx)
-    return Headlines(make, geos + ([SELECTION] if selection else []))
+        h = self._part_year(_from_arrays(kpi, periods, values, hidden, f, self.upto), periods, values, geo)
+        h = _with_returns(self.db, h, Area.of_key(geo, self.selection).members, self.upto, f, self.ctx)
+        return _against_england(kpi, h, self.england) if kpi.target_against and h.value is not None else h
+
+    def _part_year(self, h: Headline, cut_periods, cut_values, geo: str) -> Headline:
+        if self.full is None or h.year != self.f.year_to or h.value is None:
+            return h
+        full_periods, full_values, _ = self._series(geo, self.full, protect=False)
+        return _seasonal_rag(h, dict(zip(cut_periods, cut_values)), dict(zip(full_periods, full_values)), self.upto)
 
 
 def year_months(year: int, upto: int) -> list[dt.date]:

@@ -5,7 +5,7 @@ and period; ``aggregate`` sums them to the geography shown (a district, several 
 and ``finish`` divides. Kent and England use their stored rows where the source publishes them
 (attainment; Kent's budget includes the countywide teams).
 
-Speed, since every filter change asks for these (budgets in DESIGN.md §7):
+Speed, since every filter change asks for these (budgets in docs/performance.md):
 - ``series_by_geography`` gives every district, Kent and England from one computation, kept per
   data version (``stls.memo``): a change of district reads it; it is worked out over every year
   held and cut to the filters' years, so a change of years costs a slice;

@@ -4,7 +4,7 @@
 ``python -m stls serve`` runs it (with Streamlit's own server runner, so every
 ``--server.*`` flag still applies); a deployment may also run ``uvicorn stls.ui.asgi:app``.
 ``streamlit run app.py`` runs the same pages without this layer: fine on a laptop, not on a
-server anyone else can reach (README, Security).
+server anyone else can reach (docs/sign-in.md, Security).
 """
 from __future__ import annotations
 

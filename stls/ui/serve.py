@@ -2,7 +2,7 @@
 
 Two reasons to launch through here rather than ``streamlit run app.py`` (which also works):
 - it runs ``stls.ui.asgi:app``: app.py behind ``stls.access.guard``, which decides who may upload,
-  download, sign out and see health before Streamlit's endpoints do (README, Security);
+  download, sign out and see health before Streamlit's endpoints do (docs/sign-in.md, Security);
 - once the server answers, a background thread imports pandas, DuckDB, Plotly and the ``stls``
   modules, opens the database and fills the very caches the Overview's first run reads. A browser
   spends about a second loading Streamlit's JavaScript before it asks for that first run, so the
