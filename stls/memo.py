@@ -10,11 +10,16 @@ from __future__ import annotations
 import functools
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
 MAX_ENTRIES = 2048   # aggregated frames, tables and figures of kilobytes each; this bounds memory
 _lock = threading.Lock()
 _cache: OrderedDict = OrderedDict()
 _computing: dict = {}   # key → (the computing thread's id, Event set when it has finished)
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _key_of(fn, db, args: tuple = (), kwargs: dict | None = None) -> tuple:
@@ -92,11 +97,11 @@ def start(fn, db) -> float | None:
     return began
 
 
-def memoised(fn):
+def memoised(fn: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(fn)
-    def wrapper(db, *args, **kwargs):
-        return call(fn, db, *args, **kwargs)
-    wrapper._memoised = True
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        return call(fn, *args, **kwargs)   # type: ignore[no-any-return,unused-ignore]  # what fn returned, kept
+    wrapper._memoised = True  # type: ignore[attr-defined]
     return wrapper
 
 

@@ -58,6 +58,8 @@ class Chart:
     table: pd.DataFrame   # the table alternative, as displayed (strings, symbols)
     title: str
     caption: str = ""     # shown under the chart: the method, where the reader needs it
+    numbers: pd.DataFrame | None = None   # what a line chart draws as numbers, a column per series and a row per
+                                          # row of ``table`` (a native PowerPoint chart reads these, never the strings)
 
 
 class _Prebuilt(go.Figure):

@@ -58,6 +58,11 @@ HEADLINE_HALVES = (
 )
 
 
+# the scorecard's columns a shared screen has room for (the page's row, ``scorecard_view.row``)
+SLIDE_COLUMNS = ("Indicator", "Period", "Value", "Target", "RAG", "Change", "Trend", "Filters not applied", "Not returned",
+                 "RAG basis")
+
+
 def _headlines(db, f: Filters, half: int) -> Slide:
     section, themes = HEADLINE_HALVES[half]
     rows, red, green, with_target, kpis = [], [], 0, 0, []
@@ -65,12 +70,9 @@ def _headlines(db, f: Filters, half: int) -> Slide:
         if theme not in themes:
             continue
         for ln in items:
-            h, r = ln.headline, ln.fields
+            h = ln.headline
             kpis.append(ln.kpi)
-            rows.append({"Indicator": r["label"], "Latest": r["period"], "Value": r["value"], "Target": r["target"],
-                         "RAG": scorecard_view.rag_cell(ln), "Change": r["change"], "Trend": r["direction"],
-                         "Filters not applied": r["filters_not_applied"], "Not returned": r["not_returned"],
-                         "RAG basis": r["rag_basis"]})
+            rows.append({k: v for k, v in scorecard_view.row(ln, f, with_spc=False).items() if k in SLIDE_COLUMNS})
             with_target += bool(h.rag)
             green += h.rag == "Green"
             if h.rag == "Red":
@@ -79,7 +81,7 @@ def _headlines(db, f: Filters, half: int) -> Slide:
     title = (f"Target{plural} met by {green} of {with_target} KPI{plural}" if with_target else "No KPI here has a target") \
         + (f"; {len(red)} red" if red else "; none red")
     notes = "\n\n".join(f"{k.label}: {k.description}" for k in kpis)
-    table = scorecard_view.only_saying(rows, "Filters not applied", "Not returned", "RAG basis")
+    table = scorecard_view.only_saying(rows, *scorecard_view.NOTES)
     return Slide(section, title, table=table, notes=notes)
 
 
@@ -158,9 +160,9 @@ def _spotlight(db, f: Filters, code: str) -> Slide:
                            "RAG": scorecard_view.icon(scorecard_view.RAG_ICON, d.rag, "[z]" if not d.kpi.has_rag else "[x]"),
                            "Change": d.change_display or "[x]"} for d, k in pairs])
     chart = district_view.outcomes(db, f, code, "ks2_rwm_expected", "sen_support")
-    t = chart.table
-    native = Native("line", t["Academic year"].tolist(),
-                    {c: [None if v == "[x]" else float(v) for v in t[c]] for c in t.columns[1:] if c != "Filters not applied"},
+    assert chart.numbers is not None
+    native = Native("line", chart.table["Academic year"].tolist(),
+                    {str(c): [None if pd.isna(v) else round(float(v), 1) for v in chart.numbers[c]] for c in chart.numbers.columns},
                     "", "KS2 RWM expected (%), SEN support")
     return Slide(f"Spotlight: {ref.DISTRICT_NAMES[code]}", chart.title, chart=chart, native=native, table=table,
                  notes="\n\n".join(f"{d.kpi.label}: {d.kpi.description}" for d, _ in pairs))

@@ -238,15 +238,15 @@ def outcomes(db, f: Filters, code: str, measure: str, group: str) -> charts.Char
     note = "; ".join(kinds.Attainment.unhonoured(f))   # results are for all pupils of the SEN group
     source = benchmarks.outcome_source(db, measure) + (f" · {note}" if note else "")
     fig = charts.outcome_lines(frame, title, source, f"{ref.MEASURE_SHORT[measure]}, {ref.SEN_GROUPS[group]}")
-    table = frame.pivot(index="academic_year", columns="series", values="value").reindex(columns=[name, "Kent", "England"])
-    table = table.map(lambda v: "[x]" if pd.isna(v) else f"{v:.1f}").reset_index()
+    values = frame.pivot(index="academic_year", columns="series", values="value").reindex(columns=[name, "Kent", "England"])
+    table = values.map(lambda v: "[x]" if pd.isna(v) else f"{v:.1f}").reset_index()
     table["academic_year"] = table["academic_year"].map(ref.academic_year_label)
     alt = (f"Line chart of {label} for {ref.SEN_GROUPS[group]} pupils in {name}, Kent and England by academic year; "
            f"years with no assessments are left as gaps. {title}." + (f" Filter not applied: {note}." if note else ""))
     table = table.rename(columns={"academic_year": "Academic year"})
     if note:
         table["Filters not applied"] = note
-    return charts.Chart(fig, alt, table, title)
+    return charts.Chart(fig, alt, table, title, numbers=values.reset_index(drop=True))
 
 
 @memoised

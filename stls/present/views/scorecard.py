@@ -32,26 +32,29 @@ def icon(table: dict, key: str | None, symbol: str) -> str:
     return table.get(key, symbol) if key else symbol
 
 
+NOTES = ("Filters not applied", "Not returned", "Census", "RAG basis")   # columns shown only where one says something
+
+
+def row(ln: scorecard.Line, f: Filters, with_spc: bool = True) -> dict:
+    """A scorecard line as a table row, the one rendering the page and the meeting pack share:
+    value, Kent (for a district or selection) and England beside it, target, RAG, change, trend,
+    with SPC its icons and the trend line, and the notes."""
+    r, s, na = ln.fields, ln.spc, ln.headline.not_applicable   # [z]: nothing to judge
+    beside = ({"Kent": r["kent"]} if not f.area.is_kent else {}) | {"England": r["england"]}   # the benchmarks
+    spc_cells = {
+        "Variation": icon(VARIATION_ICON, s.variation if s and not na else None, r["variation"]),
+        "Assurance": icon(ASSURANCE_ICON, s.assurance if s and not na else None, r["assurance"]),
+        "Trend line": [round(v, 2) for v in ln.headline.spark],
+    } if with_spc else {}
+    return {"Indicator": r["label"], "Period": r["period"], "Value": r["value"], **beside, "Target": r["target"],
+            "RAG": rag_cell(ln), "Change": r["change"], "Trend": r["direction"], **spc_cells,
+            "Filters not applied": r["filters_not_applied"], "Not returned": r["not_returned"], "Census": r["census"],
+            "RAG basis": r["rag_basis"]}
+
+
 def theme_tables(db, f: Filters) -> dict[str, pd.DataFrame]:
-    """One compact table per outcome theme: value, Kent (for a district selection) and England
-    beside it, target, RAG, change, trend, SPC icons, sparkline."""
-    out = {}
-    for theme, items in themed(db, f).items():
-        rows = []
-        for ln in items:
-            r, s, na = ln.fields, ln.spc, ln.headline.not_applicable   # [z]: nothing to judge
-            beside = ({"Kent": r["kent"]} if not f.area.is_kent else {}) | {"England": r["england"]}   # the benchmarks
-            rows.append({
-                "Indicator": r["label"], "Period": r["period"], "Value": r["value"], **beside, "Target": r["target"],
-                "RAG": rag_cell(ln), "Change": r["change"], "Trend": r["direction"],
-                "Variation": icon(VARIATION_ICON, s.variation if s and not na else None, r["variation"]),
-                "Assurance": icon(ASSURANCE_ICON, s.assurance if s and not na else None, r["assurance"]),
-                "Trend line": [round(v, 2) for v in ln.headline.spark],
-                "Filters not applied": r["filters_not_applied"], "Not returned": r["not_returned"], "Census": r["census"],
-                "RAG basis": r["rag_basis"],
-            })
-        out[theme] = only_saying(rows, "Filters not applied", "Not returned", "Census", "RAG basis")
-    return out
+    """One compact table per outcome theme (``row`` for each KPI)."""
+    return {theme: only_saying([row(ln, f) for ln in items], *NOTES) for theme, items in themed(db, f).items()}
 
 
 def rag_cell(ln: scorecard.Line) -> str:
