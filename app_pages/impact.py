@@ -1,7 +1,7 @@
 """Impact of support: did the settings that received Intensive Specialist Support do better?"""
 import streamlit as st
 
-from stls.analysis import evaluation as impact
+from stls.analysis.evaluation import words, worker
 from stls.present.views import impact as view
 from stls.ui import controls, data, frame, widgets
 
@@ -13,7 +13,7 @@ st.markdown("The question the 2019 LIFT review raised, asked where support is gi
             "without it?** Each supported setting is compared with itself before support, against the same change in "
             "settings not supported.")
 measure = controls.impact_measure()
-data.wait_until_ready(impact.bundles, "the evaluation of support", impact.USUAL_SECONDS)
+data.wait_until_ready(worker.bundles, "the evaluation of support", worker.USUAL_SECONDS)
 with st.spinner("Estimating (once for each version of the data)…"):
     shown = data.call(view.shown, measure, f)
 st.info(shown.headline, icon=":material/insights:")
@@ -42,4 +42,4 @@ st.header("Settings that received Intensive Specialist Support", divider="gray")
 st.caption("What support each setting received. A setting's own results are never shown here: most cohorts of pupils "
            "on SEN support in one school are too small to publish.")
 widgets.table(shown.supported, "Settings that received Intensive Specialist Support", f.caption(), "im_list")
-st.caption(impact.CAVEATS)
+st.caption(words.CAVEATS)

@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/impact_memory.py [--db PATH] [--repeat N]
 
-Runs what the server's worker runs (``impact._worker(path)``: open the file, fit every bundle,
-close) in a fresh interpreter, as ``impact.bundles`` does, and prints its peak resident memory
+Runs what the server's worker runs (``worker._worker(path)``: open the file, fit every bundle,
+close) in a fresh interpreter, as ``worker.bundles`` does, and prints its peak resident memory
 and how long the work took (imports of the scientific stack included, interpreter start not).
 With --repeat, the largest peak and the median time of N runs.
 
@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PROBE = """
 import json, sys, time
 started = time.perf_counter()
-from stls.analysis import evaluation as impact
-impact._worker(sys.argv[1])
+from stls.analysis.evaluation import worker
+worker._worker(sys.argv[1])
 took = time.perf_counter() - started
 status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines() if ":" in line)
 print(json.dumps({"peak_mib": int(status["VmHWM"].split()[0]) / 1024, "seconds": took}))

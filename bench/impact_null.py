@@ -5,7 +5,7 @@ no-SEN placebo claim a direction, against the nominal 5%, with the Monte Carlo m
 share; and how many estimates failed (none should: each is fitted on its own).
 
 Each seed builds the whole demo database and fits exactly the estimates the Impact page shows for
-those claims (``impact._safe`` for the main, placebo and district estimates, ``impact.dose_response``),
+those claims (``worker._safe`` for the main, placebo and district estimates, ``model.dose_response``),
 so what is measured is what users see. About 15 s a seed on one core.
 
     python bench/impact_null.py [--seeds 200] [--first 1000] [--jobs 2]
@@ -28,7 +28,7 @@ CLAIMS = ("main estimate", "dose-response", "any district (false discovery rate 
 def one_seed(seed: int) -> dict:
     """For each outcome: which of the four claim a direction, and the estimates that failed."""
     from stls import reference as ref
-    from stls.analysis import evaluation as impact
+    from stls.analysis.evaluation import model, worker
     from stls.store import db as dbmod
     from stls.store.demo import build_demo
     out: dict = {}
@@ -37,12 +37,12 @@ def one_seed(seed: int) -> dict:
         build_demo(path, seed=seed, effect=0.0)
         handle = dbmod.Database(path)
         try:
-            for measure in impact.MEASURES:
-                main = impact._safe(handle, impact.Spec(measure))
-                placebo = impact._safe(handle, impact.Spec(measure, sen_group="no_sen"))
-                districts = {c: impact._safe(handle, impact.Spec(measure, district=c)) for c in ref.DISTRICT_CODES}
-                dose, _ = impact.dose_response(handle, measure)
-                q = impact.adjusted(districts)
+            for measure in model.MEASURES:
+                main = worker._safe(handle, model.Spec(measure))
+                placebo = worker._safe(handle, model.Spec(measure, sen_group="no_sen"))
+                districts = {c: worker._safe(handle, model.Spec(measure, district=c)) for c in ref.DISTRICT_CODES}
+                dose, _ = model.dose_response(handle, measure)
+                q = model.adjusted(districts)
                 claims = (main.overall is not None and main.overall.direction() != 0,
                           dose is not None and dose.direction() != 0,
                           any(v < 0.05 for v in q.values()),

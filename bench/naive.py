@@ -165,7 +165,7 @@ def data(t: dict, district: str | None, year: int, months: int = 36):
 
 def impact(tables, code, year):
     """The evaluation of support refitted on every change, from the whole tables (no cache)."""
-    from stls.analysis import evaluation as ours
+    from stls.analysis.evaluation import model
     act = tables["activity"]
     iss = act[(act["activity_type"].astype(str) == "intensive_support") & act["setting_urn"].notna()]
     first = iss.groupby(iss["setting_urn"].astype(str))["ay"].min()
@@ -177,7 +177,7 @@ def impact(tables, code, year):
     frame["first"] = frame["urn"].map(first).fillna(0).astype(int)
     frame.loc[frame["first"] > frame["year"].max(), "first"] = 0
     frame["district_code"] = code
-    return ours._sun_abraham(ours._prepared(frame, ours.Spec())[0])
+    return model._sun_abraham(model._prepared(frame, model.Spec())[0])
 
 
 PAGES = {"overview": overview, "scorecard": scorecard, "district": district,

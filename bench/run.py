@@ -246,14 +246,14 @@ def impact_time(db: Path, large: Path) -> None:
     import impact_memory
 
     from stls import memo
-    from stls.analysis import evaluation as impact
+    from stls.analysis.evaluation import worker
     from stls.store.db import Database
     handle = Database(db)
     times = []
     for _ in range(2):
         memo.clear()
         started = time.perf_counter()
-        impact.bundles(handle)
+        worker.bundles(handle)
         times.append(time.perf_counter() - started)
     handle.close()
     record("evaluation of support, once per data version (both outcomes; our budget)", min(times) * 1000, 15000)

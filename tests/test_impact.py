@@ -13,7 +13,7 @@ from conftest import DEMO_UNTIL
 from scipy import stats
 
 from stls import reference as ref
-from stls.analysis import evaluation as impact
+from stls.analysis.evaluation import model, words, worker
 from stls.filters import Filters
 from stls.present.views import impact as view
 from stls.store import db as dbmod
@@ -140,13 +140,13 @@ def test_support_went_to_settings_in_more_need(demo_sql):
 
 
 def test_the_estimate_recovers_the_planted_effect_and_the_naive_comparison_does_not(demo_db):
-    est = impact.estimate(demo_db, impact.Spec())
+    est = model.estimate(demo_db, model.Spec())
     assert est.ok and est.overall.covers(6.0) and est.overall.direction() == 1
     assert est.naive.high < 6.0                       # biased downwards: support went where results were lower
     assert est.pretrend_p > 0.05
-    two_stage = impact.estimate(demo_db, impact.Spec(control="not_yet"))
+    two_stage = model.estimate(demo_db, model.Spec(control="not_yet"))
     assert two_stage.overall.covers(6.0)
-    placebo = impact.estimate(demo_db, impact.Spec(sen_group="no_sen"))
+    placebo = model.estimate(demo_db, model.Spec(sen_group="no_sen"))
     assert placebo.overall.covers(0.0)               # pupils with no SEN were given no effect
 
 
@@ -155,10 +155,10 @@ def test_with_no_planted_effect_the_interval_covers_zero(tmp_path):
     build_demo(path, until=DEMO_UNTIL, effect=0.0)
     handle = dbmod.Database(path)
     assert json.loads(handle.meta()["impact_truth"])["effect"]["ks2_rwm_expected"] == 0.0
-    est = impact.estimate(handle, impact.Spec())
+    est = model.estimate(handle, model.Spec())
     assert est.overall.covers(0.0) and est.overall.direction() == 0
     assert est.naive.high < 0                          # the naive comparison still finds "harm"
-    assert impact.finding(est).startswith("No clear effect")
+    assert words.finding(est).startswith("No clear effect")
     handle.close()
 
 
@@ -184,7 +184,7 @@ def _exact_panel(effects: dict[tuple[int, int], float]) -> pd.DataFrame:
 def test_cohort_weights_match_a_hand_computed_average():
     effects = {(2022, 0): 2.0, (2022, 1): 4.0, (2022, 2): 9.0, (2023, 0): 1.0, (2023, 1): 3.0, (2024, 0): 5.0}
     frame = _exact_panel(effects)
-    overall, event, pre = impact._sun_abraham(frame)
+    overall, event, pre = model._sun_abraham(frame)
     # by hand: every supported setting-year after support counts once
     n = {2022: 30, 2023: 20, 2024: 25}
     total = sum(n[g] for g, _ in effects)
@@ -194,22 +194,22 @@ def test_cohort_weights_match_a_hand_computed_average():
     assert by_year[1] == pytest.approx((30 * 4 + 20 * 3) / 50, abs=1e-4)
     assert by_year[2] == pytest.approx(9.0, abs=1e-4)
     assert by_year[-2] == pytest.approx(0.0, abs=1e-4)
-    two_stage, _, _ = impact._gardner(frame)
+    two_stage, _, _ = model._gardner(frame)
     assert two_stage.estimate == pytest.approx(overall.estimate, abs=1e-3)   # its fixed effects are solved iteratively
 
 
 # --- words, intervals and disclosure on the view ------------------------------------------------------
 
-def _est(low: float, high: float) -> impact.Estimate:
-    e = impact.Estimate(impact.Spec(), supported=40, compared=90)
-    e.overall = impact.Effect((low + high) / 2, low, high, (high - low) / (2 * impact.Z))
+def _est(low: float, high: float) -> model.Estimate:
+    e = model.Estimate(model.Spec(), supported=40, compared=90)
+    e.overall = model.Effect((low + high) / 2, low, high, (high - low) / (2 * model.Z))
     return e
 
 
 @pytest.mark.parametrize("low,high,claim", [(1.0, 5.0, "higher"), (-6.0, -0.5, "lower"), (-1.0, 4.0, None),
                                             (-0.01, 8.0, None), (0.01, 8.0, "higher")])
 def test_the_finding_claims_a_direction_only_when_its_interval_does(low, high, claim):
-    text = impact.finding(_est(low, high))
+    text = words.finding(_est(low, high))
     if claim:
         assert f" {claim} than" in text and f"{low:+.1f}".replace("-", "−") in text
         assert "No clear" not in text
@@ -224,17 +224,17 @@ def test_every_sentence_and_reading_on_the_view_matches_its_interval(demo_db):
     for key, est in b.checks.items():
         if key != "main" and view.same_as_main(est, b.main):
             continue   # not shown: it cannot differ from the main estimate
-        row = shown.checks[shown.checks["Check"].str.startswith(impact.CHECK_LABELS[key])].iloc[0]
+        row = shown.checks[shown.checks["Check"].str.startswith(words.CHECK_LABELS[key])].iloc[0]
         if not est.ok:
             assert row["Reading"] == "No estimate"
             continue
         lo, hi = (float(v) for v in row["95% interval"].split(" to "))
         reading = "Higher" if lo > 0 else "Lower" if hi < 0 else "No clear effect"
         assert row["Reading"] == reading, row          # the interval decides; a pre-test never does
-    assert shown.finding == impact.finding(b.main)
+    assert shown.finding == words.finding(b.main)
     e = b.main.overall
     assert f"{e.low:+.1f}".replace("-", "−") in shown.finding and f"{e.high:+.1f}".replace("-", "−") in shown.finding
-    q = impact.adjusted(b.districts)
+    q = model.adjusted(b.districts)
     for code, row in zip(ref.DISTRICT_CODES, shown.districts.to_dict("records")):
         if code in q:
             lo, hi = (float(v) for v in row["95% interval"].split(" to "))
@@ -260,7 +260,7 @@ def test_the_view_shows_no_setting_result_and_no_thin_estimate(demo_db, demo_sql
     assert (shown.chart.table["Supported settings"].str.replace(",", "").astype(int) >= view.min_settings()).all()
     # a district estimate needs enough settings on both sides, or it is not made
     for code, est in shown.bundle.districts.items():
-        assert est.ok == (est.supported >= impact.MIN_SETTINGS and est.compared >= impact.MIN_SETTINGS), code
+        assert est.ok == (est.supported >= model.MIN_SETTINGS and est.compared >= model.MIN_SETTINGS), code
     # a higher threshold hides the thinner points
     monkeypatch.setenv("STLS_DISCLOSURE_THRESHOLD", "60")
     thin = view.event_chart(shown.bundle)
@@ -290,13 +290,13 @@ def test_the_page_says_what_its_estimate_says_and_keeps_its_outcome_in_the_url(a
     assert at.title[0].value == "Impact of support"
     outcome = lambda at: next(s for s in at.selectbox if s.label == "Outcome").value
     assert outcome(at) == "ks4_attainment8" and at.query_params["measure"] in ("ks4_attainment8", ["ks4_attainment8"])
-    est = impact.bundle(demo_db, "ks4_attainment8").main
-    assert at.info[0].value == impact.headline(est)
-    assert impact.finding(est) in [m.value for m in at.markdown]
+    est = worker.bundle(demo_db, "ks4_attainment8").main
+    assert at.info[0].value == words.headline(est)
+    assert words.finding(est) in [m.value for m in at.markdown]
     # a hostile or stale value falls back to the default outcome, and says nothing it should not
     at = _page({"measure": "<script>alert(1)</script>"})
     assert outcome(at) == "ks2_rwm_expected"
-    assert at.info[0].value == impact.headline(impact.bundle(demo_db, "ks2_rwm_expected").main)
+    assert at.info[0].value == words.headline(worker.bundle(demo_db, "ks2_rwm_expected").main)
     tables = {df.value.columns[0] for df in at.dataframe}
     assert {"Item", "Check", "District", "URN"} <= tables
 
@@ -307,11 +307,11 @@ def test_the_pre_trend_check_is_one_slope_and_finds_a_planted_trend():
     """On an exact panel with no trend difference the slope is zero; with supported settings rising
     0.5 a year faster before support, the slope is 0.5 and the check finds it."""
     flat = _exact_panel({(2022, 0): 2.0, (2023, 0): 1.0, (2024, 0): 5.0})
-    _, _, pre = impact._sun_abraham(flat)
+    _, _, pre = model._sun_abraham(flat)
     assert pre.slope.estimate == pytest.approx(0.0, abs=1e-4) and pre.years >= 3
     tilted = flat.assign(y=flat["y"] + np.where(flat["first"] > 0, 0.5 * (flat["year"] - flat["first"]).clip(upper=-1), 0)
                          + np.random.default_rng(3).normal(0, 0.3, len(flat)))
-    _, _, pre = impact._sun_abraham(tilted)
+    _, _, pre = model._sun_abraham(tilted)
     assert pre.slope.estimate == pytest.approx(0.5, abs=0.1) and pre.p < 0.001
     assert pre.power == pytest.approx((stats.t.ppf(0.975, 134) + stats.t.ppf(0.8, 134)) * pre.slope.se, rel=1e-9)
 
@@ -329,7 +329,7 @@ def test_callaway_santanna_matches_group_time_means_by_hand():
             att[(g, t)] = (mean[(g, t)] - mean[(g, g - 1)]) - (mean[(0, t)] - mean[(0, g - 1)])
     n = frame[frame["first"] > 0].groupby("first")["urn"].nunique()
     by_hand = sum(n[g] * v for (g, _), v in att.items()) / sum(n[g] for g, _ in att)
-    overall, early, breakdown = impact._callaway_santanna(frame)
+    overall, early, breakdown = model._callaway_santanna(frame)
     assert overall.estimate == pytest.approx(by_hand, abs=1e-9)
     e0 = sum(n[g] * att[(g, g)] for g in n.index) / n.sum()
     e1 = sum(n[g] * att[(g, g + 1)] for g in (2022, 2023)) / n[[2022, 2023]].sum()
@@ -341,11 +341,11 @@ def test_honestdid_at_no_departure_gives_the_conventional_interval(demo_db):
     """A second look at diff-diff's HonestDiD: with M̄ = 0 (no departure allowed) the robust interval
     for the early effect is the ordinary one; the breakdown value lies where the bound touches zero."""
     import diff_diff as dd
-    frame, _ = impact._prepared(impact.panel(demo_db, "ks2_rwm_expected", "sen_support"), impact.Spec())
+    frame, _ = model._prepared(model.panel(demo_db, "ks2_rwm_expected", "sen_support"), model.Spec())
     fit = dd.CallawaySantAnna(control_group="never_treated", base_period="universal").fit(
         frame, outcome="y", unit="urn", time="year", first_treat="first")
     study = fit.aggregate("event_study")
-    _, early, breakdown = impact._callaway_santanna(frame)
+    _, early, breakdown = model._callaway_santanna(frame)
     post = int(((np.asarray(study.event_time) >= 0) & ~np.asarray(study.is_reference, bool)).sum())
     l_vec = np.zeros(post)
     l_vec[:2] = 0.5
@@ -360,12 +360,12 @@ def test_honestdid_at_no_departure_gives_the_conventional_interval(demo_db):
 def test_the_project_cohort_is_respected_and_settings_left_out_are_counted(demo_db):
     """pyfixest dated a setting's support from its next result when it had none in its first support
     year (seed 7: 5.11 → 4.80). Such settings are now left out, counted and said."""
-    held = impact.panel(demo_db, "ks2_rwm_expected", "sen_support")
-    kept, before = impact._prepared(held, impact.Spec())
+    held = model.panel(demo_db, "ks2_rwm_expected", "sen_support")
+    kept, before = model._prepared(held, model.Spec())
     later, after = (kept[kept["first"] == g]["urn"].iloc[0] for g in (2023, 2022))
     gap = held[~((held["urn"] == later) & (held["year"] == 2023))]          # no result in its first support year
     gap = gap[~((gap["urn"] == after) & (gap["year"] >= 2022))]             # no result after support at all
-    frame, left_out = impact._prepared(gap, impact.Spec())
+    frame, left_out = model._prepared(gap, model.Spec())
     first_year, no_after = ("no result in the first year of support (results only later)", "no result after first support")
     assert left_out[first_year] == before.get(first_year, 0) + 1 and left_out[no_after] == before.get(no_after, 0) + 1
     urn = later
@@ -381,45 +381,45 @@ def test_the_project_cohort_is_respected_and_settings_left_out_are_counted(demo_
 def test_one_failed_check_takes_nothing_else_down(demo_db, monkeypatch):
     """Penetration of the statistics: one check raising inside pyfixest (a singleton in the first
     stage) left the Impact page and the pack with nothing. Now its row says why and the rest stands."""
-    real = impact._gardner
+    real = model._gardner
 
     def singleton(frame):
         raise ValueError("Singleton fixed effects in the first stage")
-    monkeypatch.setattr(impact, "_gardner", singleton)
-    b = impact._fit(demo_db, "ks2_rwm_expected")
+    monkeypatch.setattr(model, "_gardner", singleton)
+    b = worker._fit(demo_db, "ks2_rwm_expected")
     assert b.main.ok and b.checks["placebo"].ok
     assert not b.checks["not_yet"].ok and "could not be fitted" in b.checks["not_yet"].reason
     table = view.checks(b)
-    row = table[table["Check"].str.startswith(impact.CHECK_LABELS["not_yet"])].iloc[0]
+    row = table[table["Check"].str.startswith(words.CHECK_LABELS["not_yet"])].iloc[0]
     assert row["Reading"] == "No estimate" and "could not be fitted" in row["Note"]
-    monkeypatch.setattr(impact, "_gardner", real)
-    monkeypatch.setattr(impact, "_callaway_santanna", singleton)
-    b = impact._fit(demo_db, "ks2_rwm_expected")
+    monkeypatch.setattr(model, "_gardner", real)
+    monkeypatch.setattr(model, "_callaway_santanna", singleton)
+    b = worker._fit(demo_db, "ks2_rwm_expected")
     assert b.main.ok and b.main.cs is None and "Callaway and Sant'Anna" in b.main.problems
-    assert impact.sensitivity_text(b.main).startswith("No sensitivity bound: the model could not be fitted")
+    assert words.sensitivity_text(b.main).startswith("No sensitivity bound: the model could not be fitted")
 
 
 def test_the_headline_states_the_numbers_it_rests_on(demo_db):
     """One sentence a commissioner can read, checked against the numbers it states."""
-    b = impact._fit(demo_db, "ks2_rwm_expected")
-    e, text = b.main.overall, impact.headline(b.main)
+    b = worker._fit(demo_db, "ks2_rwm_expected")
+    e, text = b.main.overall, words.headline(b.main)
     assert f"{abs(e.estimate):.1f} percentage points higher" in text
     assert f"95% interval {e.low:+.1f} to {e.high:+.1f}".replace("-", "−") in text
     assert f"more than {b.main.sensitivity:.2f} times the largest departure" in text
-    sens = impact.sensitivity_text(b.main)
+    sens = words.sensitivity_text(b.main)
     assert f"{b.main.early.estimate:+.1f}".replace("-", "−") in sens and f"{b.main.sensitivity:.2f}" in sens
-    pre = impact.pretrend_text(b.main)
+    pre = words.pretrend_text(b.main)
     assert f"p = {b.main.pretrend_p:.2f}" in pre and f"{b.main.pretrend_power:.1f} percentage points a year" in pre
     assert "tests one thing" in pre and f"{b.main.pretrend_years + 1} years before" in pre
 
 
 def test_a_check_that_cannot_differ_from_the_main_estimate_is_not_shown(demo_db):
-    b = impact._fit(demo_db, "ks2_rwm_expected")   # no KS2 results in 2019/20 or 2020/21
+    b = worker._fit(demo_db, "ks2_rwm_expected")   # no KS2 results in 2019/20 or 2020/21
     assert view.same_as_main(b.checks["no_pandemic"], b.main)
     table = view.checks(b)
-    assert not table["Check"].str.startswith(impact.CHECK_LABELS["no_pandemic"]).any()
-    assert impact.CHECK_LABELS["no_pandemic"] in view.checks_note(b)
-    assert table["Check"].str.startswith(impact.CHECK_LABELS["cs"]).any()
+    assert not table["Check"].str.startswith(words.CHECK_LABELS["no_pandemic"]).any()
+    assert words.CHECK_LABELS["no_pandemic"] in view.checks_note(b)
+    assert table["Check"].str.startswith(words.CHECK_LABELS["cs"]).any()
 
 
 def test_intervals_rest_on_the_fewer_group_of_settings():
@@ -428,16 +428,16 @@ def test_intervals_rest_on_the_fewer_group_of_settings():
     Student's t with the fewer of its supported and comparison settings, less one, as degrees of
     freedom. Checked against SciPy."""
     from scipy import stats as sps
-    e = impact.Effect.of(2.0, 0.9).on(12)
+    e = model.Effect.of(2.0, 0.9).on(12)
     assert e.df == 12
     assert e.high - e.estimate == pytest.approx(sps.t.ppf(0.975, 12) * 0.9, rel=1e-9)
-    assert impact.p_value(e) == pytest.approx(2 * sps.t.sf(2.0 / 0.9, 12), rel=1e-9)
-    assert impact.p_value(impact.Effect.of(2.0, 0.9)) == pytest.approx(2 * sps.norm.sf(2.0 / 0.9), rel=1e-9)
-    assert impact.Effect.of(2.0, 1.0).direction() == 1 and impact.Effect.of(2.0, 1.0).on(12).direction() == 0
+    assert model.p_value(e) == pytest.approx(2 * sps.t.sf(2.0 / 0.9, 12), rel=1e-9)
+    assert model.p_value(model.Effect.of(2.0, 0.9)) == pytest.approx(2 * sps.norm.sf(2.0 / 0.9), rel=1e-9)
+    assert model.Effect.of(2.0, 1.0).direction() == 1 and model.Effect.of(2.0, 1.0).on(12).direction() == 0
 
 
 def test_every_estimate_states_its_degrees_of_freedom(demo_db):
-    b = impact.bundle(demo_db, "ks2_rwm_expected")
+    b = worker.bundle(demo_db, "ks2_rwm_expected")
     for est in [b.main, *b.checks.values(), *b.districts.values()]:
         if est.overall is not None:
             assert est.df == min(est.supported, est.compared) - 1 and est.overall.df == est.df, est.spec

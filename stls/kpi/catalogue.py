@@ -5,11 +5,12 @@ with a message that names the KPI and the field.
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import tomllib
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -123,7 +124,7 @@ class Kpi(BaseModel):
         return self.target is not None
 
     @property
-    def available_from(self):
+    def available_from(self) -> dt.date | None:
         """The first day this KPI can have a value (activity types that began later), or None."""
         types = self.compute.counted
         return ref.available_from(types) if types else None
@@ -187,21 +188,26 @@ class MeasureInfo(BaseModel):
             raise ValueError("say where pupil_sd comes from (pupil_sd_source)")
         return self
 
-    def se(self, value, cohort):
+    def se(self, value: float, cohort: float) -> float:
         """Standard error of a cohort's result: sqrt(p(100 − p)/n) points for a percentage, SD/sqrt(n) for a score."""
+        # ``**`` with a float exponent is typed Any (a negative base gives a complex); here the base is
+        # never negative: a cohort is positive and a percentage lies in [0, 100]
         if self.pupil_sd is not None:
-            return self.pupil_sd / cohort ** 0.5
-        return (value * (100 - value) / cohort) ** 0.5
+            return cast(float, self.pupil_sd / cohort ** 0.5)
+        return cast(float, (value * (100 - value) / cohort) ** 0.5)
 
 
 class CatalogueError(ValueError):
     """A KPI declaration that does not validate; the message names KPI and field."""
 
 
-def _parse_tables(raw: dict, source: str, table: str, model, key: str, what: str) -> dict:
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _parse_tables(raw: dict[str, Any], source: str, table: str, model: type[_Model], key: str, what: str) -> dict[str, _Model]:
     """Each ``[[table]]`` validated as ``model``, by its ``key``; a bad or repeated one names its
     position or key and the field."""
-    out: dict = {}
+    out: dict[str, _Model] = {}
     for position, item in enumerate(raw.get(table, []), start=1):
         name = item.get(key, f"#{position}")
         try:
@@ -216,7 +222,7 @@ def _parse_tables(raw: dict, source: str, table: str, model, key: str, what: str
     return out
 
 
-def _toml(text: str, source: str) -> dict:
+def _toml(text: str, source: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from stls import reference as ref
@@ -21,10 +23,13 @@ from stls.kpi.catalogue import Kpi, Polarity
 from stls.memo import memoised
 from stls.store import queries
 
+if TYPE_CHECKING:
+    from stls.store.db import Database
+
 MONTH_NAMES = ("Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug")
 
 
-def resolved(db, f: Filters) -> Filters:
+def resolved(db: Database, f: Filters) -> Filters:
     """``f`` with its as-of month, the latest month the database holds (``Filters.upto``): the
     frame resolves it once for a page; a caller with plain filters gets it here."""
     if f.as_of is not None:
@@ -55,15 +60,15 @@ def rag(kpi: Kpi, value: float | None, england: float | None = None) -> str | No
         if england is None or pd.isna(england):
             return None
         base = england
-    better = (lambda a, b: a >= b) if kpi.polarity is Polarity.higher else (lambda a, b: a <= b)
+    better: Callable[[float, float], bool] = (lambda a, b: a >= b) if kpi.polarity is Polarity.higher else (lambda a, b: a <= b)
     if better(value, base + kpi.target):
         return "Green"
     return "Amber" if better(value, base + kpi.floor) else "Red"
 
 
-def _against_england(kpi: Kpi, h: Headline, england: dict) -> Headline:
+def _against_england(kpi: Kpi, h: Headline, england: dict[int, float]) -> Headline:
     """A headline judged against England's published figure for its year, said so."""
-    eng = england.get(h.year)
+    eng = england.get(h.year) if h.year is not None else None
     if eng is None or pd.isna(eng):
         return replace(h, rag=None, rag_basis="no RAG: England's figure for the year is not held")
     target, floor = eng + (kpi.target or 0.0), eng + (kpi.floor or 0.0)
@@ -87,7 +92,8 @@ def slope_test(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return slope, stats.t_two_sided_p(t, n - 2)
 
 
-def direction(kpi: Kpi, values, alpha: float = 0.05, years=None) -> str:
+def direction(kpi: Kpi, values: np.ndarray | pd.Series, alpha: float = 0.05,
+              years: npt.ArrayLike | None = None) -> str:
     """Direction of travel from a least-squares line over every period shown (not the last two),
     against the academic year itself (``years``; the position in the series if not given), so a
     gap such as 2019/20 and 2020/21 with no KS2 results stays a gap rather than being squeezed out.
@@ -213,7 +219,7 @@ def _value(frame: pd.DataFrame, year: int) -> float | None:
 
 
 
-def _from_arrays(kpi: Kpi, periods: list, values: np.ndarray, suppressed: np.ndarray, f: Filters,
+def _from_arrays(kpi: Kpi, periods: list[dt.date], values: np.ndarray, suppressed: np.ndarray, f: Filters,
                  upto: int) -> Headline:
     """The headline from plain arrays (periods, values, which values are protected as [c]):
     a scorecard makes one of these for every KPI and geography."""
@@ -225,7 +231,7 @@ def _from_arrays(kpi: Kpi, periods: list, values: np.ndarray, suppressed: np.nda
     year = ref.academic_year_start(periods[last])
     prev = int(shown[-2]) if len(shown) > 1 else None
     prev_year = ref.academic_year_start(periods[prev]) if prev is not None else None
-    pick = lambda i: None if i is None or np.isnan(values[i]) else float(values[i])
+    pick: Callable[[int | None], float | None] = lambda i: None if i is None or np.isnan(values[i]) else float(values[i])
     value = pick(last)
     cut = upto if year == f.year_to else 11
     return Headline(
@@ -242,7 +248,7 @@ def _from_arrays(kpi: Kpi, periods: list, values: np.ndarray, suppressed: np.nda
 SEASONAL_YEARS = 3   # complete earlier years whose profile scales a part year's target
 
 
-def seasonal_ratio(year: int, cut: dict, full: dict) -> tuple[float, list[int]] | None:
+def seasonal_ratio(year: int, cut: Mapping[dt.date, float], full: Mapping[dt.date, float]) -> tuple[float, list[int]] | None:
     """The median, over the latest ``SEASONAL_YEARS`` complete years before ``year``, of each
     year's value over the same months (``cut``: period → value) to its full-year value
     (``full``), and the years used; None without one."""
@@ -259,7 +265,7 @@ def seasonal_ratio(year: int, cut: dict, full: dict) -> tuple[float, list[int]] 
     return float(np.median([r for _, r in ratios])), sorted(y for y, _ in ratios)
 
 
-def _seasonal_rag(h: Headline, cut: dict, full: dict, upto: int) -> Headline:
+def _seasonal_rag(h: Headline, cut: Mapping[dt.date, float], full: Mapping[dt.date, float], upto: int) -> Headline:
     """A part year's RAG as its KPI declares (``Kpi.part_year``): against the target and floor
     scaled by the seasonal profile (a seasonal KPI such as cost per referral would otherwise show
     Green in November for a year that ends Amber), or against the full-year target, said so."""
@@ -295,12 +301,13 @@ def census_note(year: int | None, used: int | None) -> str:
             f"(January {year + 1}) is not loaded yet")
 
 
-def census_note_for(db, year: int) -> str:
+def census_note_for(db: Database, year: int) -> str:
     """``census_note`` for a view of one academic year (the areas-of-need mix, the profile's mix)."""
     return census_note(year, queries.census_for(db, year))
 
 
-def not_returned_in(db, districts, months, gaps: tuple | None = None) -> tuple[str, ...]:
+def not_returned_in(db: Database, districts: Iterable[str], months: Iterable[dt.date],
+                    gaps: tuple[tuple[str, dt.date], ...] | None = None) -> tuple[str, ...]:
     """'Dover, Mar 2024' for each of these districts' months with no tracker return
     (``queries.not_returned``; ``gaps``, its pairs if the caller has them), in month order."""
     gaps = _gap_pairs(db) if gaps is None else gaps
@@ -310,7 +317,7 @@ def not_returned_in(db, districts, months, gaps: tuple | None = None) -> tuple[s
     return tuple(f"{ref.DISTRICT_NAMES[d]}, {m:%b %Y}" for d, m in gaps if d in districts and m in months)
 
 
-def gaps_between(db, districts, low: dt.date, high: dt.date) -> list[tuple[str, dt.date]]:
+def gaps_between(db: Database, districts: Iterable[str], low: dt.date, high: dt.date) -> list[tuple[str, dt.date]]:
     """(district, month) of these districts' months with no tracker return in [low, high), in
     month order (``queries.not_returned``): the Overview's and the profile's monthly views."""
     chosen = set(districts)
@@ -318,7 +325,7 @@ def gaps_between(db, districts, low: dt.date, high: dt.date) -> list[tuple[str, 
 
 
 @memoised
-def _gap_pairs(db) -> tuple[tuple[str, dt.date], ...]:
+def _gap_pairs(db: Database) -> tuple[tuple[str, dt.date], ...]:
     """``queries.not_returned`` as plain (district, month) pairs, in month order."""
     gaps = queries.not_returned(db)
     return tuple(zip(gaps["district"], gaps["month"]))
@@ -328,18 +335,18 @@ def _gap_pairs(db) -> tuple[tuple[str, dt.date], ...]:
 class _Context:
     """What every headline of one KPI and filter set needs besides its own series: looked up
     once for the thirteen geographies, not once each (a scorecard makes 195 headlines)."""
-    gaps: tuple
+    gaps: tuple[tuple[str, dt.date], ...]
     census_years: tuple[int, ...]
 
     @classmethod
-    def of(cls, db) -> _Context:
+    def of(cls, db: Database) -> _Context:
         return cls(_gap_pairs(db), queries.census_years(db))
 
     def census_for(self, year: int) -> int | None:
         return queries.census_of(self.census_years, year)
 
 
-def _with_returns(db, h: Headline, districts, upto: int, f: Filters, ctx: _Context | None = None) -> Headline:
+def _with_returns(db: Database, h: Headline, districts: Iterable[str], upto: int, f: Filters, ctx: _Context | None = None) -> Headline:
     """A tracker KPI's headline with the months its value and its previous value leave out, and
     a per-pupil one's census where it is not the value's own year's (``catalogue.census_rule``)."""
     ctx = ctx or _Context.of(db)
@@ -362,7 +369,7 @@ def _not_recorded(kpi: Kpi) -> Headline:
     return Headline(kpi, None, "not recorded by area of need or phase", None, None, None, not_applicable=True)
 
 
-def headline(db, kpi_id: str, f: Filters) -> Headline:
+def headline(db: Database, kpi_id: str, f: Filters) -> Headline:
     """The latest academic year in the filters with data, against the year before it.
 
     Kent or one district is picked out of the all-geographies result (computed once per
@@ -371,12 +378,13 @@ def headline(db, kpi_id: str, f: Filters) -> Headline:
     return headlines_by_geography(db, kpi_id, f)[f.area.key]
 
 
-class Headlines(Mapping):
+class Headlines(Mapping[str, Headline]):
     """Headlines by geography, each worked out when first asked for: a page showing Kent or one
     district needs one of the thirteen, the districts matrix all of them."""
 
-    def __init__(self, make, geographies):
-        self._make, self._geographies, self._done = make, tuple(geographies), {}
+    def __init__(self, make: Callable[[str], Headline], geographies: Iterable[str]) -> None:
+        self._make, self._geographies = make, tuple(geographies)
+        self._done: dict[str, Headline] = {}
 
     def __getitem__(self, geography: str) -> Headline:
         if geography not in self._done:
@@ -385,14 +393,14 @@ class Headlines(Mapping):
             self._done[geography] = self._make(geography)   # same value whichever thread gets here
         return self._done[geography]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self._geographies)
 
     def __len__(self) -> int:
         return len(self._geographies)
 
 
-def headlines_by_geography(db, kpi_id: str, f: Filters) -> Mapping[str, Headline]:
+def headlines_by_geography(db: Database, kpi_id: str, f: Filters) -> Mapping[str, Headline]:
     """Headlines for the 12 districts and Kent from one set of queries (for the districts matrix),
     read from plain arrays of the KPI's all-geographies result; with two or more districts
     chosen, also for them taken together (key ``SELECTION``, its cells summed then protected)."""
@@ -402,7 +410,7 @@ def headlines_by_geography(db, kpi_id: str, f: Filters) -> Mapping[str, Headline
 
 
 @memoised
-def _headlines_by_geography(db, kpi_id: str, f: Filters) -> Mapping[str, Headline]:
+def _headlines_by_geography(db: Database, kpi_id: str, f: Filters) -> Mapping[str, Headline]:
     kpi = catalogue.get(kpi_id)
     geos = list(ref.DISTRICT_CODES) + [ref.KENT_CODE] + ([SELECTION] if f.area.is_selection else [])
     types = set(kpi.compute.counted)
@@ -414,7 +422,7 @@ def _headlines_by_geography(db, kpi_id: str, f: Filters) -> Mapping[str, Headlin
 class _Maker:
     """Makes one KPI's headline for any geography of one filter set, from results read once."""
 
-    def __init__(self, db, kpi: Kpi, f: Filters):
+    def __init__(self, db: Database, kpi: Kpi, f: Filters):
         self.db, self.kpi, self.f, self.upto = db, kpi, f, f.upto
         self.chosen = metrics.selection(db, kpi.id, f, "academic_year", self.upto)
         self.selection = f.area.selection
@@ -423,12 +431,12 @@ class _Maker:
         self.ctx = _Context.of(db)
         seasonal = kpi.has_rag and kpi.from_tracker and self.upto < 11
         self.full = metrics.selection(db, kpi.id, f, "academic_year", 11) if seasonal else None
-        self.england: dict = {}
+        self.england: dict[int, float] = {}
         if kpi.target_against:
             eng_periods, eng_values, _ = self.chosen.arrays(ref.ENGLAND_CODE)
             self.england = {ref.academic_year_start(p): float(v) for p, v in zip(eng_periods, eng_values)}
 
-    def _series(self, geo: str, source: metrics.Selection, protect: bool) -> tuple[list, np.ndarray, np.ndarray]:
+    def _series(self, geo: str, source: metrics.Selection, protect: bool) -> tuple[list[dt.date], np.ndarray, np.ndarray]:
         """(periods, values, which are [c]) of ``geo`` in ``source`` (the selection's cells summed)."""
         if geo == SELECTION:
             whole = metrics.combine(self.kpi, source, self.selection)
@@ -446,7 +454,7 @@ class _Maker:
         h = _with_returns(self.db, h, Area.of_key(geo, self.selection).members, self.upto, f, self.ctx)
         return _against_england(kpi, h, self.england) if kpi.target_against and h.value is not None else h
 
-    def _part_year(self, h: Headline, cut_periods, cut_values, geo: str) -> Headline:
+    def _part_year(self, h: Headline, cut_periods: list[dt.date], cut_values: np.ndarray, geo: str) -> Headline:
         if self.full is None or h.year != self.f.year_to or h.value is None:
             return h
         full_periods, full_values, _ = self._series(geo, self.full, protect=False)
@@ -458,7 +466,7 @@ def year_months(year: int, upto: int) -> list[dt.date]:
     return [dt.date(year + (k + 8) // 12, (k + 8) % 12 + 1, 1) for k in range(upto + 1)]
 
 
-def trend_years(db, kpi_id: str, f: Filters) -> list[int]:
+def trend_years(db: Database, kpi_id: str, f: Filters) -> list[int]:
     """The academic year of each point of a headline's trend (as ``headline`` builds it)."""
     f = resolved(db, f)
     chosen = metrics.selection(db, kpi_id, f.with_(districts=()), "academic_year", f.upto)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,12 +18,15 @@ from stls.kpi import catalogue, compare, metrics, spc
 from stls.kpi.catalogue import Kpi
 from stls.memo import memoised
 
+if TYPE_CHECKING:
+    from stls.store.db import Database
+
 COLUMNS = ["id", "label", "theme", "period", "value", "target", "rag", "previous_period", "previous",
            "change", "kent", "england", "direction", "variation", "assurance", "filters_not_applied", "not_returned", "census", "rag_basis"]
 INCOMPLETE = " (incomplete)"   # a figure over a period with a month not returned ("not_returned" says which)
 
 
-def spc_series(db, kpi: Kpi, f: Filters) -> tuple[list, np.ndarray]:
+def spc_series(db: Database, kpi: Kpi, f: Filters) -> tuple[list[dt.date], np.ndarray]:
     """The series SPC judges, as (periods, values): term-time months where the KPI has them, else
     academic years; values on small child counts are NaN (left out of the chart's limits)."""
     monthly = "month" in {g.value for g in kpi.grains} and kpi.compute.monthly_spc
@@ -55,7 +59,7 @@ def spc_breaks(kpi: Kpi) -> list[dt.date]:
 
 
 @memoised
-def spc_for(db, kpi: Kpi, f: Filters) -> spc.SpcResult:
+def spc_for(db: Database, kpi: Kpi, f: Filters) -> spc.SpcResult:
     """The KPI's control chart: monthly activity seasonally adjusted (``spc.seasonally_adjusted``),
     yearly outcomes without the years assessed differently; limits restart at ``spc_breaks``.
     ``columns['raw']`` keeps each point's value before adjustment; ``adjusted`` says whether."""
@@ -77,7 +81,7 @@ def spc_for(db, kpi: Kpi, f: Filters) -> spc.SpcResult:
     return res
 
 
-def _england(db, kpi: Kpi, f: Filters, year: int | None) -> float | None:
+def _england(db: Database, kpi: Kpi, f: Filters, year: int | None) -> float | None:
     if not kpi.compute.results or year is None:
         return None
     periods, values, _ = metrics.selection(db, kpi.id, f).arrays(ref.ENGLAND_CODE)
@@ -92,10 +96,10 @@ class Line:
     kpi: Kpi
     headline: compare.Headline
     spc: spc.SpcResult | None
-    fields: dict
+    fields: dict[str, str]
 
 
-def line(db, kpi: Kpi, f: Filters, with_spc: bool = True) -> Line:
+def line(db: Database, kpi: Kpi, f: Filters, with_spc: bool = True) -> Line:
     heads = compare.headlines_by_geography(db, kpi.id, f)   # the selection too
     h = compare.headline(db, kpi.id, f)
     kent = heads[ref.KENT_CODE]
@@ -116,7 +120,7 @@ def line(db, kpi: Kpi, f: Filters, with_spc: bool = True) -> Line:
         # no variation or assurance without SPC; assurance needs a target ([z] without one) and
         # enough points ([x] when too few)
         "variation": spc.VARIATION_TEXT[s.variation] if s else "[x]",
-        "assurance": ("[z]" if not kpi.has_rag else spc.ASSURANCE_TEXT.get(s.assurance, "[x]") if s else "[x]"),
+        "assurance": ("[z]" if not kpi.has_rag else spc.ASSURANCE_TEXT.get(s.assurance, "[x]") if s and s.assurance else "[x]"),
         "filters_not_applied": h.note,
         "census": h.census_note,
         "rag_basis": h.rag_basis,
@@ -127,16 +131,16 @@ def line(db, kpi: Kpi, f: Filters, with_spc: bool = True) -> Line:
     return Line(kpi, h, s, fields)
 
 
-def lines(db, f: Filters, with_spc: bool = True) -> list[Line]:
+def lines(db: Database, f: Filters, with_spc: bool = True) -> list[Line]:
     """Every declared KPI's line, in catalogue order."""
     f = compare.resolved(db, f)
     return [line(db, kpi, f, with_spc) for kpi in catalogue.catalogue().values()]
 
 
-def row(db, kpi: Kpi, f: Filters) -> dict:
+def row(db: Database, kpi: Kpi, f: Filters) -> dict[str, str]:
     return line(db, kpi, f).fields
 
 
-def scorecard(db, f: Filters) -> pd.DataFrame:
+def scorecard(db: Database, f: Filters) -> pd.DataFrame:
     """One row per declared KPI, in catalogue order, as displayed (after disclosure control)."""
     return pd.DataFrame([ln.fields for ln in lines(db, f)], columns=COLUMNS)

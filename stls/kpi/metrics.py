@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,9 @@ from stls.kpi import catalogue, kinds
 from stls.kpi.catalogue import Kpi
 from stls.memo import memoised
 from stls.store import disclosure, queries
+
+if TYPE_CHECKING:
+    from stls.store.db import Database
 
 AREAS = tuple(ref.NEED_AREAS)
 # Components that are stocks (a level at a time) rather than flows (summed over time).
@@ -68,7 +72,7 @@ def _whole(f: Filters) -> Filters:
 
 
 @memoised
-def _activity_block(db, grain: str, f: Filters, upto: int) -> tuple[pd.DataFrame, list[str]]:
+def _activity_block(db: Database, grain: str, f: Filters, upto: int) -> tuple[pd.DataFrame, list[str]]:
     """Every activity KPI's parts for every area of need × phase from one query
     (``queries.activity_block``), and the KPI ids in its column order: a page showing ten of them
     pays for one statement, not ten, and a change of need or phase for none."""
@@ -79,7 +83,7 @@ def _activity_block(db, grain: str, f: Filters, upto: int) -> tuple[pd.DataFrame
     return block, [k.id for k in kpis]
 
 
-def _activity(db, kpi: Kpi, grain: str, f: Filters, upto: int) -> pd.DataFrame:
+def _activity(db: Database, kpi: Kpi, grain: str, f: Filters, upto: int) -> pd.DataFrame:
     """need_key, phase_key, geography_code, period, n (and pupils for a rate): districts × periods
     with a record of the KPI's activity types, zero where a district had none."""
     block, _ = _activity_block(db, grain, f, upto)
@@ -97,7 +101,7 @@ def _block_columns(kpi: Kpi) -> dict[str, str]:
     return cols
 
 
-def _attainment(db, kpi: Kpi, f: Filters) -> pd.DataFrame:
+def _attainment(db: Database, kpi: Kpi, f: Filters) -> pd.DataFrame:
     """Published for all pupils: one combination, need and phase 'all'."""
     c = kpi.compute
     assert isinstance(c, kinds.Attainment | kinds.AttainmentGap)
@@ -123,7 +127,7 @@ def _attainment(db, kpi: Kpi, f: Filters) -> pd.DataFrame:
     return wide.assign(need_key=queries.ALL, phase_key=queries.ALL)
 
 
-def _cost(db, kpi: Kpi, f: Filters, upto: int) -> pd.DataFrame:
+def _cost(db: Database, kpi: Kpi, f: Filters, upto: int) -> pd.DataFrame:
     counts = queries.activity_counts(db, kpi.compute.counted, "academic_year", f, upto,
                                      by_service=True, split=SPLIT)
     money = _part_year(queries.budget(db, f), queries.data_extent(db), upto)
@@ -136,10 +140,10 @@ def _cost(db, kpi: Kpi, f: Filters, upto: int) -> pd.DataFrame:
     return pd.concat([district, kent.assign(geography_code=ref.KENT_CODE)], ignore_index=True)
 
 
-def _part_year(money: pd.DataFrame, extent: dict, upto: int) -> pd.DataFrame:
+def _part_year(money: pd.DataFrame, extent: dict[str, Any], upto: int) -> pd.DataFrame:
     """A year still under way (or cut to year-to-date) pays only its months' share of the budget."""
     last = extent.get("last_month")
-    def months(period) -> int:
+    def months(period: dt.date) -> int:
         covered = upto
         if last is not None and ref.academic_year_start(last) == period.year:
             covered = min(covered, ref.academic_month(last))
@@ -149,7 +153,7 @@ def _part_year(money: pd.DataFrame, extent: dict, upto: int) -> pd.DataFrame:
     return money
 
 
-def _need_alignment(db, kpi: Kpi, f: Filters, upto: int) -> pd.DataFrame:
+def _need_alignment(db: Database, kpi: Kpi, f: Filters, upto: int) -> pd.DataFrame:
     """Compares the areas of need, so it is split by phase only (need 'all')."""
     refs = queries.referral_need_mix(db, kpi.compute.counted, f, upto, split=("phase",))
     pupils = census_by_year(db, queries.sen_pupils(db, "all_sen", f.with_(year_from=ref.FIRST_ACADEMIC_YEAR),
@@ -164,7 +168,7 @@ def _need_alignment(db, kpi: Kpi, f: Filters, upto: int) -> pd.DataFrame:
     return out.drop(columns="academic_year").assign(need_key=queries.ALL)
 
 
-def census_by_year(db, pupils: pd.DataFrame, years) -> pd.DataFrame:
+def census_by_year(db: Database, pupils: pd.DataFrame, years: Iterable[int]) -> pd.DataFrame:
     """Census rows (with ``academic_year``) relabelled to each year that uses them under the
     census rule (``queries.census_for``: its own year's census, else the latest earlier)."""
     parts = []
@@ -189,7 +193,7 @@ def _check_grain(kpi: Kpi, grain: str) -> None:
 
 
 @memoised
-def _components_split(db, kpi: Kpi, grain: str, f: Filters, upto: int) -> pd.DataFrame:
+def _components_split(db: Database, kpi: Kpi, grain: str, f: Filters, upto: int) -> pd.DataFrame:
     """Additive parts per need_key, phase_key, geography_code and period, for every combination
     of area of need and phase the KPI depends on (``f`` has neither): its kind's ``parts``."""
     base_grain = "month" if grain == "rolling_12" else grain
@@ -197,7 +201,7 @@ def _components_split(db, kpi: Kpi, grain: str, f: Filters, upto: int) -> pd.Dat
 
 
 @memoised
-def components(db, kpi: Kpi, grain: str, f: Filters, upto: int = 11) -> pd.DataFrame:
+def components(db: Database, kpi: Kpi, grain: str, f: Filters, upto: int = 11) -> pd.DataFrame:
     """Additive parts per geography_code and period, before any division: the filters' rows of
     the result split by need and phase (computed once for every combination)."""
     _check_grain(kpi, grain)
@@ -212,7 +216,7 @@ def components(db, kpi: Kpi, grain: str, f: Filters, upto: int = 11) -> pd.DataF
 
 # How each kind's additive parts are read (need_key, phase_key, geography_code, period and the
 # parts, every area of need × phase at once); how a value is finished is the kind's (``kinds``).
-PARTS: dict[type[kinds.Kind], Callable[..., pd.DataFrame]] = {
+PARTS: dict[type[kinds.Kind], Callable[[Database, Kpi, str, Filters, int], pd.DataFrame]] = {
     kinds.ActivityCount: _activity,
     kinds.ActivityRate: _activity,
     kinds.SettingsReached: lambda db, kpi, grain, f, upto: queries.settings_reached(db, grain, f, upto),
@@ -279,7 +283,7 @@ def geography_of(f: Filters) -> Geography:
     return f.area.selection or f.area.key
 
 
-def kpi_series(db, kpi_id: str, f: Filters, grain: str = "academic_year",
+def kpi_series(db: Database, kpi_id: str, f: Filters, grain: str = "academic_year",
                geography: Geography | None = None, upto: int = 11) -> pd.DataFrame:
     """Periods and values of one KPI for one geography (default: the filters' area)."""
     kpi = catalogue.get(kpi_id)
@@ -297,8 +301,8 @@ def kpi_series(db, kpi_id: str, f: Filters, grain: str = "academic_year",
 
 
 @memoised
-def series_by_geography(db, kpi_id: str, f: Filters, grain: str = "academic_year", upto: int = 11,
-                        geographies=None) -> dict[str, pd.DataFrame]:
+def series_by_geography(db: Database, kpi_id: str, f: Filters, grain: str = "academic_year", upto: int = 11,
+                        geographies: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
     """One KPI's series for many geographies, for the filters' academic years, area of need and
     phase (districts ignored).
 
@@ -309,7 +313,7 @@ def series_by_geography(db, kpi_id: str, f: Filters, grain: str = "academic_year
     return selection(db, kpi_id, f, grain, upto).frames(geographies)
 
 
-def selection(db, kpi_id: str, f: Filters, grain: str = "academic_year", upto: int = 11) -> Selection:
+def selection(db: Database, kpi_id: str, f: Filters, grain: str = "academic_year", upto: int = 11) -> Selection:
     """The rows of one KPI's all-combinations result that the filters select (see ``Selection``)."""
     kpi = catalogue.get(kpi_id)
     same, upto = _independent_of(kpi, f, upto)   # a filter this KPI does not depend on: share one result
@@ -322,7 +326,7 @@ def _empty() -> pd.DataFrame:
     return pd.DataFrame({"period": [], "value": []})
 
 
-def all_years(db, f: Filters) -> Filters:
+def all_years(db: Database, f: Filters) -> Filters:
     """The filters widened to every academic year the database holds."""
     extent = queries.data_extent(db)
     first = min(ref.FIRST_ACADEMIC_YEAR, f.year_from, extent["first_year"])
@@ -331,7 +335,7 @@ def all_years(db, f: Filters) -> Filters:
 
 
 @memoised
-def _every_combination(db, kpi_id: str, f: Filters, grain: str, upto: int) -> Split:
+def _every_combination(db: Database, kpi_id: str, f: Filters, grain: str, upto: int) -> Split:
     """One KPI's series for every geography and every combination of area of need and phase.
     Activity KPIs come from the shared block."""
     kpi = catalogue.get(kpi_id)
@@ -352,7 +356,7 @@ class Split:
         self.body = frame.drop(columns=KEYS + ["geography_code"])
         # the unprotected cells of the same rows, for ``combine`` only (districts summed, then protected)
         self.parts = self.body if parts is None else parts.reset_index(drop=True).drop(columns=KEYS + ["geography_code"])
-        self.periods = frame["period"].tolist()
+        self.periods: list[dt.date] = frame["period"].tolist()
         self.values = pd.to_numeric(frame["value"], errors="coerce").to_numpy(float)
         codes = frame["geography_code"].to_numpy()
         need, phase = frame["need_key"].to_numpy(), frame["phase_key"].to_numpy()
@@ -381,12 +385,12 @@ class Selection:
     def geographies(self) -> list[str]:
         return self.split.geographies
 
-    def frames(self, geographies=None) -> dict[str, pd.DataFrame]:
+    def frames(self, geographies: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
         body = self.split.body
         return {g: body.iloc[slice(*self.runs[g])] if g in self.runs else _empty()
                 for g in (geographies or self.geographies)}
 
-    def arrays(self, geography: str) -> tuple[list, np.ndarray, slice]:
+    def arrays(self, geography: str) -> tuple[list[dt.date], np.ndarray, slice]:
         """(periods, values, rows of ``split.body``) for one geography; empty if it has none."""
         rows = slice(*self.runs.get(geography, (0, 0)))
         return self.split.periods[rows], self.split.values[rows], rows
@@ -402,7 +406,7 @@ def _runs(*keys: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.r_[True, new])
 
 
-def _series_from_components(db, kpi: Kpi, comps: pd.DataFrame, grain: str) -> Split:
+def _series_from_components(db: Database, kpi: Kpi, comps: pd.DataFrame, grain: str) -> Split:
     """Series per combination and geography from one KPI's components: districts straight from
     their rows; Kent from its stored row or the districts' sum; one vectorised ``finish`` gives
     every value."""
@@ -432,7 +436,7 @@ def _series_from_components(db, kpi: Kpi, comps: pd.DataFrame, grain: str) -> Sp
 
 
 @memoised
-def _activity_every_combination(db, grain: str, f: Filters, upto: int) -> dict[str, Split]:
+def _activity_every_combination(db: Database, grain: str, f: Filters, upto: int) -> dict[str, Split]:
     """Every activity KPI's series for every combination at once, from the shared block (which
     has Kent's rows already, in order): per KPI a mask and ``finish``. The same result as
     ``_series_from_components`` on each KPI's components (tests/test_kpis.py checks they agree),
@@ -453,7 +457,7 @@ def _activity_every_combination(db, grain: str, f: Filters, upto: int) -> dict[s
     return out
 
 
-def not_returned_rows(db, frame: pd.DataFrame, grain: str) -> np.ndarray:
+def not_returned_rows(db: Database, frame: pd.DataFrame, grain: str) -> np.ndarray:
     """Which rows of a monthly district series are months the district made no tracker return
     (``queries.not_returned``): their value is not a zero but unknown, so NaN (shown as [x]).
     Totals over them (a year, Kent's month) keep their value and are flagged by ``compare``."""
@@ -478,7 +482,7 @@ def combine(kpi: Kpi, chosen: Selection, districts: tuple[str, ...]) -> pd.DataF
     return out
 
 
-def kpi_by_geography(db, kpi_id: str, f: Filters, grain: str = "academic_year", upto: int = 11) -> pd.DataFrame:
+def kpi_by_geography(db: Database, kpi_id: str, f: Filters, grain: str = "academic_year", upto: int = 11) -> pd.DataFrame:
     """Long frame of geography_code, period, value for the 12 districts, Kent and (if stored) England."""
     parts = [frame.assign(geography_code=geo) for geo, frame in series_by_geography(db, kpi_id, f, grain, upto).items()]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["geography_code", "period", "value"])

@@ -27,10 +27,14 @@ the chart when it is high (``HIGH_AUTOCORRELATION``). The limits themselves are 
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from stls.kpi.catalogue import Polarity
@@ -50,7 +54,7 @@ HIGH_AUTOCORRELATION = 0.5
 
 @dataclass
 class SpcResult:
-    columns: dict         # period, value, segment, mean, ucl, lcl, upper_2s, lower_2s, special, rules, side, direction
+    columns: dict[str, Any]  # arrays (rules a list): period, value, segment, mean, ucl, lcl, upper_2s, lower_2s, special, rules, side, direction
     variation: str        # improving | concerning | high | low | mixed | common_cause | too_few_points
     assurance: str | None  # hit_and_miss | consistently_passing | consistently_failing | None
     reason: str = ""      # the latest point's special-cause rules, in words
@@ -149,7 +153,8 @@ def _segment_rules(v: np.ndarray, mean: float, ucl: float, lcl: float) -> tuple[
     return special, rules, side, direction
 
 
-def xmr(periods, values, breaks=(), polarity: Polarity = Polarity.higher, target: float | None = None) -> SpcResult:
+def xmr(periods: Iterable[dt.date], values: Iterable[float], breaks: Sequence[dt.date] = (),
+        polarity: Polarity = Polarity.higher, target: float | None = None) -> SpcResult:
     """XmR limits and special-cause rules for a series, with limits recalculated at ``breaks``.
 
     Computed on NumPy arrays and made into one frame at the end: a scorecard runs this for every
@@ -188,7 +193,7 @@ def xmr(periods, values, breaks=(), polarity: Polarity = Polarity.higher, target
                      autocorrelation=lag1_autocorrelation(latest) if len(latest) >= MIN_POINTS else None)
 
 
-def lag1_autocorrelation(values) -> float | None:
+def lag1_autocorrelation(values: npt.ArrayLike) -> float | None:
     """The correlation between each point and the next (Pearson's r over the pairs (x_t, x_t+1),
     as pandas' ``Series.autocorr``); None with fewer than 3 points or no variation in either."""
     v = np.asarray(values, dtype=float)
@@ -242,7 +247,7 @@ def _assurance(segment: np.ndarray, lcl: float, ucl: float, polarity: Polarity, 
     return "consistently_passing" if above == (polarity is Polarity.higher) else "consistently_failing"
 
 
-def seasonal_factors(periods, values, min_years: int = 2) -> dict[int, float] | None:
+def seasonal_factors(periods: Iterable[dt.date], values: Iterable[float], min_years: int = 2) -> dict[int, float] | None:
     """Calendar month → seasonal factor, from complete academic years (every term-time month,
     September to July, present): the median over those years of the month's value over the
     year's mean month, scaled so the factors average 1. None with fewer than ``min_years``."""
@@ -263,7 +268,8 @@ def seasonal_factors(periods, values, min_years: int = 2) -> dict[int, float] | 
     return {m: f / scale for m, f in factors.items()}
 
 
-def seasonally_adjusted(periods, values, factors: dict[int, float] | None = None) -> tuple[np.ndarray, dict[int, float] | None]:
+def seasonally_adjusted(periods: Sequence[dt.date], values: Iterable[float],
+                        factors: dict[int, float] | None = None) -> tuple[np.ndarray, dict[int, float] | None]:
     """Each month's value over its seasonal factor (``factors``, or estimated from these months);
     the values unchanged when there are too few complete years (the second item is then None)."""
     v = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").to_numpy(float)
@@ -275,7 +281,7 @@ def seasonally_adjusted(periods, values, factors: dict[int, float] | None = None
 
 
 def table_alternative(frame: pd.DataFrame, periods: tuple[str, list[str]], shown: tuple[str, list[str]],
-                      adjusted: list[str] | None, fmt) -> pd.DataFrame:
+                      adjusted: list[str] | None, fmt: Callable[[float], str]) -> pd.DataFrame:
     """An XmR chart's table alternative: every figure the chart draws, as displayed.
 
     ``frame`` is ``SpcResult.frame``; ``periods`` and ``shown`` are the first two columns' names
@@ -286,7 +292,7 @@ def table_alternative(frame: pd.DataFrame, periods: tuple[str, list[str]], shown
     columns = {periods[0]: periods[1], shown[0]: shown[1]}
     if adjusted is not None:
         columns["Seasonally adjusted"] = adjusted
-    blank = lambda v: "" if v is None or v != v else fmt(v)   # noqa: E731 - no limits before a segment's first points
+    blank: Callable[[float | None], str] = lambda v: "" if v is None or v != v else fmt(v)   # noqa: E731 - no limits before a segment's first points
     return pd.DataFrame(columns | {
         "Mean": [blank(v) for v in frame["mean"]],
         "Lower limit": [blank(v) for v in frame["lcl"]], "Upper limit": [blank(v) for v in frame["ucl"]],

@@ -13,7 +13,7 @@ import pandas as pd
 
 from stls import reference as ref
 from stls.analysis import association, needs
-from stls.analysis import evaluation as impact
+from stls.analysis.evaluation import words
 from stls.filters import Filters
 from stls.kpi import catalogue, compare, spc
 from stls.present.charts import Chart
@@ -138,7 +138,7 @@ def _impact(db, f: Filters) -> Slide:
     return Slide("Impact of support", shown.chart.title, chart=shown.chart, native=native, table=shown.checks[
         ["Check", "Reading", "Estimate", "95% interval", "Settings supported", "Settings compared"]],
                  notes=" ".join(t for t in (shown.finding, shown.sensitivity, shown.pretrend, shown.naive,
-                                             impact.CAVEATS) if t),
+                                             words.CAVEATS) if t),
                  bullets=[shown.headline])   # the effect, its interval and how robust it is, in one sentence
 
 

@@ -68,9 +68,9 @@ def association_controls(f: Filters) -> association.Options:
 
 def impact_measure() -> str:
     """The outcome the evaluation of support is shown for (the settings' results held)."""
-    from stls.analysis import evaluation as impact
-    return _select("Outcome", "measure", list(impact.MEASURES), "ks2_rwm_expected",
-                   lambda m: f"{ref.MEASURE_LABELS[m]} ({impact.MEASURES[m]} schools)")
+    from stls.analysis.evaluation import model
+    return _select("Outcome", "measure", list(model.MEASURES), "ks2_rwm_expected",
+                   lambda m: f"{ref.MEASURE_LABELS[m]} ({model.MEASURES[m]} schools)")
 
 
 def open_profile(f: Filters, code: str) -> None:

@@ -51,8 +51,8 @@ def database() -> dbmod.Database:
         st.stop()
         raise   # not reached: st.stop ends the run
     if PREPARE_IN_BACKGROUND:
-        from stls.analysis import evaluation as impact
-        memo.start(impact.bundles, handle)
+        from stls.analysis.evaluation import worker
+        memo.start(worker.bundles, handle)
     return handle
 
 

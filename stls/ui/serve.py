@@ -61,11 +61,11 @@ def warm_impact() -> None:
     """The evaluation of support (a few seconds of model fitting), for both outcomes, so the
     Impact of support page finds it ready."""
     try:
-        from stls.analysis import evaluation as impact
+        from stls.analysis.evaluation import worker
         from stls.store import db as dbmod
         from stls.ui import data
         if dbmod.default_path().exists():
-            data.call(impact.bundles)
+            data.call(worker.bundles)
     except Exception as exc:  # noqa: BLE001 - warming is an optimisation only: the page reports errors
         logging.getLogger(__name__).warning("warm-up of the evaluation of support skipped: %s", exc)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from stls import reference as ref
-from stls.analysis import evaluation as impact
+from stls.analysis.evaluation import model, words, worker
 from stls.filters import Filters
 from stls.present import charts
 from stls.store import disclosure, queries
@@ -17,23 +17,23 @@ from stls.store import disclosure, queries
 SOURCE = "Settings' own results by SEN group; STLS tracker (Intensive Specialist Support)"
 
 
-def _span(e: impact.Effect | None) -> str:
+def _span(e: model.Effect | None) -> str:
     return "[x]" if e is None else f"{e.low:+.1f} to {e.high:+.1f}"
 
 
-def _value(e: impact.Effect | None) -> str:
+def _value(e: model.Effect | None) -> str:
     return "[x]" if e is None else f"{e.estimate:+.1f}"
 
 
 def min_settings() -> int:
     """Settings a year-since-support point must rest on to be shown."""
-    return max(impact.MIN_EVENT_SETTINGS, disclosure.threshold())
+    return max(model.MIN_EVENT_SETTINGS, disclosure.threshold())
 
 
-def event_chart(b: impact.Bundle) -> charts.Chart:
+def event_chart(b: worker.Bundle) -> charts.Chart:
     est = b.main
     measure = ref.MEASURE_LABELS[b.measure]
-    u = impact.unit(b.measure)
+    u = model.unit(b.measure)
     event = est.event[est.event["settings"] >= min_settings()]
     if est.ok and est.overall is not None:
         word = {1: "higher", -1: "lower", 0: "no clearly different"}[est.overall.direction()]
@@ -52,36 +52,36 @@ def event_chart(b: impact.Bundle) -> charts.Chart:
     })
     alt = (f"Event-study chart for {measure}, pupils on SEN support: for each year before and after a setting's first "
            f"Intensive Specialist Support, the estimated difference from settings never supported, with 95% intervals. "
-           f"{impact.finding(est)}")
+           f"{words.finding(est)}")
     caption = (f"Each point compares supported settings with themselves in the year before support (−1), against the "
                f"same change in settings never supported. Points resting on fewer than {min_settings()} settings are not "
                "shown. Points before support should sit near zero: that is the pre-trend check.")
     return charts.Chart(fig, alt, table, title, caption)
 
 
-def summary(b: impact.Bundle) -> pd.DataFrame:
+def summary(b: worker.Bundle) -> pd.DataFrame:
     """How many settings were supported and compared, in which years, on what."""
     e = b.main
     return pd.DataFrame([
         {"Item": "Outcome", "Value": f"{ref.MEASURE_LABELS[b.measure]}, pupils on SEN support"},
         {"Item": "Settings supported (with results before and after)", "Value": f"{e.supported:,}"},
-        {"Item": "First supported in", "Value": impact.cohort_text(e)},
+        {"Item": "First supported in", "Value": words.cohort_text(e)},
         {"Item": "Settings compared (never supported in these years)", "Value": f"{e.compared:,}"},
-        {"Item": "Years of results", "Value": impact.years_text(e)},
-        {"Item": "Overall effect (95% interval)", "Value": f"{_value(e.overall)} ({_span(e.overall)}) {impact.unit(b.measure)}"
+        {"Item": "Years of results", "Value": words.years_text(e)},
+        {"Item": "Overall effect (95% interval)", "Value": f"{_value(e.overall)} ({_span(e.overall)}) {model.unit(b.measure)}"
                                                        if e.ok else "[x]"},
         {"Item": "Naive comparison, same years (95% interval)", "Value": f"{_value(e.naive)} ({_span(e.naive)})"},
     ])
 
 
-def same_as_main(est: impact.Estimate, main: impact.Estimate) -> bool:
+def same_as_main(est: model.Estimate, main: model.Estimate) -> bool:
     """A check whose estimate equals the main one by construction (e.g. leaving out years that hold
     no results of this kind): not a check at all."""
     return (est.overall is not None and main.overall is not None
             and abs(est.overall.estimate - main.overall.estimate) <= 1e-6 * (1 + abs(main.overall.estimate)))
 
 
-def _note(est: impact.Estimate) -> str:
+def _note(est: model.Estimate) -> str:
     parts = [f"{why}: {n} supported setting{'s' if n != 1 else ''} left out" for why, n in est.left_out.items()]
     parts += [f"{part}: [x], {why}" for part, why in est.problems.items() if part != "estimate"]
     if not est.ok:
@@ -89,13 +89,13 @@ def _note(est: impact.Estimate) -> str:
     return "; ".join(parts)
 
 
-def _row(label: str, est: impact.Estimate, effect: impact.Effect | None, note: str) -> dict:
-    return {"Check": label, "Reading": impact.reading(effect),
-            "Estimate": _value(effect), "95% interval": _span(effect), "Unit": impact.unit(est.spec.measure),
+def _row(label: str, est: model.Estimate, effect: model.Effect | None, note: str) -> dict:
+    return {"Check": label, "Reading": words.reading(effect),
+            "Estimate": _value(effect), "95% interval": _span(effect), "Unit": model.unit(est.spec.measure),
             "Settings supported": f"{est.supported:,}", "Settings compared": f"{est.compared:,}", "Note": note or "[z]"}
 
 
-def checks(b: impact.Bundle) -> pd.DataFrame:
+def checks(b: worker.Bundle) -> pd.DataFrame:
     """The main estimate, the second main estimator and the checks, each fitted on its own: one
     that could not be fitted says why in its row. A check that equals the main estimate by
     construction is left out (``checks_note`` says so)."""
@@ -103,48 +103,48 @@ def checks(b: impact.Bundle) -> pd.DataFrame:
     for key, est in b.checks.items():
         if key != "main" and same_as_main(est, b.main):
             continue
-        label = impact.CHECK_LABELS[key]
+        label = words.CHECK_LABELS[key]
         if key == "other_outcome":
             label += f": {ref.MEASURE_LABELS[est.spec.measure]}"
         rows.append(_row(label, est, est.overall, _note(est)))
         if key == "main":
             cs_note = b.main.problems.get("Callaway and Sant'Anna", "")
-            rows.append(_row(impact.CHECK_LABELS["cs"], est, est.cs, f"[x]: {cs_note}" if cs_note else ""))
+            rows.append(_row(words.CHECK_LABELS["cs"], est, est.cs, f"[x]: {cs_note}" if cs_note else ""))
     return pd.DataFrame(rows)
 
 
-def checks_note(b: impact.Bundle) -> str:
+def checks_note(b: worker.Bundle) -> str:
     """Checks left out because they cannot differ from the main estimate, in words."""
-    same = [impact.CHECK_LABELS[k] for k, est in b.checks.items() if k != "main" and same_as_main(est, b.main)]
+    same = [words.CHECK_LABELS[k] for k, est in b.checks.items() if k != "main" and same_as_main(est, b.main)]
     if not same:
         return ""
     return (f"Not shown as a check: {'; '.join(same)} — for this outcome it gives the main estimate exactly (no "
             "results in the years it leaves out bear on it), so it cannot test anything.")
 
 
-def districts(b: impact.Bundle, f: Filters) -> pd.DataFrame:
+def districts(b: worker.Bundle, f: Filters) -> pd.DataFrame:
     codes = f.area.members
-    q = impact.adjusted(b.districts)
+    q = model.adjusted(b.districts)
     rows = []
     for code in codes:
         est = b.districts[code]
         rows.append({"District": ref.DISTRICT_NAMES[code], "Estimate": _value(est.overall), "95% interval": _span(est.overall),
                      f"p-value adjusted for {len(q)} districts": f"{q[code]:.3f}" if code in q else "[x]",
                      "Settings supported": f"{est.supported:,}", "Settings compared": f"{est.compared:,}",
-                     "Reading": impact.verdict(est, q.get(code)) if est.ok else (
+                     "Reading": words.verdict(est, q.get(code)) if est.ok else (
                          "Too few settings to estimate" if est.reason.startswith("too few") else f"[x]: {est.reason}")})
     return pd.DataFrame(rows)
 
 
-def districts_text(b: impact.Bundle, f: Filters) -> str:
+def districts_text(b: worker.Bundle, f: Filters) -> str:
     codes = f.area.members
-    q = impact.adjusted(b.districts)
+    q = model.adjusted(b.districts)
     few = [ref.DISTRICT_NAMES[c] for c in codes if not b.districts[c].ok]
     clear = [ref.DISTRICT_NAMES[c] for c in codes if c in q and q[c] < 0.05]
     parts = []
     if few:
-        parts.append(f"No district estimate in {', '.join(few)} (each needs at least {impact.MIN_SETTINGS} supported "
-                     f"and {impact.MIN_SETTINGS} never-supported settings with results, and a model that fits).")
+        parts.append(f"No district estimate in {', '.join(few)} (each needs at least {model.MIN_SETTINGS} supported "
+                     f"and {model.MIN_SETTINGS} never-supported settings with results, and a model that fits).")
     if q:
         parts.append(f"{len(q)} district estimates are compared, so some would exclude zero by chance alone: a "
                      "district reads 'Higher' or 'Lower' only when its p-value, adjusted for the "
@@ -155,12 +155,12 @@ def districts_text(b: impact.Bundle, f: Filters) -> str:
     return " ".join(parts)
 
 
-def supported_list(db, b: impact.Bundle, f: Filters) -> pd.DataFrame:
+def supported_list(db, b: worker.Bundle, f: Filters) -> pd.DataFrame:
     """Settings that received Intensive Specialist Support: what they received, never a result."""
     frame = queries.supported_settings(db)
     if f.districts:
         frame = frame[frame["district_code"].isin(f.districts)]
-    compared = set(impact.panel(db, b.measure, "sen_support").pipe(
+    compared = set(model.panel(db, b.measure, "sen_support").pipe(
         lambda p: p[p["first"] > 0]["urn"] if not p.empty else pd.Series(dtype=str)))
     return pd.DataFrame({
         "URN": frame["urn"], "Setting": frame["name"], "District": frame["district_code"].map(ref.DISTRICT_NAMES),
@@ -173,17 +173,17 @@ def supported_list(db, b: impact.Bundle, f: Filters) -> pd.DataFrame:
 
 
 class Shown:
-    """Everything the page shows, built from the once-per-data-version ``impact.bundle``."""
+    """Everything the page shows, built from the once-per-data-version ``worker.bundle``."""
 
     def __init__(self, db, measure: str, f: Filters):
-        b = impact.bundle(db, measure)
+        b = worker.bundle(db, measure)
         self.bundle = b
-        self.headline = impact.headline(b.main)
-        self.finding = impact.finding(b.main)
-        self.pretrend = impact.pretrend_text(b.main) if b.main.ok else ""
-        self.sensitivity = impact.sensitivity_text(b.main) if b.main.ok else ""
-        self.naive = impact.naive_text(b.main)
-        self.dose = impact.dose_text(b)
+        self.headline = words.headline(b.main)
+        self.finding = words.finding(b.main)
+        self.pretrend = words.pretrend_text(b.main) if b.main.ok else ""
+        self.sensitivity = words.sensitivity_text(b.main) if b.main.ok else ""
+        self.naive = words.naive_text(b.main)
+        self.dose = words.dose_text(b)
         self.chart = event_chart(b)
         self.summary = summary(b)
         self.checks = checks(b)
