@@ -103,3 +103,11 @@ def test_the_command_line_takes_every_kind_of_file_the_importer_does():
     from stls.cli import IMPORT_KINDS
     from stls.store.ingest.schema import KINDS
     assert sorted(IMPORT_KINDS) == sorted(KINDS)
+
+
+def test_the_need_mix_is_read_in_one_place():
+    """Referrals and pupils by area of need (the need alignment KPI and the areas-of-need page)
+    come from ``metrics.need_cells`` only."""
+    readers = sorted(str(p) for p, text in _source("stls").items() if "by_need_area=True" in text)
+    assert readers == ["stls/kpi/metrics.py"]
+    assert _source("stls/kpi")[Path("stls/kpi/metrics.py")].count("by_need_area=True") == 1

@@ -98,10 +98,7 @@ def _mix_every(db, f: Filters, types: tuple[str, ...]) -> pd.DataFrame:
     """``mix``'s cells (counts with their cell keys, unprotected: ``protect_mix`` protects them)
     for every academic year of ``f`` and every phase (``phase_key``, 'all' for all phases): two
     statements, one frame."""
-    refs = queries.referral_need_mix(db, types, f, split=("phase",))
-    pups = metrics.census_by_year(db, queries.sen_pupils(db, "all_sen", f.with_(year_from=ref.FIRST_ACADEMIC_YEAR),
-                                                         by_need_area=True, split=("phase",)).dropna(subset=["need_area"]),
-                                  list(f.years))
+    refs, pups = metrics.need_cells(db, types, f)
     keys = ["phase_key", "academic_year", "geography_code", "need_area"]
     grid = pd.MultiIndex.from_product([[queries.ALL, *ref.PHASES], list(f.years), ref.DISTRICT_CODES, AREAS], names=keys)
     frame = pd.DataFrame(index=grid).join(

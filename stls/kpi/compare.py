@@ -101,7 +101,7 @@ def direction(kpi: Kpi, values: np.ndarray | pd.Series, alpha: float = 0.05,
     'No clear change' unless the slope differs from zero at the 5% level; demand indicators
     are 'Rising' or 'Falling', others 'Improving' or 'Worsening' by polarity.
     """
-    y = values.astype(float) if isinstance(values, np.ndarray) else pd.to_numeric(values, errors="coerce").to_numpy(float)
+    y = values.astype(float) if isinstance(values, np.ndarray) else np.asarray(pd.to_numeric(values, errors="coerce"), dtype=float)
     x = np.arange(len(y), dtype=float) if years is None else np.asarray(years, dtype=float)
     ok = ~np.isnan(y)
     if ok.sum() < 3 or np.ptp(y[ok]) == 0:

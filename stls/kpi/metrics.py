@@ -153,12 +153,21 @@ def _part_year(money: pd.DataFrame, extent: dict[str, Any], upto: int) -> pd.Dat
     return money
 
 
-def _need_alignment(db: Database, kpi: Kpi, f: Filters, upto: int) -> pd.DataFrame:
-    """Compares the areas of need, so it is split by phase only (need 'all')."""
-    refs = queries.referral_need_mix(db, kpi.compute.counted, f, upto, split=("phase",))
+def need_cells(db: Database, types: tuple[str, ...], f: Filters, upto: int = 11) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The two statements every need mix is built from (the need alignment KPI, the areas-of-need
+    page): activity of ``types`` and pupils with SEN, by district, academic year of ``f``, area of
+    need and phase (``phase_key``, 'all' too), as cells (counts with their cell keys), the pupils
+    under the census rule (``census_by_year``)."""
+    refs = queries.referral_need_mix(db, types, f, upto, split=("phase",))
     pupils = census_by_year(db, queries.sen_pupils(db, "all_sen", f.with_(year_from=ref.FIRST_ACADEMIC_YEAR),
                                                    by_need_area=True, split=("phase",)).dropna(subset=["need_area"]),
-                            sorted(set(refs["academic_year"])))
+                            list(f.years))
+    return refs, pupils
+
+
+def _need_alignment(db: Database, kpi: Kpi, f: Filters, upto: int) -> pd.DataFrame:
+    """Compares the areas of need, so it is split by phase only (need 'all')."""
+    refs, pupils = need_cells(db, kpi.compute.counted, f, upto)
     wide = [frame.pivot_table(index=["phase_key", "geography_code", "academic_year"], columns="need_area",
                               values=col, aggfunc="sum").reindex(columns=list(AREAS)).add_prefix(prefix).add_suffix(suffix)
             for frame, col, prefix in ((refs, "n", "ref_"), (pupils, "pupils", "pup_"))
