@@ -152,7 +152,7 @@ def figure(raw: Raw, kpi, g: str, year_to: int, cut: int | None = None):
     tracker KPI cut to September–``cut`` (default: the months held of a year under way)."""
     upto = cut if cut is not None else raw.last_upto if year_to == raw.last_year else 11
     for y in range(year_to, ref.FIRST_ACADEMIC_YEAR - 1, -1):
-        got = activity_figure(raw, kpi, g, y, upto) if kpi.from_tracker else outcome_figure(raw, kpi, g, y)
+        got = activity_figure(raw, kpi, g, y, upto) if kpi.compute.from_tracker else outcome_figure(raw, kpi, g, y)
         if got is not None:
             return y, *got
     return None
@@ -160,7 +160,7 @@ def figure(raw: Raw, kpi, g: str, year_to: int, cut: int | None = None):
 
 def period_label(kpi, y: int, year_to: int, raw: Raw) -> str:
     label = ref.academic_year_label(y)
-    if kpi.from_tracker and y == year_to == raw.last_year and raw.last_upto < 11:
+    if kpi.compute.from_tracker and y == year_to == raw.last_year and raw.last_upto < 11:
         label += f" (Sep–{['Sep', 'Oct', 'Nov', 'Dec', 'Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug'][raw.last_upto]})"
     return label
 
@@ -210,8 +210,8 @@ def test_each_figure_equals_the_raw_recomputation(raw, cli, kpi_id, year):
             assert row["previous"] == ("[c]" if before[2] else kpi.fmt(before[1])), where
         # a per-pupil figure names an earlier census; the months no return came in are listed
         used = raw.census(y)
-        assert ("January" in row["census"]) == (kpi.per_pupil and used is not None and used != y), where
-        if kpi.from_tracker:
+        assert ("January" in row["census"]) == (kpi.compute.per_pupil and used is not None and used != y), where
+        if kpi.compute.from_tracker:
             gaps = sorted((m, d) for d, m in raw.gaps if d in districts_of(g) and m in set(raw.months(y, upto)))
             listed = [part for part in row["not_returned"].split("; ") if part and "previous" not in part]
             assert listed == [f"{ref.DISTRICT_NAMES[d]}, {m:%b %Y}" for m, d in gaps], where

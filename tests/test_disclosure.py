@@ -14,9 +14,9 @@ from stls.store import disclosure
 def test_what_is_about_children_is_declared_once():
     assert ref.CHILD_LEVEL_TYPES == {"referral", "school_visit", "advice", "drop_in", "intensive_support"}
     assert ref.NOT_BY_NEED == {"lift_meeting"}
-    assert catalogue.get("school_visits").child_level_components == ("n",)
-    assert catalogue.get("lift_meetings").child_level_components == ()
-    assert catalogue.get("contact_rate").child_level_components == ("n", "pupils")
+    assert catalogue.get("school_visits").compute.child_level_components() == ("n",)
+    assert catalogue.get("lift_meetings").compute.child_level_components() == ()
+    assert catalogue.get("contact_rate").compute.child_level_components() == ("n", "pupils")
 
 
 def test_threshold_is_configurable(monkeypatch):

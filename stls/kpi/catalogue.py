@@ -134,21 +134,6 @@ class Kpi(BaseModel):
         start = self.available_from
         return start is None or year >= ref.academic_year_start(start)
 
-    @property
-    def per_pupil(self) -> bool:
-        """Divides by (or compares with) pupils from the school census (``census_rule``)."""
-        return self.compute.per_pupil
-
-    @property
-    def from_tracker(self) -> bool:
-        """Counted from the activity tracker (so a month with no return leaves activity out)."""
-        return self.compute.from_tracker
-
-    @property
-    def child_level_components(self) -> tuple[str, ...]:
-        """Components that count children (disclosure control applies to them)."""
-        return self.compute.child_level_components()
-
     def fmt(self, value: float | None) -> str:
         """A value as the dashboard shows it ('1,234', '72.9%', '£578'); '[x]' when missing."""
         if value is None or value != value:

@@ -350,11 +350,11 @@ def _with_returns(db: Database, h: Headline, districts: Iterable[str], upto: int
     """A tracker KPI's headline with the months its value and its previous value leave out, and
     a per-pupil one's census where it is not the value's own year's (``catalogue.census_rule``)."""
     ctx = ctx or _Context.of(db)
-    if h.year is not None and h.kpi.per_pupil:
+    if h.year is not None and h.kpi.compute.per_pupil:
         used = ctx.census_for(h.year)
         if used is not None and used != h.year:
             h = replace(h, census_year=used)
-    if not h.kpi.from_tracker or h.year is None or not ctx.gaps:
+    if not h.kpi.compute.from_tracker or h.year is None or not ctx.gaps:
         return h
     cut = upto if h.year == f.year_to else 11   # the previous period is cut to the same months
     missing = not_returned_in(db, districts, year_months(h.year, cut), ctx.gaps)
@@ -429,7 +429,7 @@ class _Maker:
         # which values are [c]: protected in the data layer (stls/kpi/metrics.py), the same in every view
         self.hidden = metrics.hidden_rows(kpi, self.chosen.split.body)
         self.ctx = _Context.of(db)
-        seasonal = kpi.has_rag and kpi.from_tracker and self.upto < 11
+        seasonal = kpi.has_rag and kpi.compute.from_tracker and self.upto < 11
         self.full = metrics.selection(db, kpi.id, f, "academic_year", 11) if seasonal else None
         self.england: dict[int, float] = {}
         if kpi.target_against:

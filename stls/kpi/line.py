@@ -52,7 +52,7 @@ def spc_breaks(kpi: Kpi) -> list[dt.date]:
     """Where a KPI's control limits restart: the service regimes for what the tracker counts; a
     new assessment (``[[measure]] breaks`` in kpis.toml) for an outcome."""
     c = kpi.compute
-    if kpi.from_tracker:
+    if kpi.compute.from_tracker:
         return [r.start for r in ref.REGIMES[1:]]
     measure = getattr(c, "measure", None)
     return [dt.date(y, 9, 1) for y in catalogue.measure(measure).breaks] if measure else []

@@ -247,7 +247,7 @@ def _protect(kpi: Kpi, cells: pd.DataFrame) -> pd.DataFrame:
     flags = [c for c in cells.columns if c.endswith("_hidden")]
     if flags:
         cells = cells.assign(**{c: cells[c].fillna(0).astype(bool) for c in flags})
-    return disclosure.protect_columns(cells, kpi.child_level_components)
+    return disclosure.protect_columns(cells, kpi.compute.child_level_components())
 
 
 def hidden_rows(kpi: Kpi, body: pd.DataFrame) -> np.ndarray:
@@ -256,7 +256,7 @@ def hidden_rows(kpi: Kpi, body: pd.DataFrame) -> np.ndarray:
     out = np.zeros(len(body), dtype=bool)
     if kpi.compute.index:
         return out
-    for c in kpi.child_level_components:
+    for c in kpi.compute.child_level_components():
         flag = disclosure.hidden_column(c)
         if flag in body.columns:
             out |= body[flag].to_numpy(bool)
@@ -439,7 +439,7 @@ def _series_from_components(db: Database, kpi: Kpi, comps: pd.DataFrame, grain: 
     cells = frame.sort_values(where, kind="stable").reset_index(drop=True)
     frame = _protect(kpi, cells)
     frame["value"] = finish(kpi, frame)
-    if kpi.from_tracker:
+    if kpi.compute.from_tracker:
         frame["value"] = frame["value"].mask(not_returned_rows(db, frame, grain))
     return Split(frame, geographies, cells)
 
