@@ -224,33 +224,46 @@ class Guard:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        from anyio import to_thread
-        path, method = _route(scope), scope.get("method", "GET")
-        if path.startswith("/_stcore/upload_file/") and method in ("PUT", "POST"):
-            session_id = path.split("/")[3] if path.count("/") >= 3 else ""
-            if not may_upload(session_id):
-                LOG.warning("upload refused: session %s may not upload", session_id[:8])
-                return await _respond(send, 403, "Uploading needs the data owner role or the import key.")
-            length = _length(scope)
-            if length is None:
-                return await _respond(send, 411, "An upload must say its length.")
-            if length > upload_limit_bytes():
-                return await _respond(send, 413, "The file is larger than this server's upload limit.")
-        elif path.startswith("/media/"):
-            who = await to_thread.run_sync(request_visitor, scope)
-            if not who.may_view:
-                return await _respond(send, 403, "Sign in to download files from STLS Insight.")
-        elif path == "/auth/logout":
-            await to_thread.run_sync(record_sign_out, scope)
-        elif path == "/_stcore/metrics":
-            return await _respond(send, 404, "Not found.")
-        elif path == "/_stcore/health":
-            problem = await to_thread.run_sync(health)
-            if problem:
-                return await _respond(send, 503, f"database unavailable: {problem}")
+        if scope["type"] == "http":
+            refusal = await _refusal(scope)
+            if refusal is not None:
+                return await _respond(send, *refusal)
         return await self.app(scope, receive, send)
+
+
+async def _refusal(scope: Scope) -> tuple[int, str] | None:
+    """The answer (status, text) to give an HTTP request instead of passing it to Streamlit, or
+    None to pass it on (a sign-out is recorded first)."""
+    from anyio import to_thread
+    path, method = _route(scope), scope.get("method", "GET")
+    if path.startswith("/_stcore/upload_file/") and method in ("PUT", "POST"):
+        return _upload_refusal(scope, path)
+    if path.startswith("/media/"):
+        who = await to_thread.run_sync(request_visitor, scope)
+        return None if who.may_view else (403, "Sign in to download files from STLS Insight.")
+    if path == "/auth/logout":
+        await to_thread.run_sync(record_sign_out, scope)
+    elif path == "/_stcore/metrics":
+        return 404, "Not found."
+    elif path == "/_stcore/health":
+        problem = await to_thread.run_sync(health)
+        if problem:
+            return 503, f"database unavailable: {problem}"
+    return None
+
+
+def _upload_refusal(scope: Scope, path: str) -> tuple[int, str] | None:
+    """Why an upload is refused before its body is read (no grant, no length, too large), or None."""
+    session_id = path.split("/")[3] if path.count("/") >= 3 else ""
+    if not may_upload(session_id):
+        LOG.warning("upload refused: session %s may not upload", session_id[:8])
+        return 403, "Uploading needs the data owner role or the import key."
+    length = _length(scope)
+    if length is None:
+        return 411, "An upload must say its length."
+    if length > upload_limit_bytes():
+        return 413, "The file is larger than this server's upload limit."
+    return None
 
 
 def _refuse_clear_cache(self) -> None:   # AppSession method: see install()

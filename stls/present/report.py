@@ -58,33 +58,49 @@ def _native_chart(slide, s: Slide, left, top, width, height):
     """The slide's chart as a native PowerPoint chart, as readable as the printed pack's: axis
     titles, tick labels at the bottom and left whatever the values' signs, districts named beside
     their points with the fitted line, an effect's 95% interval as error bars."""
+    data, kind = _native_data(s)
+    frame = slide.shapes.add_chart(kind, left, top, width, height, data)
+    chart = frame.chart
+    _native_layout(chart, s)
+    for i, plot_series in enumerate(chart.plots[0].series):
+        _native_series(chart, s, i, plot_series)
+    _alt(frame, s.chart.alt if s.chart else s.title)
+    return frame
+
+
+def _native_data(s: Slide):
+    """The slide's chart as python-pptx chart data, with its chart type: a scatter's points (and
+    its fitted line across them), or a line or bar chart's series over its categories."""
     from pptx.chart.data import CategoryChartData, XyChartData
-    from pptx.dml.color import RGBColor
-    from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION, XL_MARKER_STYLE, XL_TICK_LABEL_POSITION
-    from pptx.util import Pt
+    from pptx.enum.chart import XL_CHART_TYPE
     n = s.native
     assert n is not None, "a native chart needs the slide's chart as data"
-    data: XyChartData | CategoryChartData
-    if n.kind == "scatter":
-        data = XyChartData()
-        points = list(n.series.values())[0]
-        series = data.add_series(list(n.series)[0])
-        for x, y in points:
-            series.add_data_point(x, y)
-        if n.fitted is not None and len(points) > 1:
-            slope, intercept = n.fitted
-            line = data.add_series("Fitted line (least squares)")
-            for x in (min(p[0] for p in points), max(p[0] for p in points)):
-                line.add_data_point(x, intercept + slope * x)
-        kind = XL_CHART_TYPE.XY_SCATTER
-    else:
+    if n.kind != "scatter":
         data = CategoryChartData()
         data.categories = n.categories
         for name, values in n.series.items():
             data.add_series(name, values)
-        kind = XL_CHART_TYPE.LINE_MARKERS if n.kind == "line" else XL_CHART_TYPE.COLUMN_CLUSTERED
-    frame = slide.shapes.add_chart(kind, left, top, width, height, data)
-    chart = frame.chart
+        return data, XL_CHART_TYPE.LINE_MARKERS if n.kind == "line" else XL_CHART_TYPE.COLUMN_CLUSTERED
+    xy = XyChartData()
+    points = list(n.series.values())[0]
+    series = xy.add_series(list(n.series)[0])
+    for x, y in points:
+        series.add_data_point(x, y)
+    if n.fitted is not None and len(points) > 1:
+        slope, intercept = n.fitted
+        line = xy.add_series("Fitted line (least squares)")
+        for x in (min(p[0] for p in points), max(p[0] for p in points)):
+            line.add_data_point(x, intercept + slope * x)
+    return xy, XL_CHART_TYPE.XY_SCATTER
+
+
+def _native_layout(chart, s: Slide) -> None:
+    """No chart title, a legend below when there is more than one series, 12 pt text, and axis
+    titles with tick labels at the chart's edge."""
+    from pptx.enum.chart import XL_LEGEND_POSITION, XL_TICK_LABEL_POSITION
+    from pptx.util import Pt
+    n = s.native
+    assert n is not None, "a native chart needs the slide's chart as data"
     chart.has_title = False                      # the slide's title states the finding
     chart.has_legend = len(chart.plots[0].series) > 1
     if chart.has_legend:
@@ -95,33 +111,45 @@ def _native_chart(slide, s: Slide, left, top, width, height):
         if title:
             axis.has_title = True
             _text(axis.axis_title.text_frame, title, 12)
-    for i, plot_series in enumerate(chart.plots[0].series):
-        fmt = plot_series.format
-        colour = RGBColor.from_string(PALETTE[i % len(PALETTE)].lstrip("#"))
-        if n.kind == "bar":
-            fmt.fill.solid()
-            fmt.fill.fore_color.rgb = colour
-        elif n.kind == "scatter" and i == 0:   # points only: a line through them in district order meant nothing
-            fmt.line.fill.background()
-            plot_series.marker.style, plot_series.marker.size = XL_MARKER_STYLE.CIRCLE, 9
-            plot_series.marker.format.fill.solid()
-            plot_series.marker.format.fill.fore_color.rgb = colour
-            _point_labels(plot_series, n.categories, points)
-        elif n.kind == "scatter":               # the fitted line: dashed, no markers
-            from pptx.enum.dml import MSO_LINE_DASH_STYLE
-            plot_series.marker.style = XL_MARKER_STYLE.NONE
-            fmt.line.color.rgb, fmt.line.dash_style = RGBColor.from_string("801650"), MSO_LINE_DASH_STYLE.DASH
-            plot_series.smooth = False
-        else:
-            fmt.line.color.rgb = colour
-            if i == 0 and n.interval is not None:
-                low, high = min(n.interval[0]), max(n.interval[1])
-                pad = 0.05 * (high - low or 1.0)
-                chart.value_axis.minimum_scale, chart.value_axis.maximum_scale = _nice(low - pad, high + pad)
-                _error_bars(plot_series, [v - lo for v, lo in zip(n.series[list(n.series)[0]], n.interval[0])],
-                            [hi - v for v, hi in zip(n.series[list(n.series)[0]], n.interval[1])])
-    _alt(frame, s.chart.alt if s.chart else s.title)
-    return frame
+
+
+def _native_series(chart, s: Slide, i: int, plot_series) -> None:
+    """Series ``i``'s look: bars filled in the palette's colour; a scatter's points as named
+    circles and its fitted line dashed; a line in the palette's colour, the first with its 95%
+    interval as error bars."""
+    from pptx.dml.color import RGBColor
+    from pptx.enum.chart import XL_MARKER_STYLE
+    n = s.native
+    assert n is not None, "a native chart needs the slide's chart as data"
+    fmt = plot_series.format
+    colour = RGBColor.from_string(PALETTE[i % len(PALETTE)].lstrip("#"))
+    if n.kind == "bar":
+        fmt.fill.solid()
+        fmt.fill.fore_color.rgb = colour
+    elif n.kind == "scatter" and i == 0:   # points only: a line through them in district order meant nothing
+        fmt.line.fill.background()
+        plot_series.marker.style, plot_series.marker.size = XL_MARKER_STYLE.CIRCLE, 9
+        plot_series.marker.format.fill.solid()
+        plot_series.marker.format.fill.fore_color.rgb = colour
+        _point_labels(plot_series, n.categories, list(n.series.values())[0])
+    elif n.kind == "scatter":               # the fitted line: dashed, no markers
+        from pptx.enum.dml import MSO_LINE_DASH_STYLE
+        plot_series.marker.style = XL_MARKER_STYLE.NONE
+        fmt.line.color.rgb, fmt.line.dash_style = RGBColor.from_string("801650"), MSO_LINE_DASH_STYLE.DASH
+        plot_series.smooth = False
+    else:
+        fmt.line.color.rgb = colour
+        if i == 0 and n.interval is not None:
+            _interval_bars(chart, plot_series, n.series[list(n.series)[0]], n.interval)
+
+
+def _interval_bars(chart, plot_series, values: list, interval: tuple[list, list]) -> None:
+    """The value axis fitted to the interval (with a little room, on round steps) and each value's
+    interval drawn as error bars."""
+    low, high = min(interval[0]), max(interval[1])
+    pad = 0.05 * (high - low or 1.0)
+    chart.value_axis.minimum_scale, chart.value_axis.maximum_scale = _nice(low - pad, high + pad)
+    _error_bars(plot_series, [v - lo for v, lo in zip(values, interval[0])], [hi - v for v, hi in zip(values, interval[1])])
 
 
 def _nice(low: float, high: float) -> tuple[float, float]:

@@ -8,6 +8,7 @@ A reader that opened the old file keeps reading the old inode until it reopens; 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import logging
 import os
@@ -18,8 +19,9 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -35,7 +37,7 @@ def default_path() -> Path:
     return Path(os.environ.get("STLS_DB") or DEFAULT_DB)
 
 
-def _enum(values) -> str:
+def _enum(values: Iterable[str]) -> str:
     return "ENUM (" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
 
 
@@ -162,18 +164,20 @@ def record_key_sql(table: str, source: str) -> str:
     count, content = KEYED[table]
     text = " || '|' || ".join(f"coalesce({c}::VARCHAR, '')" for c in content)
     c = f"coalesce({count}, 0)::BIGINT"
-    byte = lambda at: f"('0x' || substr(_h, {at}, 2))::BIGINT"
+
+    def byte(at: int) -> str:   # one byte of the record's hash, from character ``at``
+        return f"('0x' || substr(_h, {at}, 2))::BIGINT"
     return f"""SELECT * EXCLUDE (_h), (({c} * {byte(1)} + {byte(3)} * ({c} * ({c} - 1) // 2)) % 256)::SMALLINT AS record_key
         FROM (SELECT *, md5((SELECT value FROM meta WHERE key = 'record_key_salt') || '|' || {text} || '|'
                             || row_number() OVER (PARTITION BY {', '.join(content)})) AS _h FROM {source})"""
 
 
-def insert_keyed(con, table: str, cols: str, source: str, import_id: int | str) -> None:
+def insert_keyed(con: duckdb.DuckDBPyConnection, table: str, cols: str, source: str, import_id: int | str) -> None:
     """INSERT ``source``'s ``cols`` into ``table`` with ``import_id`` and each row's record key."""
     con.execute(f"INSERT INTO {table} SELECT {cols}, {import_id}, record_key FROM ({record_key_sql(table, f'(SELECT {cols} FROM {source})')})")
 
 
-def key_rows(con, table: str) -> None:
+def key_rows(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """Give every row of ``table`` without a record key its key (a file made before keys)."""
     cols = ", ".join(KEYED[table][1])
     con.execute(f"""UPDATE {table} SET record_key = k.record_key FROM (
@@ -181,7 +185,7 @@ def key_rows(con, table: str) -> None:
         WHERE {table}.rowid = k._row""")
 
 
-def _fill_published(con: duckdb.DuckDBPyConnection, tables) -> None:
+def _fill_published(con: duckdb.DuckDBPyConnection, tables: Collection[str]) -> None:
     """The geographies, the DfE figures and Kent's ranks shipped in data/published, for the
     ``tables`` named (import_id 0: shipped with the project; ``python -m stls import published``
     replaces the figures with a newer extract)."""
@@ -199,7 +203,7 @@ ADDED_COLUMNS = {"settings": SETTING_COLUMNS, "import_log": LOG_COLUMNS, "activi
                  "sen_pupils": KEY_COLUMNS, "attainment": KEY_COLUMNS, "activity_monthly": {"ckey": "BIGINT"}}
 
 
-def _missing(con) -> tuple[list[str], list[tuple[str, str]]]:
+def _missing(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple[str, str]]]:
     """The tables, and the (table, column) pairs, added since the start that this file lacks."""
     have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     columns = set(con.execute("SELECT table_name, column_name FROM duckdb_columns()").fetchall())
@@ -230,7 +234,7 @@ def _upgrade(path: Path) -> None:
             refresh_derived(con)
 
 
-def refresh_derived(con: duckdb.DuckDBPyConnection, first=None, last=None) -> None:
+def refresh_derived(con: duckdb.DuckDBPyConnection, first: dt.date | None = None, last: dt.date | None = None) -> None:
     """Rebuild the monthly, setting-contact and setting-support aggregates from ``activity``, for every month or
     only for the months from ``first`` to ``last`` (an import touches just its own months).
 
@@ -295,7 +299,7 @@ def writable_copy(path: Path | str, *, fresh: bool = False) -> Iterator[duckdb.D
         yield from _write_copy(path, fresh)
 
 
-def _write_copy(path: Path, fresh: bool):
+def _write_copy(path: Path, fresh: bool) -> Iterator[duckdb.DuckDBPyConnection]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -362,7 +366,7 @@ class DatabaseError(ValueError):
     """
 
     def __init__(self, message: str, reason: str = "the dashboard's database cannot be opened",
-                 advice: str = "The server's log says why."):
+                 advice: str = "The server's log says why.") -> None:
         super().__init__(message)
         self.reason = reason
         self.public = f"{reason[:1].upper()}{reason[1:]}. {advice}"
@@ -665,17 +669,22 @@ def health(path: Path | str, now: float | None = None) -> str | None:
     return problem
 
 
+# A statement's bound parameters: by name ($name) or by position (?).
+Params = Mapping[str, object] | Sequence[object] | None
+
+
 class Reader:
     """``Database``'s two reads on an open connection: the loader's checks run through it on the
     copy it writes, under the writer lock, so they see the data as it is when it writes."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection):
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self._con = con
 
-    def query(self, sql: str, params: dict | list | None = None) -> pd.DataFrame:
+    def query(self, sql: str, params: Params = None) -> pd.DataFrame:
         return _plain_strings(self._con.execute(sql, params).df())
 
-    def scalar(self, sql: str, params: dict | list | None = None):
+    def scalar(self, sql: str, params: Params = None) -> Any:
+        """The first row's first value (of whatever type the SQL gives), or None when there is no row."""
         frame = self.query(sql, params)
         return None if frame.empty else frame.iat[0, 0]
 
@@ -694,7 +703,7 @@ class Database(Reader):
     A DuckDB connection is not thread-safe, so each query runs on its own cursor.
     """
 
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str) -> None:
         path = Path(path)
         if not path.exists():
             ensure_database(path)   # a new path: an empty database
@@ -702,7 +711,7 @@ class Database(Reader):
         self.version, self._con = _open_checked(path)
         self._lock = threading.Lock()
 
-    def query(self, sql: str, params: dict | list | None = None) -> pd.DataFrame:
+    def query(self, sql: str, params: Params = None) -> pd.DataFrame:
         """Run one SELECT with bound parameters; categories come back as plain strings.
 
         A file that cannot be read (a lost or corrupt block) raises ``DatabaseError`` (show its

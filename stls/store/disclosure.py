@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from stls import ROOT
@@ -75,7 +77,7 @@ def threshold() -> int:
 
 
 @functools.cache
-def ptable() -> np.ndarray:
+def ptable() -> npt.NDArray[np.int64]:
     """The perturbation table as an array: adjustment[cell value, cell key], values 0 to 750 (row 0,
     a cell with no records, is all zeros)."""
     frame = pd.read_csv(PTABLE, dtype="int64")
@@ -89,29 +91,29 @@ def largest_adjustment() -> int:
     return int(np.abs(ptable()).max())
 
 
-def ptable_row(values: np.ndarray) -> np.ndarray:
+def ptable_row(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """The ptable row a cell value uses: its own up to 750, then rows 501 to 750 in turn (ONS's rule)."""
     top = ptable().shape[0] - 1
     return np.where(values <= top, values, (values - 1) % 250 + (top - 249))
 
 
-def perturb(n, key) -> np.ndarray:
+def perturb(n: npt.ArrayLike, key: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """Each cell's count after its adjustment (NaN where the count is NaN: not available)."""
-    n = np.asarray(n, dtype=float)
-    ok = ~np.isnan(n)
-    counts = np.where(ok, n, 0).astype(np.int64)
+    values = np.asarray(n, dtype=float)
+    ok = ~np.isnan(values)
+    counts = np.where(ok, values, 0).astype(np.int64)
     keys = np.where(ok, np.nan_to_num(np.asarray(key, dtype=float)), 0).astype(np.int64) % KEY_RANGE
     out = counts + ptable()[ptable_row(counts), keys]
     return np.where(ok, out.astype(float), np.nan)
 
 
-def protect(n, key, t: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def protect(n: npt.ArrayLike, key: npt.ArrayLike, t: int | None = None) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
     """Protected counts and which of them are [c]: a cell whose protected value is under the
     threshold is hidden (NaN, flag set), an empty one too; NaN stays NaN (not available)."""
     t = threshold() if t is None else t
-    n = np.asarray(n, dtype=float)
-    out = perturb(n, key)
-    hidden = ~np.isnan(n) & (out < t)
+    values = np.asarray(n, dtype=float)
+    out = perturb(values, key)
+    hidden = ~np.isnan(values) & (out < t)
     return np.where(hidden, np.nan, out), hidden
 
 
@@ -123,17 +125,17 @@ def hidden_column(col: str) -> str:
     return f"{col}_hidden"
 
 
-def protect_columns(frame: pd.DataFrame, cols) -> pd.DataFrame:
+def protect_columns(frame: pd.DataFrame, cols: Iterable[str]) -> pd.DataFrame:
     """``frame`` with each count column in ``cols`` protected from its ``<col>_key`` (dropped) and
     a ``<col>_hidden`` flag; key columns of counts not about children are dropped unused. The one
     place a count about children becomes a figure that may leave the data layer."""
-    cols = [c for c in cols if key_column(c) in frame.columns]
+    counts = [c for c in cols if key_column(c) in frame.columns]
     keys = [c for c in frame.columns if c.endswith("_key") and c.removesuffix("_key") in frame.columns
             and c not in ("need_key", "phase_key")]
-    if not cols and not keys:
+    if not counts and not keys:
         return frame
     out = frame.drop(columns=keys)
-    for c in cols:
+    for c in counts:
         values, hidden = protect(frame[c].to_numpy(float), frame[key_column(c)].to_numpy(float))
         out[c] = values
         out[hidden_column(c)] = hidden
@@ -156,12 +158,16 @@ def symbol_key(used: set[str] | None = None) -> list[tuple[str, str]]:
     return [(s, text.format(t=t)) for s, text in SYMBOLS.items() if used is None or s in used]
 
 
-def cell(value, hidden: bool, fmt=lambda v: f"{v:,.0f}") -> str:
+def _whole(v: float) -> str:
+    return f"{v:,.0f}"
+
+
+def cell(value: float | None, hidden: bool, fmt: Callable[[float], str] = _whole) -> str:
     """One protected figure as shown: [c] when protection hid it, [x] when missing, else ``fmt``."""
     if hidden:
         return "[c]"
     return "[x]" if value is None or value != value else fmt(value)
 
 
-def cells(values, hidden, fmt=lambda v: f"{v:,.0f}") -> list[str]:
+def cells(values: Iterable[float | None], hidden: Iterable[object], fmt: Callable[[float], str] = _whole) -> list[str]:
     return [cell(v, bool(h), fmt) for v, h in zip(values, hidden)]

@@ -13,7 +13,10 @@ directly (``protected=True`` or their docstring says so) protect before they ret
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
+from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -21,6 +24,11 @@ from stls import reference as ref
 from stls.filters import Filters
 from stls.memo import memoised
 from stls.store import disclosure
+from stls.store.db import Reader
+
+# One result row by column name (``data_extent``, ``latest_held``...): each value of whatever
+# type its SQL column has.
+Row = dict[str, Any]
 
 # Period start for each grain, from a ``month`` DATE column (rolling 12 months starts monthly).
 PERIOD_SQL = {
@@ -37,7 +45,7 @@ SPLIT_COLUMNS = {"need": "need_area", "phase": "phase"}
 ACADEMIC_MONTH_SQL = "((month(month) + 3) % 12)"
 
 
-def _common(f: Filters, need: bool = True, phase: bool = True, upto: int = 11) -> tuple[str, dict]:
+def _common(f: Filters, need: bool = True, phase: bool = True, upto: int = 11) -> tuple[str, dict[str, object]]:
     """The filters' conditions (``Filters.where``), cut to September–``upto`` for a year to date."""
     parts, params = f.where(need, phase)
     if upto < 11:  # year to date: only the months September to ``upto``
@@ -68,7 +76,7 @@ def _split_sql(base: list[str], split: dict[str, str]) -> tuple[str, str, str, s
     return keys, names, f"GROUPING SETS ({sets})", having
 
 
-def activity_counts(db, types, grain: str, f: Filters, upto: int = 11, by_service: bool = False,
+def activity_counts(db: Reader, types: Iterable[str], grain: str, f: Filters, upto: int = 11, by_service: bool = False,
                     split: tuple[str, ...] = (), protected: bool = False) -> pd.DataFrame:
     """Activities of ``types`` per district and period (and academic year, for denominators);
     with ``split`` ('need', 'phase'), for every combination of those instead of the filters'.
@@ -92,18 +100,18 @@ def activity_counts(db, types, grain: str, f: Filters, upto: int = 11, by_servic
     return _protected(frame, ["n"] if ref.child_level(types) else []) if protected else frame
 
 
-def _protected(frame: pd.DataFrame, cols) -> pd.DataFrame:
+def _protected(frame: pd.DataFrame, cols: Iterable[str]) -> pd.DataFrame:
     """A result whose rows are the cells a view shows, protected (``disclosure.protect_columns``)."""
     return disclosure.protect_columns(frame, cols)
 
 
 def _sen_pupils_sql(group: str, f: Filters, by_need_area: bool = False, prefix: str = "",
-                    split: tuple[str, ...] = ()) -> tuple[str, dict]:
+                    split: tuple[str, ...] = ()) -> tuple[str, dict[str, object]]:
     """SELECT of pupils in a SEN group per geography and academic year (need and phase filters
     applied, or with ``split`` for every combination of them); parameters are named with
     ``prefix`` so the statement can sit inside another."""
     groups = ["ehc_plan", "sen_support"] if group == "all_sen" else [group]
-    params: dict = {f"{prefix}groups": groups, f"{prefix}year_from": f.year_from, f"{prefix}year_to": f.year_to}
+    params: dict[str, object] = {f"{prefix}groups": groups, f"{prefix}year_from": f.year_from, f"{prefix}year_to": f.year_to}
     where = [f"s.sen_group::VARCHAR IN (SELECT unnest(${prefix}groups))",
              f"s.academic_year BETWEEN ${prefix}year_from AND ${prefix}year_to"]
     if f.need and "need" not in split:
@@ -123,7 +131,7 @@ def _sen_pupils_sql(group: str, f: Filters, by_need_area: bool = False, prefix: 
             WHERE {' AND '.join(where)} GROUP BY {sets} HAVING {having})""", params
 
 
-def sen_pupils(db, group: str, f: Filters, by_need_area: bool = False, split: tuple[str, ...] = (),
+def sen_pupils(db: Reader, group: str, f: Filters, by_need_area: bool = False, split: tuple[str, ...] = (),
                protected: bool = False) -> pd.DataFrame:
     """Pupils in a SEN group per district and academic year (need and phase filters applied, or
     with ``split`` for every combination of them), with their cell keys or ``protected``."""
@@ -132,7 +140,7 @@ def sen_pupils(db, group: str, f: Filters, by_need_area: bool = False, split: tu
     return _protected(frame, ["pupils"]) if protected else frame
 
 
-def activity_block(db, type_sets: dict[str, tuple[str, ...]], per_100: tuple[str, ...], grain: str, f: Filters,
+def activity_block(db: Reader, type_sets: dict[str, tuple[str, ...]], per_100: tuple[str, ...], grain: str, f: Filters,
                    upto: int = 11) -> pd.DataFrame:
     """The parts of every activity KPI at once, for every area of need × phase: one statement.
 
@@ -149,7 +157,10 @@ def activity_block(db, type_sets: dict[str, tuple[str, ...]], per_100: tuple[str
     """
     where, params = _common(f, need=False, phase=False, upto=upto)
     params["all_types"] = sorted({t for types in type_sets.values() for t in types})
-    sums, flags, cols, kent = [], [], [], []
+    sums: list[str] = []
+    flags: list[str] = []
+    cols: list[str] = []
+    kent: list[str] = []
     for k, types in type_sets.items():   # KPI ids are lower-case identifiers (catalogue.Kpi.id)
         params[f"t_{k}"] = list(types)
         match = f"list_contains($t_{k}::activity_type_t[], activity_type)"
@@ -159,7 +170,8 @@ def activity_block(db, type_sets: dict[str, tuple[str, ...]], per_100: tuple[str
         cols.append(f"g.p_{k}, coalesce(c.n_{k}, 0)::BIGINT AS n_{k}, coalesce(c.n_{k}_key, 0)::BIGINT AS n_{k}_key")
         kent.append(f"bool_or(p_{k}) AS p_{k}, sum(n_{k})::BIGINT AS n_{k}, sum(n_{k}_key)::BIGINT AS n_{k}_key")
     keys, _, sets, having = _split_sql(["district_code", "period", "academic_year"], SPLIT_COLUMNS)
-    ctes, joins = [], []
+    ctes: list[str] = []
+    joins: list[str] = []
     for j, group in enumerate(per_100):
         sql, pupil_params = _sen_pupils_sql(group, f.with_(year_from=ref.FIRST_ACADEMIC_YEAR), prefix=f"q{j}_",
                                             split=("need", "phase"))
@@ -191,7 +203,7 @@ def activity_block(db, type_sets: dict[str, tuple[str, ...]], per_100: tuple[str
         ORDER BY need_key, phase_key, geography_code, period""", params)
 
 
-def settings_reached(db, grain: str, f: Filters, upto: int = 11) -> pd.DataFrame:
+def settings_reached(db: Reader, grain: str, f: Filters, upto: int = 11) -> pd.DataFrame:
     """Open settings with at least one contact, and open settings, per district and period, for
     every area of need (of the contact) × phase (of the setting): ``need_key``, ``phase_key``.
 
@@ -219,21 +231,49 @@ def settings_reached(db, grain: str, f: Filters, upto: int = 11) -> pd.DataFrame
              AND r.need_key = p.need_key AND r.phase_key = o.phase_key""", params)
 
 
-def attainment(db, measure: str, groups, f: Filters) -> pd.DataFrame:
+# --- published figures: a final one before a provisional one -------------------------------------
+
+def final_published_sql(source: str = "published") -> str:
+    """SELECT of the rows of ``source`` (the ``published`` table, or a frame with its columns) that
+    are the figures to use. A published figure is one value of one measure (or, for a LAIT
+    indicator that is not one of the dashboard's measures, of one LAIT code) for one SEN group,
+    geography and academic year. LAIT may hold it twice, provisional and then revised: the final
+    one is the figure, and a provisional one stands only until there is a final one. The rule is
+    written here once: the attainment lines (``attainment``), the published benchmarks
+    (``published_values``), the attainment import's check (``county_published``) and the demo's
+    county (``final_published``) all read it."""
+    return f"""SELECT * EXCLUDE (_pick) FROM (
+        SELECT *, row_number() OVER (PARTITION BY geography_code, coalesce(measure::VARCHAR, lait_code), sen_group,
+                                                  academic_year ORDER BY provisional) AS _pick
+        FROM {source}) WHERE _pick = 1"""
+
+
+PUBLISHED_FINAL = f"({final_published_sql()})"   # the published table's rows, a final figure before a provisional one
+
+
+def final_published(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` (the ``published`` table's columns, as ``published.shipped()`` gives them) cut to
+    the figures to use by the same rule (``final_published_sql``), for figures not yet in a
+    database: the demo builds its county from them."""
+    con = duckdb.connect()
+    try:
+        con.register("_published", rows)
+        return con.execute(final_published_sql("_published")).df()
+    finally:
+        con.close()
+
+
+def attainment(db: Reader, measure: str, groups: Iterable[str], f: Filters) -> pd.DataFrame:
     """Attainment rows (districts, Kent and England) with their cohort. For Kent and England the
-    published DfE figure (the ``published`` table; a final one preferred to a provisional one)
+    published DfE figure (the ``published`` table; a final one before a provisional one: ``PUBLISHED_FINAL``)
     is the value wherever it has one, so every view shows the same, real county and national
     lines; a stored row's cohort is kept, and a published figure with no stored row has none.
     ``published`` says which values came from it. Cohorts are counts of children: each stored
     row's is protected (``cohort_hidden``: [c], and its value with it)."""
     frame = db.query(f"""
         WITH pub AS (
-            SELECT geography_code, academic_year, sen_group::VARCHAR AS sen_group, value FROM (
-                SELECT *, row_number() OVER (PARTITION BY geography_code, academic_year, sen_group
-                                             ORDER BY provisional) AS pick
-                FROM published WHERE measure = $measure AND geography_code IN ('{ref.KENT_CODE}', '{ref.ENGLAND_CODE}')
-                  AND value IS NOT NULL)
-            WHERE pick = 1),
+            SELECT geography_code, academic_year, sen_group::VARCHAR AS sen_group, value FROM {PUBLISHED_FINAL}
+            WHERE measure = $measure AND geography_code IN ('{ref.KENT_CODE}', '{ref.ENGLAND_CODE}') AND value IS NOT NULL),
         stored AS (
             SELECT geography_code::VARCHAR AS geography_code, academic_year, sen_group::VARCHAR AS sen_group, cohort,
                    record_key AS cohort_key, value
@@ -253,7 +293,7 @@ def attainment(db, measure: str, groups, f: Filters) -> pd.DataFrame:
     return out
 
 
-def budget(db, f: Filters) -> pd.DataFrame:
+def budget(db: Reader, f: Filters) -> pd.DataFrame:
     """Budget per service and financial year (mapped to the academic year starting that year)."""
     return db.query("""
         SELECT service_code::VARCHAR AS service_code, make_date(financial_year, 9, 1) AS period,
@@ -262,7 +302,7 @@ def budget(db, f: Filters) -> pd.DataFrame:
         {"year_from": f.year_from, "year_to": f.year_to})
 
 
-def referral_need_mix(db, types, f: Filters, upto: int = 11, split: tuple[str, ...] = ()) -> pd.DataFrame:
+def referral_need_mix(db: Reader, types: Iterable[str], f: Filters, upto: int = 11, split: tuple[str, ...] = ()) -> pd.DataFrame:
     """Activities per district, academic year and need area (records with an area only); with
     ``split=('phase',)`` for every phase (``phase_key``) instead of the filters' phase."""
     where, params = _common(f, need=False, phase="phase" not in split, upto=upto)
@@ -277,7 +317,7 @@ def referral_need_mix(db, types, f: Filters, upto: int = 11, split: tuple[str, .
             GROUP BY {sets} HAVING {having})""", params)
 
 
-def monthly_activity_by_district(db, f: Filters) -> pd.DataFrame:
+def monthly_activity_by_district(db: Reader, f: Filters) -> pd.DataFrame:
     """Activities per month, district and type (the filters' districts are ignored), each a cell
     as shown: protected where the type is about children (``activities_hidden``: [c])."""
     where, params = _common(f)
@@ -300,7 +340,7 @@ def _protect_by_type(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def monthly_activity_by_type(db, f: Filters) -> pd.DataFrame:
+def monthly_activity_by_type(db: Reader, f: Filters) -> pd.DataFrame:
     """Activities per month and type for the filtered area (for the time chart), protected as
     ``monthly_activity_by_district``."""
     where, params = _common(f)
@@ -315,7 +355,7 @@ def monthly_activity_by_type(db, f: Filters) -> pd.DataFrame:
         ORDER BY month, activity_type""", params))
 
 
-def unreached_settings(db, year_from: int, year_to: int) -> pd.DataFrame:
+def unreached_settings(db: Reader, year_from: int, year_to: int) -> pd.DataFrame:
     """Open settings (every district, every phase) with no STLS contact in an academic year, for
     each year from ``year_from`` to ``year_to``, with their last contact ever."""
     return db.query("""
@@ -330,14 +370,14 @@ def unreached_settings(db, year_from: int, year_to: int) -> pd.DataFrame:
         ORDER BY y.academic_year, s.district_code, s.phase, s.name""", {"year_from": year_from, "year_to": year_to})
 
 
-def latest_measure_year(db, measure: str, up_to: int) -> int | None:
+def latest_measure_year(db: Reader, measure: str, up_to: int) -> int | None:
     year = db.scalar("SELECT max(academic_year) FROM attainment WHERE measure = $m AND academic_year <= $y "
                      "AND value IS NOT NULL", {"m": measure, "y": up_to})
     return None if year is None or pd.isna(year) else int(year)
 
 
 @memoised
-def data_extent(db) -> dict:
+def data_extent(db: Reader) -> Row:
     """First and last academic year and month of activity, and the last outcome year."""
     row = db.query("""
         SELECT min(academic_year) AS first_year, max(academic_year) AS last_year,
@@ -350,14 +390,14 @@ def data_extent(db) -> dict:
     return {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
 
 
-def import_log(db, newest_first: bool = True) -> pd.DataFrame:
+def import_log(db: Reader, newest_first: bool = True) -> pd.DataFrame:
     """Every import attempt, refused ones included."""
     order = "DESC" if newest_first else ""
     return db.query("SELECT import_id, kind, file_name, status, rows, period_from, period_to, imported_at, actor, "
                     f"message FROM import_log ORDER BY import_id {order}")
 
 
-def latest_held(db) -> dict:
+def latest_held(db: Reader) -> Row:
     """The latest period held for each kind of data, and how many settings (open) are listed."""
     row = db.query("""SELECT (SELECT max(activity_date) FROM activity) AS activity,
                              (SELECT max(academic_year) FROM attainment) AS attainment,
@@ -366,17 +406,18 @@ def latest_held(db) -> dict:
                              (SELECT count(*) FROM settings) AS settings,
                              (SELECT count(*) FILTER (WHERE open) FROM settings) AS open_settings,
                              (SELECT max(financial_year) FROM budget) AS budget""")
-    return row.iloc[0].to_dict()
+    held: Row = row.iloc[0].to_dict()
+    return held
 
 
-def activity_by_district_month(db) -> pd.DataFrame:
+def activity_by_district_month(db: Reader) -> pd.DataFrame:
     """All activity per district and month (the Data page's completeness check), protected: most
     of it is about children (``n_hidden``: [c])."""
     return _protected(db.query("""SELECT month, district_code::VARCHAR AS district, sum(activities)::BIGINT AS n,
                                          sum(ckey)::BIGINT AS n_key FROM activity_monthly GROUP BY ALL"""), ["n"])
 
 
-def published_extent(db) -> dict:
+def published_extent(db: Reader) -> Row:
     """The published figures held: years, count, and whether they are the shipped extract."""
     row = db.query("""SELECT min(academic_year) AS first, max(academic_year) AS last, count(*) AS rows,
                              bool_and(import_id = 0) AS shipped, max(import_id) AS last_import FROM published""").iloc[0]
@@ -388,25 +429,24 @@ def published_extent(db) -> dict:
     return out
 
 
-def county_published(db) -> pd.DataFrame:
-    """Kent's and England's published outcome figures (final preferred to provisional), with the
-    rounding they were published to (whole numbers: 0.5; one decimal place: 0.05) and how to show
-    one in a message, for the attainment import's check."""
+def county_published(db: Reader) -> pd.DataFrame:
+    """Kent's and England's published outcome figures (a final one before a provisional one:
+    ``PUBLISHED_FINAL``), with the rounding they were published to (whole numbers: 0.5; one
+    decimal place: 0.05) and how to show one in a message, for the attainment import's check."""
     return db.query(f"""
         SELECT geography_code, measure::VARCHAR AS measure, sen_group::VARCHAR AS sen_group, academic_year, value,
                CASE WHEN value = round(value) THEN 0.5 ELSE 0.05 END + 1e-9 AS rounding,
                g.name || ', ' || m.label || ', ' || s.label || ', ' || academic_year || '/'
                || lpad(((academic_year + 1) % 100)::VARCHAR, 2, '0') || ': '
                || CASE WHEN value = round(value) THEN round(value)::INTEGER::VARCHAR ELSE round(value, 1)::VARCHAR END AS shown
-        FROM (SELECT *, row_number() OVER (PARTITION BY geography_code, lait_code, academic_year ORDER BY provisional) AS pick
-              FROM published WHERE measure IS NOT NULL AND geography_code IN ('{ref.KENT_CODE}', '{ref.ENGLAND_CODE}')) p
+        FROM {PUBLISHED_FINAL} p
         JOIN geographies g ON g.code = p.geography_code JOIN measures m ON m.code = p.measure
         JOIN sen_groups s ON s.code = p.sen_group
-        WHERE pick = 1""")
+        WHERE p.measure IS NOT NULL AND p.geography_code IN ('{ref.KENT_CODE}', '{ref.ENGLAND_CODE}')""")
 
 
 @memoised
-def published_span(db, measure: str) -> tuple[int, int] | None:
+def published_span(db: Reader, measure: str) -> tuple[int, int] | None:
     """First and last academic year with a published Kent or England figure for ``measure``."""
     row = db.query(f"""SELECT min(academic_year) AS first, max(academic_year) AS last FROM published
                        WHERE measure = $m AND value IS NOT NULL
@@ -414,7 +454,7 @@ def published_span(db, measure: str) -> tuple[int, int] | None:
     return None if pd.isna(row["first"]) else (int(row["first"]), int(row["last"]))
 
 
-def published_rank(db, key: str, sen_group: str) -> dict | None:
+def published_rank(db: Reader, key: str, sen_group: str) -> Row | None:
     """Kent's rank among English local authorities for a measure (or LAIT code) and SEN group,
     with the authorities' quartiles (``published_ranks``), or None where the file has none."""
     rows = db.query("SELECT * FROM published_ranks WHERE key = $k AND sen_group = $g ORDER BY academic_year DESC LIMIT 1",
@@ -422,27 +462,26 @@ def published_rank(db, key: str, sen_group: str) -> dict | None:
     return None if rows.empty else {k: (v.item() if hasattr(v, "item") else v) for k, v in rows.iloc[0].items()}
 
 
-def published_values(db, measure: str, sen_group: str) -> pd.DataFrame:
+def published_values(db: Reader, measure: str, sen_group: str) -> pd.DataFrame:
     """Published DfE values of one measure and SEN group for every geography held (England, the
-    South East, Kent and its statistical neighbours) and year; a final figure preferred to a
-    provisional one for the same year. Columns: geography_code, name, kind, neighbour_rank,
+    South East, Kent and its statistical neighbours) and year; a final figure before a provisional
+    one for the same year (``PUBLISHED_FINAL``). Columns: geography_code, name, kind, neighbour_rank,
     academic_year, provisional, value."""
-    return db.query("""
-        SELECT geography_code, g.name, g.kind, g.neighbour_rank, academic_year, provisional, value FROM (
-            SELECT *, row_number() OVER (PARTITION BY geography_code, academic_year ORDER BY provisional) AS pick
-            FROM published WHERE measure = $measure AND sen_group = $group) p
-        JOIN geographies g ON g.code = p.geography_code
-        WHERE pick = 1 ORDER BY academic_year, coalesce(g.neighbour_rank, 0)""", {"measure": measure, "group": sen_group})
+    return db.query(f"""
+        SELECT geography_code, g.name, g.kind, g.neighbour_rank, academic_year, provisional, value
+        FROM {PUBLISHED_FINAL} p JOIN geographies g ON g.code = p.geography_code
+        WHERE p.measure = $measure AND p.sen_group = $group
+        ORDER BY academic_year, coalesce(g.neighbour_rank, 0)""", {"measure": measure, "group": sen_group})
 
 
 @memoised
-def census_years(db) -> tuple[int, ...]:
+def census_years(db: Reader) -> tuple[int, ...]:
     """The academic years whose January census is held, in order."""
     frame = db.query("SELECT DISTINCT academic_year FROM sen_pupils ORDER BY 1")
     return tuple(int(y) for y in frame["academic_year"])
 
 
-def census_for(db, year: int) -> int | None:
+def census_for(db: Reader, year: int) -> int | None:
     """The census a figure for academic year ``year`` uses (``catalogue.census_rule``): its own
     year's, else the latest earlier one held; None before the first. The activity block's ASOF
     join applies the same rule in SQL."""
@@ -456,7 +495,7 @@ def census_of(held: tuple[int, ...], year: int) -> int | None:
 
 
 @memoised
-def not_returned(db) -> pd.DataFrame:
+def not_returned(db: Reader) -> pd.DataFrame:
     """District-months with no tracker return: between the first and the last month the tracker
     holds, a month in which a district recorded no activity of any type (not even in August, when
     every district records some). The single definition: the figures show such a month as [x]
@@ -478,7 +517,7 @@ def not_returned(db) -> pd.DataFrame:
 WITHOUT_IMPORT_ID = ("settings", "budget")   # replaced whole by a load, so no row says which import put it there
 
 
-def example_setting(db) -> dict | None:
+def example_setting(db: Reader) -> Row | None:
     """An open setting from the settings list (a primary in Swale if there is one), for the
     templates' example rows: a template's example must pass the check it is a template for."""
     rows = db.query("""SELECT urn, district_code::VARCHAR AS district_code, phase::VARCHAR AS phase FROM settings
@@ -486,7 +525,7 @@ def example_setting(db) -> dict | None:
     return rows.iloc[0].to_dict() if len(rows) else None
 
 
-def rows_in_scope(db, table: str, where: str, params: dict) -> tuple[int, list[int]]:
+def rows_in_scope(db: Reader, table: str, where: str, params: dict[str, object]) -> tuple[int, list[int]]:
     """How many rows of ``table`` a load would overlap (``where``: the load's scope, from
     ``ingest.load.SCOPE``), and the imports that put them there."""
     n = int(db.scalar(f"SELECT count(*) FROM {table} WHERE {where}", params) or 0)
@@ -496,26 +535,27 @@ def rows_in_scope(db, table: str, where: str, params: dict) -> tuple[int, list[i
     return n, [int(i) for i in ids]
 
 
-def imports_by_id(db, ids: list[int]) -> pd.DataFrame:
+def imports_by_id(db: Reader, ids: list[int]) -> pd.DataFrame:
     return db.query("SELECT import_id, file_name, imported_at FROM import_log WHERE import_id IN "
                     "(SELECT unnest($ids)) ORDER BY import_id", {"ids": ids})
 
 
-def loaded_import_with_sha(db, sha: str) -> pd.DataFrame:
+def loaded_import_with_sha(db: Reader, sha: str) -> pd.DataFrame:
     """The first successful import of the file with this SHA-256 (empty if none)."""
     return db.query("SELECT import_id, file_name, imported_at FROM import_log WHERE sha256 = $s AND "
                     "status = 'loaded' ORDER BY import_id LIMIT 1", {"s": sha})
 
 
-def setting_urns(db) -> list[str]:
-    return db.query("SELECT urn FROM settings")["urn"].tolist()
+def setting_urns(db: Reader) -> list[str]:
+    urns: list[str] = db.query("SELECT urn FROM settings")["urn"].tolist()
+    return urns
 
 
 FIRST_SUPPORT_SQL = """SELECT urn, min(academic_year) AS first_support FROM setting_support
     WHERE activity_type = 'intensive_support' GROUP BY urn"""
 
 
-def setting_panel(db, measure: str, sen_group: str) -> pd.DataFrame:
+def setting_panel(db: Reader, measure: str, sen_group: str) -> pd.DataFrame:
     """Each setting's result for one measure and SEN group, every year it has one (a cohort of at
     least one pupil), with its district and its first year of Intensive Specialist Support (NULL:
     none in the tracker)."""
@@ -527,7 +567,7 @@ def setting_panel(db, measure: str, sen_group: str) -> pd.DataFrame:
         ORDER BY o.urn, year""", {"measure": measure, "group": sen_group})
 
 
-def setting_dose(db) -> pd.DataFrame:
+def setting_dose(db: Reader) -> pd.DataFrame:
     """STLS contacts at each setting per academic year, and its pupils on SEN support (number on
     roll × % SEN support, from the settings list)."""
     return db.query("""
@@ -536,7 +576,7 @@ def setting_dose(db) -> pd.DataFrame:
         FROM setting_support c JOIN settings s USING (urn) GROUP BY ALL""")
 
 
-def supported_settings(db) -> pd.DataFrame:
+def supported_settings(db: Reader) -> pd.DataFrame:
     """Settings the tracker records Intensive Specialist Support at: first year, years with it."""
     return db.query(f"""
         WITH first AS ({FIRST_SUPPORT_SQL}),

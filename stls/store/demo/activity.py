@@ -8,8 +8,10 @@ per record with a need area, phase, setting and date drawn from small probabilit
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
@@ -28,6 +30,10 @@ PHASE_MIX = {  # early years, primary, secondary, post-16, none
     "intensive_support": (0.05, 0.60, 0.35, 0.0, 0.0), "lift_meeting": (0, 0, 0, 0, 1.0),
     "training": (0.10, 0.30, 0.10, 0.0, 0.5),
 }
+
+
+# The activity's columns as codes, one entry per record: district, activity type and phase (indexes).
+Columns = dict[str, npt.NDArray[np.integer]]
 
 
 def months_between(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -87,12 +93,15 @@ def _need_table(rng: np.random.Generator, n_years: int) -> np.ndarray:
     return np.cumsum(table, axis=-1)
 
 
-def _draw(rng, cum: np.ndarray) -> np.ndarray:
+def _draw(rng: np.random.Generator, cum: npt.NDArray[np.float64]) -> npt.NDArray[np.int8]:
+    """For each row of cumulative probabilities, the index of the outcome drawn."""
     u = rng.random(len(cum), dtype=np.float32)
-    return np.minimum((u[:, None] > cum[:, :-1]).sum(axis=1), cum.shape[1] - 1).astype(np.int8)
+    drawn: npt.NDArray[np.int8] = np.minimum((u[:, None] > cum[:, :-1]).sum(axis=1), cum.shape[1] - 1).astype(np.int8)
+    return drawn
 
 
-def _assign_settings(rng, frame: dict, settings: pd.DataFrame, ay_index: np.ndarray) -> np.ndarray:
+def _assign_settings(rng: np.random.Generator, frame: Columns, settings: pd.DataFrame,
+                     ay_index: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
     """Each record with a setting goes to one of the settings 'engaged' that year."""
     urn = np.full(len(ay_index), -1, dtype=np.int32)
     iss = frame["type"] == TYPES.index("intensive_support")
@@ -121,8 +130,8 @@ def _assign_settings(rng, frame: dict, settings: pd.DataFrame, ay_index: np.ndar
     return urn
 
 
-def _assign_support(rng, frame: dict, settings: pd.DataFrame, ay_index: np.ndarray, iss: np.ndarray,
-                    urn: np.ndarray) -> None:
+def _assign_support(rng: np.random.Generator, frame: Columns, settings: pd.DataFrame, ay_index: npt.NDArray[np.int64],
+                    iss: npt.NDArray[np.bool_], urn: npt.NDArray[np.int32]) -> None:
     """Intensive Specialist Support goes to the settings planned for it (``impact.first_support_plan``):
     each year, one record to each setting starting that year, the rest among those started."""
     plan = settings["first_support"].to_numpy()
@@ -159,7 +168,7 @@ def build_activity(rng: np.random.Generator, settings: pd.DataFrame, until: dt.d
     need = _draw(rng, need_cum)
     phase_cum = np.cumsum(np.array([PHASE_MIX[t] for t in TYPES]), axis=1)[ti]
     phase = _draw(rng, phase_cum)
-    frame = {"district": di, "type": ti, "phase": phase}
+    frame: Columns = {"district": di, "type": ti, "phase": phase}
     urn_index = _assign_settings(rng, frame, settings, ay_index)
     days_in = (month_start[np.minimum(mi + 1, len(months) - 1)] - month_start[mi]).astype(int)
     days_in = np.where(mi == len(months) - 1, 28, days_in)
@@ -173,7 +182,8 @@ def build_activity(rng: np.random.Generator, settings: pd.DataFrame, until: dt.d
     return _to_arrow(date, di, si, ti, need, phase, urn_index, count, settings, order)
 
 
-def _dictionary(indices: np.ndarray, values, order, missing: int | None = None) -> pa.DictionaryArray:
+def _dictionary(indices: npt.NDArray[np.integer], values: Sequence[str], order: npt.NDArray[np.intp],
+                missing: int | None = None) -> pa.DictionaryArray:
     """Dictionary-encoded column (DuckDB casts it to the ENUM cheaply); ``missing`` → NULL."""
     idx = indices[order]
     mask = None if missing is None else idx == missing
@@ -182,7 +192,10 @@ def _dictionary(indices: np.ndarray, values, order, missing: int | None = None) 
     return pa.DictionaryArray.from_arrays(pa.array(idx, mask=mask), pa.array(list(values)))
 
 
-def _to_arrow(date, di, si, ti, need, phase, urn_index, count, settings, order) -> pa.Table:
+def _to_arrow(date: npt.NDArray[np.datetime64], di: npt.NDArray[np.int16], si: npt.NDArray[np.int16],
+              ti: npt.NDArray[np.int16], need: npt.NDArray[np.int8], phase: npt.NDArray[np.int8],
+              urn_index: npt.NDArray[np.int32], count: npt.NDArray[np.int32], settings: pd.DataFrame,
+              order: npt.NDArray[np.intp]) -> pa.Table:
     return pa.table({
         "activity_date": pa.array(date[order]),
         "district_code": _dictionary(di, ref.DISTRICT_CODES, order),

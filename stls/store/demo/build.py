@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 
 from stls import reference as ref
@@ -73,7 +74,7 @@ def build_demo(path: Path | str, seed: int = DEFAULT_SEED, scale: float = 1.0,
     return counts
 
 
-def _log_and_meta(con, seed: int, scale: float, until: dt.date, rows: int) -> None:
+def _log_and_meta(con: duckdb.DuckDBPyConnection, seed: int, scale: float, until: dt.date, rows: int) -> None:
     now = dt.datetime.now().replace(microsecond=0)
     con.execute("INSERT INTO import_log VALUES (?, 'demo', ?, NULL, ?, ?, ?, 'loaded', ?, ?, ?)",
                 [DEMO_IMPORT_ID, f"synthetic demo (seed {seed}, scale {scale:g})",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -59,9 +60,10 @@ def characteristics(rng: np.random.Generator, settings: pd.DataFrame) -> pd.Data
                            idaci_decile=decile, standing=standing)
 
 
-def _normal_cdf(x: np.ndarray) -> np.ndarray:
+def _normal_cdf(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     from scipy.special import ndtr
-    return ndtr(x)
+    cdf: npt.NDArray[np.float64] = ndtr(x)   # scipy has no types
+    return cdf
 
 
 def first_support_plan(rng: np.random.Generator, settings: pd.DataFrame) -> np.ndarray:
@@ -85,7 +87,8 @@ def realised_first_support(activity: pa.Table) -> dict[str, int]:
     frame = pd.DataFrame({"urn": pc.cast(iss["setting_urn"], pa.string()).to_pylist(),
                           "date": pd.to_datetime(iss["activity_date"].to_pandas())})
     frame["year"] = np.where(frame["date"].dt.month >= 9, frame["date"].dt.year, frame["date"].dt.year - 1)
-    return frame.groupby("urn")["year"].min().astype(int).to_dict()
+    first: dict[str, int] = frame.groupby("urn")["year"].min().astype(int).to_dict()
+    return first
 
 
 def build_setting_outcomes(rng: np.random.Generator, settings: pd.DataFrame, attainment: pd.DataFrame,
@@ -93,7 +96,7 @@ def build_setting_outcomes(rng: np.random.Generator, settings: pd.DataFrame, att
     """Each primary's KS2 and each secondary's KS4 results by SEN group, every year its district
     has results for (none at KS2 in 2019/20 and 2020/21), with the planted effect."""
     district = attainment.set_index(["academic_year", "geography_code", "measure", "sen_group"])["value"]
-    cols: dict[str, list] = {k: [] for k in ("academic_year", "urn", "measure", "sen_group", "cohort", "value")}
+    cols: dict[str, list[object]] = {k: [] for k in ("academic_year", "urn", "measure", "sen_group", "cohort", "value")}
     for phase, measure in OUTCOME_OF_PHASE.items():
         schools = settings[settings["phase"] == phase]
         years = sorted(attainment.loc[attainment["measure"] == measure, "academic_year"].unique())
@@ -121,7 +124,8 @@ def build_setting_outcomes(rng: np.random.Generator, settings: pd.DataFrame, att
     return pd.DataFrame(cols)
 
 
-def _draw(rng, measure: str, mean: np.ndarray, cohort: np.ndarray, top: float) -> np.ndarray:
+def _draw(rng: np.random.Generator, measure: str, mean: npt.NDArray[np.float64], cohort: npt.NDArray[np.int64],
+          top: float) -> npt.NDArray[np.float64]:
     """A cohort's result: the share of ``cohort`` pupils reaching the standard, or their mean
     Attainment 8 score; NaN (no result) for a cohort of none."""
     n = np.maximum(cohort, 1)

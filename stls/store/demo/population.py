@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from stls import reference as ref
+from stls.store import queries
 from stls.store.demo import profiles as p
 
 KENT_OF_ENGLAND = 0.0277  # Kent's share of each England cohort
@@ -46,24 +48,28 @@ def build_settings(rng: np.random.Generator) -> pd.DataFrame:
     return frame
 
 
-def county_figures(published: pd.DataFrame) -> dict[tuple, float]:
+# (geography, measure or LAIT code, SEN group, academic year) → a published figure
+County = dict[tuple[str, str, str, int], float]
+
+
+def county_figures(published: pd.DataFrame) -> County:
     """(geography, measure or LAIT code, SEN group, academic year) → the published value for Kent
-    and England (a final figure preferred to a provisional one), from ``published.shipped()``."""
-    rows = published[published["geography_code"].isin([ref.KENT_CODE, ref.ENGLAND_CODE])]
-    rows = rows.sort_values("provisional", kind="stable").drop_duplicates(
-        ["geography_code", "lait_code", "academic_year"])
-    out: dict[tuple, float] = {}
+    and England, from ``published.shipped()``: a final figure before a provisional one, by the
+    rule every query of the published figures uses (``queries.final_published``)."""
+    rows = queries.final_published(published)
+    rows = rows[rows["geography_code"].isin([ref.KENT_CODE, ref.ENGLAND_CODE])]
+    out: County = {}
     for r in rows.itertuples():
         key = r.measure if isinstance(r.measure, str) else r.lait_code
         out[(r.geography_code, key, r.sen_group, int(r.academic_year))] = float(r.value)
     return out
 
 
-def build_sen_pupils(rng: np.random.Generator, county: dict[tuple, float]) -> pd.DataFrame:
+def build_sen_pupils(rng: np.random.Generator, county: County) -> pd.DataFrame:
     """January census: pupils by district, SEN group, primary need and phase. Kent's shares with an
     EHC plan and on SEN support are the published ones, exactly (to the pupil); the districts and
     phases share them out with more SEN where outcomes are lower."""
-    rows: list[tuple] = []
+    rows: list[tuple[int, str, str, str | None, str, int]] = []
     shares = district_shares()
     cells = [(code, phase) for code in shares for phase in p.PHASE_SHARES]
     tilt = np.array([1 - p.PROFILES[code].outcome_offset * 0.02 for code, _ in cells])
@@ -108,11 +114,11 @@ def group_values(values: dict[str, float], e: float, s: float) -> tuple[dict[str
     return {"ehc_plan": ehc, "sen_support": ss, "no_sen": no}, s
 
 
-def _published_groups(county, geo: str, measure: str, year: int) -> dict[str, float]:
+def _published_groups(county: County, geo: str, measure: str, year: int) -> dict[str, float]:
     return {g: county[k] for g in (*BASE_GROUPS, "all_pupils") if (k := (geo, measure, g, year)) in county}
 
 
-def _district_value(rng, measure: str, base: float, cohort: int, drift: float) -> float:
+def _district_value(rng: np.random.Generator, measure: str, base: float, cohort: int, drift: float) -> float:
     mean = base + drift
     if measure == "ks4_attainment8":
         return float(np.clip(rng.normal(mean, 18 / np.sqrt(max(cohort, 1))), 0, 90))
@@ -120,7 +126,8 @@ def _district_value(rng, measure: str, base: float, cohort: int, drift: float) -
     return 100 * rng.binomial(cohort, prob) / max(cohort, 1)
 
 
-def calibrated(values: np.ndarray, cohorts: np.ndarray, target: float, top: float) -> np.ndarray:
+def calibrated(values: npt.NDArray[np.float64], cohorts: npt.NDArray[np.int64], target: float,
+               top: float) -> npt.NDArray[np.float64]:
     """The districts' values shifted by one amount (the same for every district, so their
     differences and stories stay) until their cohort-weighted mean is ``target``, within 0..top."""
     v = values.astype(float)
@@ -132,7 +139,12 @@ def calibrated(values: np.ndarray, cohorts: np.ndarray, target: float, top: floa
     return v
 
 
-def _rows(year, geo, measure, groups: dict[str, tuple[int, float]], allp: float | None = None) -> list[tuple]:
+# One attainment row: academic year, geography, measure, SEN group, cohort, value
+AttainmentRow = tuple[int, str, str, str, int, float]
+
+
+def _rows(year: int, geo: str, measure: str, groups: dict[str, tuple[int, float]],
+          allp: float | None = None) -> list[AttainmentRow]:
     """The base groups' rows plus all_sen and all_pupils as cohort-weighted means of them (all
     pupils as published where it is)."""
     out = [(year, geo, measure, g, c, round(v, 1)) for g, (c, v) in groups.items()]
@@ -144,10 +156,11 @@ def _rows(year, geo, measure, groups: dict[str, tuple[int, float]], allp: float 
     return out
 
 
-def build_attainment(rng: np.random.Generator, county: dict[tuple, float]) -> pd.DataFrame:
+def build_attainment(rng: np.random.Generator, county: County) -> pd.DataFrame:
     """Attainment for England and Kent (published) and each district (synthetic stories, adding up
     to Kent). A year with no published Kent figures for a measure has no results (the pandemic)."""
-    rows, shares = [], district_shares()
+    rows: list[AttainmentRow] = []
+    shares = district_shares()
     for measure in ref.MEASURE_CODES:
         scale = 0.4 if measure == "ks4_attainment8" else 1.0  # A8 points move less than %
         top = 90.0 if measure == "ks4_attainment8" else 100.0

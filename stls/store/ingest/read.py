@@ -13,11 +13,18 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
 
 from stls.store.ingest.schema import KINDS, header_key
+
+if TYPE_CHECKING:   # zipfile and openpyxl are imported where a workbook is read
+    import zipfile
+
+    from openpyxl.workbook.workbook import Workbook
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 MAX_TITLE_ROWS = 10
 DEFAULT_MAX_MB = 200
@@ -136,7 +143,7 @@ def _is_sheet(filename: str) -> bool:
     return filename.startswith("xl/worksheets/") and filename.endswith(".xml") and "/_rels/" not in filename
 
 
-def _package_roles(archive) -> tuple[str, str]:
+def _package_roles(archive: zipfile.ZipFile) -> tuple[str, str]:
     """The shared strings and workbook parts as openpyxl finds them, named in [Content_Types].xml
     (a workbook may name any part so, not only xl/sharedStrings.xml)."""
     strings, book = "xl/sharedStrings.xml", "xl/workbook.xml"
@@ -154,7 +161,7 @@ def _package_roles(archive) -> tuple[str, str]:
     return strings, book
 
 
-def _scan(archive, info, name: str, limit: int | None = None) -> int:
+def _scan(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limit: int | None = None) -> int:
     """The tags in a part (its '<' characters: elements, end tags and comments), inflated 1 MB at a
     time and no further than ``limit``; a DTD (<!DOCTYPE>, never in a workbook Excel saved) is
     refused: its entities can expand a few KB into gigabytes of cells."""
@@ -177,10 +184,26 @@ def _scan(archive, info, name: str, limit: int | None = None) -> int:
     return tags
 
 
-def _check_zip(data: bytes, name: str):
+def _check_zip(data: bytes, name: str) -> zipfile.ZipFile:
     """The workbook's zip directory, refused cheaply (before anything is inflated) when it is
     not a workbook, is encrypted, or would inflate past the limits; then its parts, read 1 MB at
     a time, refused when openpyxl would spend more than a legitimate workbook needs on them."""
+    archive = _open_workbook_zip(data, name)
+    infos = archive.infolist()
+    for i in infos:
+        _check_expansion(i, name)
+    for i in infos:
+        _check_part_size(i, name)
+    total = sum(i.file_size for i in infos)
+    if total > XLSX_MAX_INFLATED:
+        raise FileProblem(f"{name}: not read: it would inflate to {total / 2**20:,.0f} MB, over the "
+                          f"{XLSX_MAX_INFLATED / 2**20:,.0f} MB limit; split it by month or save it as CSV")
+    _check_parts(archive, name)
+    return archive
+
+
+def _open_workbook_zip(data: bytes, name: str) -> zipfile.ZipFile:
+    """The file as a zip archive, refused unless it is a readable, unencrypted one holding a workbook."""
     import zipfile
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -191,33 +214,34 @@ def _check_zip(data: bytes, name: str):
         raise FileProblem(f"{name}: a zip file, but not an Excel workbook (it has no xl/workbook.xml)")
     if any(i.flag_bits & 0x1 for i in infos):
         raise FileProblem(f"{name}: the workbook is encrypted; save an unprotected copy and load that")
-    total = sum(i.file_size for i in infos)
-    for i in infos:
-        if i.file_size > 20 * 2**20 and i.file_size > XLSX_MAX_EXPANSION * max(i.compress_size, 1):
-            raise FileProblem(f"{name}: not read: '{i.filename}' would inflate from {i.compress_size / 2**20:,.1f} MB "
-                              f"to {i.file_size / 2**20:,.0f} MB, more than {XLSX_MAX_EXPANSION} times (a zip bomb, or "
-                              "a sheet of empty formatted cells); save it again from Excel, or as CSV")
-    for i in infos:
-        if _is_sheet(i.filename) and i.file_size > XLSX_MAX_SHEET:
-            raise FileProblem(f"{name}: not read: the sheet '{i.filename}' inflates to {i.file_size / 2**20:,.0f} MB, over "
-                              f"the {XLSX_MAX_SHEET / 2**20:,.0f} MB a workbook may hold here (it would take minutes to "
-                              "read); save it as CSV, which loads in seconds, or split it by month")
-        if i.filename.lower() == "xl/sharedstrings.xml" and i.file_size > XLSX_MAX_SHARED_STRINGS:
-            raise FileProblem(f"{name}: not read: its shared strings ('{i.filename}', the text of its cells) would "
-                              f"inflate to {i.file_size / 2**20:,.0f} MB, over the {XLSX_MAX_SHARED_STRINGS / 2**20:,.0f} MB "
-                              f"a workbook may hold here (a tracker export's are a few MB); {_SAVE_AS}")
-        if not _is_sheet(i.filename) and i.filename.lower() != "xl/sharedstrings.xml" and i.file_size > XLSX_MAX_PART:
-            raise FileProblem(f"{name}: not read: the part '{i.filename}' would inflate to {i.file_size / 2**20:,.0f} MB, "
-                              f"over the {XLSX_MAX_PART / 2**20:,.0f} MB allowed for anything but a sheet and its text "
-                              f"(styles, pictures, the formula chain: a tracker export's are a few KB); {_SAVE_AS}")
-    if total > XLSX_MAX_INFLATED:
-        raise FileProblem(f"{name}: not read: it would inflate to {total / 2**20:,.0f} MB, over the "
-                          f"{XLSX_MAX_INFLATED / 2**20:,.0f} MB limit; split it by month or save it as CSV")
-    _check_parts(archive, name)
     return archive
 
 
-def _check_parts(archive, name: str) -> None:
+def _check_expansion(i: zipfile.ZipInfo, name: str) -> None:
+    """Refuse a member that would inflate past 20 MB and more than ``XLSX_MAX_EXPANSION`` times its size."""
+    if i.file_size > 20 * 2**20 and i.file_size > XLSX_MAX_EXPANSION * max(i.compress_size, 1):
+        raise FileProblem(f"{name}: not read: '{i.filename}' would inflate from {i.compress_size / 2**20:,.1f} MB "
+                          f"to {i.file_size / 2**20:,.0f} MB, more than {XLSX_MAX_EXPANSION} times (a zip bomb, or "
+                          "a sheet of empty formatted cells); save it again from Excel, or as CSV")
+
+
+def _check_part_size(i: zipfile.ZipInfo, name: str) -> None:
+    """Refuse a part that would inflate past its limit: a sheet's, the shared strings', or any other part's."""
+    if _is_sheet(i.filename) and i.file_size > XLSX_MAX_SHEET:
+        raise FileProblem(f"{name}: not read: the sheet '{i.filename}' inflates to {i.file_size / 2**20:,.0f} MB, over "
+                          f"the {XLSX_MAX_SHEET / 2**20:,.0f} MB a workbook may hold here (it would take minutes to "
+                          "read); save it as CSV, which loads in seconds, or split it by month")
+    if i.filename.lower() == "xl/sharedstrings.xml" and i.file_size > XLSX_MAX_SHARED_STRINGS:
+        raise FileProblem(f"{name}: not read: its shared strings ('{i.filename}', the text of its cells) would "
+                          f"inflate to {i.file_size / 2**20:,.0f} MB, over the {XLSX_MAX_SHARED_STRINGS / 2**20:,.0f} MB "
+                          f"a workbook may hold here (a tracker export's are a few MB); {_SAVE_AS}")
+    if not _is_sheet(i.filename) and i.filename.lower() != "xl/sharedstrings.xml" and i.file_size > XLSX_MAX_PART:
+        raise FileProblem(f"{name}: not read: the part '{i.filename}' would inflate to {i.file_size / 2**20:,.0f} MB, "
+                          f"over the {XLSX_MAX_PART / 2**20:,.0f} MB allowed for anything but a sheet and its text "
+                          f"(styles, pictures, the formula chain: a tracker export's are a few KB); {_SAVE_AS}")
+
+
+def _check_parts(archive: zipfile.ZipFile, name: str) -> None:
     """Every part read once, 1 MB at a time, nothing kept (about 0.2 s for 64 MB): none may hold
     a DTD; the parts openpyxl parses whole are held to their tags, the shared strings to what
     the sheets can refer to."""
@@ -245,7 +269,7 @@ def _check_parts(archive, name: str) -> None:
             _scan(archive, i, name)
 
 
-def _sheet_choice(book, notes: list[str], name: str):
+def _sheet_choice(book: Workbook, notes: list[str], name: str) -> ReadOnlyWorksheet:
     """The active sheet if it is visible, else the first visible one; the note says which and
     names the others, hidden ones as hidden."""
     sheets = book.worksheets
@@ -261,7 +285,7 @@ def _sheet_choice(book, notes: list[str], name: str):
     return active
 
 
-def _xlsx_cell(v, number_format: str | None) -> str:
+def _xlsx_cell(v: object, number_format: str | None) -> str:
     if v is None:
         return ""
     if isinstance(v, bool):
@@ -305,7 +329,7 @@ def _xlsx_rows(data: bytes, name: str, notes: list[str]) -> pd.DataFrame:
     return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], columns=[f"column{i}" for i in range(width)])
 
 
-def _refuse_unsaved_formulas(archive, data: bytes, title: str, rows: list[list[str]], name: str) -> None:
+def _refuse_unsaved_formulas(archive: zipfile.ZipFile, data: bytes, title: str, rows: list[list[str]], name: str) -> None:
     """A formula whose result was never saved (written by a program, not Excel) reads as a blank,
     which would load as a default (a count of 1): refuse it, naming the cell."""
     from openpyxl import load_workbook
@@ -377,7 +401,7 @@ def _load_text(con: duckdb.DuckDBPyConnection, data: bytes, name: str, tmpdir: s
         raise FileProblem(f"{name}: could not be read as a table of cells ({detail})") from None
 
 
-def _find_header(con, kind: str | None, name: str) -> tuple[str, int, list[str]]:
+def _find_header(con: duckdb.DuckDBPyConnection, kind: str | None, name: str) -> tuple[str, int, list[str]]:
     """(kind, index of the header line, header cells) from the first rows."""
     top = con.execute(f"SELECT * EXCLUDE (line) FROM cells ORDER BY line LIMIT {MAX_TITLE_ROWS + 1}").fetchall()
     from stls.store.ingest.schema import detect_kind
@@ -447,7 +471,7 @@ def _map_columns(header: list[str], kind: str, name: str) -> dict[str, int]:
 TOTALS = "looks like a totals row; remove it (totals are worked out by the dashboard, and loading them would double count)"
 
 
-def _set_aside_totals(con, columns: list[str]) -> None:
+def _set_aside_totals(con: duckdb.DuckDBPyConnection, columns: list[str]) -> None:
     """A 'Total' row near the bottom would double count. It goes to table ``raw_totals`` as a
     problem (row, column, value) reported with every other problem in the file, and out of
     ``raw`` so it is not also reported as a bad district or date. (It was refused on its own,

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -90,7 +92,7 @@ def number_style(con: duckdb.DuckDBPyConnection, kind: str, name: str = "file") 
     delimiter = con.execute("SELECT delimiter FROM file_info").fetchall()[0][0]   # made by read.read
     if not cols or delimiter in (",", None):   # a decimal comma needs a file not split by commas
         return False, ""
-    def first(pattern: str):
+    def first(pattern: str) -> tuple[Any, ...] | None:   # (line, column, text) of the first cell matching
         union = " UNION ALL ".join(f"SELECT line, '{c}' AS col, trim(regexp_replace(trim(\"{c}\"), '^£\\s*', '')) AS v "
                                    f"FROM raw" for c in cols)
         hit = con.execute(f"SELECT line, col, v FROM ({union}) WHERE regexp_full_match(v, '{pattern}') "
@@ -153,61 +155,79 @@ def _problem_sql(col: Column, today: dt.date, decimal_comma: bool = False) -> st
     cases: list[tuple[str, str]] = []
     if not col.blank_ok:
         cases.append((blank, "a value is required here"))
-    expected = expressions(col, decimal_comma)[1]
-    if col.type == "bool":
-        cases.append((f"NOT {blank} AND {norm} IS NULL", "yes or no (or true/false, y/n, 1/0)"))
-    elif col.type in LOOKUP_TYPES:
-        cases.append((f"NOT {blank} AND {norm} IS NULL", f"one of: {', '.join(canonical_names(col.type)[:14])}"))
-    elif col.type == "date":
-        cases += [(f"NOT {blank} AND {norm} IS NULL", f"{expected} (a real date)"),
-                  (f"{norm} > DATE '{today.isoformat()}'", "a date that is not in the future"),
-                  (f"{norm} < DATE '{FIRST_DATE.isoformat()}'",
-                   f"a date from {FIRST_DATE:%B %Y} onwards (when the service's first regime began; an older date is "
-                   "usually a typing error, such as 2005 for 2025)")]
-    elif col.type == "urn":
-        cases.append((f"NOT {blank} AND NOT regexp_full_match({norm}, '([0-9]{{6}}|EY[0-9]{{6}})')", expected))
-    elif col.type == "count":
-        cases.append((f"NOT {blank} AND ({norm} IS NULL OR {norm} < 1)", expected))
-        cases.append((f"{norm} > {MAX_COUNT}", f"a count up to {MAX_COUNT:,} alike activities on one row"))
-    elif col.type == "number":
-        blanks = ", ".join(f"'{b}'" for b in NOT_PUBLISHED)
-        cases.append((f"lower(coalesce(trim({v}), '')) NOT IN ({blanks}) AND {norm} IS NULL", expected))
-        if not col.signed:   # Progress 8 is negative below the national average
-            cases.append((f"{norm} < 0", "a value that is not negative"))
-    elif col.type in ("whole", "money", "academic_year", "financial_year", "lait_year"):
-        cases.append((f"NOT {blank} AND {norm} IS NULL", expected))
-        if col.type in ("academic_year", "financial_year", "lait_year"):
-            last = _financial_year(today) + 1 if col.type == "financial_year" else _academic_year(today)
-            label = ref.financial_year_label if col.type == "financial_year" else ref.academic_year_label
-            cases.append((f"{norm} NOT BETWEEN {FIRST_YEAR} AND {last}",
-                          f"a year from {label(FIRST_YEAR)} to {label(last)} (the years this service's data can cover)"))
-        if col.type == "whole":
-            cases.append((f"{norm} > {MAX_WHOLE}", f"a whole number up to {MAX_WHOLE:,} (England's whole cohort is under a million)"))
-        if col.type in ("whole", "money"):
-            cases.append((f"{norm} < 0", "a value that is not negative"))
-        if col.type == "money":
-            cases.append((f"{norm} > {MAX_MONEY}", f"an amount up to £{MAX_MONEY:,.0f} (a service's yearly budget)"))
-    elif col.type == "text":
-        cases.append((f"regexp_matches({v}, '^\\s*([=+@]|-[^0-9])')",
-                      "plain text: a cell starting with = + - or @ (even after spaces or a tab) would run as a spreadsheet formula"))
-        cases.append((f"regexp_matches({v}, '[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]')",
-                      "plain text without control characters"))
+    cases += _type_cases(col, v, norm, blank, expressions(col, decimal_comma)[1], today)
     return " UNION ALL ".join(
         f"SELECT c.line, '{col.name}' AS col, coalesce({v}, '') AS value, '{exp.replace(chr(39), chr(39) * 2)}' AS expected "
         f"FROM checked c WHERE {cond}" for cond, exp in cases)
+
+
+def _type_cases(col: Column, v: str, norm: str, blank: str, expected: str, today: dt.date) -> list[tuple[str, str]]:
+    """(condition, expected) for the cells of ``col`` that its type refuses: ``v`` is the cell as
+    written, ``norm`` its normalised value, ``blank`` the condition of an empty cell."""
+    if col.type == "bool":
+        return [(f"NOT {blank} AND {norm} IS NULL", "yes or no (or true/false, y/n, 1/0)")]
+    if col.type in LOOKUP_TYPES:
+        return [(f"NOT {blank} AND {norm} IS NULL", f"one of: {', '.join(canonical_names(col.type)[:14])}")]
+    if col.type == "date":
+        return _date_cases(norm, blank, expected, today)
+    if col.type == "urn":
+        return [(f"NOT {blank} AND NOT regexp_full_match({norm}, '([0-9]{{6}}|EY[0-9]{{6}})')", expected)]
+    if col.type == "count":
+        return [(f"NOT {blank} AND ({norm} IS NULL OR {norm} < 1)", expected),
+                (f"{norm} > {MAX_COUNT}", f"a count up to {MAX_COUNT:,} alike activities on one row")]
+    if col.type == "number":
+        blanks = ", ".join(f"'{b}'" for b in NOT_PUBLISHED)
+        cases = [(f"lower(coalesce(trim({v}), '')) NOT IN ({blanks}) AND {norm} IS NULL", expected)]
+        if not col.signed:   # Progress 8 is negative below the national average
+            cases.append((f"{norm} < 0", "a value that is not negative"))
+        return cases
+    if col.type in ("whole", "money", "academic_year", "financial_year", "lait_year"):
+        return [(f"NOT {blank} AND {norm} IS NULL", expected)] + _range_cases(col.type, norm, today)
+    if col.type == "text":
+        return [(f"regexp_matches({v}, '^\\s*([=+@]|-[^0-9])')",
+                 "plain text: a cell starting with = + - or @ (even after spaces or a tab) would run as a spreadsheet formula"),
+                (f"regexp_matches({v}, '[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]')",
+                 "plain text without control characters")]
+    return []
+
+
+def _date_cases(norm: str, blank: str, expected: str, today: dt.date) -> list[tuple[str, str]]:
+    """A date that is not one, is in the future, or is before the service's first regime."""
+    return [(f"NOT {blank} AND {norm} IS NULL", f"{expected} (a real date)"),
+            (f"{norm} > DATE '{today.isoformat()}'", "a date that is not in the future"),
+            (f"{norm} < DATE '{FIRST_DATE.isoformat()}'",
+             f"a date from {FIRST_DATE:%B %Y} onwards (when the service's first regime began; an older date is "
+             "usually a typing error, such as 2005 for 2025)")]
+
+
+def _range_cases(col_type: str, norm: str, today: dt.date) -> list[tuple[str, str]]:
+    """A year outside the years the data can cover; a whole number, or an amount, too large or negative."""
+    cases: list[tuple[str, str]] = []
+    if col_type in ("academic_year", "financial_year", "lait_year"):
+        last = _financial_year(today) + 1 if col_type == "financial_year" else _academic_year(today)
+        label = ref.financial_year_label if col_type == "financial_year" else ref.academic_year_label
+        cases.append((f"{norm} NOT BETWEEN {FIRST_YEAR} AND {last}",
+                      f"a year from {label(FIRST_YEAR)} to {label(last)} (the years this service's data can cover)"))
+    if col_type == "whole":
+        cases.append((f"{norm} > {MAX_WHOLE}", f"a whole number up to {MAX_WHOLE:,} (England's whole cohort is under a million)"))
+    if col_type in ("whole", "money"):
+        cases.append((f"{norm} < 0", "a value that is not negative"))
+    if col_type == "money":
+        cases.append((f"{norm} > {MAX_MONEY}", f"an amount up to £{MAX_MONEY:,.0f} (a service's yearly budget)"))
+    return cases
 
 
 def _cell(name: str) -> str:
     return f'r."{name}"'
 
 
-def _joins(columns) -> str:
+def _joins(columns: Iterable[Column]) -> str:
     """LEFT JOINs of each lookup column's map (raw text → code, see ``_column_maps``)."""
     return " ".join(f'LEFT JOIN map_{c.name} AS lk_{c.name} ON lk_{c.name}.raw IS NOT DISTINCT FROM {_cell(c.name)}'
                     for c in columns if c.type in LOOKUP_TYPES)
 
 
-def _column_maps(con: duckdb.DuckDBPyConnection, columns) -> None:
+def _column_maps(con: duckdb.DuckDBPyConnection, columns: Iterable[Column]) -> None:
     """For each lookup column, its distinct texts mapped to codes: case, spaces and '&' are
     normalised once per distinct value, not once per row."""
     for c in columns:
@@ -256,23 +276,27 @@ def _value(kind: str, name: str) -> str:
     return expr
 
 
+def _rule(cond: str, col: str, exp: str) -> str:
+    """SELECT of (line, col, value, expected) for the rows of ``checked`` where ``cond`` holds; ``exp`` is SQL text."""
+    return f"SELECT c.line, '{col}', coalesce(c.\"{col}\", ''), '{exp}' FROM checked c WHERE {cond}"
+
+
 def _cross_checks(kind: str) -> list[str]:
     """Rules that look at more than one cell, as SELECTs of (line, col, value, expected)."""
-    q = lambda cond, col, exp: f"SELECT c.line, '{col}', coalesce(c.\"{col}\", ''), '{exp}' FROM checked c WHERE {cond}"
     checks = []
     if kind == "activity":
-        checks.append(q(f"c.n_activity_type IN ('drop_in', 'intensive_support') AND {_value(kind, 'date')} < DATE '2022-09-01'",
-                        "activity_type", "drop-in clinics and Intensive Specialist Support began in September 2022"))
-        checks.append(q(f"{_value(kind, 'date')} < (SELECT floor FROM held)", "date",
-                        "a date no more than 12 months before the earliest activity already held (' || "
-                        "(SELECT strftime(earliest, '%B %Y') FROM held) || '): older history changes every default "
-                        "view, so load it on purpose with python -m stls import --earlier"))
-        checks.append(q(f"regexp_full_match({_value(kind, 'setting_urn')}, '([0-9]{{6}}|EY[0-9]{{6}})') AND "
-                        f"{_value(kind, 'setting_urn')} NOT IN (SELECT urn FROM known_urns)", "setting_urn",
-                        "a URN in the settings list (load the settings file first if this setting is new)"))
+        checks.append(_rule(f"c.n_activity_type IN ('drop_in', 'intensive_support') AND {_value(kind, 'date')} < DATE '2022-09-01'",
+                            "activity_type", "drop-in clinics and Intensive Specialist Support began in September 2022"))
+        checks.append(_rule(f"{_value(kind, 'date')} < (SELECT floor FROM held)", "date",
+                            "a date no more than 12 months before the earliest activity already held (' || "
+                            "(SELECT strftime(earliest, '%B %Y') FROM held) || '): older history changes every default "
+                            "view, so load it on purpose with python -m stls import --earlier"))
+        checks.append(_rule(f"regexp_full_match({_value(kind, 'setting_urn')}, '([0-9]{{6}}|EY[0-9]{{6}})') AND "
+                            f"{_value(kind, 'setting_urn')} NOT IN (SELECT urn FROM known_urns)", "setting_urn",
+                            "a URN in the settings list (load the settings file first if this setting is new)"))
     if kind == "attainment":
-        checks.append(q(f"{_value(kind, 'value')} > CASE WHEN c.n_measure = 'ks4_attainment8' THEN 90 ELSE 100 END",
-                        "value", "a percentage from 0 to 100 (Attainment 8: 0 to 90)"))
+        checks.append(_rule(f"{_value(kind, 'value')} > CASE WHEN c.n_measure = 'ks4_attainment8' THEN 90 ELSE 100 END",
+                            "value", "a percentage from 0 to 100 (Attainment 8: 0 to 90)"))
         # Kent's and England's figures are the published ones wherever those are held
         # (queries.attainment): a row that disagrees beyond the published rounding would be ignored
         checks.append(f"""SELECT c.line, 'value', coalesce(c."value", ''),
@@ -284,25 +308,25 @@ def _cross_checks(kind: str) -> list[str]:
             WHERE abs({_value(kind, 'value')} - p.value) > p.rounding""")
     if kind == "settings":
         for name in ("sen_support_pct", "ehc_plan_pct"):
-            checks.append(q(f"{_value(kind, name)} > 100", name, "a percentage from 0 to 100"))
-        checks.append(q(f"{_value(kind, 'sen_support_pct')} + {_value(kind, 'ehc_plan_pct')} > 100", "ehc_plan_pct",
-                        "percentages on SEN support and with an EHC plan that add up to 100 or less"))
-        checks.append(q(f"{_value(kind, 'idaci_decile')} NOT BETWEEN 1 AND 10", "idaci_decile",
-                        "an IDACI decile from 1 (most deprived) to 10 (least deprived)"))
+            checks.append(_rule(f"{_value(kind, name)} > 100", name, "a percentage from 0 to 100"))
+        checks.append(_rule(f"{_value(kind, 'sen_support_pct')} + {_value(kind, 'ehc_plan_pct')} > 100", "ehc_plan_pct",
+                            "percentages on SEN support and with an EHC plan that add up to 100 or less"))
+        checks.append(_rule(f"{_value(kind, 'idaci_decile')} NOT BETWEEN 1 AND 10", "idaci_decile",
+                            "an IDACI decile from 1 (most deprived) to 10 (least deprived)"))
     if kind == "setting_outcomes":
-        checks.append(q(f"{_value(kind, 'value')} > CASE WHEN c.n_measure = 'ks4_attainment8' THEN 90 ELSE 100 END",
-                        "value", "a percentage from 0 to 100 (Attainment 8: 0 to 90)"))
-        checks.append(q("c.n_sen_group NOT IN ('ehc_plan', 'sen_support', 'no_sen')", "sen_group",
-                        "ehc_plan, sen_support or no_sen (totals are worked out by the dashboard)"))
-        checks.append(q(f"{_value(kind, 'cohort')} = 0 AND {_value(kind, 'value')} IS NOT NULL", "value",
-                        "a blank value: the cohort is 0, so there is no result"))
-        checks.append(q(f"{_value(kind, 'urn')} NOT IN (SELECT urn FROM known_urns)", "urn",
-                        "a URN in the settings list (load the settings file first if this setting is new)"))
+        checks.append(_rule(f"{_value(kind, 'value')} > CASE WHEN c.n_measure = 'ks4_attainment8' THEN 90 ELSE 100 END",
+                            "value", "a percentage from 0 to 100 (Attainment 8: 0 to 90)"))
+        checks.append(_rule("c.n_sen_group NOT IN ('ehc_plan', 'sen_support', 'no_sen')", "sen_group",
+                            "ehc_plan, sen_support or no_sen (totals are worked out by the dashboard)"))
+        checks.append(_rule(f"{_value(kind, 'cohort')} = 0 AND {_value(kind, 'value')} IS NOT NULL", "value",
+                            "a blank value: the cohort is 0, so there is no result"))
+        checks.append(_rule(f"{_value(kind, 'urn')} NOT IN (SELECT urn FROM known_urns)", "urn",
+                            "a URN in the settings list (load the settings file first if this setting is new)"))
     if kind == "sen_pupils":
-        checks.append(q("c.n_sen_group IN ('all_sen', 'all_pupils')", "sen_group",
-                        "ehc_plan, sen_support or no_sen (totals are worked out by the dashboard)"))
-        checks.append(q("c.n_sen_group IN ('ehc_plan', 'sen_support') AND coalesce(trim(c.primary_need), '') = ''",
-                        "primary_need", "a primary need for pupils with an EHC plan or on SEN support"))
+        checks.append(_rule("c.n_sen_group IN ('all_sen', 'all_pupils')", "sen_group",
+                            "ehc_plan, sen_support or no_sen (totals are worked out by the dashboard)"))
+        checks.append(_rule("c.n_sen_group IN ('ehc_plan', 'sen_support') AND coalesce(trim(c.primary_need), '') = ''",
+                            "primary_need", "a primary need for pupils with an EHC plan or on SEN support"))
     if kind in DUPLICATE_KEYS:
         key = ", ".join(f"{_value(kind, c)}" for c in DUPLICATE_KEYS[kind])
         checks.append(f"SELECT line, '{DUPLICATE_KEYS[kind][0]}', v, 'a row not already given on row ' || first "
