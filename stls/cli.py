@@ -72,12 +72,28 @@ def _district(text: str | None) -> tuple[str, ...]:
                    f"(a name such as 'Swale' or an ONS code such as E07000113).{hint}")
 
 
+def _release_db(args):
+    """The database a command reads: ``--release N``'s file, or the current one (recorded as a
+    release if it is not yet one); with the release it is."""
+    from stls.store.releases import ReleaseError, Releases, command_line_actor
+    releases = Releases(args.db)
+    try:
+        if getattr(args, "release", None) is not None:
+            return releases.open(args.release), releases.get(args.release)
+        if not args.db.exists():
+            raise CliError(f"{args.db}: no such file")
+        current = releases.ensure_current(command_line_actor())
+        return releases.open(), current
+    except ReleaseError as exc:
+        raise CliError(str(exc)) from None
+
+
 def _filters_for(args):
     from stls import reference as ref
     from stls.filters import Filters
     from stls.store import queries
-    from stls.store.db import Database
-    db = Database(args.db)
+    db, release = _release_db(args)
+    args.release_shown = release
     extent = queries.data_extent(db)
     if extent["first_month"] is None:
         raise CliError(f"{args.db} holds no activity data yet: load some with 'python -m stls import'")
@@ -102,40 +118,89 @@ def cmd_kpis(args) -> int:
     db, f = _filters_for(args)
     table = scorecard(db, f)
     took = time.perf_counter() - started
+    release = args.release_shown
+    as_at = release.figures_as_at if release else "Figures not yet published as a release"
     if args.format == "csv":
         from stls.present.export import to_csv
-        sys.stdout.write(to_csv(table, "STLS KPI scorecard", f.caption()).decode("utf-8-sig"))
+        sys.stdout.write(to_csv(table, "STLS KPI scorecard", f.caption(), release=as_at).decode("utf-8-sig"))
     elif args.format == "json":
-        print(json.dumps({"filters": f.caption(), "kpis": table.to_dict(orient="records")}, ensure_ascii=False, indent=1))
+        print(json.dumps({"filters": f.caption(), "release": release.number if release else None, "figures_as_at": as_at,
+                          "kpis": table.to_dict(orient="records")}, ensure_ascii=False, indent=1))
     else:
         cols = ["id", "period", "value", "target", "rag", "change", "direction", "variation", "assurance"]
         print(f"STLS KPI scorecard: {f.caption()}")
+        print(f"{as_at}.")
         print(table[cols].to_string(index=False, max_colwidth=38))
         print(f"({len(table)} KPIs in {took:.2f} s; [c] confidential, [x] not available, [z] not applicable)")
         print(f"{disclosure.ADDITIVITY_NOTE} Method: {disclosure.METHOD_DOC}.")
     return 0
 
 
-def _login_name() -> str:
-    import getpass
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):   # no name for this uid (a container): say so rather than fail
-        return "unknown user"
-
-
 def cmd_import(args) -> int:
-    from stls.store.ingest import import_file
+    from stls.store import releases as rel
     if not args.file.is_file():
         raise CliError(f"{args.file}: no such file")
     started = time.perf_counter()
-    report = import_file(args.file, args.kind, args.db, replace=args.replace, dry_run=args.dry_run, earlier=args.earlier,
-                         actor=f"command line ({_login_name()})")
+    try:
+        report, into = rel.load(args.file, args.kind, args.db, by=rel.command_line_actor(), draft=args.draft,
+                                note=args.note or "", replace=args.replace, dry_run=args.dry_run, earlier=args.earlier)
+    except rel.ReleaseError as exc:
+        raise CliError(str(exc)) from None
     took = time.perf_counter() - started
     stream = sys.stdout if report.ok else sys.stderr
     print("\n".join(report.lines()), file=stream)
+    if isinstance(into, rel.Release):
+        print(f"Published as {into.label}.", file=stream)
+    elif isinstance(into, rel.Draft):
+        print(f"Held as a draft (begun from release {into.base}): only data owners and administrators see it. Review it "
+              "on the Data page or with 'python -m stls releases', then 'python -m stls publish' or 'python -m stls discard'.",
+              file=stream)
     print(f"({took:.2f} s)", file=stream)
     return 0 if report.ok else 1
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:,.1f} MB"
+
+
+def cmd_releases(args) -> int:
+    from stls.store.releases import Releases, long_date
+    releases = Releases(args.db)
+    current, draft = releases.current(), releases.draft()
+    shown = releases.all()
+    if not shown:
+        print("No releases yet: the first data loaded (or the demo's build) is release 1.")
+    for r in shown:
+        mark = "current" if current and r.number == current.number else ("kept" if r.kept else "not kept")
+        imports = ", ".join(str(i) for i in r.imports) or "none"
+        print(f"{r.number:>4}  {long_date(r.published_at):<17} {mark:<8} {_size(r.size):>9}  by {r.by}; imports {imports}"
+              + (f"; {r.note}" if r.note else ""))
+    if draft:
+        print(f"Draft: begun {long_date(draft.created_at)} by {draft.by} from release {draft.base}; imports "
+              f"{', '.join(str(i) for i in draft.imports) or 'none loaded yet'}")
+    print(f"Kept releases use {_size(releases.disk_use())} beyond the current data file.")
+    return 0
+
+
+def cmd_publish(args) -> int:
+    from stls.store.releases import ReleaseError, Releases, command_line_actor
+    try:
+        release = Releases(args.db).publish(command_line_actor(), args.note or "")
+    except ReleaseError as exc:
+        raise CliError(str(exc)) from None
+    print(f"Published {release.label}" + (f": {release.note}" if release.note else "") + ".")
+    return 0
+
+
+def cmd_discard(args) -> int:
+    from stls.store.releases import ReleaseError, Releases
+    try:
+        draft = Releases(args.db).discard()
+    except ReleaseError as exc:
+        raise CliError(str(exc)) from None
+    print(f"Discarded the draft begun from release {draft.base} (imports {', '.join(map(str, draft.imports)) or 'none'}); "
+          "the published data is unchanged.")
+    return 0
 
 
 def cmd_imports(args) -> int:
@@ -171,7 +236,8 @@ def cmd_pack(args) -> int:
     if suffix not in (".pptx", ".html", ".pdf"):
         raise CliError(f"{args.out}: the pack is written as .pptx, .html or .pdf; choose one of those endings")
     try:
-        data = pack.build(db, f, suffix.lstrip("."), spotlights or f.districts)
+        release = args.release_shown
+        data = pack.build(db, f, suffix.lstrip("."), spotlights or f.districts, release.figures_as_at if release else "")
     except pack.PdfUnavailable as exc:
         raise CliError(str(exc)) from None
     args.out.write_bytes(data)
@@ -209,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     kpis.add_argument("--district", help="a district name or ONS code (default: Kent)")
     kpis.add_argument("--year", help="academic year such as 2024/25 (default: the latest complete year)")
     kpis.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    kpis.add_argument("--release", type=int, help="the figures of release N (default: the current release)")
     kpis.set_defaults(func=cmd_kpis)
     imp = sub.add_parser("import", help="check and load a data file (CSV or XLSX)")
     imp.add_argument("kind", choices=IMPORT_KINDS)
@@ -217,13 +284,21 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true", help="check only; write nothing")
     imp.add_argument("--earlier", action="store_true",
                      help="allow activity more than 12 months before the earliest already held (loading older history)")
+    imp.add_argument("--draft", action="store_true", help="hold the load as a draft for review instead of publishing it")
+    imp.add_argument("--note", help="a one-line note for the release (why the data changed)")
     imp.set_defaults(func=cmd_import)
+    sub.add_parser("releases", help="list the releases and the draft").set_defaults(func=cmd_releases)
+    pub = sub.add_parser("publish", help="publish the draft as the next release")
+    pub.add_argument("--note", help="a one-line note: what changed and why (revisions are explained here)")
+    pub.set_defaults(func=cmd_publish)
+    sub.add_parser("discard", help="drop the draft; the published data is unchanged").set_defaults(func=cmd_discard)
     sub.add_parser("imports", help="list the import log").set_defaults(func=cmd_imports)
     pk = sub.add_parser("pack", help="write the meeting pack (.pptx, .html or .pdf)")
     pk.add_argument("--district", help="a district name or ONS code (default: Kent)")
     pk.add_argument("--year", help="academic year such as 2024/25 (default: the latest complete year)")
     pk.add_argument("--spotlight", action="append", help="a district to spotlight (repeatable)")
     pk.add_argument("--out", type=Path, required=True, help="output file: .pptx, .html or .pdf")
+    pk.add_argument("--release", type=int, help="the figures of release N (default: the current release)")
     pk.set_defaults(func=cmd_pack)
     sub.add_parser("check", help="read the whole database file and say whether it is sound "
                    "(exit 2 if it is damaged)").set_defaults(func=cmd_check)

@@ -23,13 +23,13 @@ def neutralise(cell) -> str:
     return text
 
 
-def to_csv(table: pd.DataFrame, title: str, caption: str = "", symbols: set[str] | None = None) -> bytes:
+def to_csv(table: pd.DataFrame, title: str, caption: str = "", symbols: set[str] | None = None, release: str = "") -> bytes:
     """UTF-8 (with BOM, for Excel) CSV: a title line, the table, then the key to any symbols.
 
     Written cell by cell with the csv module (minimal quoting, as pandas would): every page makes
     the CSV of each table it shows on every run, so this is kept to a fraction of a millisecond."""
     out = io.StringIO()
-    lines = [neutralise(title)] + ([neutralise(caption)] if caption else [])
+    lines = [neutralise(title)] + [neutralise(line) for line in (caption, release) if line]   # release: 'Figures as at release 14, ...'
     out.write("\n".join(f'"{line}"' for line in lines) + "\n")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([neutralise(c) for c in table.columns])

@@ -9,20 +9,21 @@ from stls.store import queries
 __all__ = ["PdfUnavailable", "build", "info"]
 
 
-def info(db, f: Filters) -> report.PackInfo:
+def info(db, f: Filters, release: str = "") -> report.PackInfo:
     extent = queries.data_extent(db)
     last = extent.get("last_month")
     return report.PackInfo(
         title=f"STLS performance: {f.area.label}, {f.caption().split(' · ')[1]}",
         filters=f.caption(),
         data_date=f"activity to {last:%B %Y}" if last else "no activity loaded",
-        synthetic=db.meta().get("synthetic") == "true")
+        synthetic=db.meta().get("synthetic") == "true", release=release)
 
 
-def build(db, f: Filters, fmt: str, spotlights: tuple[str, ...] = ()) -> bytes:
-    """The pack as bytes in ``fmt`` ('pptx', 'html' or 'pdf')."""
+def build(db, f: Filters, fmt: str, spotlights: tuple[str, ...] = (), release: str = "") -> bytes:
+    """The pack as bytes in ``fmt`` ('pptx', 'html' or 'pdf'); ``release`` says which figures
+    ('Figures as at release 14, published 3 December 2026')."""
     slides = meeting.agenda(db, f, spotlights)
-    meta = info(db, f)
+    meta = info(db, f, release)
     if fmt == "pptx":
         return report.pptx(slides, meta)
     page = report.html_pack(slides, meta)

@@ -36,6 +36,7 @@ class PackInfo:
     filters: str          # the filters' caption
     data_date: str        # 'activity to 28 Oct 2026'
     synthetic: bool
+    release: str = ""     # 'Figures as at release 14, published 3 December 2026': on the title slide and every footer
 
 
 def _text(frame, text: str, size: float, bold: bool = False, colour: str | None = None) -> None:
@@ -319,7 +320,8 @@ def _slide_frame(prs, section: str, title_text: str, info: PackInfo, table=None)
     used = disclosure.symbols_in(table) if table is not None else set()
     key = " Symbols: " + "; ".join(f"{k} {v}" for k, v in disclosure.symbol_key(used)) + "." if used else ""
     key += " " + disclosure.ADDITIVITY_NOTE if table is not None else ""
-    _text(foot.text_frame, SOURCE + (" Synthetic districts, real county." if info.synthetic else "") + key, 9 if key else 10)
+    _text(foot.text_frame, SOURCE + (" Synthetic districts, real county." if info.synthetic else "")
+          + (f" {info.release}." if info.release else "") + key, 9 if key else 10)
     return slide
 
 
@@ -356,7 +358,8 @@ def pptx(slides: list[Slide], info: PackInfo) -> bytes:
     heading.left, heading.top, heading.width, heading.height = Inches(0.8), Inches(1.4), Inches(11.7), Inches(2.0)
     sub.left, sub.top, sub.width, sub.height = Inches(0.8), Inches(3.6), Inches(11.7), Inches(3.0)
     heading.text = info.title
-    sub.text = (f"{info.filters}\nData: {info.data_date}" + (f"\n{published.DEMO_SHORT}" if info.synthetic else ""))
+    sub.text = (f"{info.filters}\nData: {info.data_date}" + (f"\n{info.release}" if info.release else "")
+                + (f"\n{published.DEMO_SHORT}" if info.synthetic else ""))
     for p in heading.text_frame.paragraphs:
         p.font.size = Pt(36)
     for p in sub.text_frame.paragraphs:
@@ -395,7 +398,7 @@ def html_pack(slides: list[Slide], info: PackInfo) -> str:
                         f"</section>")
     key = "".join(f"<li><code>{html.escape(k)}</code> {html.escape(v)}</li>" for k, v in disclosure.symbol_key())
     banner = f'<p class="synthetic">{html.escape(published.DEMO_SHORT)}.</p>' if info.synthetic else ""
-    footer = (f"<p>{html.escape(SOURCE)}</p><h2>Symbols</h2><ul>{key}</ul>"
+    footer = (f"<p>{html.escape(SOURCE)}{html.escape(' ' + info.release + '.' if info.release else '')}</p><h2>Symbols</h2><ul>{key}</ul>"
               f"<p>{html.escape(disclosure.ADDITIVITY_NOTE)} Method: {html.escape(disclosure.METHOD_DOC)}.</p>")
     return f"""<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8"><title>{html.escape(info.title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -408,7 +411,7 @@ section{{border-top:3px solid #12436D;padding-top:.5rem;margin-top:2rem}} figcap
 @page{{size:A4;margin:14mm}}
 @media print{{section{{break-before:page;break-inside:avoid;border-top:0;margin-top:0}} details{{display:none}}
 body{{margin:0;max-width:none;font-size:10.5pt}} figcaption{{font-size:8pt}} table.data{{font-size:9pt}}}}</style></head>
-<body><header><h1>{html.escape(info.title)}</h1><p>{html.escape(info.filters)} · data: {html.escape(info.data_date)}</p>{banner}
+<body><header><h1>{html.escape(info.title)}</h1><p>{html.escape(info.filters)} · data: {html.escape(info.data_date)}{html.escape(" · " + info.release if info.release else "")}</p>{banner}
 {footer}</header><main>{''.join(sections)}</main></body></html>"""
 
 

@@ -275,7 +275,7 @@ def file_version(path: Path | str) -> str:
     return f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -291,12 +291,20 @@ def writable_copy(path: Path | str, *, fresh: bool = False) -> Iterator[duckdb.D
     or the process is killed, the copy is discarded and the file at ``path`` is untouched.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(f".{path.name}.lock"), "a+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)   # one writer at a time, or one would lose the other's rows
+    with writer_lock(path):
         for stale in path.parent.glob(f".{path.name}.*.tmp*"):
             stale.unlink(missing_ok=True)  # left by a writer that was killed (we hold the lock)
         yield from _write_copy(path, fresh)
+
+
+@contextlib.contextmanager
+def writer_lock(path: Path | str) -> Iterator[None]:
+    """Hold the one writer's lock of the file at ``path`` (imports, publishing a release)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f".{path.name}.lock"), "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)   # one writer at a time, or one would lose the other's rows
+        yield
 
 
 def _write_copy(path: Path, fresh: bool) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -318,7 +326,7 @@ def _write_copy(path: Path, fresh: bool) -> Iterator[duckdb.DuckDBPyConnection]:
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     finally:
         for leftover in (tmp, Path(str(tmp) + ".wal")):
             leftover.unlink(missing_ok=True)

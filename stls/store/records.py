@@ -15,13 +15,29 @@ from contextlib import contextmanager
 from pathlib import Path
 
 LOG = logging.getLogger(__name__)
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2   # 1: sign-outs; 2: releases and the draft (stls/store/releases.py)
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS signed_out (
            token TEXT PRIMARY KEY,       -- stls.access.rules.sign_in_token: the identity token's issuer, subject, time
            email TEXT,
            at REAL NOT NULL,             -- when it was signed out (Unix time)
            until REAL NOT NULL           -- when the sign-in would have ended anyway: kept no longer
+       )""",
+    """CREATE TABLE IF NOT EXISTS releases (
+           number INTEGER PRIMARY KEY,   -- 1, 2, ...: never reused
+           published_at REAL NOT NULL,   -- Unix time
+           by TEXT NOT NULL,             -- a signed-in person, 'import key', or 'command line (login)'
+           note TEXT NOT NULL DEFAULT '',
+           imports TEXT NOT NULL,        -- JSON list of the import log ids it first published
+           file TEXT NOT NULL,           -- its file's name in the releases folder
+           ino INTEGER NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,   -- that file's identity
+           kept INTEGER NOT NULL DEFAULT 1,      -- 0: its file was dropped (STLS_KEEP_RELEASES)
+           pending INTEGER NOT NULL DEFAULT 0    -- 1: being published (its draft not yet swapped in)
+       )""",
+    """CREATE TABLE IF NOT EXISTS draft (
+           created_at REAL NOT NULL, by TEXT NOT NULL,
+           base INTEGER,                 -- the release it was copied from (NULL: a new database)
+           imports TEXT NOT NULL         -- JSON list of the import log ids loaded into it
        )""",
 ]
 
@@ -38,7 +54,8 @@ class Records:
         self.path = records_path(data_path)
 
     @contextmanager
-    def _connect(self, write: bool) -> Iterator[sqlite3.Connection]:
+    def connect(self, write: bool) -> Iterator[sqlite3.Connection]:
+        """One transaction (``write``: immediate, with the schema brought up to date first)."""
         con = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         try:
             con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
@@ -58,7 +75,7 @@ class Records:
     def sign_out(self, token: str, email: str | None, until: float, now: float | None = None) -> None:
         """Record that the sign-in ``token`` was signed out; past sign-outs that have expired go."""
         now = time.time() if now is None else now
-        with self._connect(write=True) as con:
+        with self.connect(write=True) as con:
             con.execute("INSERT OR REPLACE INTO signed_out (token, email, at, until) VALUES (?, ?, ?, ?)",
                         (token, email, now, until))
             con.execute("DELETE FROM signed_out WHERE until < ?", (now,))
@@ -69,7 +86,7 @@ class Records:
         if not self.path.exists():
             return False
         try:
-            with self._connect(write=False) as con:
+            with self.connect(write=False) as con:
                 if con.execute("SELECT 1 FROM sqlite_master WHERE name = 'signed_out'").fetchone() is None:
                     return False
                 return con.execute("SELECT 1 FROM signed_out WHERE token = ?", (token,)).fetchone() is not None

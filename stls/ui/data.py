@@ -16,6 +16,11 @@ import streamlit as st
 from stls import memo
 from stls.store import db as dbmod
 from stls.store import queries
+from stls.store.releases import Release, ReleaseError, Releases
+
+_SHOWN = "_release_file"      # an earlier release's file this session reads (None: the current data file)
+_ASKED = "_release_asked"     # ?release=N on the session's first run
+_RELEASES = "_releases_now"   # (shown, current) for this run
 
 # Set by the server (``stls.ui.serve``): each new version of the data has its evaluation of support
 # prepared in the background as soon as any page opens it, so the Impact page need not wait for it.
@@ -38,11 +43,69 @@ def ensure_demo(path: Path) -> None:
     st.toast(f"Built the synthetic demo database in {time.perf_counter() - started:.1f} s")
 
 
-def database() -> dbmod.Database:
-    """The handle for the current version of the database file; a file that is not the
-    dashboard's database stops the page with one line saying what it is instead."""
+def choose_release() -> str | None:
+    """At the frame, before anything is read: which release this run shows. A link's
+    ``?release=N`` (read on the session's first run, like every view state) holds the session to
+    release N, marked as earlier when it is not the current one; without it, the current release.
+    Returns what was wrong with the link's release, if anything (the current release is shown)."""
     path = dbmod.default_path()
     ensure_demo(path)
+    if _ASKED not in st.session_state:
+        st.session_state[_ASKED] = st.query_params.get("release")
+    releases = Releases(path)
+    try:
+        current = releases.ensure_current()
+    except (OSError, ReleaseError, dbmod.DatabaseError):
+        current = None   # the page reports an unreadable file itself
+    shown, problem = current, None
+    asked = st.session_state[_ASKED]
+    if asked is not None and (current is None or str(asked) != str(current.number)):
+        try:
+            shown = releases.get(int(asked)) if str(asked).isdigit() else None
+            if shown is None:
+                raise ReleaseError(f"'{asked}' is not a release number")
+        except ReleaseError as exc:
+            shown, problem = current, f"The link asked for release {asked}, but {exc}: the current release is shown."
+            st.session_state[_ASKED] = None
+    earlier = shown is not None and current is not None and shown.number != current.number
+    st.session_state[_SHOWN] = str(shown.file) if earlier and shown else None
+    st.session_state[_RELEASES] = (shown, current)
+    return problem
+
+
+def releases_now() -> tuple[Release | None, Release | None]:
+    """(the release this run shows, the current release), as the frame chose them."""
+    return st.session_state.get(_RELEASES, (None, None))
+
+
+def release_text() -> str:
+    """'Figures as at release 14, published 3 December 2026' for what this run shows (CSV lines, the pack)."""
+    shown, _ = releases_now()
+    return shown.figures_as_at if shown else ""
+
+
+def release_list() -> list[Release]:
+    """Every release published, oldest first."""
+    return Releases(dbmod.default_path()).all()
+
+
+def compare_releases(before: Release, after: Release):
+    """What changed from release ``before`` to ``after`` (kept by the two files' versions)."""
+    from stls.present.views import data as view
+    releases = Releases(dbmod.default_path())
+    older = releases.open(before.number)
+    newer_path = releases.open(after.number).path
+    return memo.call(view.changes_between, _open(str(older.path), older.version), str(newer_path),
+                     dbmod.file_version(newer_path))
+
+
+def database() -> dbmod.Database:
+    """The handle for the version of the database this run reads (the current file, or an earlier
+    release's: ``choose_release``); a file that is not the dashboard's database stops the page
+    with one line saying what it is instead."""
+    earlier = st.session_state.get(_SHOWN)
+    path = Path(earlier) if earlier else dbmod.default_path()
+    ensure_demo(dbmod.default_path())
     try:
         handle = _open(str(path), dbmod.file_version(path))
     except dbmod.DatabaseError as exc:

@@ -31,6 +31,7 @@ def open_frame(page: str) -> Filters:
     access.gate(who)           # before the first query: a visitor not signed in is sent nothing
     state.set_page(page)
     widgets.page_style()
+    release_problem = data.choose_release()
     extent = data.extent()
     f = state.sidebar_filters(extent)
     st.session_state["filters"] = f
@@ -39,7 +40,8 @@ def open_frame(page: str) -> Filters:
     access.sidebar(who)
     if data.is_synthetic():
         widgets.synthetic_banner(short=page == "meeting")
-    for problem in state.url_problems():
+    widgets.release_banner(*data.releases_now(), {**state.link_params(f), **st.session_state.get("_page_params", {})})
+    for problem in state.url_problems() + ([release_problem] if release_problem else []):
         st.info(widgets.plain(problem), icon=":material/link_off:")   # the link's text, shown as typed
     return f
 
@@ -50,7 +52,8 @@ def close_frame(f: Filters) -> None:
             widgets.protection_note()
             widgets.glossary()
         st.session_state[_ACTIVE] = False
-        state.write_url(f)
+        shown, _ = data.releases_now()
+        state.write_url(f, shown.number if shown else None)
     finally:   # a run that st.stop ended (a page still preparing) is timed too
         _timing("end")
 

@@ -18,9 +18,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from stls import memo
 from stls.access import guard, rules
 from stls.store import db as dbmod
 from stls.store.ingest import KINDS, import_file
+from stls.store.releases import Draft, ReleaseError, Releases, load
 from stls.ui import signin as access
 from stls.ui.widgets import plain
 
@@ -147,6 +149,7 @@ def _upload(actor: str, session: str | None) -> None:
     dry run is made once per file and choice, not on every rerun of the page."""
     if session:
         guard.allow_uploads(session)
+    draft_panel(actor)
     kinds = ["detect"] + list(KINDS)
     kind = st.selectbox("Kind of file", kinds, format_func=lambda k: "Detect from the header" if k == "detect"
                         else f"{k}: {KINDS[k].description}", key="imp_kind")
@@ -159,7 +162,9 @@ def _upload(actor: str, session: str | None) -> None:
                  "Split the file by month, or load it on the server with `python -m stls import`.")
         return
     replace = st.checkbox("Replace rows already loaded for the same period (--replace)", key="imp_replace")
-    data, path = upload.getvalue(), dbmod.default_path()
+    releases = Releases(dbmod.default_path())
+    held = releases.draft()
+    data, path = upload.getvalue(), (held.file if held else releases.data)   # checked against what it joins
     chosen = None if kind == "detect" else kind
     attempt = (upload.file_id, chosen, replace)   # loading checks the file again against the data as it is then
     kept = st.session_state.get("imp_report")
@@ -170,11 +175,64 @@ def _upload(actor: str, session: str | None) -> None:
                              log_refusal=True)   # once per attempt: a refusal is logged once
         st.session_state["imp_report"] = (attempt, report)
     show_report(report)
-    if report.status == "checked" and st.button("Load this file", type="primary", key="imp_go"):
-        final = import_file(Path(upload.name), report.kind, path, replace=replace, data=data, actor=actor)
+    if report.status == "checked" and st.button("Load into the draft", type="primary", key="imp_go"):
+        try:
+            final, into = load(Path(upload.name), report.kind, releases.data, by=actor, draft=True, replace=replace, data=data)
+        except ReleaseError as exc:
+            st.error(plain(str(exc)))
+            return
         (st.success if final.ok else st.error)(plain(final.message))
-        if final.ok:
-            st.caption("The dashboard now shows the new data (every page reads the new version of the database).")
+        if final.ok and isinstance(into, Draft):
+            st.session_state.pop("imp_report", None)
+            st.info(f"Loaded into the draft begun from release {into.base}. Nobody else sees it until it is published: "
+                    "review what changes above, then publish or discard it.", icon=":material/edit_note:")
+            st.rerun()
+
+
+def draft_panel(actor: str) -> None:
+    """The draft waiting for review (data owners and administrators only): what changes against the
+    current release, then publish (with a note saying why) or discard."""
+    from stls.present.views import data as view
+    from stls.store.releases import long_date
+    from stls.ui import data as ui_data
+    from stls.ui import widgets
+    releases = Releases(dbmod.default_path())
+    held = releases.draft()
+    if held is None:
+        st.caption("No draft is waiting. A file loaded below becomes a draft: only data owners and administrators "
+                   "see it until it is published as the next release.")
+        return
+    st.subheader("Draft waiting to be published")
+    st.markdown(f"Begun {long_date(held.created_at)} by {plain(held.by)} from release {held.base}; imports "
+                f"{', '.join(str(i) for i in held.imports) or 'none loaded yet'}. Readers still see release {held.base}.")
+    current = ui_data.database() if ui_data.releases_now()[1] is not None else None
+    if current is not None and held.imports:
+        found = memo.call(view.changes_between, current, str(held.file), dbmod.file_version(held.file))
+        st.info(f"What changes when it is published: {found.summary()}", icon=":material/compare_arrows:")
+        if found.new_months:
+            st.markdown("**New months:** " + ", ".join(f"{m:%B %Y}" for m in found.new_months))
+        if len(found.revisions):
+            widgets.table(found.revisions, "Revised figures for months already published", "", "dr_revisions")
+        if len(found.kpis):
+            widgets.table(found.kpi_table, "KPI values and RAG ratings that change (the scorecard each area opens with)",
+                          "", "dr_kpis")
+    note = st.text_input("Note for the release: what changed and why (revisions are explained here)", key="dr_note",
+                         max_chars=300)
+    left, right = st.columns(2)
+    if left.button("Publish", type="primary", key="dr_publish", icon=":material/publish:"):
+        try:
+            release = releases.publish(actor, note.strip())
+        except ReleaseError as exc:
+            st.error(plain(str(exc)), icon=":material/block:")
+            return
+        st.success(f"Published {release.label}. Every page now shows its figures.", icon=":material/verified:")
+    if right.button("Discard the draft", key="dr_discard", icon=":material/delete:"):
+        try:
+            releases.discard()
+        except ReleaseError as exc:
+            st.error(plain(str(exc)))
+            return
+        st.success("Discarded the draft; the published figures are unchanged.")
 
 
 def show_report(report) -> None:

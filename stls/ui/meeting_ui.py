@@ -139,7 +139,7 @@ def pack_downloads(f: Filters, spotlights: tuple[str, ...]) -> None:
     if st.button("Prepare the pack", key="mt_build", icon=":material/slideshow:"):
         try:
             with st.spinner(f"Preparing the {FORMATS[fmt]} pack (a few seconds)…", show_time=True):
-                st.session_state["mt_pack"] = (wanted, data.call(pack.build, f, fmt, spotlights))
+                st.session_state["mt_pack"] = (wanted, data.call(pack.build, f, fmt, spotlights, data.release_text()))
         except pack.PdfUnavailable as exc:
             st.error(str(exc))
     built = st.session_state.get("mt_pack")

@@ -118,8 +118,10 @@ def remember(key: str, value) -> None:
     st.session_state.setdefault(_PAGE, {})[key] = text
 
 
-def write_url(f: Filters) -> None:
-    params = {**f.to_query_params(), **st.session_state.get(_PAGE, {})}
+def write_url(f: Filters, release: int | None = None) -> None:
+    """The view in the address bar, so a copied link reproduces it: the filters, the page's options
+    and the release its figures come from (a link opened later shows the same figures)."""
+    params = {**f.to_query_params(), **st.session_state.get(_PAGE, {}), **({"release": str(release)} if release else {})}
     if params != st.query_params.to_dict():
         st.query_params.from_dict(params)
 

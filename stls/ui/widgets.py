@@ -116,6 +116,19 @@ def synthetic_banner(short: bool = False) -> None:
     st.warning(published.DEMO_NOTICE_SHORT if short else published.DEMO_NOTICE, icon=":material/science:")
 
 
+def release_banner(shown, current, params: dict[str, str]) -> None:
+    """Which release the figures come from; an earlier one said plainly, with a link to the current."""
+    if shown is None:
+        return
+    if current is None or shown.number == current.number:
+        st.caption(f":material/verified: {shown.figures_as_at}.")
+        return
+    from urllib.parse import urlencode
+    link = "?" + urlencode({k: v for k, v in params.items() if k != "release"})
+    st.warning(f"These are the figures of {shown.label}: an **earlier release**. The current release is "
+               f"{current.label}. [Open this view with the current release]({link})", icon=":material/history:")
+
+
 def rag_badge(rating: str | None) -> str:
     """RAG as colour, icon and word, e.g. ':green[:material/check_circle: Green]'."""
     if not rating:
@@ -195,7 +208,8 @@ def download(frame: pd.DataFrame, title: str, caption: str, key: str) -> None:
     could retire the file before the browser fetched it."""
     symbols = disclosure.symbols_in(frame)
     symbol_key(symbols)
-    st.download_button("Download this table (CSV)", export.to_csv(frame, title, caption, symbols),
+    from stls.ui import data
+    st.download_button("Download this table (CSV)", export.to_csv(frame, title, caption, symbols, data.release_text()),
                        file_name=f"{_slug(title)}.csv", mime="text/csv", key=f"{key}_csv", icon=":material/download:",
                        on_click="ignore")
 

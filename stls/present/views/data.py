@@ -163,3 +163,29 @@ def sources(db, synthetic: bool) -> pd.DataFrame:
          made_up or (ref.financial_year_label(int(held["budget"])) if held["budget"] else "[x]"), "Cost per referral"),
     ]
     return pd.DataFrame(rows, columns=["Source", "What it covers", "Licence", "Extract or latest data", "Figures drawn from it"])
+
+
+# --- releases ---------------------------------------------------------------------------------------
+
+def release_table(releases: list, current_number: int | None) -> pd.DataFrame:
+    """The releases, newest first: number, when, who, the imports each first published, its note,
+    and whether its figures are still kept (``stls.store.releases``)."""
+    from stls.store.releases import long_date
+    rows = [{"Release": r.number, "Published": long_date(r.published_at), "By": r.by,
+             "Imports": ", ".join(str(i) for i in r.imports) or "[x]", "Note": r.note or "[x]",
+             "Figures": "current" if r.number == current_number else ("kept" if r.kept else "no longer kept"),
+             "Size (MB)": f"{r.size / 2**20:,.1f}"} for r in reversed(releases)]
+    return pd.DataFrame(rows, columns=["Release", "Published", "By", "Imports", "Note", "Figures", "Size (MB)"])
+
+
+def changes_between(db, other_path: str, other_version: str):
+    """What changes when the database at ``other_path`` (a draft, or another release; its
+    ``other_version`` keys the result) replaces ``db`` (``stls.analysis.changes``)."""
+    from stls.analysis import changes
+    from stls.store.db import Database
+    return changes.between(db, Database(other_path))
+
+
+def revisions_with_reason(revisions: pd.DataFrame, note: str) -> pd.DataFrame:
+    """Revisions to earlier months with the reason the data owner gave (the release's note)."""
+    return revisions.assign(Reason=note or "[x]: no reason was given when it was published")

@@ -71,6 +71,8 @@ def build_demo(path: Path | str, seed: int = DEFAULT_SEED, scale: float = 1.0,
         con.execute("INSERT INTO meta VALUES ('impact_truth', ?)", [truth])
         db.refresh_derived(con)
         counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables}
+    from stls.store.releases import Releases  # a new database: its first data is release 1
+    Releases(path).start_over("demo build", f"the synthetic demo (seed {seed})")
     return counts
 
 
