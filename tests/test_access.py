@@ -234,6 +234,11 @@ def test_a_data_owner_uploads_without_the_key_and_the_log_names_them(app_env, mo
     assert not at.exception, [e.value for e in at.exception]
     at.button(key="imp_go").click().run()
     assert any(f"loaded {rows} rows" in s.value for s in at.success), [e.value for e in at.error]
+    assert queries.import_log(Database(db)).iloc[0]["file_name"] != "budget-2027.csv"   # a draft: not published yet
+    assert at.subheader[0].value == "Draft waiting to be published"
+    at.text_input(key="dr_note").set_value("2027/28 budget")
+    at.button(key="dr_publish").click().run()
+    assert any("Published release 2, published " in s.value for s in at.success), [e.value for e in at.error]
     log = queries.import_log(Database(db))
     assert log.iloc[0]["actor"] == "owner@kent.gov.uk (data owner)"
     assert log.iloc[0]["file_name"] == "budget-2027.csv"

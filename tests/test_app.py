@@ -11,6 +11,12 @@ from stls import reference as ref
 TIMEOUT = 90
 
 
+
+def _filters_caption(at) -> str:
+    """The page's caption of its filters (the frame's release line comes first, above the title)."""
+    assert at.caption[0].value.startswith(":material/verified: Figures as at release 1, published ")
+    return at.caption[1].value
+
 def _run(params: dict | None = None) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
     at.query_params.update(params or {})
@@ -86,7 +92,7 @@ def test_each_district(app_env, demo_sql, district):
     assert not at.exception
     cards, expected = _cards(at), _expected_cards(demo_sql, 2024, district)
     assert {k: v for k, v in cards.items()} == {k: expected[k] for k in cards}
-    assert at.caption[0].value.startswith(ref.DISTRICT_NAMES[district])
+    assert _filters_caption(at).startswith(ref.DISTRICT_NAMES[district])
 
 
 @pytest.mark.parametrize("need", list(ref.NEED_AREAS))
@@ -123,7 +129,7 @@ def test_widgets_change_the_view_and_the_url(app_env, demo_sql):
     assert not at.exception
     assert at.query_params == {"from": "2018/19", "to": "2023/24", "district": "E07000114", "need": "CI",
                                "phase": "primary", "types": "referral,school_visit,advice,lift_meeting",
-                               "compare": "referral_rate"}
+                               "compare": "referral_rate", "release": "1"}
     expected = _expected_cards(demo_sql, 2023, "E07000114", "CI", "primary")
     assert _cards(at)["Referrals"] == expected["Referrals"]
     # the URL written by that run reproduces the same view in a new session
@@ -144,7 +150,7 @@ def test_a_rerun_sent_before_the_address_bar_caught_up_keeps_the_widgets(app_env
     assert not at.exception
     assert at.sidebar.select_slider(key="flt_years").value == (2016, 2023)
     assert at.query_params["to"] == "2023/24"
-    assert at.caption[0].value.startswith("Kent · 2016/17 to 2023/24")
+    assert _filters_caption(at).startswith("Kent · 2016/17 to 2023/24")
     assert _cards(at)["Referrals"] == _expected_cards(demo_sql, 2023)["Referrals"]
 
 
@@ -182,7 +188,7 @@ def test_a_month_just_loaded_is_in_the_default_view(app_env, monkeypatch, tmp_pa
     at = _run()
     assert not at.exception
     assert at.query_params["to"] == "2026/27"
-    assert at.caption[0].value.startswith("Kent · 2016/17 to 2026/27")
+    assert _filters_caption(at).startswith("Kent · 2016/17 to 2026/27")
     monthly = next(df.value for df in at.dataframe if "Month" in df.value.columns)
     assert monthly["Month"].iloc[-1] == "Nov 2026", monthly.tail(3)
 

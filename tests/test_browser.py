@@ -235,8 +235,11 @@ def test_upload_through_the_data_page(server, browser, server_db):
     page.wait_for_selector("text=Kind of file", timeout=30_000)
     page.locator("input[type=file]").set_input_files(str(ROOT / "tests" / "data" / "good" / "budget_2027.csv"))
     page.wait_for_selector("text=checked (dry run)", timeout=60_000)
-    page.get_by_role("button", name="Load this file").click()
+    page.get_by_role("button", name="Load into the draft").click()
     page.wait_for_selector("text=loaded 3 rows as import", timeout=60_000)
+    page.get_by_text("What changes when it is published:").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Publish", exact=True).click()
+    page.get_by_text("Every page now shows its figures.").wait_for(timeout=60_000)
     page.screenshot(path=str(SHOTS / "data-upload.png"), full_page=True)
     con = duckdb.connect(str(server_db), read_only=True)
     assert con.execute("SELECT sum(allocation_gbp) FROM budget WHERE financial_year = 2027").fetchall()[0][0] == 1_760_000

@@ -191,9 +191,12 @@ def test_a_viewer_signs_in_sees_the_pages_and_cannot_upload(chromium, signed_ser
     context.close()
 
 
-def test_a_data_owner_uploads_and_the_log_names_them(chromium, signed_server):
+def test_a_data_owner_drafts_checks_and_publishes_and_a_viewer_never_sees_the_draft(chromium, signed_server):
+    """Issue 31: upload → a draft (only the data owner sees it, with what changes) → publish with a
+    note → the next release, named on every page; a viewer sees neither the draft nor its figures."""
     from stls.store import queries
     from stls.store.db import Database
+    from stls.store.releases import Releases
     url = signed_server["url"]
     context = chromium.new_context(viewport={"width": 1440, "height": 1600})
     page = _sign_in(context, url, "owner")
@@ -201,14 +204,35 @@ def test_a_data_owner_uploads_and_the_log_names_them(chromium, signed_server):
     page.goto(f"{url}/data")
     _settle(page)
     page.locator("input[type=file]").set_input_files(str(ROOT / "tests" / "data" / "good" / "budget_2027.csv"))
-    page.get_by_role("button", name="Load this file").click(timeout=60_000)
+    page.get_by_role("button", name="Load into the draft").click(timeout=60_000)
     page.get_by_text("loaded 3 rows as import").wait_for(timeout=60_000)
+    page.get_by_text("Draft waiting to be published").wait_for(timeout=60_000)
+    summary = page.get_by_text("What changes when it is published:")
+    summary.wait_for(timeout=120_000)
+    assert "no new months" in summary.inner_text()        # a budget file: no new tracker month
+    before = Releases(signed_server["db"]).current().number
+    viewer = chromium.new_context(viewport={"width": 1440, "height": 1600})
+    seen = _sign_in(viewer, url, "viewer@kent.gov.uk")
+    seen.goto(f"{url}/data")
+    _settle(seen)
+    assert seen.get_by_text("Draft waiting").count() == 0 and seen.get_by_text("What changes").count() == 0
+    assert seen.get_by_text(f"Figures as at release {before}, published").count() == 1
+    page.get_by_label("Note for the release").fill("2027/28 budget allocations")
+    page.get_by_role("button", name="Publish", exact=True).click()
+    page.get_by_text(f"Published release {before + 1}, published").wait_for(timeout=60_000)
     page.screenshot(path=str(SHOTS / "signed-in-owner-upload.png"))
     handle = Database(signed_server["db"])
     log = queries.import_log(handle)
     handle.close()
     assert log.iloc[0]["file_name"] == "budget_2027.csv" and log.iloc[0]["status"] == "loaded"
     assert log.iloc[0]["actor"] == "owner@kent.gov.uk (data owner)"
+    release = Releases(signed_server["db"]).current()
+    assert release.number == before + 1 and release.by == "owner@kent.gov.uk (data owner)"
+    assert release.note == "2027/28 budget allocations"
+    seen.goto(f"{url}/scorecard")
+    _settle(seen)
+    assert seen.get_by_text(f"Figures as at release {before + 1}, published").count() == 1
+    viewer.close()
     context.close()
 
 

@@ -149,6 +149,11 @@ def _upload(actor: str, session: str | None) -> None:
     dry run is made once per file and choice, not on every rerun of the page."""
     if session:
         guard.allow_uploads(session)
+    done = st.session_state.pop("imp_done", None)
+    if done:
+        st.success(plain(done))
+        st.info("Loaded into the draft. Nobody else sees it until it is published: review what changes above, then "
+                "publish or discard it.", icon=":material/edit_note:")
     draft_panel(actor)
     kinds = ["detect"] + list(KINDS)
     kind = st.selectbox("Kind of file", kinds, format_func=lambda k: "Detect from the header" if k == "detect"
@@ -181,12 +186,11 @@ def _upload(actor: str, session: str | None) -> None:
         except ReleaseError as exc:
             st.error(plain(str(exc)))
             return
-        (st.success if final.ok else st.error)(plain(final.message))
-        if final.ok and isinstance(into, Draft):
-            st.session_state.pop("imp_report", None)
-            st.info(f"Loaded into the draft begun from release {into.base}. Nobody else sees it until it is published: "
-                    "review what changes above, then publish or discard it.", icon=":material/edit_note:")
+        if final.ok and isinstance(into, Draft):   # shown after the rerun that draws the draft above
+            st.session_state["imp_report"] = (attempt, final)   # this file is done: not checked again
+            st.session_state["imp_done"] = final.message
             st.rerun()
+        st.error(plain(final.message))
 
 
 def draft_panel(actor: str) -> None:
@@ -195,8 +199,10 @@ def draft_panel(actor: str) -> None:
     from stls.present.views import data as view
     from stls.store.releases import long_date
     from stls.ui import data as ui_data
-    from stls.ui import widgets
     releases = Releases(dbmod.default_path())
+    done = st.session_state.pop("dr_done", None)
+    if done:   # said after the rerun that shows every figure from the new release
+        st.success(done, icon=":material/verified:")
     held = releases.draft()
     if held is None:
         st.caption("No draft is waiting. A file loaded below becomes a draft: only data owners and administrators "
@@ -205,17 +211,24 @@ def draft_panel(actor: str) -> None:
     st.subheader("Draft waiting to be published")
     st.markdown(f"Begun {long_date(held.created_at)} by {plain(held.by)} from release {held.base}; imports "
                 f"{', '.join(str(i) for i in held.imports) or 'none loaded yet'}. Readers still see release {held.base}.")
-    current = ui_data.database() if ui_data.releases_now()[1] is not None else None
-    if current is not None and held.imports:
-        found = memo.call(view.changes_between, current, str(held.file), dbmod.file_version(held.file))
-        st.info(f"What changes when it is published: {found.summary()}", icon=":material/compare_arrows:")
-        if found.new_months:
-            st.markdown("**New months:** " + ", ".join(f"{m:%B %Y}" for m in found.new_months))
-        if len(found.revisions):
-            widgets.table(found.revisions, "Revised figures for months already published", "", "dr_revisions")
-        if len(found.kpis):
-            widgets.table(found.kpi_table, "KPI values and RAG ratings that change (the scorecard each area opens with)",
-                          "", "dr_kpis")
+    if ui_data.releases_now()[1] is not None and held.imports:
+        _what_changes(memo.call(view.changes_between, ui_data.database(), str(held.file), dbmod.file_version(held.file)))
+    _publish_or_discard(releases, actor)
+
+
+def _what_changes(found) -> None:
+    from stls.ui import widgets
+    st.info(f"What changes when it is published: {found.summary()}", icon=":material/compare_arrows:")
+    if found.new_months:
+        st.markdown("**New months:** " + ", ".join(f"{m:%B %Y}" for m in found.new_months))
+    if len(found.revisions):
+        widgets.table(found.revisions, "Revised figures for months already published", "", "dr_revisions")
+    if len(found.kpis):
+        widgets.table(found.kpi_table, "KPI values and RAG ratings that change (the scorecard each area opens with)",
+                      "", "dr_kpis")
+
+
+def _publish_or_discard(releases: Releases, actor: str) -> None:
     note = st.text_input("Note for the release: what changed and why (revisions are explained here)", key="dr_note",
                          max_chars=300)
     left, right = st.columns(2)
@@ -225,18 +238,20 @@ def draft_panel(actor: str) -> None:
         except ReleaseError as exc:
             st.error(plain(str(exc)), icon=":material/block:")
             return
-        st.success(f"Published {release.label}. Every page now shows its figures.", icon=":material/verified:")
+        st.session_state["dr_done"] = f"Published {release.label}. Every page now shows its figures."
+        st.rerun()
     if right.button("Discard the draft", key="dr_discard", icon=":material/delete:"):
         try:
             releases.discard()
         except ReleaseError as exc:
             st.error(plain(str(exc)))
             return
-        st.success("Discarded the draft; the published figures are unchanged.")
+        st.session_state["dr_done"] = "Discarded the draft; the published figures are unchanged."
+        st.rerun()
 
 
 def show_report(report) -> None:
-    (st.success if report.status == "checked" else st.error)(plain(report.message))   # file, sheet and cell text
+    (st.success if report.status in ("checked", "loaded") else st.error)(plain(report.message))   # file, sheet and cell text
     if report.kind:
         st.markdown(f"**Kind:** {report.kind} · **rows:** {report.rows:,} · **period:** {report.period or '[x]'}"
                     + (f" · **districts:** {', '.join(report.districts)}" if report.districts else ""))
