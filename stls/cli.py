@@ -159,6 +159,29 @@ def cmd_import(args) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_exceptions(args) -> int:
+    """The exception list of a release (the current one by default), the same as the Exceptions page."""
+    import json
+
+    from stls.analysis import exceptions
+    db, release = _release_db(args)
+    found = exceptions.alerts(db)
+    table = exceptions.table(found)
+    as_at = release.figures_as_at if release else "Figures not yet published as a release"
+    if args.format == "csv":
+        from stls.present.export import to_csv
+        sys.stdout.write(to_csv(table, "STLS exceptions", "Kent and each district", release=as_at).decode("utf-8-sig"))
+    elif args.format == "json":
+        print(json.dumps({"release": release.number if release else None, "figures_as_at": as_at,
+                          "exceptions": table.to_dict(orient="records")}, ensure_ascii=False, indent=1))
+    else:
+        print(f"STLS exceptions: {as_at}; {len(found)} exception{'s' * (len(found) != 1)}.")
+        for (indicator, area), rows in table.groupby(["Indicator", "Area"], sort=False):
+            for row in rows.itertuples():
+                print(f"- {indicator}, {area}: {row.Rule.lower()}: {row.Reason} ({row.Concern})")
+    return 0
+
+
 def _size(n: int) -> str:
     return f"{n / 2**20:,.1f} MB"
 
@@ -288,6 +311,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--note", help="a one-line note for the release (why the data changed)")
     imp.set_defaults(func=cmd_import)
     sub.add_parser("releases", help="list the releases and the draft").set_defaults(func=cmd_releases)
+    exc = sub.add_parser("exceptions", help="list the exceptions: special causes, failing assurance, red, worse than "
+                         "Kent and getting worse, data quality")
+    exc.add_argument("--release", type=int, help="the exceptions of release N (default: the current release)")
+    exc.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    exc.set_defaults(func=cmd_exceptions)
     pub = sub.add_parser("publish", help="publish the draft as the next release")
     pub.add_argument("--note", help="a one-line note: what changed and why (revisions are explained here)")
     pub.set_defaults(func=cmd_publish)
