@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 LOG = logging.getLogger(__name__)
-SCHEMA_VERSION = 2   # 1: sign-outs; 2: releases and the draft (stls/store/releases.py)
+SCHEMA_VERSION = 3   # 1: sign-outs; 2: releases and the draft (stls/store/releases.py); 3: subscriptions and sends
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS signed_out (
            token TEXT PRIMARY KEY,       -- stls.access.rules.sign_in_token: the identity token's issuer, subject, time
@@ -38,6 +38,19 @@ _SCHEMA = [
            created_at REAL NOT NULL, by TEXT NOT NULL,
            base INTEGER,                 -- the release it was copied from (NULL: a new database)
            imports TEXT NOT NULL         -- JSON list of the import log ids loaded into it
+       )""",
+    """CREATE TABLE IF NOT EXISTS subscriptions (
+           email TEXT PRIMARY KEY,       -- lower case
+           districts TEXT NOT NULL,      -- JSON list of district codes; [] = Kent and all twelve
+           kpis TEXT NOT NULL,           -- JSON list of KPI ids; [] = every KPI
+           pack INTEGER NOT NULL DEFAULT 0,      -- 1: attach the PDF meeting pack
+           by TEXT NOT NULL, at REAL NOT NULL    -- who set it up, when
+       )""",
+    """CREATE TABLE IF NOT EXISTS sent (
+           email TEXT NOT NULL, release INTEGER NOT NULL,
+           at REAL NOT NULL, status TEXT NOT NULL,   -- 'sent' | 'failed'
+           detail TEXT NOT NULL DEFAULT '',
+           PRIMARY KEY (email, release)
        )""",
 ]
 
