@@ -18,6 +18,7 @@ PAGES = [
     st.Page("app_pages/scorecard.py", title="KPI scorecard", icon=":material/fact_check:"),
     st.Page("app_pages/district.py", title="District profile", icon=":material/location_on:"),
     st.Page("app_pages/activity_and_outcomes.py", title="Activity and outcomes", icon=":material/insights:"),
+    st.Page("app_pages/exceptions.py", title="Exceptions", icon=":material/notification_important:"),
     st.Page("app_pages/impact.py", title="Impact of support", icon=":material/trending_up:"),
     st.Page("app_pages/areas_of_need.py", title="Areas of need", icon=":material/diversity_3:"),
     st.Page("app_pages/meeting.py", title="Meeting mode", icon=":material/co_present:"),

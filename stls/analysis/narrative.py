@@ -17,7 +17,7 @@ exception in the later one (``exceptions.alerts``). Its clauses, in order:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from stls import reference as ref
 from stls.analysis import exceptions
@@ -27,7 +27,11 @@ from stls.store import queries
 
 if TYPE_CHECKING:
     from stls.store.db import Database
-    from stls.store.subscriptions import Subscription
+
+
+class Scope(Protocol):
+    """Whose lines: a subscription, or a page's area (anything that says which KPI and area it covers)."""
+    def covers(self, kpi: str, area: str) -> bool: ...
 
 RULES = (
     ("value", "the figure and its period in the later release"),
@@ -76,7 +80,7 @@ def _lower(words: str) -> str:
 
 
 def since(before_db: Database | None, after_db: Database, before: int | None = None,
-          scope: Subscription | None = None) -> list[Line]:
+          scope: Scope | None = None) -> list[Line]:
     """The lines between two releases (``before_db`` None: everything in ``after_db`` is new);
     ``scope``: a ``Subscription`` (or anything with ``covers(kpi, area)``) to keep its lines only."""
     found = exceptions.alerts(after_db)

@@ -15,7 +15,7 @@ from stls import reference as ref
 from stls.analysis import association, needs
 from stls.analysis.evaluation import words
 from stls.filters import Filters
-from stls.kpi import catalogue, compare, spc
+from stls.kpi import catalogue
 from stls.present.charts import Chart
 from stls.present.views import activity_and_outcomes as outcomes_view
 from stls.present.views import areas_of_need as needs_view
@@ -86,29 +86,24 @@ def _headlines(db, f: Filters, half: int) -> Slide:
 
 
 def _exceptions(db, f: Filters) -> Slide:
-    rows = []
-    for kpi in catalogue.catalogue().values():
-        if not kpi.has_rag:
-            continue
-        heads = compare.headlines_by_geography(db, kpi.id, f.with_(districts=()))
-        reds = [ref.GEOGRAPHY_NAMES[g] for g, h in heads.items() if h.rag == "Red"]
-        if reds:
-            rows.append({"Indicator": kpi.label, "Signal": "Red: floor standard missed",
-                         "Where": ", ".join(reds)})
-    for items in scorecard_view.themed(db, f).values():
-        for ln in items:
-            s = ln.spc
-            if s is not None and s.variation in ("concerning", "improving", "high", "low"):
-                rows.append({"Indicator": ln.kpi.label, "Signal": spc.VARIATION_TEXT[s.variation],
-                             "Where": f.area.label})
-    table = pd.DataFrame(rows, columns=["Indicator", "Signal", "Where"])
-    n_red = sum("Red" in r["Signal"] for r in rows)
-    title = (f"{n_red} KPI{'s' if n_red != 1 else ''} with districts below the floor; "
-             f"{len(rows) - n_red} special-cause signal{'s' if len(rows) - n_red != 1 else ''}") if rows \
-        else "No red KPIs and no special-cause signals"
+    """The exception list of the area (``analysis.exceptions``, the Exceptions page's), grouped by KPI."""
+    from stls.analysis import exceptions
+    from stls.present.views import exceptions as exceptions_view
+    found = exceptions_view.in_area(exceptions.alerts(db), f)
+    grouped: dict[tuple[str, str], list[str]] = {}   # one row per KPI and rule, its areas together (a screen's worth)
+    for r in (a.row() for a in found):
+        signal = str(r["Rule"]) + (f" ({r['Concern']})" if r["Rule"] == exceptions.RULES["special_cause"] else "")
+        grouped.setdefault((str(r["Indicator"]), signal), []).append(str(r["Area"]))
+    table = pd.DataFrame([{"Indicator": k, "Signal": s, "Where": ", ".join(w)} for (k, s), w in grouped.items()],
+                         columns=["Indicator", "Signal", "Where"])
+    counts = {rule: sum(a.rule == rule for a in found) for rule in exceptions.RULES}
+    said = [f"{n} {words.lower()}" for rule, words in exceptions.RULES.items() if (n := counts[rule])]
+    title = (f"{len(found)} exception{'s' * (len(found) != 1)}: " + "; ".join(said)) if found else "No exceptions"
+    reasons = "\n".join(f"{a.row()['Indicator']}, {a.area_name}: {a.reason}" for a in found)
     return Slide("Exceptions", title, table=table,
-                 notes="Red = floor standard not met (targets are illustrative). Special cause follows NHS "
-                       "'Making Data Count' rules on the latest point.")
+                 notes=reasons + "\n\nSpecial cause follows NHS 'Making Data Count' rules on the latest point (not judged on a month "
+                       "some district did not return); red = floor standard not met (targets are illustrative); "
+                       "worse than Kent = outside the funnel plot's 95% limits and worsening.")
 
 
 def _activity_outcomes(db, f: Filters) -> Slide:
@@ -171,7 +166,7 @@ def _spotlight(db, f: Filters, code: str) -> Slide:
 SECTIONS = (functools.partial(_headlines, half=0), functools.partial(_headlines, half=1),
             _exceptions, _activity_outcomes, _impact, _needs)
 # The slide a page opens in meeting mode (``?mode=meeting`` on that page, or the toggle there).
-PAGE_SLIDES = {"overview": 0, "scorecard": 0, "activity_and_outcomes": 3, "impact": 4, "areas_of_need": 5}
+PAGE_SLIDES = {"overview": 0, "scorecard": 0, "exceptions": 2, "activity_and_outcomes": 3, "impact": 4, "areas_of_need": 5}
 
 
 def slide_for_page(page: str, spotlights: tuple[str, ...] = (), profile: str | None = None) -> int:

@@ -84,6 +84,19 @@ def release_text() -> str:
     return shown.figures_as_at if shown else ""
 
 
+def previous_release() -> tuple[dbmod.Database | None, int | None]:
+    """The release before the one shown (its handle and number), for 'since the last release'."""
+    shown, _ = releases_now()
+    if shown is None or shown.number <= 1:
+        return None, None
+    releases = Releases(dbmod.default_path())
+    try:
+        before = releases.get(shown.number - 1)
+    except ReleaseError:
+        return None, None
+    return _open(str(before.file), dbmod.file_version(before.file)), before.number
+
+
 def release_list() -> list[Release]:
     """Every release published, oldest first."""
     return Releases(dbmod.default_path()).all()

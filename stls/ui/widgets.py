@@ -227,6 +227,15 @@ def text_table(frame: pd.DataFrame, title: str) -> None:
     st.html(f'<div class="stls-text-table">{export.html_table(frame, title)}</div>')
 
 
+def exception_table(frame: pd.DataFrame, title: str, caption: str, key: str) -> None:
+    """The exception list, each row's view a link (opened in this tab)."""
+    st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_df", height=_height(frame),
+                 column_config={"Link": st.column_config.LinkColumn("Link", display_text="Open the view"),
+                                "Reason": st.column_config.TextColumn("Reason", width="large")})
+    text_table(frame, title)
+    download(frame, title, caption, key)
+
+
 def table(frame: pd.DataFrame, title: str, caption: str, key: str) -> None:
     """A displayed table (already protected) with its CSV download and symbol key: every row on
     screen up to ``WHOLE_ROWS`` (twelve districts were ten rows and a scroll box)."""
