@@ -172,7 +172,7 @@ def test_each_sentence_states_the_figures_it_rests_on(two_releases):
         if "benchmark" in clauses:
             kent = compare.headlines_by_geography(after, line.kpi, f_now)[ref.KENT_CODE]
             assert clauses["benchmark"] == f"Kent {kent.display}"
-        for rule, words in line.clauses:
+        for rule, _words in line.clauses:
             assert rule in dict(narrative.RULES)
         assert not re.search(r"\b(improv|worsen|better|worse)", clauses.get("value", "") + clauses.get("change", ""))
 

@@ -18,7 +18,7 @@ from stls.filters import Filters
 from stls.kpi import metrics
 from stls.store import db as dbmod
 from stls.store import releases as rel
-from stls.store.releases import Releases, ReleaseError
+from stls.store.releases import ReleaseError, Releases
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = "date,district,service,activity_type,need_area,phase,setting_urn,count\n"
@@ -295,8 +295,9 @@ def test_what_changed_between_releases_calls_revisions_revisions_with_their_reas
 
 
 def test_every_csv_and_pack_says_its_release_and_a_pack_of_an_earlier_release_keeps_its_figures(world, tmp_path):
-    from stls.present.export import to_csv
     import pandas as pd
+
+    from stls.present.export import to_csv
     lines = to_csv(pd.DataFrame({"a": [1]}), "Title", "Kent · 2025/26", release="Figures as at release 3, published "
                    "1 December 2026").decode("utf-8-sig").splitlines()
     assert lines[:3] == ['"Title"', '"Kent · 2025/26"', '"Figures as at release 3, published 1 December 2026"']
