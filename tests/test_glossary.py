@@ -21,7 +21,7 @@ def _text(at) -> str:
 
 
 @pytest.mark.parametrize("page", ["app_pages/overview.py", "app_pages/scorecard.py", "app_pages/activity_and_outcomes.py",
-                                  "app_pages/impact.py", "app_pages/areas_of_need.py"])
+                                  "app_pages/impact.py", "app_pages/areas_of_need.py", "app_pages/exceptions.py"])
 def test_every_acronym_on_a_page_is_in_its_glossary(app_env, page):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     if page != "app_pages/overview.py":

@@ -21,7 +21,7 @@ def _who_manages() -> tuple[str | None, bool, str]:
         return who.email, who.may_import, who.actor
     expected = importer.configured_hash()
     if not expected:
-        st.info("Subscriptions are managed on the server with `python -m stls subscribe EMAIL` while sign-in is not "
+        st.info("Subscriptions are managed on the server with `python -m stls subscribe name@kent.gov.uk` while sign-in is not "
                 "configured and no import key is set.", icon=":material/lock:")
         return None, False, ""
     entered = st.text_input("Import key (to manage subscriptions)", type="password", key="sub_key")
