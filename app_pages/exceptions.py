@@ -27,7 +27,7 @@ else:
 
 st.header(f"Exceptions: {len(shown.table)}", divider="gray")
 if len(shown.table):
-    widgets.exception_table(shown.table, f"Exceptions: {f.area.label}", f.caption(), "ex_list")
+    widgets.exception_list(shown.table, f"Exceptions: {f.area.label}", f.caption(), "ex_list")
 st.caption("Rules: " + "; ".join(exceptions.RULES.values()) + ". Each row links to the view that shows it.")
 
 st.header("Get these by e-mail", divider="gray")

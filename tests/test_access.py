@@ -209,7 +209,7 @@ def test_a_viewer_sees_the_pages_but_cannot_upload(app_env, monkeypatch):
     at = _app(app_env, monkeypatch, None, **claims("someone@kent.gov.uk"))
     at.run()
     assert not at.exception and len(at.metric) == 5
-    assert any("Signed in as **someone@kent.gov.uk** (viewer)" in c.value for c in at.sidebar.caption)
+    assert any("Signed in as `someone@kent.gov.uk` (viewer)" in c.value for c in at.sidebar.caption)
     assert "Sign out" in [b.label for b in at.sidebar.button]
     data = _app(app_env, monkeypatch, "app_pages/data.py", **claims("someone@kent.gov.uk"))
     data.run()

@@ -169,7 +169,9 @@ def alerts(db: Database, f: Filters | None = None) -> tuple[Alert, ...]:
 
 
 def table(found: tuple[Alert, ...] | list[Alert]) -> pd.DataFrame:
-    return pd.DataFrame([a.row() for a in found], columns=COLUMNS)
+    """The exceptions as rows, Kent first then each district in turn (each in catalogue order)."""
+    ordered = sorted(found, key=lambda a: AREAS.index(a.area))   # stable: catalogue order within an area
+    return pd.DataFrame([a.row() for a in ordered], columns=COLUMNS)
 
 
 VARIATION_ICON = {"improving": "⬆ Improving", "concerning": "⬇ Concerning", "common_cause": "● Common cause",

@@ -69,5 +69,5 @@ def sidebar(who: access.Visitor) -> None:
             st.caption("Open access: no sign-in is configured on this server (the local demo), so anyone who can "
                        "reach it sees every page. Loading files needs the import key.")
             return
-        st.caption(f"Signed in as **{who.email}** ({who.role.label if who.role else 'no role'}).")
+        st.caption(f"Signed in as `{who.email}` ({who.role.label if who.role else 'no role'}).")
         st.button("Sign out", key="auth_sidebar_out", on_click=st.logout, icon=":material/logout:")

@@ -227,12 +227,13 @@ def text_table(frame: pd.DataFrame, title: str) -> None:
     st.html(f'<div class="stls-text-table">{export.html_table(frame, title)}</div>')
 
 
-def exception_table(frame: pd.DataFrame, title: str, caption: str, key: str) -> None:
-    """The exception list, each row's view a link (opened in this tab)."""
-    st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_df", height=_height(frame),
-                 column_config={"Link": st.column_config.LinkColumn("Link", display_text="Open the view"),
-                                "Reason": st.column_config.TextColumn("Reason", width="large")})
-    text_table(frame, title)
+def exception_list(frame: pd.DataFrame, title: str, caption: str, key: str) -> None:
+    """The exception list by area, a line each with its reason in words and a link to its view
+    (words wrap: a grid would clip the reasons), and the list as a CSV."""
+    for area, rows in frame.groupby("Area", sort=False):
+        st.subheader(f"{area}: {len(rows)}")
+        st.markdown("\n".join(f"- **{plain(r.Indicator)}** · {plain(r.Rule)} ({r.Concern}): {plain(r.Reason)} "
+                              f"[Open the view]({r.Link})" for r in rows.itertuples()))
     download(frame, title, caption, key)
 
 
