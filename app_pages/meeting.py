@@ -8,6 +8,7 @@ import streamlit as st
 
 from stls import reference as ref
 from stls.present import meeting
+from stls.present.views import exceptions as exceptions_view
 from stls.ui import data, frame, meeting_ui, state
 
 PAGE = "meeting"
@@ -16,7 +17,8 @@ skey, spotlights = state.page_choice("spotlight", list(ref.DISTRICT_CODES), list
 chosen = tuple(st.session_state.get(skey, spotlights))
 count = meeting.agenda_length(chosen)
 index = meeting_ui.slide_index(count)
-slide = data.call(meeting.slide, f, chosen, index)
+slide = data.call(meeting.slide, f, chosen, index, data.call(exceptions_view.since_lines, f, *data.previous_release())
+                  if index == 0 else ())
 
 meeting_ui.previous_next(index, count, f"{slide.section} · {f.caption()}")
 st.title(slide.title)

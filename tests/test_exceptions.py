@@ -185,3 +185,18 @@ def test_a_scope_keeps_its_own_lines():
     sub = Subscription("a@kent.gov.uk", (SWALE,), ("referrals",), False, "", 0.0)
     assert sub.covers("referrals", SWALE) and sub.covers("", SWALE)
     assert not sub.covers("school_visits", SWALE) and not sub.covers("referrals", ref.KENT_CODE)
+
+
+def test_the_opening_slide_says_what_changed_since_the_last_release(two_releases):
+    from stls.present import meeting
+    from stls.present.views import exceptions as view
+    r = Releases(two_releases)
+    after = r.open(2)
+    f = default_filters(queries.data_extent(after))
+    since = view.since_lines(after, f, r.open(1), 1)
+    assert since and all(", Kent: " in line for line in since)       # Kent's own figures on Kent's pack
+    opening = meeting.agenda(after, f, (), since)[0]
+    assert opening.bullets[:meeting.SINCE_ON_OPENING] == list(since[:meeting.SINCE_ON_OPENING])
+    if len(since) > meeting.SINCE_ON_OPENING:
+        assert opening.bullets[meeting.SINCE_ON_OPENING].startswith(f"and {len(since) - meeting.SINCE_ON_OPENING} more")
+    assert meeting.agenda(after, f)[0].bullets == opening.bullets[len(opening.bullets) - len(meeting.agenda(after, f)[0].bullets):]

@@ -7,7 +7,7 @@ Every figure comes through the same functions (and disclosure control) as the da
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -181,13 +181,23 @@ def agenda_length(spotlights: tuple[str, ...] = ()) -> int:
     return len(SECTIONS) + len(spotlights)
 
 
-def slide(db, f: Filters, spotlights: tuple[str, ...], index: int) -> Slide:
-    """One slide of the agenda (meeting mode builds only the one on screen)."""
+SINCE_ON_OPENING = 3   # 'since the last release' lines on the opening slide (the rest on the Exceptions page)
+
+
+def slide(db, f: Filters, spotlights: tuple[str, ...], index: int, since: tuple[str, ...] = ()) -> Slide:
+    """One slide of the agenda (meeting mode builds only the one on screen). ``since``: what
+    changed since the last release, in words (``narrative``), said first on the opening slide."""
     if index < len(SECTIONS):
-        return SECTIONS[index](db, f)
+        made = SECTIONS[index](db, f)
+        if index == 0 and since:
+            shown = list(since[:SINCE_ON_OPENING])
+            more = len(since) - len(shown)
+            made = replace(made, bullets=[*shown, *([f"and {more} more since the last release (the Exceptions page)"]
+                                                    if more else []), *made.bullets])
+        return made
     return _spotlight(db, f, spotlights[index - len(SECTIONS)])
 
 
-def agenda(db, f: Filters, spotlights: tuple[str, ...] = ()) -> list[Slide]:
+def agenda(db, f: Filters, spotlights: tuple[str, ...] = (), since: tuple[str, ...] = ()) -> list[Slide]:
     """The slides, in agenda order, for the filters and the spotlight districts."""
-    return [slide(db, f, spotlights, i) for i in range(agenda_length(spotlights))]
+    return [slide(db, f, spotlights, i, since) for i in range(agenda_length(spotlights))]

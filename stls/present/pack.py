@@ -19,10 +19,12 @@ def info(db, f: Filters, release: str = "") -> report.PackInfo:
         synthetic=db.meta().get("synthetic") == "true", release=release)
 
 
-def build(db, f: Filters, fmt: str, spotlights: tuple[str, ...] = (), release: str = "") -> bytes:
+def build(db, f: Filters, fmt: str, spotlights: tuple[str, ...] = (), release: str = "",
+          since: tuple[str, ...] = ()) -> bytes:
     """The pack as bytes in ``fmt`` ('pptx', 'html' or 'pdf'); ``release`` says which figures
-    ('Figures as at release 14, published 3 December 2026')."""
-    slides = meeting.agenda(db, f, spotlights)
+    ('Figures as at release 14, published 3 December 2026'), ``since`` what changed since the last
+    release, in words, on the opening slide."""
+    slides = meeting.agenda(db, f, spotlights, since)
     meta = info(db, f, release)
     if fmt == "pptx":
         return report.pptx(slides, meta)

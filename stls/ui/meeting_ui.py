@@ -10,6 +10,7 @@ from stls import reference as ref
 from stls.filters import Filters
 from stls.present import charts, meeting, pack
 from stls.present.charts import Chart
+from stls.present.views import exceptions as exceptions_view
 from stls.ui import data, state, widgets
 
 # Sized for a 1280×720 shared screen: large type, little padding, the heading a little over
@@ -139,7 +140,8 @@ def pack_downloads(f: Filters, spotlights: tuple[str, ...]) -> None:
     if st.button("Prepare the pack", key="mt_build", icon=":material/slideshow:"):
         try:
             with st.spinner(f"Preparing the {FORMATS[fmt]} pack (a few seconds)…", show_time=True):
-                st.session_state["mt_pack"] = (wanted, data.call(pack.build, f, fmt, spotlights, data.release_text()))
+                st.session_state["mt_pack"] = (wanted, data.call(pack.build, f, fmt, spotlights, data.release_text(),
+                                                              data.call(exceptions_view.since_lines, f, *data.previous_release())))
         except pack.PdfUnavailable as exc:
             st.error(str(exc))
     built = st.session_state.get("mt_pack")

@@ -26,13 +26,22 @@ def in_area(found: tuple[exceptions.Alert, ...], f: Filters) -> list[exceptions.
 
 
 class _Scope:
-    """The filters' area as a narrative scope (``narrative.since``)."""
+    """The filters' area as a narrative scope (``narrative.since``): Kent's view covers every area;
+    ``own``: the area itself only (Kent's own figures, for the opening slide)."""
 
-    def __init__(self, f: Filters) -> None:
-        self.members = None if f.area.is_kent else set(f.area.members)
+    def __init__(self, f: Filters, own: bool = False) -> None:
+        self.members = {f.area.key} if own and f.area.is_kent else None if f.area.is_kent else set(f.area.members)
 
     def covers(self, kpi: str, area: str) -> bool:
         return self.members is None or area in self.members
+
+
+def since_lines(db, f: Filters, before_db=None, before: int | None = None) -> tuple[str, ...]:
+    """'Since the last release' for the meeting's opening slide: the area's own figures (Kent's,
+    not every district's), as sentences."""
+    if before_db is None:
+        return ()
+    return tuple(line.text for line in narrative.since(before_db, db, before, _Scope(f, own=True)))
 
 
 def page(db, f: Filters, before_db=None, before: int | None = None) -> ExceptionsPage:
