@@ -80,8 +80,6 @@ def _release_db(args):
     try:
         if getattr(args, "release", None) is not None:
             return releases.open(args.release), releases.get(args.release)
-        if not args.db.exists():
-            raise CliError(f"{args.db}: no such file")
         current = releases.ensure_current(command_line_actor())
         return releases.open(), current
     except ReleaseError as exc:
@@ -281,6 +279,81 @@ def cmd_check(args) -> int:
     return 0
 
 
+def _subscription_scope(sub) -> str:
+    from stls.present.digest import scope_words
+    areas, kpis = scope_words(sub)
+    return f"{areas}, {kpis}" + (", with the meeting pack (PDF)" if sub.pack else "")
+
+
+def cmd_subscribe(args) -> int:
+    """Subscribe an address to the digest of exceptions (or change what it receives)."""
+    from stls.store.releases import command_line_actor
+    from stls.store.subscriptions import SubscriptionError, Subscriptions
+    if not args.db.exists():
+        raise CliError(f"{args.db}: no such file")
+    districts: list[str] = []
+    for name in args.districts or []:
+        codes = _district(name)
+        if not codes:
+            raise CliError(f"'{name}' is Kent, which is every district: leave out --districts to subscribe to Kent "
+                           "and all twelve districts")
+        districts += codes
+    try:
+        sub = Subscriptions(args.db).set(args.email, tuple(districts), tuple(args.kpis or ()), args.pack, command_line_actor())
+    except SubscriptionError as exc:
+        raise CliError(str(exc)) from None
+    print(f"Subscribed {sub.email}: {_subscription_scope(sub)}. A digest of the exceptions comes once for each new "
+          "release, sent by 'python -m stls notify'.")
+    return 0
+
+
+def cmd_unsubscribe(args) -> int:
+    from stls.store.subscriptions import SubscriptionError, Subscriptions
+    try:
+        removed = Subscriptions(args.db).remove(args.email)
+    except SubscriptionError as exc:
+        raise CliError(str(exc)) from None
+    email = args.email.strip().lower()
+    print(f"Unsubscribed {email}: no more digests." if removed else f"{email} was not subscribed: nothing to do.")
+    return 0
+
+
+def cmd_subscriptions(args) -> int:
+    """Who gets the digest, of what, and the last release each was sent (or why it failed)."""
+    from stls.store.releases import long_date
+    from stls.store.subscriptions import Subscriptions
+    subs = Subscriptions(args.db)
+    shown = subs.all()
+    if not shown:
+        print("No subscriptions: add one with 'python -m stls subscribe name@kent.gov.uk' or on the Exceptions page.")
+        return 0
+    last: dict[str, tuple[int, float, str, str]] = {}
+    for email, release, at, status, detail in subs.sends():   # oldest first: the last one stays
+        last[email] = (release, at, status, detail)
+    for sub in shown:
+        sent = last.get(sub.email)
+        said = "nothing sent yet" if sent is None else (
+            f"release {sent[0]} sent {long_date(sent[1])}" if sent[2] == "sent"
+            else f"release {sent[0]} failed {long_date(sent[1])}: {sent[3]} (tried again on the next run)")
+        print(f"{sub.email}: {_subscription_scope(sub)}; since {long_date(sub.at)} by {sub.by or 'unknown'}; {said}")
+    print(f"({len(shown)} subscription{'s' * (len(shown) != 1)})")
+    return 0
+
+
+def cmd_notify(args) -> int:
+    """E-mail each subscriber the current release's digest, once; exit 1 if any send failed."""
+    from stls import notify
+    started = time.perf_counter()
+    try:
+        report = notify.notify(args.db, notify.settings(args.smtp), dry_run=args.dry_run)
+    except notify.NotifyError as exc:
+        raise CliError(str(exc)) from None
+    stream = sys.stderr if report.failed else sys.stdout
+    print("\n".join(report.lines()), file=stream)
+    print(f"({time.perf_counter() - started:.1f} s)", file=stream)
+    return 1 if report.failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m stls", description="STLS Insight command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -331,6 +404,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check", help="read the whole database file and say whether it is sound "
                    "(exit 2 if it is damaged)").set_defaults(func=cmd_check)
     sub.add_parser("key", help="print the SHA-256 hash of an import key (read from standard input)").set_defaults(func=cmd_key)
+    sb = sub.add_parser("subscribe", help="e-mail an address the digest of exceptions for each new release "
+                        "(or change what it receives)")
+    sb.add_argument("email", help="the address, such as name@kent.gov.uk")
+    sb.add_argument("--districts", nargs="+", metavar="DISTRICT",
+                    help="district names or ONS codes (default: Kent and all twelve districts)")
+    sb.add_argument("--kpis", nargs="+", metavar="KPI", help="KPI ids, as 'kpis' lists them (default: every KPI)")
+    sb.add_argument("--pack", action="store_true", help="attach the meeting pack as a PDF")
+    sb.set_defaults(func=cmd_subscribe)
+    un = sub.add_parser("unsubscribe", help="stop an address's digest")
+    un.add_argument("email", help="the address")
+    un.set_defaults(func=cmd_unsubscribe)
+    sub.add_parser("subscriptions", help="list who gets the digest, of what, and what was last sent to each"
+                   ).set_defaults(func=cmd_subscriptions)
+    nt = sub.add_parser("notify", help="e-mail each subscriber the digest of the current release, once "
+                        "(run after each publish, or on a timer)")
+    nt.add_argument("--smtp", required=True, metavar="HOST:PORT", help="the SMTP server, such as smtp.kent.gov.uk:587 "
+                    "(sender and login: STLS_SMTP_FROM, STLS_SMTP_STARTTLS, STLS_SMTP_USER, STLS_SMTP_PASSWORD)")
+    nt.add_argument("--dry-run", action="store_true", help="say what would be sent to whom; send and record nothing")
+    nt.set_defaults(func=cmd_notify)
     for p in sub.choices.values():
         p.add_argument("--db", type=Path, default=None, help="database file (default: $STLS_DB or data/stls.duckdb)")
     return parser

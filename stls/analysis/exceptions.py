@@ -28,7 +28,7 @@ import pandas as pd
 from stls import reference as ref
 from stls.analysis import funnel
 from stls.filters import Filters, default_filters
-from stls.kpi import catalogue, compare, spc
+from stls.kpi import catalogue, compare, kinds, spc
 from stls.kpi import line as scorecard
 from stls.kpi.catalogue import Kpi, Polarity
 from stls.memo import memoised
@@ -118,9 +118,10 @@ def _judged_month(s: spc.SpcResult | None, h: compare.Headline) -> bool:
 
 
 def _worse_than_kent(db: Database, kpi: Kpi, heads: Mapping[str, compare.Headline], f: Filters) -> list[Alert]:
-    measure, group = kpi.compute.measure, getattr(kpi.compute, "sen_group", None)
-    if not kpi.compute.results or measure is None or group is None or kpi.polarity is Polarity.demand:
+    c = kpi.compute
+    if not isinstance(c, kinds.Attainment | kinds.AttainmentGap) or kpi.polarity is Polarity.demand:
         return []
+    measure, group = c.measure, c.sen_group
     year = heads[ref.KENT_CODE].year
     if year is None:
         return []
