@@ -20,4 +20,7 @@ fi
 .venv/bin/python -m playwright --version >/dev/null
 .venv/bin/ruff check --quiet stls   # lint and type check (pyproject.toml); any finding fails the run
 .venv/bin/mypy --no-error-summary
-exec .venv/bin/python -m pytest "$@"
+# Two workers (the machines have two cores): a module whose tests share a server, a browser or a
+# database built for it stays on one worker, every other test goes to whichever is free
+# (tests/conftest.py). Arguments after these win: `bash test.sh -n 0 tests/test_x.py` runs serially.
+exec .venv/bin/python -m pytest -n 2 --dist loadgroup "$@"

@@ -97,16 +97,43 @@ PAGES = {  # url path → (main heading, number of Plotly charts)
 }
 
 
+# What a page shows, in numbers that change while it is still being drawn or laid out: its height,
+# its elements, its drawn charts, Streamlit's stale elements and its running-script widget.
+_LAYOUT = """() => { const m = document.querySelector('[data-testid=stMain]');
+  return [m ? m.scrollHeight : -1, document.getElementsByTagName('*').length,
+          document.querySelectorAll('.js-plotly-plot .main-svg').length,
+          document.querySelectorAll('[data-stale=true]').length,
+          document.querySelectorAll('[data-testid=stStatusWidget]').length]; }"""
+
+
+def quiet(page, probe: str = _LAYOUT, checks: int = 3, every: int = 250, timeout: float = 30):
+    """Wait until ``probe`` (a JavaScript function) gives the same answer ``checks`` times in a row,
+    ``every`` ms apart, and return that answer: the page has stopped changing (a fixed pause was
+    either too long on a quiet machine or too short on a busy one)."""
+    seen: list = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seen = (seen + [page.evaluate(probe)])[-checks:]
+        if len(seen) == checks and all(s == seen[0] for s in seen):
+            return seen[0]
+        page.wait_for_timeout(every)
+    pytest.fail(f"the page was still changing after {timeout:.0f} s: {seen}")
+
+
+def _drawn(page, charts: int) -> None:
+    """Every chart drawn (each plot holds several .main-svg layers: counting those passed early)."""
+    if charts:
+        page.wait_for_function(f"[...document.querySelectorAll('.js-plotly-plot')].filter(p => p.querySelector("
+                               f"'.main-svg')).length >= {charts}", timeout=60_000)
+
+
 def open_page(browser, url: str, height: int = 2400, charts: int = 1):
     page = browser.new_page(viewport={"width": 1440, "height": height})
     page.goto(url)
     page.wait_for_selector("h1", timeout=60_000)
     page.wait_for_function("document.querySelectorAll('[data-testid=stStatusWidget]').length == 0", timeout=90_000)
-    if charts:
-        # every chart drawn (each plot holds several .main-svg layers: counting those passed early)
-        page.wait_for_function(f"[...document.querySelectorAll('.js-plotly-plot')].filter(p => p.querySelector("
-                               f"'.main-svg')).length >= {charts}", timeout=60_000)
-    page.wait_for_timeout(1000)
+    _drawn(page, charts)
+    quiet(page)
     return page
 
 
@@ -346,15 +373,27 @@ _MEASURE_SLIDE = """() => {
 }"""
 
 
-def _slide_at_screen_size(browser, url: str):
+def _open_slide(browser, url: str):
+    """A page asked for, not waited for: it loads while the test does something else."""
     page = browser.new_page(viewport=SCREEN)
-    page.goto(url)
+    page.goto(url, wait_until="commit")
+    return page
+
+
+def _slide_measured(page, charts: int = 0):
     # the slide's own furniture (a heading alone can be an earlier run's, while the page moves to its slide)
     page.wait_for_selector("[data-testid=stMain] [data-testid=stProgress]", timeout=90_000)
     page.wait_for_selector("h1", timeout=60_000)
     page.wait_for_function("document.querySelectorAll('[data-testid=stStatusWidget]').length == 0", timeout=90_000)
-    page.wait_for_timeout(1500)
-    return page, page.evaluate(_MEASURE_SLIDE)
+    _drawn(page, charts)
+    # measured once nothing moves: the page's layout and the slide's own measures alike
+    probe = f"() => [({_LAYOUT})(), ({_MEASURE_SLIDE})()]"
+    return quiet(page, probe)[1]
+
+
+def _slide_at_screen_size(browser, url: str, charts: int = 0):
+    page = _open_slide(browser, url)
+    return page, _slide_measured(page, charts)
 
 
 def test_every_meeting_slide_is_whole_on_a_1280_by_720_screen(server, browser, demo_db):
@@ -365,13 +404,18 @@ def test_every_meeting_slide_is_whole_on_a_1280_by_720_screen(server, browser, d
     from stls.present import meeting
     from stls.store import queries
     from stls.ui.state import default_last_year
+    spotlights = ("E07000113",)
+    # every slide's page asked for at once, then each measured in turn: the server and the browser
+    # draw the slides while this process works out what each should show
+    pages = [_open_slide(browser, f"{server}/meeting?mode=meeting&slide={i}&spotlight=E07000113")
+             for i in range(1, meeting.agenda_length(spotlights) + 1)]
     extent = queries.data_extent(demo_db)
     f = Filters(extent["first_year"], default_last_year(extent))
-    spotlights = ("E07000113",)
     slides = meeting.agenda(demo_db, f, spotlights)
+    assert len(slides) == len(pages)
     tabled = 0
-    for i, slide in enumerate(slides, start=1):
-        page, got = _slide_at_screen_size(browser, f"{server}/meeting?mode=meeting&slide={i}&spotlight=E07000113")
+    for i, (slide, page) in enumerate(zip(slides, pages), start=1):
+        got = _slide_measured(page, charts=int(slide.chart is not None))
         page.screenshot(path=str(SHOTS / f"meeting-1280x720-slide{i}.png"))
         where = (i, slide.section, got)
         said = page.inner_text("[data-testid=stMain]")
@@ -477,10 +521,11 @@ def test_every_tab_stop_is_on_screen_and_visible(server, browser, path, width):
     page.goto(f"{server}/{path}")
     page.wait_for_selector("h1", timeout=60_000)
     page.wait_for_function("document.querySelectorAll('[data-testid=stStatusWidget]').length == 0", timeout=90_000)
-    page.wait_for_timeout(1500)
-    # the state under test: the sidebar collapsed (on a busy machine it can still be closing)
+    # the state under test: the sidebar collapsed (on a busy machine it can still be closing), and
+    # the page and the sidebar's box no longer moving
     page.wait_for_selector('[data-testid=stSidebar][data-collapsed="true"]', state="attached", timeout=30_000)
-    page.wait_for_timeout(500)
+    quiet(page, _LAYOUT.replace("return [", "return [JSON.stringify(document.querySelector("
+                                "'[data-testid=stSidebar]').getBoundingClientRect()), "))
     bad = []
     for _ in range(40):
         page.keyboard.press("Tab")

@@ -21,7 +21,7 @@ import urllib.request
 
 import pytest
 from conftest import ROOT
-from test_browser import BROWSER_ARGS, CHROMIUM, SHOTS, _free_port, axe_violations
+from test_browser import BROWSER_ARGS, CHROMIUM, SHOTS, _free_port, axe_violations, quiet, settled
 
 COOKIE_SECRET = "browser-test-cookie-secret-" + "0" * 16
 USER_COOKIE = "_streamlit_user"
@@ -128,7 +128,7 @@ def _listen(page) -> list[bytes]:
 def _settle(page) -> None:
     page.wait_for_selector("h1", timeout=60_000)
     page.wait_for_function("document.querySelectorAll('[data-testid=stStatusWidget]').length == 0", timeout=90_000)
-    page.wait_for_timeout(800)
+    quiet(page)
 
 
 def _sign_in(context, url: str, who: str):
@@ -308,7 +308,7 @@ def _downloaded_url(page) -> str:
     expander.get_by_text("Table alternative for this chart").click()
     button = expander.locator("[data-testid=stDownloadButton] button")
     button.wait_for(timeout=30_000)
-    page.wait_for_timeout(500)
+    settled(page, button)
     with page.expect_download(timeout=30_000) as download:
         button.click()
     return download.value.url
@@ -382,4 +382,33 @@ def test_an_unverified_email_is_given_no_role(chromium, signed_server):
     text = page.locator("[data-testid=stMain]").inner_text()
     assert "head.of.sen@kent.gov.uk has no role in STLS Insight" in text and "not verified" in text
     _no_figures(page, frames)
+    context.close()
+
+
+def test_a_viewer_subscribes_to_their_districts_exceptions(chromium, signed_server):
+    """Issue 32: a signed-in viewer subscribes themselves on the Exceptions page (their own address
+    only), choosing a district; the page passes axe with no serious finding of ours."""
+    from stls.store.subscriptions import Subscriptions
+    from tests.test_browser import axe_violations
+    url = signed_server["url"]
+    context = chromium.new_context(viewport={"width": 1440, "height": 2400})
+    page = _sign_in(context, url, "viewer@kent.gov.uk")
+    page.goto(f"{url}/exceptions")
+    _settle(page)
+    page.get_by_text("Summary of every KPI").wait_for(timeout=120_000)
+    ours, _ = axe_violations(page)
+    assert ours == [], ours
+    address = page.get_by_label("E-mail address")
+    assert address.input_value() == "viewer@kent.gov.uk" and address.is_disabled()   # only their own
+    choose = page.get_by_label("Districts (none = Kent and all twelve)")
+    choose.click()
+    page.keyboard.type("Swale")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Subscribe").click()
+    page.get_by_text("viewer@kent.gov.uk will get the digest for each new release.").wait_for(timeout=60_000)
+    found = Subscriptions(signed_server["db"]).get("viewer@kent.gov.uk")
+    assert found is not None and found.districts == ("E07000113",) and found.kpis == () and not found.pack
+    assert found.by == "viewer@kent.gov.uk (viewer)"
+    page.screenshot(path=str(SHOTS / "exceptions-subscribe.png"), full_page=True)
     context.close()

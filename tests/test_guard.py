@@ -60,8 +60,10 @@ class Session:
         import websockets.sync.client as client
         from streamlit.proto.BackMsg_pb2 import BackMsg
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+        # close_timeout: each close waited the library's default 10 s for the server's half of the
+        # closing handshake, which did not come (nothing here tests the closing)
         self.ws = client.connect(url.replace("http", "ws") + "/_stcore/stream", subprotocols=["streamlit"],
-                                 origin=url, max_size=None)
+                                 origin=url, max_size=None, close_timeout=1)
         rerun = BackMsg()
         rerun.rerun_script.query_string = ""
         rerun.rerun_script.page_script_hash = ""

@@ -37,6 +37,15 @@ def empty(tmp_path) -> Path:
     return dbmod.ensure_database(tmp_path / "empty.duckdb")
 
 
+@pytest.fixture()
+def own(demo_path, tmp_path) -> Path:
+    """A copy of the demo for this test alone: for tests that change the data or read the import
+    log, which must not depend on what other tests did to ``live`` before them."""
+    path = tmp_path / "own.duckdb"
+    shutil.copyfile(demo_path, path)
+    return path
+
+
 def test_corpus_has_at_least_thirty_bad_files():
     assert len(EXPECTED) >= 30 and all((DATA / "bad" / name).exists() for name in EXPECTED)
 
@@ -96,11 +105,17 @@ def test_very_large_file_is_refused(live, tmp_path, monkeypatch):
     assert "over the 2 MB limit" in report.message and fingerprint(live) == before
 
 
-def test_failed_attempts_are_logged(live):
-    con = duckdb.connect(str(live), read_only=True)
-    rows = con.execute("SELECT status, file_name, message FROM import_log WHERE status = 'refused'").fetchall()
-    con.close()
-    assert any(r[1] == "unknown_district.csv" and "problem" in r[2] for r in rows)
+def test_failed_attempts_are_logged(own):
+    """A refused file is logged with its name and why (this test makes its own refusal: it read
+    the log of ``live`` and passed only after the corpus test had refused the file there)."""
+    before = _sql(own, "SELECT count(*) FROM import_log")[0][0]
+    report = import_file(DATA / "bad" / "unknown_district.csv", "activity", own, today=dt.date(2026, 11, 28))
+    assert report.status == "refused"
+    rows = _sql(own, f"SELECT status, file_name, message FROM import_log ORDER BY import_id OFFSET {before}")
+    assert len(rows) == 1, rows
+    status, name, message = rows[0]
+    assert (status, name) == ("refused", "unknown_district.csv")
+    assert "problem" in message, message
 
 
 def _sql(path, query):
@@ -223,14 +238,14 @@ def test_every_template_passes_its_own_check(live):
     handle.close()
 
 
-def test_a_budget_year_already_held_is_refused_with_a_message_not_an_error(live, tmp_path):
+def test_a_budget_year_already_held_is_refused_with_a_message_not_an_error(own, tmp_path):
     """Loading a financial year the budget already holds said nothing useful: it raised a
     database error (the budget has no import_id). Now: refused with the rows held; --replace loads."""
     path = tmp_path / "budget.csv"
     path.write_text("financial_year,service,allocation_gbp\n2024-25,Swale,\"£512,000\"\n")
-    before = fingerprint(live)
-    report = import_file(path, "budget", live)
+    before = fingerprint(own)
+    report = import_file(path, "budget", own)
     assert report.status == "refused" and "already loaded" in report.message and "--replace" in report.message
-    assert fingerprint(live) == before
-    report = import_file(path, "budget", live, replace=True)
+    assert fingerprint(own) == before
+    report = import_file(path, "budget", own, replace=True)
     assert report.status == "loaded", report.lines()

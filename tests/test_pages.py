@@ -280,7 +280,7 @@ def test_spending_against_outcomes_on_the_page(app_env):
     """The commissioner's question has a view: ?x=spend (or the picker) compares each team's
     budget per pupil with the outcome; the activity picker goes, the words say spending."""
     at = _open("app_pages/activity_and_outcomes.py", {"x": "spend", "to": "2024/25"})
-    assert "spending and outcomes" in at.info[0].value or "more spending" in at.info[0].value
+    assert at.info[0].value.startswith("In 2024/25, more spending went with better outcomes"), at.info[0].value
     assert not any(m.key == "pg_activity_and_outcomes_types" for m in at.multiselect)
     assert at.selectbox(key="pg_activity_and_outcomes_x").value == "spend"
     assert any(h.value.startswith("Spending and outcome change") for h in at.header)
