@@ -285,9 +285,10 @@ def test_table_download_is_the_table_as_shown(server, browser, demo_db):
     extent = queries.data_extent(demo_db)
     f = Filters(extent["first_year"], default_last_year(extent))
     chart = overview.district_comparison(demo_db, f, overview.COMPARISON_KPIS[0])
-    expected = export.to_csv(chart.table, chart.title, f.caption())
-
     page = open_page(browser, server, charts=2)
+    from stls.store.releases import Releases
+    release = Releases(server_db_path["db"]).current()   # recorded when the server first opened the copy
+    expected = export.to_csv(chart.table, chart.title, f.caption(), release=release.figures_as_at)
     expander = page.locator("[data-testid=stExpander]").filter(has_text="Table alternative for this chart").nth(1)
     expander.get_by_text("Table alternative for this chart").click()
     expander.locator("[data-testid=stDataFrame]").wait_for(timeout=30_000)
@@ -318,7 +319,7 @@ def test_year_slider_url_and_figures_agree_after_quick_key_presses(server, brows
         page.wait_for_function("document.querySelectorAll('[data-testid=stStatusWidget]').length == 0",
                                timeout=90_000)
         page.wait_for_timeout(2000)
-        caption = page.locator("[data-testid=stMain] [data-testid=stCaptionContainer]").first.inner_text()
+        caption = page.locator("[data-testid=stMain] [data-testid=stCaptionContainer]").nth(1).inner_text()   # after the release line
         assert end.get_attribute("aria-valuetext") == "2024/25", delay
         assert "to=2024%2F25" in page.url, (delay, page.url)
         assert caption.startswith("Kent · 2016/17 to 2024/25"), (delay, caption)

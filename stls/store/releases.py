@@ -260,9 +260,13 @@ class Releases:
         releases, or loaded by a tool that does not record them); None with no data file."""
         if not self.data.exists():
             return None
-        if self.current() is None and not _loaded_imports(self.data):
+        current = self.current()
+        if current is not None:
+            return current
+        dbmod.check_database(self.data)   # a file that is not the dashboard's is refused in one line, as everywhere
+        if not _loaded_imports(self.data):
             return None   # an empty database: its first data will be release 1
-        return self.current() or self.record(by, "the data as found when releases began")
+        return self.record(by, "the data as found when releases began")
 
     def begin_draft(self, by: str) -> Draft:
         """The draft to load into: the one waiting, or a new copy of the current release."""

@@ -40,7 +40,9 @@ def open_frame(page: str) -> Filters:
     access.sidebar(who)
     if data.is_synthetic():
         widgets.synthetic_banner(short=page == "meeting")
-    widgets.release_banner(*data.releases_now(), {**state.link_params(f), **st.session_state.get("_page_params", {})})
+    shown, current = data.releases_now()
+    if page != "meeting" or (shown and current and shown.number != current.number):   # a slide keeps its height
+        widgets.release_banner(shown, current, {**state.link_params(f), **st.session_state.get("_page_params", {})})
     for problem in state.url_problems() + ([release_problem] if release_problem else []):
         st.info(widgets.plain(problem), icon=":material/link_off:")   # the link's text, shown as typed
     return f
