@@ -525,7 +525,8 @@ def test_someone_who_unsubscribes_during_a_run_is_not_sent_to(world, good, third
 
     monkeypatch.setattr(digest, "build", build)
     done = _run(world, good)
-    assert {o.email: o.status for o in done.outcomes} == {"early@kent.gov.uk": "sent", "late@kent.gov.uk": "removed",
-                                                          "self@kent.gov.uk": "removed"}
-    assert sorted(_sent(good)) == ["early@kent.gov.uk"]
+    mine = ("early@kent.gov.uk", "late@kent.gov.uk", "self@kent.gov.uk")   # others the module set up may be sent too
+    assert {o.email: o.status for o in done.outcomes if o.email in mine} == {
+        "early@kent.gov.uk": "sent", "late@kent.gov.uk": "removed", "self@kent.gov.uk": "removed"}
+    assert [e for e in sorted(_sent(good)) if e in mine] == ["early@kent.gov.uk"]
     assert not {e for e, *_ in subs.sends()} & {"late@kent.gov.uk", "self@kent.gov.uk"}
